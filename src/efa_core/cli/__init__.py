@@ -1,0 +1,27 @@
+"""The ``efa`` command.
+
+Each sub-command lives in a module of this package and is added to :data:`main` here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from efa_core import __version__
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="efa")
+def main() -> None:
+    """efa: the state of 'Einer für Alle' service rollouts, joined from their sources."""
+
+
+def _add_commands() -> None:
+    from efa_core.cli import ids as _ids  # noqa: PLC0415
+
+    main.add_command(_ids.ids)
+
+
+_add_commands()
