@@ -1,0 +1,1 @@
+"""pytest plugin of efa-core, registered through the pytest11 entry point."""
