@@ -20,10 +20,10 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str | Secret) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
-        if not isinstance(value, str):
+        if not isinstance(value, str):  # pragma: no cover - guards untyped callers
             raise TypeError(f"a Secret wraps a str, not {type(value).__name__}")
         self._value = value
 
