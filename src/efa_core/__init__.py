@@ -11,6 +11,8 @@ A plugin needs nothing but :data:`hookimpl`::
 
 from __future__ import annotations
 
+from efa_core.hookspecs import hookimpl
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "hookimpl"]

@@ -19,9 +19,13 @@ def main() -> None:
 
 
 def _add_commands() -> None:
-    from efa_core.cli import ids as _ids  # noqa: PLC0415
+    from efa_core.cli import ids as _ids
 
     main.add_command(_ids.ids)
+
+    from efa_core.cli import plugins as _plugins
+
+    main.add_command(_plugins.plugins)
 
 
 _add_commands()
