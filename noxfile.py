@@ -56,7 +56,7 @@ def docs(session: nox.Session) -> None:
     """Build the documentation; any warning is an error."""
     session.install("-e", ".[testing]", *_group("docs"))
     out = os.environ.get("EFA_DOCS_OUT", "docs/_build/html")
-    session.run("sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", out)
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", out)
 
 
 @nox.session(python=PYTHONS[1] if len(PYTHONS) > 1 else PYTHONS[0], reuse_venv=False)

@@ -6,7 +6,7 @@ import efa_core
 
 project = "efa-core"
 author = "efa-core developers"
-copyright = "2026, efa-core developers (EUPL-1.2)"  # noqa: A001
+copyright = "2026, efa-core developers (EUPL-1.2)"
 release = efa_core.__version__
 version = ".".join(release.split(".")[:2])
 

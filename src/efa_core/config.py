@@ -1,0 +1,367 @@
+"""Configuration: ``efa.toml``, environment interpolation, connector options.
+
+An ``efa.toml`` has one table per connector instance and an optional store table::
+
+    [store]
+    url = "sqlite:///efa.db"
+
+    [connectors.pvog-th]
+    type = "pvog"
+    client_id = "efa-th"
+    client_secret = "${PVOG_TH_SECRET}"
+
+    [connectors.own-notes]
+    type = "records-file"
+    path = "notes.jsonl"
+
+Rules:
+
+* ``type`` names the connector type (a registered :attr:`Connector.type_name
+  <efa_core.connectors.Connector.type_name>`); every other key of the table is an option,
+  structured into the connector's :attr:`~efa_core.connectors.Connector.config_class`.
+* ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (keep
+  secrets out of the file).  A variable that is not set is an error naming the table, the
+  key and the variable.  ``$${`` stands for a literal ``${``.
+* Unknown keys are errors that name the table and the key and list the known keys, with
+  close matches suggested.
+* Fields typed :class:`~efa_core.secret.Secret` receive strings and never show them again.
+
+:func:`load_config` finds and reads the file; :func:`build_connector` turns one table into
+a connector instance.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import attrs
+
+from efa_core.errors import ConfigError, PluginError, ValidationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+if TYPE_CHECKING:
+    from efa_core.connectors import Connector
+    from efa_core.plugins import PluginRegistry
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DEFAULT_CONFIG_FILE",
+    "ConnectorSettings",
+    "EfaConfig",
+    "build_connector",
+    "config_to_table",
+    "interpolate",
+    "load_config",
+    "parse_config",
+    "structure_options",
+]
+
+_C = TypeVar("_C")
+
+#: The environment variable naming the configuration file.
+CONFIG_ENV_VAR: Final = "EFA_CONFIG"
+#: The file looked for in the working directory when no path is given.
+DEFAULT_CONFIG_FILE: Final = "efa.toml"
+
+_TOP_LEVEL_KEYS: Final = ("connectors", "store")
+_STORE_KEYS: Final = ("url",)
+_CONNECTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLACEHOLDER = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)(?P<close>\})?")
+_URL_PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)[^/@]*(?P<tail>@)")
+
+
+def _options_repr(options: Mapping[str, Any]) -> str:
+    # Option values may hold interpolated secrets: show the keys only.
+    return "{" + ", ".join(f"{key!r}: ..." for key in options) + "}"
+
+
+def _url_repr(url: str | None) -> str:
+    if url is None:
+        return "None"
+    return repr(_URL_PASSWORD.sub(r"\g<head>***\g<tail>", url))
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class ConnectorSettings:
+    """One ``[connectors.NAME]`` table: the connector type and its (interpolated) options.
+
+    The repr shows option keys only, since values may be secrets from the environment.
+    """
+
+    #: The table name, e.g. ``"pvog-th"``; the connector instance's name.
+    name: str
+    #: The connector type, e.g. ``"pvog"``.
+    type: str
+    #: Every key of the table except ``type``, after ``${ENV}`` interpolation.
+    options: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_mapping, repr=_options_repr, hash=False
+    )
+    #: The configuration file the table comes from, as shown in messages.
+    origin: str = DEFAULT_CONFIG_FILE
+
+    @property
+    def where(self) -> str:
+        """How messages name the table, e.g. ``efa.toml [connectors.pvog-th]``."""
+        return f"{self.origin} [connectors.{self.name}]"
+
+
+@attrs.frozen(kw_only=True)
+class EfaConfig:
+    """The loaded configuration (read-only); see the module docs for the file format."""
+
+    #: The connector tables by name, in file order.
+    connectors: Mapping[str, ConnectorSettings] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )
+    #: The store URL from ``[store] url``, if given (its password is masked in the repr).
+    store_url: str | None = attrs.field(default=None, repr=_url_repr)
+    #: The file the configuration was read from; ``None`` if none was found or given.
+    path: Path | None = None
+
+
+def _suggest(key: str, known: Sequence[str]) -> str:
+    matches = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    if not matches:
+        return ""
+    return " (did you mean " + " or ".join(repr(m) for m in matches) + "?)"
+
+
+def _unknown_keys_error(where: str, unknown: Sequence[str], known: Sequence[str]) -> ConfigError:
+    listed = ", ".join(known) if known else "none"
+    parts = [f"unknown key {key!r}{_suggest(key, known)}" for key in unknown]
+    return ConfigError(f"{where}: {'; '.join(parts)}; known keys: {listed}")
+
+
+def interpolate(value: Any, *, env: Mapping[str, str], where: str, key: str) -> Any:
+    """Replace ``${NAME}`` in the strings of *value* (recursively) by environment variables.
+
+    ``$${`` is a literal ``${``.  *where* and *key* name the place for error messages.
+
+    :raises efa_core.errors.ConfigError: a variable is not set, or a placeholder is
+        malformed; the message names *where*, the key and the variable, never a value.
+    """
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            body = match.group("body")
+            if match.group("close") is None:
+                raise ConfigError(
+                    f"{where}: key {key!r} has an unterminated '${{' (write '$${{' for a "
+                    "literal '${')"
+                )
+            if not _ENV_NAME.match(body):
+                raise ConfigError(
+                    f"{where}: key {key!r} refers to {body!r}, which is not an environment "
+                    "variable name (letters, digits and '_', not starting with a digit)"
+                )
+            if body not in env:
+                raise ConfigError(
+                    f"{where}: key {key!r} refers to environment variable {body!r}, "
+                    "which is not set"
+                )
+            return env[body]
+
+        return _PLACEHOLDER.sub(replace, value)
+    if isinstance(value, Mapping):
+        return {k: interpolate(v, env=env, where=where, key=f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            interpolate(v, env=env, where=where, key=f"{key}[{i}]") for i, v in enumerate(value)
+        ]
+    return value
+
+
+def _table(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table, not {type(value).__name__}")
+    return value
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    path: Path | None = None,
+) -> EfaConfig:
+    """Build an :class:`EfaConfig` from the parsed TOML document *data*.
+
+    :param env: the environment for ``${NAME}`` interpolation; default :data:`os.environ`.
+    :param path: the file *data* came from (used in messages and kept in the result).
+    :raises efa_core.errors.ConfigError: naming the table and key of every problem found
+        first.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    origin = str(path) if path is not None else DEFAULT_CONFIG_FILE
+    unknown = [key for key in data if key not in _TOP_LEVEL_KEYS]
+    if unknown:
+        raise _unknown_keys_error(origin, unknown, _TOP_LEVEL_KEYS)
+
+    store_url: str | None = None
+    if "store" in data:
+        where = f"{origin} [store]"
+        store = _table(data["store"], where)
+        unknown = [key for key in store if key not in _STORE_KEYS]
+        if unknown:
+            raise _unknown_keys_error(where, unknown, _STORE_KEYS)
+        if "url" in store:
+            url = interpolate(store["url"], env=environ, where=where, key="url")
+            if not isinstance(url, str) or not url.strip():
+                raise ConfigError(f"{where}: key 'url' must be a non-empty string")
+            store_url = url
+
+    connectors: dict[str, ConnectorSettings] = {}
+    tables = _table(data.get("connectors", {}), f"{origin} [connectors]")
+    for name, table in tables.items():
+        where = f"{origin} [connectors.{name}]"
+        if not _CONNECTOR_NAME.match(name):
+            raise ConfigError(
+                f"{where}: invalid connector name {name!r}; use letters, digits, '-' and '_', "
+                "starting with a letter or digit"
+            )
+        table = _table(table, where)
+        type_name = table.get("type")
+        if type_name is None:
+            raise ConfigError(f"{where}: missing key 'type' (the connector type)")
+        if not isinstance(type_name, str) or not type_name.strip():
+            raise ConfigError(f"{where}: key 'type' must be a non-empty string")
+        options = {
+            key: interpolate(value, env=environ, where=where, key=key)
+            for key, value in table.items()
+            if key != "type"
+        }
+        connectors[name] = ConnectorSettings(
+            name=name, type=type_name.strip(), options=options, origin=origin
+        )
+    return EfaConfig(connectors=connectors, store_url=store_url, path=path)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> EfaConfig:
+    """Find, read and check the configuration.
+
+    Without *path*, the file named by ``$EFA_CONFIG`` is read, else ``./efa.toml``; if
+    neither is set or exists, the result is an empty configuration (``path=None``).
+
+    :param env: the environment (for ``EFA_CONFIG`` and ``${NAME}`` interpolation);
+        default :data:`os.environ`.
+    :raises efa_core.errors.ConfigError: a file given explicitly (by *path* or
+        ``$EFA_CONFIG``) does not exist, the file is not valid TOML, or its content is
+        invalid.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if path is not None:
+        file, how = Path(path), " (given)"
+    elif environ.get(CONFIG_ENV_VAR):
+        file, how = Path(environ[CONFIG_ENV_VAR]), f" (named by ${CONFIG_ENV_VAR})"
+    else:
+        file, how = Path(DEFAULT_CONFIG_FILE), ""
+        if not file.is_file():
+            return EfaConfig()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {str(file)!r}{how} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"configuration file {str(file)!r} cannot be read: {exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+    return parse_config(data, env=environ, path=file)
+
+
+def _field_names(config_class: type[Any]) -> list[str]:
+    return [field.name for field in attrs.fields(config_class)]
+
+
+def _key_of(path: str) -> str:
+    """Turn a serialization path (``$.auth.client_id``, ``$``) into a table key."""
+    key = path[1:] if path.startswith("$") else path
+    key = key.lstrip(".")
+    return key or "(table)"
+
+
+def structure_options(config_class: type[_C], options: Mapping[str, Any], *, context: str) -> _C:
+    """Structure the *options* of a connector table into an instance of *config_class*.
+
+    :param context: how messages name the table, e.g. ``efa.toml [connectors.pvog-th]``.
+    :raises efa_core.errors.ConfigError: unknown keys (named, with known keys and close
+        matches), or values that do not fit (one ``key: message`` per problem).
+    """
+    from efa_core import serialization
+
+    known = _field_names(config_class)
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise _unknown_keys_error(context, unknown, known)
+    try:
+        return serialization.structure(dict(options), config_class, context=context)
+    except ValidationError as exc:
+        lines = [f"{_key_of(path)}: {message}" for path, message in exc.problems]
+        if len(lines) == 1:
+            raise ConfigError(f"{context}: {lines[0]}") from exc
+        raise ConfigError(
+            f"{context}: {len(lines)} problems\n" + "\n".join(f"  {line}" for line in lines)
+        ) from exc
+    except (ValueError, TypeError) as exc:  # raised by the config class's own validators
+        raise ConfigError(f"{context}: {exc}") from exc
+
+
+def config_to_table(config: Any) -> dict[str, Any]:
+    """Unstructure a connector configuration into a table; secrets show as ``**********``.
+
+    Use it to display a configuration; the result never contains a secret value.
+    """
+    from efa_core import serialization
+
+    table = serialization.unstructure(config)
+    if not isinstance(table, dict):
+        raise TypeError(f"{type(config).__qualname__} does not unstructure into a table")
+    return table
+
+
+def build_connector(registry: PluginRegistry, name: str, config: EfaConfig) -> Connector:
+    """Create the connector configured in table ``[connectors.NAME]`` of *config*.
+
+    The connector is not opened; use it with ``async with``.
+
+    :raises efa_core.errors.ConfigError: no such table, an unknown connector type, or
+        invalid options; the message names the file and table.
+    """
+    settings = config.connectors.get(name)
+    if settings is None:
+        configured = sorted(config.connectors)
+        origin = str(config.path) if config.path is not None else DEFAULT_CONFIG_FILE
+        raise ConfigError(
+            f"{origin}: no connector named {name!r}{_suggest(name, configured)}; "
+            f"configured: {', '.join(configured) or 'none'}"
+        )
+    try:
+        connector_class = registry.connector_class(settings.type)
+    except PluginError as exc:
+        raise ConfigError(f"{settings.where}: {exc}") from exc
+    options = structure_options(
+        connector_class.config_class, settings.options, context=settings.where
+    )
+    return connector_class(options, name=name)
