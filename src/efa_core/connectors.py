@@ -55,7 +55,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, Union
 
 import attrs
 
@@ -74,6 +74,7 @@ __all__ = [
     "Delete",
     "PushResult",
     "Rejected",
+    "StoreView",
     "Upsert",
     "check_sync",
     "pull_sync",
@@ -263,6 +264,28 @@ def validate_connector_class(cls: object) -> None:
         )
 
 
+class StoreView(Protocol):
+    """Read access to the store, lent by the sync engine to connectors that ask targeted questions.
+
+    A connector such as the FIT-Connect routing connector asks only about what the store
+    already knows (the LeiKa key × area pairs that are contracted or published).  The engine
+    sets :attr:`Connector.store` before it opens the connector; outside the engine it is
+    ``None`` unless the caller sets it.  :class:`efa_core.store.Store` satisfies this protocol.
+    """
+
+    def records(
+        self,
+        source: str | None = None,
+        kind: str | None = None,
+        *,
+        include_deleted: bool = False,
+        leika_key: str | None = None,
+        ars: str | None = None,
+    ) -> Iterator[Any]:
+        """Yield stored rows (``kind``, ``natural_key``, ``payload``, ``leika_key``, ``ars``)."""
+        ...
+
+
 class Connector:
     """Base class of all connectors.
 
@@ -306,6 +329,8 @@ class Connector:
         self.name = name
         #: The structured configuration (an instance of :attr:`config_class`).
         self.config = config
+        #: Read access to the store, set by the sync engine (``None`` outside it).
+        self.store: StoreView | None = None
         self._open = False
 
     def __repr__(self) -> str:
