@@ -31,7 +31,7 @@ def _group(name: str) -> list[str]:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the core's test suite (slow tests only with ``-- -m slow``)."""
-    session.install("-e", ".[testing]", *_group("test"))
+    session.install("-e", ".[testing,postgres]", *_group("test"))
     # pytest exits with 5 when it collected no test; nox treats that as a failure.
     session.run("pytest", *(session.posargs or ["-q"]))
 

@@ -27,5 +27,10 @@ def _add_commands() -> None:
 
     main.add_command(_plugins.plugins)
 
+    from efa_core.cli import sync as _sync
+
+    for command in (_sync.sync, _sync.status, _sync.history, _sync.quarantine):
+        main.add_command(command)
+
 
 _add_commands()

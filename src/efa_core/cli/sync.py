@@ -1,0 +1,519 @@
+"""``efa sync``, ``efa status``, ``efa history`` and ``efa quarantine``.
+
+Every command finds the store the same way: ``--db URL``, else ``$EFA_DB``, else
+``[store] url`` in the configuration (``--config``, else ``$EFA_CONFIG``, else
+``./efa.toml``), else ``efa.db`` in the user data directory (platformdirs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import platformdirs
+
+from efa_core.config import EfaConfig, load_config
+from efa_core.errors import EfaError
+from efa_core.store import RunStatus, Store, open_store
+from efa_core.sync import SourceReport, SyncEngine, SyncProgress, SyncReport
+
+__all__ = [
+    "DB_ENV_VAR",
+    "default_store_url",
+    "history",
+    "quarantine",
+    "resolve_store_url",
+    "status",
+    "sync",
+]
+
+#: The environment variable naming the store URL.
+DB_ENV_VAR = "EFA_DB"
+
+
+def default_store_url() -> str:
+    """Return ``sqlite:///<user data dir>/efa.db`` (e.g. ``~/.local/share/efa-core/efa.db``)."""
+    path = Path(platformdirs.user_data_dir("efa-core", appauthor=False)) / "efa.db"
+    return f"sqlite:///{path}"
+
+
+def resolve_store_url(db: str | None, config: EfaConfig) -> str:
+    """Pick the store URL: *db* (``--db`` or ``$EFA_DB``), the config's, or the default."""
+    if db:
+        return db
+    if config.store_url:
+        return config.store_url
+    return default_store_url()
+
+
+def _config(path: str | None) -> EfaConfig:
+    try:
+        return load_config(path)
+    except EfaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _open(db: str | None, config: EfaConfig) -> Store:
+    url = resolve_store_url(db, config)
+    try:
+        return open_store(url)
+    except EfaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        raise click.ClickException(f"cannot open the store {url}: {exc}") from exc
+
+
+def _registry(ctx: click.Context) -> Any:
+    from efa_core.plugins import PluginRegistry
+
+    return ctx.find_object(PluginRegistry) or PluginRegistry()
+
+
+def _time(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def _db_option(f: Any) -> Any:
+    return click.option(
+        "--db",
+        envvar=DB_ENV_VAR,
+        metavar="URL",
+        help="Store URL: sqlite:///path/efa.db or postgresql://… "
+        f"(default: ${DB_ENV_VAR}, [store] url of the config, or efa.db in the user data dir).",
+    )(f)
+
+
+def _config_option(f: Any) -> Any:
+    return click.option(
+        "--config",
+        "config_path",
+        metavar="PATH",
+        help="Configuration file (default: $EFA_CONFIG, else ./efa.toml).",
+    )(f)
+
+
+def _json_option(f: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+# -- efa sync -------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Rich progress lines on stderr, one per source (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress: Any = None
+        self.tasks: dict[str, Any] = {}
+        if not enabled:
+            return
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            return
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+
+    def __enter__(self) -> _Progress:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: SyncProgress) -> None:
+        if self.progress is None:
+            return
+        counts = event.counts
+        detail = (
+            f"{event.batches} batches, {event.records} records: +{counts.get('added', 0)} "
+            f"~{counts.get('changed', 0)} -{counts.get('deleted', 0)}"
+            f" !{counts.get('quarantined', 0)}"
+        )
+        if event.source not in self.tasks:
+            self.tasks[event.source] = self.progress.add_task(
+                event.source, total=None, detail=detail
+            )
+        task = self.tasks[event.source]
+        if event.event == "finished":
+            state = event.status.value if event.status else "finished"
+            self.progress.update(task, detail=f"{detail} ({state})", total=1, completed=1)
+        else:
+            self.progress.update(task, detail=detail)
+
+
+def _report_json(report: SyncReport) -> str:
+    def one(r: SourceReport) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "source": r.source,
+            "run_id": r.run_id,
+            "status": r.status.value,
+            "mode": None if r.mode is None else r.mode.value,
+            **r.counts(),
+            "batches": r.batches,
+            "duration": round(r.duration, 3),
+            "cursor_before": r.cursor_before,
+            "cursor_after": r.cursor_after,
+            "error": r.error,
+        }
+        if r.plan is not None:
+            data["plan"] = {
+                kind: {
+                    "added": p.added,
+                    "changed": p.changed,
+                    "deleted": p.deleted,
+                    "examples": {op: list(keys) for op, keys in p.examples.items()},
+                }
+                for kind, p in r.plan.kinds.items()
+            }
+        return data
+
+    return json.dumps(
+        {"dry_run": report.dry_run, "sources": [one(r) for r in report.reports]}, indent=2
+    )
+
+
+def _report_text(report: SyncReport) -> Iterator[str]:
+    header = (
+        "SOURCE",
+        "STATUS",
+        "ADDED",
+        "CHANGED",
+        "UNCHANGED",
+        "DELETED",
+        "ORPHANS",
+        "QUARANTINED",
+        "SECONDS",
+    )
+    rows = [
+        (
+            r.source,
+            r.status.value,
+            str(r.added),
+            str(r.changed),
+            str(r.unchanged),
+            str(r.deleted),
+            str(r.orphan_deletes),
+            str(r.quarantined),
+            f"{r.duration:.1f}",
+        )
+        for r in report.reports
+    ]
+    yield _table(header, rows)
+    for r in report.reports:
+        if r.error:
+            yield f"{r.source}: {r.error}"
+        if r.plan is not None:
+            if r.plan.empty:
+                yield f"{r.source}: nothing would change"
+            for kind, p in r.plan.kinds.items():
+                yield (
+                    f"{r.source}/{kind}: +{p.added} added, ~{p.changed} changed, "
+                    f"-{p.deleted} deleted"
+                )
+                for op, keys in p.examples.items():
+                    yield f"  {op}: {', '.join(keys)}"
+    if report.dry_run:
+        yield "dry run: nothing was written"
+
+
+@click.command(name="sync")
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@_config_option
+@_db_option
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for a source that another process is syncing.",
+)
+@click.option("--progress/--no-progress", default=True, help="Show progress on a terminal.")
+@_json_option
+@click.pass_context
+def sync(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    config_path: str | None,
+    db: str | None,
+    lock_timeout: float,
+    progress: bool,
+    as_json: bool,
+) -> None:
+    """Pull the configured sources (all, or the SOURCEs named) into the store.
+
+    Exits with status 1 if a source failed; what was committed before the failure stays,
+    and the next run resumes from the stored cursor.
+    """
+    config = _config(config_path)
+    if not config.connectors:
+        where = config.path or "efa.toml"
+        raise click.ClickException(f"no sources configured ({where} has no [connectors.*])")
+    registry = _registry(ctx)
+    with _open(db, config) as store, _Progress(progress and not as_json) as bar:
+        engine = SyncEngine(store, registry, config, progress=bar, lock_timeout=lock_timeout)
+        try:
+            report = engine.run(sources or None, dry_run=dry_run)
+        except EfaError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(_report_json(report) if as_json else "\n".join(_report_text(report)))
+    if not report.ok:
+        ctx.exit(1)
+
+
+# -- efa status -----------------------------------------------------------------------------------
+
+
+@click.command(name="status")
+@_config_option
+@_db_option
+@_json_option
+def status(config_path: str | None, db: str | None, as_json: bool) -> None:
+    """Show each source's last run, record counts, cursor and quarantine."""
+    config = _config(config_path)
+    with _open(db, config) as store:
+        states = store.source_states()
+        url = store.url
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "source": s.source,
+                        "mode": None if s.mode is None else s.mode.value,
+                        "cursor": s.cursor,
+                        "snapshot_in_progress": s.snapshot_in_progress,
+                        "last_snapshot_at": None
+                        if s.last_snapshot_at is None
+                        else s.last_snapshot_at.isoformat(),
+                        "live_records": s.live_records,
+                        "deleted_records": s.deleted_records,
+                        "quarantined": s.quarantined,
+                        "last_run": None
+                        if s.last_run is None
+                        else {
+                            "run_id": s.last_run.run_id,
+                            "status": s.last_run.status.value,
+                            "started_at": s.last_run.started_at.isoformat(),
+                            "finished_at": None
+                            if s.last_run.finished_at is None
+                            else s.last_run.finished_at.isoformat(),
+                            "counts": dict(s.last_run.counts),
+                            "error": s.last_run.error,
+                        },
+                    }
+                    for s in states
+                ],
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"store: {url}")
+    configured = [name for name in config.connectors if name not in {s.source for s in states}]
+    if not states and not configured:
+        click.echo("no sources synced yet")
+        return
+    rows = []
+    for s in states:
+        run = s.last_run
+        counts = run.counts if run else {}
+        rows.append(
+            (
+                s.source,
+                "-" if s.mode is None else s.mode.value,
+                _time(run.started_at if run else None),
+                run.status.value if run else "-",
+                f"+{counts.get('added', 0)} ~{counts.get('changed', 0)} -{counts.get('deleted', 0)}"
+                if run
+                else "-",
+                str(s.live_records),
+                str(s.deleted_records),
+                str(s.quarantined),
+                (s.cursor or "-") + (" (snapshot in progress)" if s.snapshot_in_progress else ""),
+            )
+        )
+    rows.extend((name, "-", "never", "-", "-", "0", "0", "0", "-") for name in configured)
+    click.echo(
+        _table(
+            (
+                "SOURCE",
+                "MODE",
+                "LAST RUN",
+                "STATUS",
+                "CHANGES",
+                "RECORDS",
+                "DELETED",
+                "QUARANTINED",
+                "CURSOR",
+            ),
+            rows,
+        )
+    )
+    for s in states:
+        if s.last_run is not None and s.last_run.error:
+            click.echo(f"{s.source}: {s.last_run.error}")
+
+
+# -- efa history ----------------------------------------------------------------------------------
+
+
+@click.command(name="history")
+@click.argument("key")
+@click.option("--source", help="Only this source.")
+@click.option("--kind", help="Only this record kind (e.g. responsibility).")
+@click.option("--prefix", is_flag=True, help="KEY is a prefix of the natural keys.")
+@click.option("--limit", type=int, default=1000, show_default=True, help="At most this many.")
+@_config_option
+@_db_option
+@_json_option
+def history(
+    key: str,
+    source: str | None,
+    kind: str | None,
+    prefix: bool,
+    limit: int,
+    config_path: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Show what changed when, and from which source, for the record(s) with natural KEY."""
+    config = _config(config_path)
+    with _open(db, config) as store:
+        entries = list(
+            store.history(
+                None if prefix else key,
+                key_prefix=key if prefix else None,
+                source=source,
+                kind=kind,
+                limit=limit,
+            )
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "changed_at": e.changed_at.isoformat(),
+                        "source": e.source,
+                        "kind": e.kind,
+                        "key": e.natural_key,
+                        "op": e.op.value,
+                        "old_hash": e.old_hash,
+                        "new_hash": e.new_hash,
+                        "run_id": e.run_id,
+                        "payload": e.payload,
+                    }
+                    for e in entries
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not entries:
+        click.echo(f"no history for {key!r}")
+        raise click.exceptions.Exit(1)
+    click.echo(
+        _table(
+            ("CHANGED AT", "SOURCE", "KIND", "KEY", "OP", "CONTENT", "RUN"),
+            [
+                (
+                    _time(e.changed_at),
+                    e.source,
+                    e.kind,
+                    e.natural_key,
+                    e.op.value,
+                    (e.new_hash or e.old_hash or "-")[:10],
+                    e.run_id[:8],
+                )
+                for e in entries
+            ],
+        )
+    )
+
+
+# -- efa quarantine -------------------------------------------------------------------------------
+
+
+@click.command(name="quarantine")
+@click.argument("source", required=False)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Every run's quarantined records, not only each source's last run.",
+)
+@_config_option
+@_db_option
+@_json_option
+def quarantine(
+    source: str | None, show_all: bool, config_path: str | None, db: str | None, as_json: bool
+) -> None:
+    """List records that failed validation: where they were and what is wrong."""
+    config = _config(config_path)
+    with _open(db, config) as store:
+        if show_all:
+            entries = list(store.quarantine(source))
+        else:
+            names = [source] if source else store.sources()
+            entries = []
+            for name in names:
+                runs = [r for r in store.runs(name) if r.status is not RunStatus.RUNNING]
+                if runs:
+                    entries.extend(store.quarantine(name, run_id=runs[0].run_id))
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "source": e.source,
+                        "run_id": e.run_id,
+                        "kind": e.kind,
+                        "position": e.position,
+                        "problems": [list(p) for p in e.problems],
+                        "raw": e.raw,
+                        "quarantined_at": e.quarantined_at.isoformat(),
+                    }
+                    for e in entries
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not entries:
+        click.echo("nothing in quarantine")
+        return
+    for e in entries:
+        click.echo(
+            f"{e.source} {e.position or '-'} ({e.kind or 'unknown kind'}), "
+            f"{_time(e.quarantined_at)}:"
+        )
+        for path, message in e.problems:
+            click.echo(f"  {path}: {message}")
+        if e.raw:
+            raw = e.raw if len(e.raw) <= 200 else e.raw[:197] + "..."
+            click.echo(f"  raw: {raw}")

@@ -1,0 +1,672 @@
+"""The thin dialect layer under :class:`efa_core.store.Store`: connections and hot paths.
+
+Everything dialect-specific lives here: connecting, transactions, parameter style, how
+timestamps and JSON travel, the per-batch bulk operations (lookup by key hash, mirror upsert,
+history insert, snapshot seen-keys) and the per-source sync lock.  SQLite uses the standard
+library's :mod:`sqlite3` with ``executemany``; PostgreSQL uses psycopg 3 and sends a whole
+batch by ``COPY`` (into the history, or into a temporary staging table that one
+``INSERT … SELECT … ON CONFLICT`` then merges).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sqlite3
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from efa_core.errors import ConfigError, EfaError
+from efa_core.store._schema import Dialect
+
+__all__ = [
+    "Backend",
+    "MirrorRow",
+    "PostgresBackend",
+    "SqliteBackend",
+    "StoreLocked",
+    "connect",
+    "mask_url",
+]
+
+log = logging.getLogger("efa_core.store")
+
+#: Parameters per ``IN (...)`` chunk in SQLite (its limit is 32766 since 3.32, 999 before).
+_SQLITE_CHUNK = 500
+
+#: One mirror write: kind, natural_key, key_hash, leika_key, ars, payload JSON text,
+#: content_hash, deleted, modified_at (or None).
+MirrorRow = tuple[str, str, int, "str | None", "str | None", str, str, bool, "datetime | None"]
+
+#: One history row: kind, natural_key, op, old_hash, new_hash, payload JSON text or None.
+HistoryRow = tuple[str, str, str, "str | None", "str | None", "str | None"]
+
+
+class StoreLocked(EfaError):
+    """Another process holds the sync lock of a source (or of the SQLite database)."""
+
+
+def mask_url(url: str) -> str:
+    """Return *url* with its password replaced by ``***`` (for messages and reprs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # pragma: no cover - malformed URLs are shown as they are
+        return url
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
+def utc(value: datetime) -> datetime:
+    """Return *value* in UTC; naive datetimes are rejected (the store is tz-aware only)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given; pass a timezone-aware one")
+    return value.astimezone(timezone.utc)
+
+
+class Backend(ABC):
+    """A connection to one database plus the dialect's SQL for the store's operations.
+
+    Statements are written with ``?`` placeholders; the PostgreSQL backend rewrites them.
+    A backend is used from one thread at a time.
+    """
+
+    dialect: ClassVar[Dialect]
+
+    #: SQL expression turning a JSON column into text
+    json_text: ClassVar[str]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement and return the DB-API cursor."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for every parameter row."""
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return all rows."""
+        return list(self.execute(sql, params).fetchall())
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """Run a query and return its first row (or ``None``)."""
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else tuple(row)
+
+    @abstractmethod
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[Any]:
+        """Run a query and yield its rows without holding them all in memory."""
+
+    @abstractmethod
+    def begin(self) -> None:
+        """Start a write transaction."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit the current transaction."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Roll the current transaction back."""
+
+    @property
+    @abstractmethod
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection (and release the locks it holds)."""
+
+    @abstractmethod
+    def table_exists(self, name: str) -> bool:
+        """Whether a table named *name* exists."""
+
+    @abstractmethod
+    def lock_schema(self) -> None:
+        """Inside a transaction: keep other processes from migrating at the same time."""
+
+    @abstractmethod
+    def ts(self, value: datetime) -> Any:
+        """Convert an aware datetime to the dialect's parameter value."""
+
+    @abstractmethod
+    def from_ts(self, value: Any) -> datetime:
+        """Convert a stored timestamp back to an aware UTC datetime."""
+
+    def from_ts_opt(self, value: Any) -> datetime | None:
+        """Like :meth:`from_ts`, passing ``None`` through."""
+        return None if value is None else self.from_ts(value)
+
+    @abstractmethod
+    def try_lock_source(self, source: str) -> bool:
+        """Try to take the sync lock of *source*; return whether it was taken."""
+
+    @abstractmethod
+    def unlock_source(self, source: str) -> None:
+        """Release the sync lock of *source*."""
+
+    # -- hot paths -------------------------------------------------------------------------
+
+    @abstractmethod
+    def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
+        """Return ``(kind, natural_key, content_hash, deleted)`` of rows with these key hashes."""
+
+    @abstractmethod
+    def upsert_mirror(
+        self, source: str, run_id: str, now: datetime, rows: Sequence[MirrorRow]
+    ) -> None:
+        """Insert or update mirror rows; ``first_seen`` is kept on update."""
+
+    @abstractmethod
+    def tombstone(
+        self, source: str, run_id: str, now: datetime, keys: Sequence[tuple[str, str]]
+    ) -> None:
+        """Mark the given ``(kind, natural_key)`` rows deleted (payload and hash are kept)."""
+
+    @abstractmethod
+    def insert_history(
+        self, source: str, run_id: str, now: datetime, rows: Sequence[HistoryRow]
+    ) -> None:
+        """Append history rows, in order."""
+
+    @abstractmethod
+    def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
+        """Remember key hashes as seen by the snapshot in progress of *source*."""
+
+
+def connect(url: str, *, busy_timeout: float = 30.0) -> Backend:
+    """Open a backend for *url* (``sqlite:///…``, ``postgresql://…`` or a file path)."""
+    scheme = url.split(":", 1)[0].lower() if "://" in url else ""
+    if scheme in {"postgresql", "postgres", "postgresql+psycopg"}:
+        return PostgresBackend(url)
+    if scheme in {"", "sqlite"}:
+        return SqliteBackend(url, busy_timeout=busy_timeout)
+    raise ConfigError(
+        f"store URL {mask_url(url)!r}: unknown scheme {scheme!r}; "
+        "use sqlite:///path/efa.db or postgresql://user@host/dbname"
+    )
+
+
+def sqlite_path(url: str) -> str:
+    """Return the file path (or ``:memory:``) of a SQLite URL or plain path.
+
+    ``sqlite:///efa.db`` is relative to the working directory, ``sqlite:////var/efa.db``
+    absolute (SQLAlchemy's convention); ``sqlite://`` and ``sqlite:///:memory:`` are an
+    in-memory database.  A URL without scheme is taken as a file path.
+    """
+    if "://" not in url:
+        return str(Path(url).expanduser())
+    rest = url.split("://", 1)[1]
+    if rest in {"", "/", "/:memory:"}:
+        return ":memory:"
+    if not rest.startswith("/"):
+        raise ConfigError(
+            f"store URL {url!r}: a SQLite URL has three slashes before a relative path "
+            "(sqlite:///efa.db) and four before an absolute one (sqlite:////var/lib/efa.db)"
+        )
+    rest = rest[1:].split("?", 1)[0]
+    return str(Path(rest).expanduser())
+
+
+class _FileLock:
+    """An exclusive, non-blocking advisory lock on a file, released when the process dies."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        if sys.platform == "win32":  # pragma: no cover
+            import msvcrt
+
+            with contextlib.suppress(OSError):
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.close(fd)
+
+
+class SqliteBackend(Backend):
+    """SQLite through :mod:`sqlite3`: WAL journal, foreign keys on, a busy timeout.
+
+    Sync locks: SQLite has one writer at a time anyway, so the sync lock of every source is
+    one lock file beside the database (``efa.db.sync-lock``); two ``efa sync`` processes on
+    the same file therefore run one after the other.
+    """
+
+    dialect = Dialect.SQLITE
+    json_text = ""
+
+    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+        super().__init__(url)
+        self.path = sqlite_path(url)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL is safe against crashes of the process (it only risks the last
+        # commits on power loss), and much faster than FULL.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA cache_size = -32768")
+        self._lock = None if self.path == ":memory:" else _FileLock(self.path + ".sync-lock")
+        self._lock_holders: set[str] = set()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement and return the cursor."""
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for every parameter row."""
+        self.conn.executemany(sql, rows)
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[Any]:
+        """Yield the rows of a query in chunks of *size*."""
+        cur = self.conn.execute(sql, params)
+        try:
+            while rows := cur.fetchmany(size):
+                yield from rows
+        finally:
+            cur.close()
+
+    def begin(self) -> None:
+        """Start a write transaction (``BEGIN IMMEDIATE``: wait for other writers now)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        """Commit."""
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back (a no-op outside a transaction)."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
+        return self.conn.in_transaction
+
+    def close(self) -> None:
+        """Close the connection and release the sync lock."""
+        self.conn.close()
+        if self._lock is not None:
+            self._lock.release()
+        self._lock_holders.clear()
+
+    def table_exists(self, name: str) -> bool:
+        """Whether the table exists."""
+        row = self.fetchone(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return row is not None
+
+    def lock_schema(self) -> None:
+        """``BEGIN IMMEDIATE`` already excludes other writers."""
+
+    def ts(self, value: datetime) -> str:
+        """Return UTC ISO-8601 text with microseconds (sorts like the instant)."""
+        return utc(value).isoformat(timespec="microseconds")
+
+    def from_ts(self, value: Any) -> datetime:
+        """Parse stored ISO-8601 text."""
+        return datetime.fromisoformat(value).astimezone(timezone.utc)
+
+    def try_lock_source(self, source: str) -> bool:
+        """Take the database's sync lock file (shared by all sources of this process)."""
+        if self._lock is None:
+            self._lock_holders.add(source)
+            return True
+        if not self._lock_holders and not self._lock.try_acquire():
+            return False
+        self._lock_holders.add(source)
+        return True
+
+    def unlock_source(self, source: str) -> None:
+        """Release the lock once no source of this store holds it."""
+        self._lock_holders.discard(source)
+        if not self._lock_holders and self._lock is not None:
+            self._lock.release()
+
+    def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
+        """Fetch existing rows in chunks of ``IN (...)`` lists."""
+        out: list[tuple[str, str, str, Any]] = []
+        for start in range(0, len(key_hashes), _SQLITE_CHUNK):
+            chunk = key_hashes[start : start + _SQLITE_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out.extend(
+                self.conn.execute(
+                    "SELECT kind, natural_key, content_hash, deleted FROM records "  # noqa: S608
+                    f"WHERE source = ? AND key_hash IN ({marks})",
+                    (source, *chunk),
+                )
+            )
+        return out
+
+    def upsert_mirror(
+        self, source: str, run_id: str, now: datetime, rows: Sequence[MirrorRow]
+    ) -> None:
+        """``INSERT … ON CONFLICT DO UPDATE`` through ``executemany``."""
+        t = self.ts(now)
+        self.conn.executemany(
+            "INSERT INTO records (source, kind, natural_key, key_hash, leika_key, ars, payload,"
+            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, kind, natural_key) DO UPDATE SET"
+            " key_hash = excluded.key_hash, leika_key = excluded.leika_key, ars = excluded.ars,"
+            " payload = excluded.payload, content_hash = excluded.content_hash,"
+            " deleted = excluded.deleted, last_seen = excluded.last_seen,"
+            " fetched_at = excluded.fetched_at, modified_at = excluded.modified_at,"
+            " run_id = excluded.run_id",
+            (
+                (
+                    source,
+                    kind,
+                    key,
+                    kh,
+                    leika,
+                    ars,
+                    payload,
+                    chash,
+                    deleted,
+                    t,
+                    t,
+                    t,
+                    None if mod is None else self.ts(mod),
+                    run_id,
+                )
+                for kind, key, kh, leika, ars, payload, chash, deleted, mod in rows
+            ),
+        )
+
+    def tombstone(
+        self, source: str, run_id: str, now: datetime, keys: Sequence[tuple[str, str]]
+    ) -> None:
+        """Mark rows deleted, one ``UPDATE`` per key through ``executemany``."""
+        t = self.ts(now)
+        self.conn.executemany(
+            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?"
+            " WHERE source = ? AND kind = ? AND natural_key = ?",
+            ((t, run_id, source, kind, key) for kind, key in keys),
+        )
+
+    def insert_history(
+        self, source: str, run_id: str, now: datetime, rows: Sequence[HistoryRow]
+    ) -> None:
+        """Append history rows through ``executemany``."""
+        t = self.ts(now)
+        self.conn.executemany(
+            "INSERT INTO history (source, kind, natural_key, op, old_hash, new_hash, payload,"
+            " run_id, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((source, *row, run_id, t) for row in rows),
+        )
+
+    def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
+        """``INSERT OR IGNORE`` the key hashes."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO snapshot_seen (source, key_hash) VALUES (?, ?)",
+            ((source, kh) for kh in key_hashes),
+        )
+
+
+_QMARK = re.compile(r"\?")
+
+
+class PostgresBackend(Backend):
+    """PostgreSQL through psycopg 3 (install ``efa-core[postgres]``).
+
+    The connection runs in autocommit mode with explicit ``BEGIN``/``COMMIT``; batches travel
+    by ``COPY``.  Sync locks are session-level advisory locks
+    (``pg_try_advisory_lock``) keyed by a 64-bit hash of the source name; PostgreSQL releases
+    them when the connection ends, also when the process was killed.
+    """
+
+    dialect = Dialect.POSTGRESQL
+    json_text = "::text"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        try:
+            import psycopg
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise ConfigError(
+                f"store URL {mask_url(url)!r} needs psycopg 3: pip install 'efa-core[postgres]'"
+            ) from exc
+        conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
+        try:
+            self.conn = psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise EfaError(f"cannot connect to {mask_url(url)}: {exc}".strip()) from exc
+        self.conn.execute("SET TIME ZONE 'UTC'")
+        self._sql_cache: dict[str, str] = {}
+        self._cursor_no = 0
+
+    def _q(self, sql: str) -> str:
+        out = self._sql_cache.get(sql)
+        if out is None:
+            out = self._sql_cache[sql] = _QMARK.sub("%s", sql.replace("%", "%%"))
+        return out
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement and return the cursor."""
+        if not params:
+            return self.conn.execute(sql)
+        return self.conn.execute(self._q(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for every parameter row (pipelined by psycopg)."""
+        with self.conn.cursor() as cur:
+            cur.executemany(self._q(sql), rows)
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[Any]:
+        """Yield rows through a server-side cursor (inside a transaction)."""
+        self._cursor_no += 1
+        name = f"efa_stream_{self._cursor_no}"
+        own = not self.in_transaction
+        if own:
+            self.conn.execute("BEGIN")
+        try:
+            with self.conn.cursor(name=name) as cur:
+                cur.itersize = size
+                cur.execute(self._q(sql), params)
+                yield from cur
+        finally:
+            if own and self.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def begin(self) -> None:
+        """Start a transaction."""
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        """Commit."""
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back (a no-op outside a transaction)."""
+        if self.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (or failed and not yet rolled back)."""
+        from psycopg.pq import TransactionStatus
+
+        return self.conn.info.transaction_status in {
+            TransactionStatus.INTRANS,
+            TransactionStatus.INERROR,
+        }
+
+    def close(self) -> None:
+        """Close the connection (PostgreSQL releases its advisory locks)."""
+        self.conn.close()
+
+    def table_exists(self, name: str) -> bool:
+        """Whether the table exists in the current schema search path."""
+        row = self.fetchone("SELECT to_regclass(?) IS NOT NULL", (name,))
+        return bool(row and row[0])
+
+    def lock_schema(self) -> None:
+        """Take a transaction-level advisory lock reserved for migrations."""
+        self.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+
+    def ts(self, value: datetime) -> datetime:
+        """Pass aware datetimes through (as UTC)."""
+        return utc(value)
+
+    def from_ts(self, value: Any) -> datetime:
+        """Return the timestamptz as an aware UTC datetime."""
+        return utc(value)
+
+    def try_lock_source(self, source: str) -> bool:
+        """``pg_try_advisory_lock`` on the source's lock key."""
+        row = self.fetchone("SELECT pg_try_advisory_lock(?)", (_source_lock_key(source),))
+        return bool(row and row[0])
+
+    def unlock_source(self, source: str) -> None:
+        """``pg_advisory_unlock`` on the source's lock key."""
+        if not self.conn.closed:
+            self.execute("SELECT pg_advisory_unlock(?)", (_source_lock_key(source),))
+
+    def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
+        """One query with ``key_hash = ANY(array)``."""
+        return self.fetchall(
+            "SELECT kind, natural_key, content_hash, deleted FROM records"
+            " WHERE source = ? AND key_hash = ANY(?::bigint[])",
+            (source, list(key_hashes)),
+        )
+
+    def _stage(self, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+        """COPY *rows* into an (emptied) temporary staging table of this session."""
+        ddl = _STAGING[table]
+        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({ddl})")
+        self.conn.execute(f"TRUNCATE {table}")
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def upsert_mirror(
+        self, source: str, run_id: str, now: datetime, rows: Sequence[MirrorRow]
+    ) -> None:
+        """COPY the rows into a staging table, then one ``INSERT … ON CONFLICT DO UPDATE``."""
+        if not rows:
+            return
+        self._stage(
+            "efa_stage_records",
+            "kind, natural_key, key_hash, leika_key, ars, payload, content_hash, deleted,"
+            " modified_at",
+            rows,
+        )
+        t = utc(now)
+        self.execute(
+            "INSERT INTO records (source, kind, natural_key, key_hash, leika_key, ars, payload,"
+            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id)"
+            " SELECT ?, u.kind, u.natural_key, u.key_hash, u.leika_key, u.ars, u.payload::jsonb,"
+            " u.content_hash, u.deleted, ?, ?, ?, u.modified_at, ? FROM efa_stage_records u"
+            " ON CONFLICT (source, kind, natural_key) DO UPDATE SET"
+            " key_hash = excluded.key_hash, leika_key = excluded.leika_key, ars = excluded.ars,"
+            " payload = excluded.payload, content_hash = excluded.content_hash,"
+            " deleted = excluded.deleted, last_seen = excluded.last_seen,"
+            " fetched_at = excluded.fetched_at, modified_at = excluded.modified_at,"
+            " run_id = excluded.run_id",
+            (source, t, t, t, run_id),
+        )
+
+    def tombstone(
+        self, source: str, run_id: str, now: datetime, keys: Sequence[tuple[str, str]]
+    ) -> None:
+        """One ``UPDATE … FROM unnest(…)`` per batch."""
+        if not keys:
+            return
+        kinds, nkeys = zip(*keys, strict=False)
+        self.execute(
+            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?"
+            " FROM unnest(?::text[], ?::text[]) AS u(kind, natural_key)"
+            " WHERE records.source = ? AND records.kind = u.kind"
+            " AND records.natural_key = u.natural_key",
+            (utc(now), run_id, list(kinds), list(nkeys), source),
+        )
+
+    def insert_history(
+        self, source: str, run_id: str, now: datetime, rows: Sequence[HistoryRow]
+    ) -> None:
+        """COPY the rows straight into the history (ids follow the row order)."""
+        if not rows:
+            return
+        t = utc(now)
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(
+                "COPY history (source, kind, natural_key, op, old_hash, new_hash, payload,"
+                " run_id, changed_at) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row((source, *row, run_id, t))
+
+    def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
+        """COPY the hashes into a staging table, then ``INSERT … ON CONFLICT DO NOTHING``."""
+        if not key_hashes:
+            return
+        self._stage("efa_stage_keys", "key_hash", ((kh,) for kh in key_hashes))
+        self.execute(
+            "INSERT INTO snapshot_seen (source, key_hash) SELECT ?, key_hash FROM efa_stage_keys"
+            " ON CONFLICT DO NOTHING",
+            (source,),
+        )
+
+
+#: Column definitions of the PostgreSQL staging tables (temporary, per session).
+_STAGING = {
+    "efa_stage_records": (
+        "kind text, natural_key text, key_hash bigint, leika_key text, ars text, payload text,"
+        " content_hash text, deleted boolean, modified_at timestamptz"
+    ),
+    "efa_stage_keys": "key_hash bigint",
+}
+
+
+#: Advisory lock key for migrations ("efa-mig" as an integer).
+_MIGRATION_LOCK = 0x6566612D6D6967
+
+
+def _source_lock_key(source: str) -> int:
+    from efa_core.store._keys import key_hash
+
+    return key_hash("efa_core.sync-lock", source)

@@ -1,0 +1,91 @@
+"""Turn connector changes into what the store writes: keys, hashes, payload, typed columns."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from efa_core.connectors import Delete, Upsert
+from efa_core.errors import ValidationError
+from efa_core.model import RECORD_TYPES
+from efa_core.serialization import record_to_dict
+from efa_core.store._keys import key_hash
+from efa_core.store.types import PreparedDelete, PreparedUpsert
+
+__all__ = ["prepare"]
+
+
+def _typed_columns(record: Any) -> tuple[str | None, str | None]:
+    """Return ``(leika_key, ars)`` of a record, for the mirror's indexed columns.
+
+    The LeiKa key is the record's ``leika_key`` or, for a service, its first LeiKa key;
+    the ARS is the record's ``ars`` or, for an agreement, its subscriber's ARS.
+    """
+    leika = getattr(record, "leika_key", None)
+    if leika is None:
+        keys = getattr(record, "leika_keys", None)
+        if keys:
+            leika = keys[0]
+    ars = getattr(record, "ars", None)
+    if ars is None:
+        subscriber = getattr(record, "subscriber", None)
+        ars = getattr(subscriber, "ars", None)
+    return (None if leika is None else str(leika), None if ars is None else str(ars))
+
+
+def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
+    """Compute what the store needs to apply *change*.
+
+    An upsert's payload is :func:`efa_core.serialization.record_to_dict` as canonical JSON
+    (sorted keys); its content hash is the BLAKE2b-160 of exactly those bytes, which is
+    :func:`efa_core.serialization.content_hash` computed without serializing twice.
+
+    :raises efa_core.errors.ValidationError: the change is not an Upsert of a known record
+        type or a Delete with a known kind and a non-blank key.
+    """
+    if isinstance(change, Upsert):
+        record = change.record
+        kind = getattr(record, "KIND", None)
+        if not isinstance(kind, str) or RECORD_TYPES.get(kind) is not type(record):
+            raise ValidationError(
+                [("$", f"not a record of a known kind: {type(record).__qualname__}")]
+            )
+        try:
+            natural_key = record.natural_key
+            data = record_to_dict(record)
+        except Exception as exc:
+            raise ValidationError([("$", f"cannot serialize {kind} record: {exc}")]) from exc
+        if not isinstance(natural_key, str) or not natural_key.strip():
+            raise ValidationError([("$", f"{kind} record has a blank natural key")])
+        payload = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        leika, ars = _typed_columns(record)
+        modified = getattr(record, "modified_at", None)
+        return PreparedUpsert(
+            kind=kind,
+            natural_key=natural_key,
+            key_hash=key_hash(kind, natural_key),
+            payload=payload.decode(),
+            content_hash=hashlib.blake2b(payload, digest_size=20).hexdigest(),
+            leika_key=leika,
+            ars=ars,
+            modified_at=modified if isinstance(modified, datetime) else None,
+            change=change,
+        )
+    if isinstance(change, Delete):
+        if change.kind not in RECORD_TYPES:
+            known = ", ".join(sorted(RECORD_TYPES))
+            raise ValidationError(
+                [("$.kind", f"unknown kind {change.kind!r}; known kinds: {known}")]
+            )
+        if not isinstance(change.key, str) or not change.key.strip():
+            raise ValidationError([("$.key", "a delete needs a non-blank natural key")])
+        return PreparedDelete(
+            kind=change.kind,
+            natural_key=change.key,
+            key_hash=key_hash(change.kind, change.key),
+            change=change,
+        )
+    raise ValidationError([("$", f"not an Upsert or Delete: {type(change).__qualname__}")])

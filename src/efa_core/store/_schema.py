@@ -1,0 +1,284 @@
+"""The store's schema as data, rendered to DDL per SQL dialect.
+
+One definition serves SQLite and PostgreSQL: a :class:`Table` lists typed :class:`Column`
+objects, keys and indexes, and :func:`render_table` turns it into ``CREATE`` statements for
+one dialect.  Migrations (:mod:`efa_core.store._migrations`) create and alter tables from
+these definitions; a schema version once released is never edited, later versions add
+migration steps instead.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "SCHEMA_V1",
+    "Column",
+    "ColumnType",
+    "Dialect",
+    "ForeignKey",
+    "Index",
+    "Table",
+    "render_column_type",
+    "render_table",
+]
+
+
+class Dialect(str, enum.Enum):
+    """The SQL dialects the store speaks."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+class ColumnType(enum.Enum):
+    """Portable column types; see :func:`render_column_type` for their SQL per dialect."""
+
+    TEXT = "text"
+    INTEGER = "integer"  #: 64-bit signed integer
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"  #: UTC ISO-8601 text in SQLite, timestamptz in PostgreSQL
+    JSON = "json"  #: JSON text in SQLite, jsonb in PostgreSQL
+    #: auto-incrementing 64-bit primary key.  In SQLite the rowid (no AUTOINCREMENT: it
+    #: costs a write per insert); ids only grow because the store never deletes the row
+    #: with the highest id of history, records or quarantine.
+    SERIAL = "serial"
+
+
+_TYPES: dict[Dialect, dict[ColumnType, str]] = {
+    Dialect.SQLITE: {
+        ColumnType.TEXT: "TEXT",
+        ColumnType.INTEGER: "INTEGER",
+        ColumnType.BOOLEAN: "INTEGER",
+        ColumnType.TIMESTAMP: "TEXT",
+        ColumnType.JSON: "TEXT",
+        ColumnType.SERIAL: "INTEGER PRIMARY KEY",
+    },
+    Dialect.POSTGRESQL: {
+        ColumnType.TEXT: "TEXT",
+        ColumnType.INTEGER: "BIGINT",
+        ColumnType.BOOLEAN: "BOOLEAN",
+        ColumnType.TIMESTAMP: "TIMESTAMPTZ",
+        ColumnType.JSON: "JSONB",
+        ColumnType.SERIAL: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    },
+}
+
+
+def render_column_type(column_type: ColumnType, dialect: Dialect) -> str:
+    """Return the SQL type of *column_type* in *dialect*."""
+    return _TYPES[dialect][column_type]
+
+
+@attrs.frozen(kw_only=True)
+class Column:
+    """One column: name, portable type, nullability and an optional SQL default."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    default: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ForeignKey:
+    """A foreign key from *columns* to *ref_table* (*ref_columns*)."""
+
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Index:
+    """A (possibly unique) index on *columns*; *where* makes it partial."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    where: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Table:
+    """A table definition.
+
+    *primary_key* is empty when a :attr:`ColumnType.SERIAL` column is the key.
+    *without_rowid* is a SQLite storage hint for compact tables keyed by their primary key.
+    """
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    without_rowid: bool = False
+
+
+def render_table(table: Table, dialect: Dialect) -> list[str]:
+    """Return the ``CREATE TABLE`` and ``CREATE INDEX`` statements of *table* in *dialect*."""
+    parts: list[str] = []
+    for column in table.columns:
+        sql = f"{column.name} {render_column_type(column.type, dialect)}"
+        if column.type is not ColumnType.SERIAL and not column.nullable:
+            sql += " NOT NULL"
+        if column.default is not None:
+            sql += f" DEFAULT {column.default}"
+        parts.append(sql)
+    if table.primary_key:
+        parts.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
+    parts.extend(f"UNIQUE ({', '.join(cols)})" for cols in table.unique)
+    parts.extend(
+        f"FOREIGN KEY ({', '.join(fk.columns)}) "
+        f"REFERENCES {fk.ref_table} ({', '.join(fk.ref_columns)})"
+        for fk in table.foreign_keys
+    )
+    body = ",\n    ".join(parts)
+    suffix = " WITHOUT ROWID" if table.without_rowid and dialect is Dialect.SQLITE else ""
+    statements = [f"CREATE TABLE {table.name} (\n    {body}\n){suffix}"]
+    statements.extend(render_index(table.name, index) for index in table.indexes)
+    return statements
+
+
+def render_index(table_name: str, index: Index) -> str:
+    """Return the ``CREATE INDEX`` statement of *index* on *table_name* (same in both dialects)."""
+    unique = "UNIQUE " if index.unique else ""
+    where = f" WHERE {index.where}" if index.where else ""
+    return f"CREATE {unique}INDEX {index.name} ON {table_name} ({', '.join(index.columns)}){where}"
+
+
+def _cols(*columns: Column) -> tuple[Column, ...]:
+    return columns
+
+
+def _c(
+    name: str, type_: ColumnType, *, nullable: bool = False, default: str | None = None
+) -> Column:
+    return Column(name=name, type=type_, nullable=nullable, default=default)
+
+
+_T = ColumnType
+
+#: Schema version 1: the tables as the first release created them.  Never edit this; add a
+#: migration step instead.
+SCHEMA_V1: Sequence[Table] = (
+    Table(
+        name="schema_version",
+        columns=_cols(
+            _c("version", _T.INTEGER),
+            _c("description", _T.TEXT),
+            _c("applied_at", _T.TIMESTAMP),
+        ),
+        primary_key=("version",),
+    ),
+    Table(
+        name="sources",
+        columns=_cols(
+            _c("source", _T.TEXT),
+            _c("mode", _T.TEXT, nullable=True),
+            _c("cursor", _T.TEXT, nullable=True),
+            _c("cursor_updated_at", _T.TIMESTAMP, nullable=True),
+            _c("snapshot_run_id", _T.TEXT, nullable=True),
+            _c("last_snapshot_at", _T.TIMESTAMP, nullable=True),
+            _c("last_snapshot_run_id", _T.TEXT, nullable=True),
+            _c("created_at", _T.TIMESTAMP),
+        ),
+        primary_key=("source",),
+    ),
+    Table(
+        name="sync_runs",
+        columns=_cols(
+            _c("run_id", _T.TEXT),
+            _c("source", _T.TEXT),
+            _c("mode", _T.TEXT),
+            _c("started_at", _T.TIMESTAMP),
+            _c("finished_at", _T.TIMESTAMP, nullable=True),
+            _c("status", _T.TEXT),
+            _c("batches", _T.INTEGER, default="0"),
+            _c("added", _T.INTEGER, default="0"),
+            _c("changed", _T.INTEGER, default="0"),
+            _c("unchanged", _T.INTEGER, default="0"),
+            _c("deleted", _T.INTEGER, default="0"),
+            _c("orphan_deletes", _T.INTEGER, default="0"),
+            _c("quarantined", _T.INTEGER, default="0"),
+            _c("cursor_before", _T.TEXT, nullable=True),
+            _c("cursor_after", _T.TEXT, nullable=True),
+            _c("error", _T.TEXT, nullable=True),
+        ),
+        primary_key=("run_id",),
+        foreign_keys=(
+            ForeignKey(columns=("source",), ref_table="sources", ref_columns=("source",)),
+        ),
+        indexes=(Index(name="ix_sync_runs_source", columns=("source", "started_at")),),
+    ),
+    Table(
+        name="records",
+        columns=_cols(
+            _c("id", _T.SERIAL),
+            _c("source", _T.TEXT),
+            _c("kind", _T.TEXT),
+            _c("natural_key", _T.TEXT),
+            _c("key_hash", _T.INTEGER),
+            _c("leika_key", _T.TEXT, nullable=True),
+            _c("ars", _T.TEXT, nullable=True),
+            _c("payload", _T.JSON),
+            _c("content_hash", _T.TEXT),
+            _c("deleted", _T.BOOLEAN),
+            _c("first_seen", _T.TIMESTAMP),
+            _c("last_seen", _T.TIMESTAMP),
+            _c("fetched_at", _T.TIMESTAMP),
+            _c("modified_at", _T.TIMESTAMP, nullable=True),
+            _c("run_id", _T.TEXT),
+        ),
+        unique=(("source", "kind", "natural_key"),),
+        indexes=(
+            Index(name="ix_records_key_hash", columns=("source", "key_hash")),
+            Index(name="ix_records_leika_key", columns=("leika_key", "ars")),
+            Index(name="ix_records_ars", columns=("ars",)),
+        ),
+    ),
+    Table(
+        name="history",
+        columns=_cols(
+            _c("id", _T.SERIAL),
+            _c("source", _T.TEXT),
+            _c("kind", _T.TEXT),
+            _c("natural_key", _T.TEXT),
+            _c("op", _T.TEXT),
+            _c("old_hash", _T.TEXT, nullable=True),
+            _c("new_hash", _T.TEXT, nullable=True),
+            _c("payload", _T.JSON, nullable=True),
+            _c("run_id", _T.TEXT),
+            _c("changed_at", _T.TIMESTAMP),
+        ),
+        indexes=(Index(name="ix_history_key", columns=("natural_key", "changed_at")),),
+    ),
+    Table(
+        name="snapshot_seen",
+        columns=_cols(_c("source", _T.TEXT), _c("key_hash", _T.INTEGER)),
+        primary_key=("source", "key_hash"),
+        without_rowid=True,
+    ),
+    Table(
+        name="quarantine",
+        columns=_cols(
+            _c("id", _T.SERIAL),
+            _c("source", _T.TEXT),
+            _c("run_id", _T.TEXT),
+            _c("kind", _T.TEXT, nullable=True),
+            _c("position", _T.TEXT, nullable=True),
+            _c("raw", _T.TEXT, nullable=True),
+            _c("problems", _T.JSON),
+            _c("quarantined_at", _T.TIMESTAMP),
+        ),
+        foreign_keys=(
+            ForeignKey(columns=("source",), ref_table="sources", ref_columns=("source",)),
+            ForeignKey(columns=("run_id",), ref_table="sync_runs", ref_columns=("run_id",)),
+        ),
+        indexes=(Index(name="ix_quarantine_source", columns=("source", "quarantined_at")),),
+    ),
+)

@@ -1,0 +1,598 @@
+"""The sync engine: pull every source through its connector into the store.
+
+:class:`SyncEngine` runs one *sync run* per source.  For each batch a connector yields, it
+
+1. validates: changes that are not valid records, and the connector's own
+   :class:`~efa_core.connectors.Rejected` records, go to the quarantine (counted; the rest
+   of the batch goes on);
+2. hashes each record's content and drops no-ops (same hash as stored);
+3. applies the mirror rows, the history and the new cursor in **one transaction**
+   (:meth:`efa_core.store.Store.apply`);
+4. tells listeners: ``efa_on_changes(source, run_id, changes)`` after the commit.
+
+A crash at any moment leaves the store as it was after the last committed batch, and the
+next run resumes from the stored cursor.  A *snapshot* source deletes (tombstones) what it
+no longer contains only when a snapshot completed; a failed or partial snapshot deletes
+nothing.  A *change feed* applies deletes as they come; deletes of unknown keys are counted
+as orphan deletes and otherwise ignored.  After each run ``efa_on_sync_finished`` reports
+its status and counts.
+
+Sources are pulled concurrently (asyncio); all store calls run in one writer thread, so
+writes are serialized.  A source is synced by one process at a time: the engine takes the
+source's sync lock (a PostgreSQL advisory lock; for SQLite one lock file per database)
+and waits up to ``lock_timeout`` seconds for it, then gives up with a clear message.
+
+``dry_run=True`` applies everything inside one transaction, reports the plan (adds,
+changes and deletes per kind, with example keys) and rolls the transaction back: nothing
+is written and no hook is called.
+
+Scripts call :meth:`SyncEngine.run`; async code awaits :meth:`SyncEngine.arun`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+import orjson
+
+from efa_core.config import EfaConfig, build_connector
+from efa_core.connectors import Batch, Capability, Change, Connector, Delete, Upsert
+from efa_core.errors import ConfigError, EfaError, ValidationError
+from efa_core.store import (
+    COUNT_NAMES,
+    Operation,
+    PreparedDelete,
+    PreparedUpsert,
+    Quarantined,
+    RunMode,
+    RunStatus,
+    Store,
+    StoreLocked,
+)
+from efa_core.store._prepare import prepare
+
+if TYPE_CHECKING:
+    from efa_core.plugins import PluginRegistry
+
+__all__ = [
+    "KindPlan",
+    "Plan",
+    "ProgressCallback",
+    "SourceReport",
+    "SyncEngine",
+    "SyncProgress",
+    "SyncReport",
+    "prepare_batch",
+]
+
+log = logging.getLogger("efa_core.sync")
+
+_T = TypeVar("_T")
+
+#: How many snapshot deletes go into one ``efa_on_changes`` call.
+_HOOK_CHUNK = 1000
+
+
+@attrs.frozen(kw_only=True)
+class SyncProgress:
+    """A progress event of one source's run, passed to the progress callback.
+
+    *event* is ``"started"``, ``"batch"`` (after each applied batch) or ``"finished"``.
+    *records* counts the changes and rejected records processed so far.
+    """
+
+    source: str
+    run_id: str | None
+    event: str
+    batches: int
+    records: int
+    counts: Mapping[str, int]
+    status: RunStatus | None = None
+
+
+#: The progress callback: called in the event loop's thread; keep it quick.
+ProgressCallback = Callable[[SyncProgress], None]
+
+
+@attrs.frozen(kw_only=True)
+class KindPlan:
+    """The planned changes of one record kind in a dry run, with example natural keys."""
+
+    kind: str
+    added: int = 0
+    changed: int = 0
+    deleted: int = 0
+    #: ``"added"|"changed"|"deleted"`` -> a few natural keys.
+    examples: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """What a dry run would have done to one source, per record kind."""
+
+    kinds: Mapping[str, KindPlan] = attrs.field(factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the run would change nothing."""
+        return not any(k.added or k.changed or k.deleted for k in self.kinds.values())
+
+
+@attrs.frozen(kw_only=True)
+class SourceReport:
+    """The outcome of syncing one source.
+
+    The counters: *added* (new keys, also keys that come back after a delete), *changed*
+    (new content for a live key), *unchanged* (same content: not written), *deleted*
+    (deletes applied, including tombstones of a completed snapshot), *orphan_deletes*
+    (deletes of unknown or already deleted keys: ignored), *quarantined* (invalid records).
+    """
+
+    source: str
+    run_id: str | None
+    status: RunStatus
+    mode: RunMode | None
+    dry_run: bool
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    orphan_deletes: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    #: Seconds from the start of the run to its end.
+    duration: float = 0.0
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    error: str | None = None
+    #: The plan of a dry run (``None`` otherwise).
+    plan: Plan | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run succeeded."""
+        return self.status is RunStatus.SUCCEEDED
+
+    def counts(self) -> dict[str, int]:
+        """Return the counters by name (see :data:`efa_core.store.COUNT_NAMES`)."""
+        return {name: getattr(self, name) for name in COUNT_NAMES}
+
+
+@attrs.frozen
+class SyncReport(Mapping[str, SourceReport]):
+    """The reports of one :meth:`SyncEngine.run`, by source name (in the order synced)."""
+
+    reports: tuple[SourceReport, ...]
+    dry_run: bool = False
+
+    def __getitem__(self, source: str) -> SourceReport:
+        for report in self.reports:
+            if report.source == source:
+                return report
+        raise KeyError(source)
+
+    def __iter__(self) -> Iterator[str]:
+        return (report.source for report in self.reports)
+
+    def __len__(self) -> int:
+        return len(self.reports)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every source's run succeeded."""
+        return all(report.ok for report in self.reports)
+
+
+def _raw_text(raw: object) -> str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
+    if isinstance(raw, (bytes, bytearray)):
+        return bytes(raw).decode("utf-8", errors="replace")
+    try:
+        return orjson.dumps(raw, default=str).decode()
+    except TypeError:
+        return repr(raw)
+
+
+def _change_raw(change: object) -> str | None:
+    if isinstance(change, Upsert):
+        try:
+            from efa_core.serialization import record_to_dict
+
+            return orjson.dumps(record_to_dict(change.record), default=str).decode()
+        except Exception:
+            return repr(change.record)
+    if isinstance(change, Delete):
+        return orjson.dumps({"delete": {"kind": change.kind, "key": change.key}}).decode()
+    return repr(change)
+
+
+def prepare_batch(
+    batch: Batch, *, source: str, batch_no: int
+) -> tuple[list[PreparedUpsert | PreparedDelete], list[Quarantined]]:
+    """Validate and hash a batch: return the changes to apply and the records to quarantine.
+
+    The connector's rejected records are quarantined as they are; a change that is not a
+    valid record is quarantined at position ``"<source> batch <n> item <i>"``.
+    """
+    prepared: list[PreparedUpsert | PreparedDelete] = []
+    quarantined = [
+        Quarantined(
+            kind=r.kind, position=r.position, raw=_raw_text(r.raw), problems=tuple(r.problems)
+        )
+        for r in batch.rejected
+    ]
+    for index, change in enumerate(batch.changes):
+        try:
+            prepared.append(prepare(change))
+        except ValidationError as exc:
+            kind = getattr(change, "kind", None)
+            quarantined.append(
+                Quarantined(
+                    kind=kind if isinstance(kind, str) else None,
+                    position=f"{source} batch {batch_no} item {index}",
+                    raw=_change_raw(change),
+                    problems=exc.problems,
+                )
+            )
+    return prepared, quarantined
+
+
+_DONE = object()
+
+
+class SyncEngine:
+    """Runs connectors and applies their changes to a store.
+
+    :param store: the store to write to (the engine uses it from its own writer thread
+        while running; do not use the store elsewhere meanwhile).
+    :param registry: the plugin registry (connector types and hook listeners).
+    :param config: the configuration naming the sources (``[connectors.NAME]`` tables).
+    :param progress: called with a :class:`SyncProgress` when a run starts, after each
+        batch and when it ends.
+    :param lock_timeout: seconds to wait for a source that another process is syncing.
+    :param examples: example keys per kind and operation in a dry run's plan.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        registry: PluginRegistry,
+        config: EfaConfig,
+        *,
+        progress: ProgressCallback | None = None,
+        lock_timeout: float = 60.0,
+        examples: int = 5,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config
+        self.progress = progress
+        self.lock_timeout = lock_timeout
+        self.examples = examples
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def run(self, sources: Iterable[str] | None = None, *, dry_run: bool = False) -> SyncReport:
+        """Sync *sources* (default: every configured source that can pull); block until done.
+
+        :raises efa_core.errors.ConfigError: a source is not configured or its options are
+            invalid (nothing is synced then).
+        :raises efa_core.errors.EfaError: called inside a running event loop (use
+            ``await engine.arun(...)`` there).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise EfaError(
+                "SyncEngine.run() cannot be called inside a running event loop; "
+                "use 'await engine.arun(...)'"
+            )
+        return asyncio.run(self.arun(sources, dry_run=dry_run))
+
+    async def arun(
+        self, sources: Iterable[str] | None = None, *, dry_run: bool = False
+    ) -> SyncReport:
+        """Sync *sources* concurrently; return a report per source (see :meth:`run`).
+
+        A source whose run fails does not stop the others; its report says why.
+        """
+        connectors = self._connectors(sources)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="efa-store")
+        try:
+            if dry_run:
+                await self._call(self.store.begin)
+            try:
+                reports = await asyncio.gather(
+                    *(self._sync_source(name, c, dry_run=dry_run) for name, c in connectors)
+                )
+            finally:
+                if dry_run:
+                    await self._call(self.store.rollback)
+        finally:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        return SyncReport(tuple(reports), dry_run=dry_run)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _connectors(self, sources: Iterable[str] | None) -> list[tuple[str, Connector]]:
+        names = list(self.config.connectors) if sources is None else list(dict.fromkeys(sources))
+        out: list[tuple[str, Connector]] = []
+        for name in names:
+            connector = build_connector(self.registry, name, self.config)
+            if connector.pull_mode is None:
+                if sources is None:
+                    log.info("skipping %s: it cannot pull", connector.label)
+                    continue
+                raise ConfigError(
+                    f"{connector.label} cannot be synced: it declares no pull capability"
+                )
+            out.append((name, connector))
+        return out
+
+    async def _call(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def _emit(self, progress: SyncProgress) -> None:
+        if self.progress is not None:
+            try:
+                self.progress(progress)
+            except Exception:  # a broken progress bar must not break the sync
+                log.exception("progress callback failed")
+
+    async def _lock(self, source: str) -> None:
+        deadline = time.monotonic() + self.lock_timeout
+        warned = False
+        while not await self._call(self.store.try_lock_source, source):
+            if time.monotonic() >= deadline:
+                raise StoreLocked(
+                    f"source {source!r} is being synced by another process into "
+                    f"{self.store.url}; gave up after waiting {self.lock_timeout:g} s "
+                    "(is another 'efa sync' still running?)"
+                )
+            if not warned:
+                log.warning(
+                    "source %r is being synced by another process; waiting up to %g s",
+                    source,
+                    self.lock_timeout,
+                )
+                warned = True
+            await asyncio.sleep(0.1)
+
+    async def _sync_source(self, name: str, connector: Connector, *, dry_run: bool) -> SourceReport:
+        started = time.monotonic()
+        mode = (
+            RunMode.SNAPSHOT if connector.pull_mode is Capability.SNAPSHOT else RunMode.CHANGE_FEED
+        )
+        counts: Counter[str] = Counter(dict.fromkeys(COUNT_NAMES, 0))
+        by_kind: Counter[tuple[str, str]] = Counter()
+        examples: dict[tuple[str, str], list[str]] = {}
+        run_id: str | None = None
+        cursor_before: str | None = None
+        cursor_after: str | None = None
+        batches = records = 0
+        status, error = RunStatus.FAILED, None
+        locked = False
+        try:
+            await self._lock(name)
+            locked = True
+            run = await self._call(self.store.begin_run, name, mode)
+            run_id, cursor_before = run.run_id, run.cursor_before
+            cursor_after = cursor_before
+            self._emit(
+                SyncProgress(
+                    source=name,
+                    run_id=run_id,
+                    event="started",
+                    batches=0,
+                    records=0,
+                    counts=dict(counts),
+                )
+            )
+            complete = False
+            pulled = contextlib.aclosing(self._pull(connector, cursor_before, name))
+            async with pulled as batches_in:
+                async for batch, prepared, quarantined in batches_in:
+                    result = await self._call(
+                        self.store.apply,
+                        run_id,
+                        name,
+                        prepared,
+                        cursor=batch.cursor,
+                        complete=batch.complete,
+                        mode=mode,
+                        quarantined=quarantined,
+                        examples=self.examples if dry_run else 0,
+                    )
+                    batches += 1
+                    records += len(batch.changes) + len(batch.rejected)
+                    counts.update(result.counts())
+                    by_kind.update(result.by_kind)
+                    for key, keys in result.examples.items():
+                        have = examples.setdefault(key, [])
+                        have.extend(keys[: max(self.examples - len(have), 0)])
+                    cursor_after = (
+                        None if (mode is RunMode.SNAPSHOT and batch.complete) else (batch.cursor)
+                    )
+                    if not dry_run:
+                        await self._notify_changes(name, run_id, result.applied)
+                        if result.snapshot_deleted:
+                            await self._notify_snapshot_deletes(
+                                name, run_id, result.snapshot_history_after or 0
+                            )
+                    self._emit(
+                        SyncProgress(
+                            source=name,
+                            run_id=run_id,
+                            event="batch",
+                            batches=batches,
+                            records=records,
+                            counts=dict(counts),
+                        )
+                    )
+                    if batch.complete:
+                        complete = True
+                        break
+            if mode is RunMode.SNAPSHOT and not complete:
+                error = (
+                    f"the pull of source {name!r} ended before its snapshot was complete; "
+                    "nothing was deleted, the next run resumes from the stored cursor"
+                )
+            else:
+                status = RunStatus.SUCCEEDED
+        except Exception as exc:
+            error = str(exc) or type(exc).__name__
+            if not isinstance(exc, EfaError):
+                error = f"{type(exc).__name__}: {error}"
+            log.error(
+                "sync of source %r failed: %s",
+                name,
+                error,
+                exc_info=None if isinstance(exc, EfaError) else exc,
+            )
+        finally:
+            if run_id is not None:
+                try:
+                    await self._call(self.store.finish_run, run_id, status, error)
+                except Exception as exc:  # pragma: no cover - the database went away
+                    log.error("cannot record the end of run %s: %s", run_id, exc)
+            if locked:
+                try:
+                    await self._call(self.store.unlock_source, name)
+                except Exception as exc:  # pragma: no cover
+                    log.error("cannot release the sync lock of %r: %s", name, exc)
+        duration = time.monotonic() - started
+        final_counts = {n: int(counts[n]) for n in COUNT_NAMES}
+        self._emit(
+            SyncProgress(
+                source=name,
+                run_id=run_id,
+                event="finished",
+                batches=batches,
+                records=records,
+                counts=final_counts,
+                status=status,
+            )
+        )
+        if run_id is not None and not dry_run:
+            await self._notify(
+                "efa_on_sync_finished",
+                source=name,
+                run_id=run_id,
+                status=status.value,
+                counts=final_counts,
+                error=error,
+            )
+        return SourceReport(
+            source=name,
+            run_id=run_id,
+            status=status,
+            mode=mode,
+            dry_run=dry_run,
+            batches=batches,
+            duration=duration,
+            cursor_before=cursor_before,
+            cursor_after=cursor_after,
+            error=error,
+            plan=_plan(by_kind, examples) if dry_run else None,
+            **final_counts,
+        )
+
+    async def _pull(self, connector: Connector, cursor: str | None, source: str) -> Any:
+        """Yield ``(batch, prepared, quarantined)``, pulling one batch ahead of the writer."""
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+
+        async def produce() -> None:
+            try:
+                async with connector:
+                    number = 0
+                    async for batch in connector.pull(cursor):
+                        number += 1
+                        prepared, quarantined = prepare_batch(batch, source=source, batch_no=number)
+                        await queue.put((batch, prepared, quarantined))
+                        if batch.complete:
+                            break
+            except Exception as exc:
+                await queue.put(exc)
+                return
+            await queue.put(_DONE)
+
+        task = asyncio.ensure_future(produce())
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call a notification hook; a failing listener never fails the (committed) sync."""
+        try:
+            await self.registry.anotify(hook_name, **kwargs)
+        except Exception as exc:
+            log.error("%s listener failed for source %r: %s", hook_name, kwargs["source"], exc)
+
+    async def _notify_changes(self, source: str, run_id: str, changes: Sequence[Change]) -> None:
+        if changes:
+            await self._notify(
+                "efa_on_changes", source=source, run_id=run_id, changes=tuple(changes)
+            )
+
+    async def _notify_snapshot_deletes(self, source: str, run_id: str, after_id: int) -> None:
+        def page(after: int) -> list[tuple[int, Delete]]:
+            return [
+                (entry.id, Delete(entry.kind, entry.natural_key))
+                for entry in self.store.history(
+                    run_id=run_id, op=Operation.DELETE, after_id=after, limit=_HOOK_CHUNK
+                )
+            ]
+
+        while True:
+            rows = await self._call(page, after_id)
+            if not rows:
+                return
+            await self._notify_changes(source, run_id, [d for _, d in rows])
+            after_id = rows[-1][0]
+            if len(rows) < _HOOK_CHUNK:
+                return
+
+
+def _plan(
+    by_kind: Mapping[tuple[str, str], int], examples: Mapping[tuple[str, str], Sequence[str]]
+) -> Plan:
+    kinds: dict[str, KindPlan] = {}
+    for kind in sorted({k for k, _ in by_kind}):
+        kinds[kind] = KindPlan(
+            kind=kind,
+            added=by_kind.get((kind, "added"), 0),
+            changed=by_kind.get((kind, "changed"), 0),
+            deleted=by_kind.get((kind, "deleted"), 0),
+            examples={
+                op: tuple(examples[kind, op])
+                for op in ("added", "changed", "deleted")
+                if examples.get((kind, op))
+            },
+        )
+    return Plan(kinds=kinds)

@@ -1,0 +1,134 @@
+"""The ``efa sync / status / history / quarantine`` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from efa_core.cli.sync import (
+    default_store_url,
+    history,
+    quarantine,
+    resolve_store_url,
+    status,
+    sync,
+)
+from efa_core.config import EfaConfig, parse_config
+from efa_core.plugins import PluginRegistry
+from efa_core.store import open_store
+
+
+@click.group()
+def efa() -> None:
+    """The commands under test, as the lead wires them into ``efa``."""
+
+
+for command in (sync, status, history, quarantine):
+    efa.add_command(command)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EFA_DB", raising=False)
+    monkeypatch.delenv("EFA_CONFIG", raising=False)
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        '{"kind": "area", "ars": "16", "name": "Thüringen"}\n'
+        '{"kind": "area", "ars": "1605"}\n'
+        '{"kind": "area", "ars": "16055", "name": "Weimar"}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "efa.toml").write_text(
+        '[store]\nurl = "sqlite:///efa.db"\n\n'
+        '[connectors.notes]\ntype = "records-file"\npath = "notes.jsonl"\n',
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str]:
+    """Exit code and stdout (errors: stdout and stderr)."""
+    registry = PluginRegistry(entrypoints=False, env={})  # isolated from installed plugins
+    result = CliRunner().invoke(efa, list(args), obj=registry, catch_exceptions=False)
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.output
+
+
+def test_sync_status_history_quarantine(project: Path) -> None:
+    code, out = run("sync", "--dry-run")
+    assert code == 0, out
+    assert "notes/area: +2 added" in out
+    assert "dry run: nothing was written" in out
+    code, out = run("sync")
+    assert code == 0, out
+    assert out.splitlines()[1].split()[:4] == ["notes", "succeeded", "2", "0"]
+    assert (project / "efa.db").exists(), "[store] url of efa.toml is used"
+
+    code, out = run("status")
+    assert "notes" in out
+    assert "succeeded" in out
+    data = json.loads(run("status", "--json")[1])
+    assert data[0]["live_records"] == 2
+    assert data[0]["quarantined"] == 1
+
+    (project / "notes.jsonl").write_text('{"kind": "area", "ars": "16", "name": "TH"}\n')
+    assert run("sync")[0] == 0
+    code, out = run("history", "16")
+    assert code == 0
+    assert [line.split()[2:6] for line in out.splitlines()[1:]] == [
+        ["notes", "area", "16", "upsert"],
+        ["notes", "area", "16", "upsert"],
+    ]
+    entries = json.loads(run("history", "160", "--prefix", "--json")[1])
+    assert [(e["key"], e["op"]) for e in entries] == [("16055", "upsert"), ("16055", "delete")]
+    assert run("history", "nope")[0] == 1
+
+    code, out = run("quarantine")
+    assert "nothing in quarantine" in out  # the last run had no invalid lines
+    code, out = run("quarantine", "notes", "--all")
+    assert "notes.jsonl:line 2" in out
+    assert "$.ars: ARS '1605' has 4 digits" in out
+
+
+def test_sync_failure_exits_1_and_db_option_wins(project: Path, tmp_path: Path) -> None:
+    (project / "notes.jsonl").unlink()
+    other = tmp_path / "other.db"
+    code, out = run("sync", "--db", f"sqlite:///{other}", "--json")
+    assert code == 1
+    report = json.loads(out[out.index("{") :])
+    assert report["sources"][0]["status"] == "failed"
+    assert "does not exist" in report["sources"][0]["error"]
+    assert other.exists()
+    assert not (project / "efa.db").exists()
+
+
+def test_env_var_names_the_store(project: Path, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "env.db"
+    monkeypatch.setenv("EFA_DB", f"sqlite:///{db}")
+    assert run("sync")[0] == 0
+    with open_store(f"sqlite:///{db}") as store:
+        assert store.count() == 2
+
+
+def test_unknown_source_and_no_config(project: Path, tmp_path: Path) -> None:
+    code, out = run("sync", "nope")
+    assert code == 1
+    assert "no connector named 'nope'" in out
+    (project / "efa.toml").unlink()
+    code, out = run("sync")
+    assert code == 1
+    assert "no sources configured" in out
+
+
+def test_store_url_resolution() -> None:
+    config = parse_config({"store": {"url": "sqlite:///from-config.db"}}, env={})
+    assert resolve_store_url("sqlite:///given.db", config) == "sqlite:///given.db"
+    assert resolve_store_url(None, config) == "sqlite:///from-config.db"
+    default = resolve_store_url(None, EfaConfig())
+    assert default == default_store_url()
+    assert default.startswith("sqlite:///")
+    assert default.endswith("efa.db")
