@@ -65,7 +65,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Module paths of the plugins bundled with efa-core, registered before installed plugins.
-DEFAULT_PLUGINS: Final[tuple[str, ...]] = ("efa_core.default_plugins.records_file",)
+DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
+    "efa_core.default_plugins.records_file",
+    "efa_core.rollout.builtin_rules",
+)
 
 #: The hooks that :meth:`PluginRegistry.anotify` and :meth:`PluginRegistry.notify` may call.
 NOTIFICATION_HOOKS: Final = frozenset({"efa_on_changes", "efa_on_sync_finished"})

@@ -32,5 +32,10 @@ def _add_commands() -> None:
     for command in (_sync.sync, _sync.status, _sync.history, _sync.quarantine):
         main.add_command(command)
 
+    from efa_core.cli import rollout as _rollout
+
+    for command in (_rollout.areas, _rollout.findings, _rollout.coverage, _rollout.costs):
+        main.add_command(command)
+
 
 _add_commands()

@@ -1,0 +1,112 @@
+"""The areas the derived view knows: the imported register, else what the sources mention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+import orjson
+
+from efa_core.store import Store
+
+__all__ = ["AreaIndex", "AreaInfo"]
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AreaInfo:
+    """What the view knows about one area (from an :class:`~efa_core.model.Area` record)."""
+
+    ars: str
+    name: str | None
+    population: int | None
+    area_type: str | None
+
+    @property
+    def inhabited(self) -> bool:
+        """False for the register's uninhabited areas (gemeindefreie Gebiete, unbewohnt)."""
+        return not (self.area_type or "").endswith("unbewohnt")
+
+
+@attrs.frozen(kw_only=True)
+class AreaIndex:
+    """Live area records by ARS, plus the ARS that some source once had and deleted.
+
+    :attr:`has_register` is false when no source delivered any area: then coverage counts
+    only the Gemeinden the sources mention, without population.
+    """
+
+    areas: Mapping[str, AreaInfo]
+    #: ARS of area records that were deleted (e.g. Gemeinden merged away) and not live.
+    removed: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def has_register(self) -> bool:
+        """Whether any area record is known."""
+        return bool(self.areas)
+
+    @classmethod
+    def load(
+        cls, store: Store, *, within: str | None = None, lengths: Iterable[int] | None = None
+    ) -> AreaIndex:
+        """Read the live and deleted area records of every source.
+
+        :param within: only areas inside this ARS (filtered in SQL).
+        :param lengths: only ARS of these lengths (e.g. ``(12, 5)``: Gemeinden and Kreise).
+        """
+        db = store.backend
+        live: dict[str, AreaInfo] = {}
+        removed: dict[str, str] = {}
+        where = ""
+        params: list[object] = []
+        if within:
+            where += " AND ars >= ? AND ars < ?"
+            params += [within, within + ":"]
+        if lengths is not None:
+            wanted = sorted(set(lengths))
+            where += f" AND LENGTH(ars) IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        for ars, payload, deleted, seen in db.fetchall(
+            f"SELECT ars, payload{db.json_text}, deleted, last_seen FROM records"  # noqa: S608
+            f" WHERE kind = 'area'{where} ORDER BY id",
+            params,
+        ):
+            if ars is None:
+                continue
+            if deleted:
+                removed[ars] = db.from_ts(seen).date().isoformat()
+                continue
+            data = orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
+            live.setdefault(
+                ars,
+                AreaInfo(
+                    ars=ars,
+                    name=data.get("name"),
+                    population=data.get("population"),
+                    area_type=data.get("area_type"),
+                ),
+            )
+        return cls(areas=live, removed={k: v for k, v in removed.items() if k not in live})
+
+    @classmethod
+    def from_ars(cls, ars: Iterable[str]) -> AreaIndex:
+        """Build an index of bare areas (no names, no population), e.g. from ARS in sources."""
+        return cls(
+            areas={a: AreaInfo(ars=a, name=None, population=None, area_type=None) for a in ars}
+        )
+
+    def gemeinden(self, within: str | None = None) -> list[AreaInfo]:
+        """Return the Gemeinde-level areas (12-digit ARS), optionally inside *within*."""
+        prefix = within or ""
+        return [
+            info for key, info in self.areas.items() if len(key) == 12 and key.startswith(prefix)
+        ]
+
+    def name(self, ars: str) -> str | None:
+        """Return the name of an area, if known."""
+        info = self.areas.get(ars)
+        return None if info is None else info.name
+
+    def population(self, ars: str) -> int | None:
+        """Return the population of an area, if known."""
+        info = self.areas.get(ars)
+        return None if info is None else info.population

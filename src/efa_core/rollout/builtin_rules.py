@@ -1,0 +1,209 @@
+"""The built-in finding rules and cost strategies, registered as a bundled plugin.
+
+============================  ========  ===================================================
+rule                          severity  reports
+============================  ========  ===================================================
+``live-without-agreement``    error     a row is live but no interest or contract governs
+                                        its area (none, terminated, declined, withdrawn)
+``contracted-not-published``  warning   a subscriber's own contract is older than
+                                        ``contracted_days`` (90) and no responsibility
+                                        covers its area or any area inside it
+``published-without-route``   warning   a responsibility covers the area but no FIT-Connect
+                                        route exists for it or any area inside it
+``dashboard-offline``         warning   an OZG-Dashboard row for the area says offline
+``unknown-online-service``    warning   a responsibility points to an Onlinedienst id that
+                                        is neither a service key nor listed in the option
+                                        ``known_onlinedienste``
+``unknown-area``              warning   the area is not in the imported register, or was
+                                        removed from it (e.g. a Gemeinde merged away); off
+                                        without a register
+============================  ========  ===================================================
+
+Cost strategies: ``koenigsteiner``, ``per-capita`` and ``land-pays`` (see
+:mod:`efa_core.rollout.costs`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+
+from efa_core.hookspecs import RegisterCostStrategy, RegisterFindingRule, hookimpl
+from efa_core.model import AgreementState, Stage
+from efa_core.rollout import costs
+from efa_core.rollout.derive import RolloutRow
+from efa_core.rollout.findings import Finding, FindingContext, Severity
+
+__all__ = [
+    "contracted_not_published",
+    "dashboard_offline",
+    "efa_register_cost_strategies",
+    "efa_register_finding_rules",
+    "live_without_agreement",
+    "published_without_route",
+    "unknown_area",
+    "unknown_online_service",
+]
+
+
+def _any_within(sorted_areas: Sequence[str], area: str) -> bool:
+    """Whether some ARS of *sorted_areas* lies inside *area* (or is it)."""
+    i = bisect.bisect_left(sorted_areas, area)
+    return i < len(sorted_areas) and sorted_areas[i].startswith(area)
+
+
+def live_without_agreement(context: FindingContext) -> Iterator[Finding]:
+    """Report live rows without an active agreement."""
+    for row in context.rows:
+        if row.live and not row.has_active_agreement:
+            state = (
+                "no agreement"
+                if row.agreement_state is None
+                else (f"the agreement is {row.agreement_state.value}")
+            )
+            yield Finding(
+                rule="live-without-agreement",
+                severity=Severity.ERROR,
+                service=row.service_key,
+                area=row.ars,
+                message=f"{context.service.key} is live in {row.ars} but {state}",
+                evidence=row.evidence_for(Stage.LIVE)
+                + tuple(e for e in row.evidence if e.kind == "agreement"),
+            )
+
+
+def _own_agreement(row: RolloutRow) -> bool:
+    return any(e.kind == "agreement" and e.ars == str(row.ars) for e in row.evidence)
+
+
+def contracted_not_published(context: FindingContext) -> Iterator[Finding]:
+    """Report contracts older than ``contracted_days`` with nothing published in their area."""
+    days = int(context.option("contracted_days", 90))
+    limit = context.now - timedelta(days=days)
+    published = sorted(str(r.ars) for r in context.rows if r.published)
+    for row in context.rows:
+        if row.agreement_state is not AgreementState.CONTRACTED or not _own_agreement(row):
+            continue
+        if row.agreement_since is None or row.agreement_since > limit:
+            continue
+        if row.published or _any_within(published, str(row.ars)):
+            continue
+        age = (context.now - row.agreement_since).days
+        yield Finding(
+            rule="contracted-not-published",
+            severity=Severity.WARNING,
+            service=row.service_key,
+            area=row.ars,
+            message=(
+                f"{context.service.key}: {row.ars} contracted {age} days ago "
+                f"(since {row.agreement_since.date().isoformat()}) but no responsibility "
+                f"is published for it (limit {days} days)"
+            ),
+            evidence=tuple(e for e in row.evidence if e.kind == "agreement"),
+        )
+
+
+def published_without_route(context: FindingContext) -> Iterator[Finding]:
+    """Report published rows without any FIT-Connect route in their area."""
+    routable = sorted(str(r.ars) for r in context.rows if r.routable)
+    for row in context.rows:
+        if not row.published or row.routable or _any_within(routable, str(row.ars)):
+            continue
+        if not any(e.stage is Stage.PUBLISHED and e.ars == str(row.ars) for e in row.evidence):
+            continue  # reported once, at the responsibility's own area
+        yield Finding(
+            rule="published-without-route",
+            severity=Severity.WARNING,
+            service=row.service_key,
+            area=row.ars,
+            message=(
+                f"{context.service.key} is published for {row.ars} but has no FIT-Connect route"
+            ),
+            evidence=row.evidence_for(Stage.PUBLISHED),
+        )
+
+
+def dashboard_offline(context: FindingContext) -> Iterator[Finding]:
+    """Report dashboard rows that say the service is offline."""
+    for row in context.rows:
+        offline = tuple(
+            e
+            for e in row.evidence
+            if e.stage is None and e.kind == "availability" and e.ars == str(row.ars)
+        )
+        if offline:
+            yield Finding(
+                rule="dashboard-offline",
+                severity=Severity.WARNING,
+                service=row.service_key,
+                area=row.ars,
+                message=f"the OZG-Dashboard says {context.service.key} is offline in {row.ars}",
+                evidence=offline,
+            )
+
+
+def unknown_online_service(context: FindingContext) -> Iterator[Finding]:
+    """Report responsibilities pointing to an Onlinedienst nobody knows."""
+    known = set(context.service_keys) | {str(x) for x in context.option("known_onlinedienste", ())}
+    for row in context.rows:
+        for e in row.evidence_for(Stage.PUBLISHED):
+            if e.ars != str(row.ars) or not (e.detail or "").startswith("onlinedienst:"):
+                continue
+            target = (e.detail or "").split(":", 1)[1]
+            if target in known:
+                continue
+            yield Finding(
+                rule="unknown-online-service",
+                severity=Severity.WARNING,
+                service=row.service_key,
+                area=row.ars,
+                message=(
+                    f"responsibility {e.natural_key!r} ({e.source}) for {context.service.key} "
+                    f"in {row.ars} points to the unknown Onlinedienst {target!r}"
+                ),
+                evidence=(e,),
+            )
+
+
+def unknown_area(context: FindingContext) -> Iterator[Finding]:
+    """Report rows whose ARS the register does not contain (any more)."""
+    if not context.areas.has_register:
+        return
+    for row in context.rows:
+        ars = str(row.ars)
+        if ars in context.areas.areas:
+            continue
+        removed = context.areas.removed.get(ars)
+        reason = (
+            f"was removed from the register (last seen {removed}; merged or dissolved?)"
+            if removed
+            else "is not in the register"
+        )
+        yield Finding(
+            rule="unknown-area",
+            severity=Severity.WARNING,
+            service=row.service_key,
+            area=row.ars,
+            message=f"{context.service.key}: ARS {ars} {reason}",
+            evidence=tuple(e for e in row.evidence if e.ars == ars),
+        )
+
+
+@hookimpl
+def efa_register_finding_rules(register: RegisterFindingRule) -> None:
+    """Register the built-in finding rules."""
+    register("live-without-agreement", live_without_agreement)
+    register("contracted-not-published", contracted_not_published)
+    register("published-without-route", published_without_route)
+    register("dashboard-offline", dashboard_offline)
+    register("unknown-online-service", unknown_online_service)
+    register("unknown-area", unknown_area)
+
+
+@hookimpl
+def efa_register_cost_strategies(register: RegisterCostStrategy) -> None:
+    """Register the built-in cost-sharing strategies."""
+    register("koenigsteiner", costs.koenigsteiner)
+    register("per-capita", costs.per_capita)
+    register("land-pays", costs.land_pays)

@@ -1,0 +1,355 @@
+"""Cost shares of a service's participants, by pluggable strategy, in exact arithmetic.
+
+The *participants* of a service are the subscriber areas of its live agreements in state
+``contracted`` (any source; organisation subscribers without ARS cannot be placed and are
+left out).  A participant inside another participant (a Gemeinde of a Land that contracted
+for all its municipalities) is *covered* by it and pays nothing of its own.
+
+A *cost strategy* is a callable ``strategy(context: CostContext) -> Iterable[CostShare]``,
+registered through the ``efa_register_cost_strategies`` hook.  Built-ins:
+
+``koenigsteiner``
+    Each participating Land (a participant's Land) pays its Königsteiner Schlüssel share
+    re-normalised over the participating Länder.  The table comes from
+    ``efa_core/rollout/data/koenigsteiner.json`` with its year and source; the only table
+    shipped is **2016, historical** (the current values were not retrievable).  Pass
+    ``year=`` to pick a table; add current years to that file, with their source.
+``per-capita``
+    Each participant pays its population (from the imported register) over the total.
+``land-pays``
+    Per capita, but a Land listed in the option ``paying_laender`` (default Thüringen,
+    ``("16",)``, which pays operation and maintenance for its Kommunen) pays for its
+    participating municipalities: their shares are summed into one share of the Land.
+
+**Exactness.**  Shares are :class:`fractions.Fraction` and :func:`split_costs` checks that
+they sum to exactly 1.  :meth:`CostSplit.rounded` gives decimals with a fixed number of
+places by the largest-remainder method (round every share down, then give the remaining
+units of the last place to the largest remainders, ties by payer ARS), so the rounded
+shares sum to exactly 1 too.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Protocol
+
+import attrs
+
+from efa_core.errors import EfaError
+from efa_core.ids import Ars, Land
+from efa_core.rollout.areas_index import AreaIndex
+
+__all__ = [
+    "CostContext",
+    "CostError",
+    "CostShare",
+    "CostSplit",
+    "CostStrategy",
+    "KoenigsteinerTable",
+    "Participant",
+    "koenigsteiner",
+    "koenigsteiner_tables",
+    "land_pays",
+    "participants",
+    "per_capita",
+    "service_costs",
+    "split_costs",
+]
+
+
+class CostError(EfaError):
+    """Costs cannot be split: no participants, missing population, unknown year or strategy."""
+
+
+@attrs.frozen(kw_only=True)
+class Participant:
+    """A subscriber area that takes part in (pays for) a service."""
+
+    ars: Ars
+    name: str | None
+    population: int | None
+    #: ``(source, natural_key)`` of the contracted agreement(s).
+    agreements: tuple[tuple[str, str], ...]
+    #: Participants inside this one (they pay nothing of their own).
+    covers: tuple[Ars, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class CostShare:
+    """What one payer pays: an exact fraction of the cost, and why."""
+
+    payer: Ars
+    name: str | None
+    share: Fraction
+    basis: str
+    #: The participants this payer pays for (itself included).
+    pays_for: tuple[Ars, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class CostContext:
+    """What a strategy sees."""
+
+    service_key: str
+    participants: tuple[Participant, ...]
+    areas: AreaIndex
+    year: int | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def option_values(self, name: str, default: Sequence[Any]) -> list[Any]:
+        """Return the option *name* as a list (a single string becomes one item)."""
+        value = self.options.get(name, default)
+        return [value] if isinstance(value, str) else list(value)
+
+
+class CostStrategy(Protocol):
+    """A cost strategy: ``strategy(context) -> Iterable[CostShare]``."""
+
+    def __call__(self, context: CostContext) -> Iterable[CostShare]:
+        """Return the shares; they must sum to exactly 1."""
+
+
+@attrs.frozen(kw_only=True)
+class CostSplit:
+    """The shares of one service under one strategy."""
+
+    service_key: str
+    strategy: str
+    year: int | None
+    shares: tuple[CostShare, ...]
+
+    @property
+    def total(self) -> Fraction:
+        """The sum of the shares (exactly 1)."""
+        return sum((s.share for s in self.shares), Fraction(0))
+
+    def rounded(self, places: int = 4) -> list[tuple[CostShare, Decimal]]:
+        """Return each share rounded to *places* decimals; the results sum to exactly 1."""
+        unit = Fraction(1, 10**places)
+        floors = [(s, (s.share // unit)) for s in self.shares]
+        left = int(Fraction(1) / unit) - sum(int(f) for _, f in floors)
+        order = sorted(
+            range(len(floors)),
+            key=lambda i: (
+                -(self.shares[i].share - floors[i][1] * unit),
+                str(self.shares[i].payer),
+            ),
+        )
+        units = [int(f) for _, f in floors]
+        for i in order[:left]:
+            units[i] += 1
+        quantum = Decimal(1).scaleb(-places)
+        return [
+            (share, (Decimal(n) * quantum).quantize(quantum))
+            for (share, _), n in zip(floors, units, strict=True)
+        ]
+
+
+# --------------------------------------------------------------------------------------
+# Königsteiner Schlüssel tables
+# --------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class KoenigsteinerTable:
+    """The Königsteiner Schlüssel of one year: exact shares per Land, with their source."""
+
+    year: int
+    status: str
+    source: str
+    shares: Mapping[Land, Fraction]
+
+
+def koenigsteiner_tables() -> dict[int, KoenigsteinerTable]:
+    """Return the shipped tables by year (read from the package data)."""
+    text = (
+        importlib.resources.files("efa_core.rollout")
+        .joinpath("data/koenigsteiner.json")
+        .read_text(encoding="utf-8")
+    )
+    data = json.loads(text)
+    tables = {}
+    for table in data["tables"]:
+        scale = Fraction(1, 100) if table.get("unit") == "percent" else Fraction(1)
+        shares = {Land(code): Fraction(Decimal(v)) * scale for code, v in table["shares"].items()}
+        tables[int(table["year"])] = KoenigsteinerTable(
+            year=int(table["year"]), status=table["status"], source=table["source"], shares=shares
+        )
+    return tables
+
+
+# --------------------------------------------------------------------------------------
+# participants and the split
+# --------------------------------------------------------------------------------------
+
+
+def participants(store: Any, service_key: str, areas: AreaIndex) -> tuple[Participant, ...]:
+    """Return the participants of *service_key*: contracted subscriber areas, nested folded."""
+    import orjson
+
+    db = store.backend
+    found: dict[str, list[tuple[str, str]]] = {}
+    for source, key, ars, payload in db.fetchall(
+        f"SELECT source, natural_key, ars, payload{db.json_text} FROM records"  # noqa: S608
+        " WHERE kind = 'agreement' AND deleted = FALSE AND ars IS NOT NULL"
+        " AND natural_key >= ? AND natural_key < ?",
+        (service_key + "@", service_key + "A"),
+    ):
+        data = orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
+        if data["service_key"] == service_key and data["state"] == "contracted":
+            found.setdefault(ars, []).append((source, key))
+    kept: list[str] = []
+    covered: dict[str, list[str]] = {}
+    for ars in sorted(found, key=lambda a: (len(a), a)):
+        parent = next((k for k in kept if ars.startswith(k)), None)
+        if parent is None:
+            kept.append(ars)
+        else:
+            covered.setdefault(parent, []).append(ars)
+    return tuple(
+        Participant(
+            ars=Ars(ars),
+            name=areas.name(ars),
+            population=areas.population(ars),
+            agreements=tuple(sorted(found[ars])),
+            covers=tuple(Ars(c) for c in sorted(covered.get(ars, ()))),
+        )
+        for ars in sorted(kept)
+    )
+
+
+def split_costs(
+    context: CostContext, strategy: Callable[..., Any], *, name: str = "custom"
+) -> CostSplit:
+    """Run *strategy* on *context* and check that the shares sum to exactly 1.
+
+    :raises CostError: there are no participants, or the shares do not sum to 1.
+    """
+    if not context.participants:
+        raise CostError(f"service {context.service_key!r} has no contracted participants")
+    shares = tuple(strategy(context))
+    total = sum((s.share for s in shares), Fraction(0))
+    if total != 1:
+        raise CostError(
+            f"cost strategy {name!r} for {context.service_key!r}: shares sum to {total}, not 1"
+        )
+    return CostSplit(
+        service_key=context.service_key, strategy=name, year=context.year, shares=shares
+    )
+
+
+def service_costs(
+    store: Any,
+    service_key: str,
+    strategy: Callable[..., Any],
+    *,
+    name: str = "custom",
+    year: int | None = None,
+    options: Mapping[str, Any] | None = None,
+    areas: AreaIndex | None = None,
+) -> CostSplit:
+    """Split the costs of *service_key* among its participants in *store* with *strategy*."""
+    index = areas if areas is not None else AreaIndex.load(store)
+    context = CostContext(
+        service_key=service_key,
+        participants=participants(store, service_key, index),
+        areas=index,
+        year=year,
+        options=dict(options or {}),
+    )
+    return split_costs(context, strategy, name=name)
+
+
+def _population(context: CostContext, p: Participant) -> int:
+    if p.population is None:
+        raise CostError(
+            f"service {context.service_key!r}: participant {p.ars} ({p.name or 'unnamed'}) "
+            "has no population; import the register (efa areas import FILE)"
+        )
+    return p.population
+
+
+def _by_weight(
+    context: CostContext, weights: Mapping[Ars, tuple[int | Fraction, str, tuple[Ars, ...]]]
+) -> list[CostShare]:
+    total = sum((Fraction(w) for w, _, _ in weights.values()), Fraction(0))
+    if total == 0:
+        raise CostError(f"service {context.service_key!r}: the participants' weights sum to 0")
+    return [
+        CostShare(
+            payer=payer,
+            name=context.areas.name(str(payer)),
+            share=Fraction(weight) / total,
+            basis=basis,
+            pays_for=pays_for,
+        )
+        for payer, (weight, basis, pays_for) in sorted(weights.items())
+    ]
+
+
+def koenigsteiner(context: CostContext) -> list[CostShare]:
+    """Each participating Land pays its Königsteiner share re-normalised over the participants."""
+    tables = koenigsteiner_tables()
+    year = context.year if context.year is not None else max(tables)
+    if year not in tables:
+        raise CostError(
+            f"no Königsteiner Schlüssel for {year}; available: "
+            f"{', '.join(str(y) for y in sorted(tables))}"
+        )
+    table = tables[year]
+    laender: dict[Ars, list[Ars]] = {}
+    for p in context.participants:
+        laender.setdefault(p.ars.land.ars, []).append(p.ars)
+    weights = {
+        land: (
+            table.shares[land.land],
+            f"Königsteiner Schlüssel {year} ({table.status}): "
+            f"{float(table.shares[land.land] * 100):.5f} %",
+            tuple(members),
+        )
+        for land, members in laender.items()
+    }
+    return _by_weight(context, weights)
+
+
+def per_capita(context: CostContext) -> list[CostShare]:
+    """Each participant pays its population over the participants' total."""
+    weights = {
+        p.ars: (
+            _population(context, p),
+            f"population {_population(context, p)}",
+            (p.ars, *p.covers),
+        )
+        for p in context.participants
+    }
+    return _by_weight(context, weights)
+
+
+def land_pays(context: CostContext) -> list[CostShare]:
+    """Per capita; Länder in ``paying_laender`` (default Thüringen) pay for their Kommunen."""
+    paying = {Land.parse(str(x)) for x in context.option_values("paying_laender", ("16",))}
+    acc: dict[Ars, list[Any]] = {}
+    for p in context.participants:
+        pop = _population(context, p)
+        payer = p.ars.land.ars if p.ars.land in paying else p.ars
+        entry = acc.setdefault(payer, [0, []])
+        entry[0] += pop
+        entry[1].extend((p.ars, *p.covers))
+    weights = {
+        payer: (
+            pop,
+            f"population {pop}"
+            + (
+                " (the Land pays for its Kommunen)"
+                if payer.land in paying and len(payer.value) == 2
+                else ""
+            ),
+            tuple(members),
+        )
+        for payer, (pop, members) in acc.items()
+    }
+    return _by_weight(context, weights)

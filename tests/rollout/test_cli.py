@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from efa_core.cli.rollout import areas, costs, coverage, findings
+from efa_core.model import AgreementState
+from efa_core.store import open_store
+
+from .helpers import NOW, agreement, availability, put, responsibility, service
+
+CSV = (
+    "\ufeffsatzart,textkennzeichen,land,rb,kreis,vb,gemeinde,gemeindename,flaeche,bevoelkerung\n"
+    "10,,16,,,,,Thüringen,,\n"
+    '40,41,16,0,55,,,"Weimar, Stadt",,\n'
+    '50,50,16,0,55,0000,,"Weimar, Stadt",,\n'
+    '60,61,16,0,55,0000,000,"Weimar, Stadt", 84.48," 65 228"\n'
+    "40,44,16,0,61,,,Eichsfeld,,\n"
+    "50,54,16,0,61,5001,,VG Eins,,\n"
+    '60,64,16,0,61,5001,001,Adorf, 1.0," 1 000"\n'
+    "10,,15,,,,,Sachsen-Anhalt,,\n"
+    "40,41,15,0,01,,,Dessau,,\n"
+    "50,50,15,0,01,0000,,Dessau,,\n"
+    '60,61,15,0,01,0000,000,Dessau-Roßlau, 1.0," 80 000"\n'
+)
+
+
+@pytest.fixture
+def filled(tmp_path: Path, db_url: str) -> str:
+    register = tmp_path / "gv.csv"
+    register.write_text(CSV, encoding="utf-8")
+    result = CliRunner().invoke(areas, ["import", str(register), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "11 added" in result.output
+    with open_store(db_url) as store:
+        put(
+            store,
+            "registry",
+            [
+                service(),
+                agreement("16", AgreementState.CONTRACTED, since=NOW - timedelta(days=400)),
+                agreement("15", AgreementState.CONTRACTED),
+            ],
+        )
+        put(store, "pvog", [responsibility("16061", target="S16_other")])
+        put(store, "dashboard", [availability("160550000000"), availability("12")])
+    return db_url
+
+
+def test_areas_import_is_idempotent(filled: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        areas, ["import", str(tmp_path / "gv.csv"), "--db", filled, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["unchanged"] == 11
+
+
+def test_findings_command(filled: str) -> None:
+    result = CliRunner().invoke(findings, ["--db", filled, "--json"])
+    assert result.exit_code == 0, result.output
+    rules = {(f["rule"], f["area"]) for f in json.loads(result.output)}
+    assert ("live-without-agreement", "12") in rules
+    assert ("unknown-online-service", "16061") in rules
+    assert ("published-without-route", "16061") in rules
+    assert ("unknown-area", "12") in rules
+    text = CliRunner().invoke(findings, ["--db", filled, "--rule", "dashboard-offline"])
+    assert text.exit_code == 0
+    assert "no findings" in text.output
+    bad = CliRunner().invoke(findings, ["--db", filled, "--rule", "nope"])
+    assert bad.exit_code == 1
+    assert "unknown finding rule" in bad.output
+
+
+def test_coverage_command(filled: str) -> None:
+    result = CliRunner().invoke(
+        coverage, ["anmeldung", "--db", filled, "--within", "16", "--by", "kreis", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)[0]
+    assert report["total"]["gemeinden"] == 2
+    assert report["total"]["population"] == 66228
+    assert report["total"]["label"] == "kreisweit flächendeckend"
+    assert [g["area"] for g in report["groups"]] == ["16055", "16061"]
+    text = CliRunner().invoke(coverage, ["--db", filled])
+    assert text.exit_code == 0
+    assert "in mind. einer Kommune verfügbar" in text.output or "kreisweit" in text.output
+    unknown = CliRunner().invoke(coverage, ["nope", "--db", filled])
+    assert unknown.exit_code == 1
+    assert "unknown service" in unknown.output
+
+
+def test_costs_command(filled: str) -> None:
+    result = CliRunner().invoke(costs, ["anmeldung", "--db", filled, "--year", "2016", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["year"] == 2016
+    assert {s["payer"] for s in data["shares"]} == {"15", "16"}
+    assert sum(float(s["rounded"]) for s in data["shares"]) == pytest.approx(1)
+    capita = CliRunner().invoke(costs, ["anmeldung", "--db", filled, "--strategy", "per-capita"])
+    assert capita.exit_code == 0, capita.output
+    assert "population" in capita.output
+    missing = CliRunner().invoke(costs, ["anmeldung", "--db", filled, "--year", "1999"])
+    assert missing.exit_code == 1
+    assert "no Königsteiner Schlüssel for 1999" in missing.output
