@@ -303,3 +303,19 @@ def test_conformance_catches_untyped_errors_and_leaked_secrets(pytester: pytest.
             "*a secret value appears in: <Areas token=<SECRET>>*",
         ]
     )
+
+
+def test_secret_field_detection_skips_locations_of_secrets() -> None:
+    import attrs
+
+    from efa_core.secret import Secret
+    from efa_core.testing.conformance import _looks_like_secret_fields
+
+    @attrs.frozen
+    class Config:
+        token_url: str
+        api_key: str
+        client_secret: Secret
+        password_file: str
+
+    assert _looks_like_secret_fields(Config) == ["api_key"]

@@ -156,6 +156,8 @@ def _looks_like_secret_fields(config_class: type[Any]) -> list[str]:
         field.name
         for field in attrs.fields(config_class)
         if _SECRET_NAME.search(field.name)
+        # token_url, secret_path ...: where a secret lives, not the secret itself
+        and not field.name.endswith(("_url", "_uri", "_path", "_file"))
         and field.type is not Secret
         and "Secret" not in str(field.type)
     ]
