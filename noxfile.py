@@ -17,6 +17,11 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS: list[str] = nox.project.python_versions(PYPROJECT)
 DOCS_PYTHON = "3.12"
 EXAMPLE_PLUGIN = ROOT / "docs" / "examples" / "efa-connector-example"
+#: The bundled connector plugins, in install order (efa-pvog needs efa-xzufi).
+BUNDLED_PLUGINS = [
+    ROOT / "plugins" / name
+    for name in ("efa-xzufi", "efa-pvog", "efa-fitconnect", "efa-dashboard", "efa-marktplatz")
+]
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -46,9 +51,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def typing(session: nox.Session) -> None:
-    """Type-check the library with ``mypy --strict`` (on the oldest supported Python)."""
-    session.install("-e", ".[testing]", *_group("typing"))
+    """Type-check the library and the bundled plugins with ``mypy --strict`` (oldest Python)."""
+    session.install("-e", ".[testing,postgres,xlsx]", *_plugin_specs(), *_group("typing"))
     session.run("mypy", "--strict", "src/efa_core")
+    for plugin in BUNDLED_PLUGINS:
+        session.run("mypy", "--strict", str(plugin / "src"))
 
 
 @nox.session(python=DOCS_PYTHON)
@@ -59,10 +66,19 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", out)
 
 
+def _plugin_specs(extra: str = "") -> list[str]:
+    return [f"{plugin}{extra}" for plugin in BUNDLED_PLUGINS]
+
+
 @nox.session(python=PYTHONS[1] if len(PYTHONS) > 1 else PYTHONS[0], reuse_venv=False)
 def plugins(session: nox.Session) -> None:
-    """Install the example third-party connector next to efa-core in a fresh env and test it."""
-    session.install(".[testing]", *_group("test"))
-    session.install(str(EXAMPLE_PLUGIN))
+    """Test the bundled plugins and the example connector, installed as users get them.
+
+    A fresh environment gets efa-core, the plugins and the example third-party package (not
+    editable); ``efa plugins`` must list them, then each package's own tests run.
+    """
+    session.install(".[testing,postgres]", *_plugin_specs("[test]"), f"{EXAMPLE_PLUGIN}[test]")
     session.run("efa", "plugins", "--json")
-    session.run("pytest", "-q", str(EXAMPLE_PLUGIN / "tests"), "-p", "no:cacheprovider")
+    for plugin in [*BUNDLED_PLUGINS, EXAMPLE_PLUGIN]:
+        with session.chdir(plugin):
+            session.run("pytest", "-q", "-p", "no:cacheprovider", "tests")

@@ -32,10 +32,16 @@ autodoc_preserve_defaults = True
 # The docs build runs without network: no intersphinx inventories. References to outside
 # objects (attrs, httpx, pluggy …) cannot be resolved, so nitpicky mode ignores those.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(attrs|attr|cattrs|httpx|pluggy|click|datetime|enum|collections|typing|"
-     r"typing_extensions|_?pytest|os|pathlib|asyncio|logging|contextlib|types|abc)\..*"),
-    (r"py:.*", r"(Any|Self|T|C|_?F|Callable|Mapping|Sequence|Iterable|Iterator|AsyncIterator|"
-     r"Awaitable|ClassVar|Literal|Final|TypeVar|NoneType|ellipsis)"),
+    (
+        r"py:.*",
+        r"(attrs|attr|cattrs|httpx|pluggy|click|datetime|enum|collections|typing|"
+        r"typing_extensions|_?pytest|os|pathlib|asyncio|logging|contextlib|types|abc)\..*",
+    ),
+    (
+        r"py:.*",
+        r"(Any|Self|T|C|_?F|Callable|Mapping|Sequence|Iterable|Iterator|AsyncIterator|"
+        r"Awaitable|ClassVar|Literal|Final|TypeVar|NoneType|ellipsis)",
+    ),
     (r"py:class", r"(str|int|float|bool|bytes|object|type|tuple|list|dict|set|frozenset)"),
 ]
 

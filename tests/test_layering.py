@@ -108,6 +108,7 @@ import json, sys, types
 pkg = types.ModuleType("efa_core")
 pkg.__path__ = [sys.argv[1]]
 sys.modules["efa_core"] = pkg          # skip efa_core/__init__.py (it may load plugins)
+import attrs                           # allowed; on Python 3.10 it loads platform/subprocess
 before = set(sys.modules)
 import efa_core.{name}
 print(json.dumps(sorted(set(sys.modules) - before)))

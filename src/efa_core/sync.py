@@ -250,6 +250,25 @@ def prepare_batch(
 _DONE = object()
 
 
+class _LentStore:
+    """The read access to the store that the engine lends to its connectors.
+
+    Every query runs on the engine's store thread, between its writes, so a connector never
+    reads half of another source's batch; the rows of one call are returned as a list.
+    """
+
+    def __init__(self, engine: SyncEngine) -> None:
+        self._engine = engine
+
+    def records(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Yield stored rows, as :meth:`efa_core.store.Store.records` does."""
+        executor = self._engine._executor
+        if executor is None:
+            raise EfaError("the engine lends its store to connectors only while it runs")
+        store = self._engine.store
+        return iter(executor.submit(lambda: list(store.records(*args, **kwargs))).result())
+
+
 class SyncEngine:
     """Runs connectors and applies their changes to a store.
 
@@ -333,6 +352,7 @@ class SyncEngine:
         out: list[tuple[str, Connector]] = []
         for name in names:
             connector = build_connector(self.registry, name, self.config)
+            connector.store = _LentStore(self)
             if connector.pull_mode is None:
                 if sources is None:
                     log.info("skipping %s: it cannot pull", connector.label)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
-from efa_core.connectors import Delete, Rejected
+from efa_core.config import parse_config
+from efa_core.connectors import Batch, Delete, Rejected
 from efa_core.errors import ConfigError, EfaError
 from efa_core.hookspecs import hookimpl
 from efa_core.model import Area
@@ -19,6 +22,7 @@ from .helpers import (
     SCRIPTS,
     Recorder,
     Script,
+    ScriptedSnapshot,
     area,
     config,
     mirror_state,
@@ -274,3 +278,37 @@ def test_a_failing_listener_does_not_fail_the_sync(store: Store) -> None:
     report = engine(store, _Broken(), snap=("test-snapshot", "s")).run()["snap"]
     assert report.ok
     assert store.count() == 1
+
+
+def test_engine_lends_its_store_to_connectors(store: Store) -> None:
+    """A connector can ask what the store already knows, from inside the engine's run."""
+    seen: list[list[str]] = []
+
+    class Asking(ScriptedSnapshot):
+        type_name: ClassVar[str] = "test-asking"
+
+        async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
+            assert self.store is not None
+            seen.append(sorted(r.natural_key for r in self.store.records(kind="area")))
+            yield Batch((), cursor=None, complete=True)
+
+    class _AskingPlugin:
+        @hookimpl
+        def efa_register_connectors(self, register: Any) -> None:
+            register(Asking)
+
+    SCRIPTS["s"] = Script([[area("16"), area("15")]])
+    reg = registry()
+    reg.register(_AskingPlugin(), name="asking")
+    cfg = parse_config(
+        {
+            "connectors": {
+                "snap": {"type": "test-snapshot", "script": "s"},
+                "ask": {"type": "test-asking", "script": "s"},
+            }
+        },
+        env={},
+    )
+    assert SyncEngine(store, reg, cfg).run(["snap"]).ok
+    assert SyncEngine(store, reg, cfg).run(["ask"]).ok
+    assert seen == [["15", "16"]]

@@ -1,0 +1,15 @@
+"""The efa-core plugin module of efa-dashboard (entry point ``dashboard``)."""
+
+from __future__ import annotations
+
+from efa_core import hookimpl
+from efa_core.hookspecs import RegisterConnector
+from efa_dashboard.connector import DashboardConnector
+
+__all__ = ["efa_register_connectors"]
+
+
+@hookimpl
+def efa_register_connectors(register: RegisterConnector) -> None:
+    """Register the ``dashboard`` connector type."""
+    register(DashboardConnector)

@@ -1,0 +1,569 @@
+"""The ``fitconnect`` connector: FIT-Connect destinations from the Routing API v2.
+
+What it asks
+------------
+
+The Routing API answers one question: which destinations serve LeiKa key *K* in area *A*?
+The connector asks only the (key × area) pairs worth asking:
+
+* with a store lent by the sync engine (:attr:`~efa_core.connectors.Connector.store`), the
+  pairs the store knows as **contracted** (``agreement`` records in state ``contracted``:
+  the LeiKa keys of their ``service`` × the subscriber's ARS) or **published**
+  (``responsibility`` records: their LeiKa key × ARS);
+* the explicit ``pairs`` of the configuration (``"99123456760610@16055"``), for use
+  without a store, or in addition to it.
+
+Pairs are de-duplicated and asked in sorted order.  Without any pair the pull yields
+nothing and logs a warning (so a completed snapshot never deletes routes only because
+the store was empty).
+
+What it delivers
+----------------
+
+A SNAPSHOT over the asked pairs: one :class:`~efa_core.model.Route` per destination
+(destination id, name, origin, the area asked for), one batch per page of ``GET
+/routes``; the cursor ``"<key>@<ars>:<next offset>"`` (``":end"`` after a pair's last
+page) resumes after that page.  The ``destinationSignature`` of each route is decoded;
+its signed ``services[].gebietIDs / leistungIDs`` are kept as evidence in
+:attr:`FitConnectConnector.evidence` (and in the route record's evidence fields, where the
+model has them).  With ``signature_key`` configured the signature is verified (PS512) and
+a route that fails is quarantined as :class:`~efa_core.connectors.Rejected`.
+
+Errors: RFC 7807 problem answers become :class:`RoutingApiError` (an
+:class:`~efa_core.http.HttpError`) with the problem's ``detail``; 429 and 5xx are retried
+by the shared HTTP layer, honouring ``Retry-After`` and ``RateLimit-*``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import httpx
+
+from efa_core.connectors import Batch, Capability, CheckResult, Connector, Rejected, Upsert
+from efa_core.errors import ConfigError, ConnectorError, EfaError, InvalidIdentifier
+from efa_core.http import HttpError, HttpSettings, create_client, offset_limit
+from efa_core.ids import Ars, LeikaKey
+from efa_core.model import AgreementState, Route
+from efa_fitconnect.signature import (
+    DestinationSignature,
+    SignatureError,
+    decode_destination_signature,
+    load_public_keys,
+    verify_signature,
+)
+
+__all__ = [
+    "PRODUCTION_URL",
+    "TESTING_URL",
+    "FitConnectConfig",
+    "FitConnectConnector",
+    "FoundArea",
+    "Pair",
+    "RouteEvidence",
+    "RoutingApiError",
+    "pairs_from_store",
+]
+
+log = logging.getLogger("efa_fitconnect")
+
+#: The production Routing API.
+PRODUCTION_URL = "https://routing-api-prod.fit-connect.fitko.net/v1"
+#: The test environment's Routing API.
+TESTING_URL = "https://routing-api-testing.fit-connect.fitko.dev/v1"
+
+_PLUGIN_VERSION = "0.1.0"
+_CURSOR = re.compile(r"(?P<leika>\d{14})@(?P<ars>\d{2,12}):(?P<offset>\d+|end)\Z")
+_ROUTE_FIELDS = attrs.fields_dict(Route)
+
+#: A (LeiKa key, ARS) pair to ask the Routing API about.
+Pair = tuple[LeikaKey, Ars]
+
+
+def _page_size(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not 1 <= value <= 500:
+        raise ValueError(
+            f"{attribute.name} must be between 1 and 500 (the API's maximum), got {value}"
+        )
+
+
+def _parse_pair(text: str) -> Pair:
+    leika, sep, area = text.partition("@")
+    if not sep:
+        raise ValueError(f"pair {text!r} is not '<LeiKa key>@<ARS>', e.g. '99123456760610@16055'")
+    try:
+        return LeikaKey.parse(leika), Ars.parse(area)
+    except InvalidIdentifier as exc:
+        raise ValueError(f"pair {text!r}: {exc}") from exc
+
+
+def _check_pairs(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for text in value:
+        _parse_pair(text)
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class FitConnectConfig:
+    """Options of a ``fitconnect`` connector (one ``[connectors.NAME]`` table)."""
+
+    #: The Routing API (production by default; ``TESTING_URL`` for the test environment).
+    base_url: str = PRODUCTION_URL
+    #: Pairs to ask in any case, as ``"<LeiKa key>@<ARS>"``.
+    pairs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_check_pairs)
+    #: Derive pairs from the store lent by the sync engine (contracted and published).
+    use_store: bool = True
+    #: Routes per request (``limit``, 1 to 500).
+    page_size: int = attrs.field(default=500, validator=_page_size)
+    #: A PEM public key or a JWK / JWK Set file to verify ``destinationSignature`` with
+    #: (needs the ``verify`` extra); ``None``: decode only.
+    signature_key: str | None = None
+    #: Requests per second (client side); the API's ``RateLimit-*`` headers apply anyway.
+    rate_limit_per_second: float | None = None
+    #: Attempts per request (retries on 429, 5xx and connection errors).
+    attempts: int = 4
+    #: Longest ``Retry-After`` accepted, in seconds.
+    max_retry_after: float = 300.0
+    #: Backoff before the first retry, in seconds (doubles per retry, plus jitter).
+    initial_backoff: float = 0.5
+    #: Upper bound of the backoff between retries, in seconds.
+    max_backoff: float = 30.0
+    #: Product token(s) added to the User-Agent, e.g. ``"my-tool/1.0 (+mailto:me@example.org)"``.
+    user_agent: str | None = None
+
+
+@attrs.frozen
+class RouteEvidence:
+    """What a route's ``destinationSignature`` says, kept as evidence."""
+
+    #: The route's natural key.
+    route_key: str
+    #: The signed areas (``gebietIDs``) and LeiKa keys (``leistungIDs``).
+    signed_areas: tuple[Ars, ...]
+    signed_leika_keys: tuple[LeikaKey, ...]
+    #: Whether a signed service names the asked key and an area containing the asked one.
+    covers_pair: bool
+    #: ``True``/``False`` after verification, ``None`` when no key is configured.
+    verified: bool | None
+    #: The decoded JWS header and payload.
+    header: Mapping[str, Any] = attrs.field(repr=False)
+    claims: Mapping[str, Any] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class FoundArea:
+    """An area found by ``GET /areas``."""
+
+    area_id: str
+    name: str
+    area_type: str
+
+
+class RoutingApiError(HttpError):
+    """An error answer of the Routing API; RFC 7807 fields in :attr:`problem`."""
+
+    #: The problem document (``type``, ``title``, ``status``, ``detail``, ...), if any.
+    problem: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_problem(cls, response: httpx.Response) -> RoutingApiError:
+        """Build the error for a read error *response*, keeping its problem document."""
+        error = cls.from_response(response)
+        assert isinstance(error, RoutingApiError)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error.problem = body if isinstance(body, dict) else None
+        return error
+
+
+def pairs_from_store(store: Any) -> set[Pair]:
+    """Return the (LeiKa key, ARS) pairs *store* knows as contracted or published.
+
+    Contracted: ``agreement`` records in state ``contracted`` with an area subscriber
+    (its ARS) × the LeiKa keys of the agreement's ``service`` (looked up in the same
+    source first, then in any source).  Published: ``responsibility`` records.
+    Records that do not decode are skipped with a log message.
+    """
+    from efa_core.serialization import record_from_dict
+
+    def records(kind: str) -> Iterable[tuple[str, Any]]:
+        for row in store.records(kind=kind):
+            try:
+                yield str(row.source), record_from_dict(dict(row.payload))
+            except (EfaError, ValueError, TypeError) as exc:
+                log.warning("skipping stored %s %r: %s", kind, row.natural_key, exc)
+
+    services: dict[tuple[str | None, str], tuple[LeikaKey, ...]] = {}
+    for source, service in records("service"):
+        services[source, service.key] = service.leika_keys
+        services.setdefault((None, service.key), service.leika_keys)
+    pairs: set[Pair] = set()
+    for source, agreement in records("agreement"):
+        if agreement.state is not AgreementState.CONTRACTED or agreement.subscriber.ars is None:
+            continue
+        keys = services.get((source, agreement.service_key)) or services.get(
+            (None, agreement.service_key)
+        )
+        if not keys:
+            log.info(
+                "agreement %r: no stored service %r", agreement.natural_key, agreement.service_key
+            )
+            continue
+        pairs.update((key, agreement.subscriber.ars) for key in keys)
+    for _, responsibility in records("responsibility"):
+        pairs.add((responsibility.leika_key, responsibility.ars))
+    return pairs
+
+
+class FitConnectConnector(Connector):
+    """Pull FIT-Connect routes for the pairs worth asking (a SNAPSHOT connector).
+
+    :param transport: replaces the network in tests.
+    """
+
+    type_name: ClassVar[str] = "fitconnect"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SNAPSHOT})
+    config_class: ClassVar[type[Any]] = FitConnectConfig
+
+    config: FitConnectConfig
+
+    def __init__(
+        self,
+        config: FitConnectConfig,
+        *,
+        name: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(config, name=name)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._keys: Mapping[str | None, Any] | None = None
+        #: Route natural key -> signature evidence, for the routes of the latest pull.
+        self.evidence: dict[str, RouteEvidence] = {}
+
+    async def setup(self) -> None:
+        """Load the verification key (if configured) and create the HTTP client."""
+        if self.config.signature_key is not None:
+            try:
+                self._keys = load_public_keys(self.config.signature_key)
+            except ConfigError as exc:
+                raise ConfigError(f"{self.label}: signature_key: {exc}") from exc
+        suffix = f"efa-fitconnect/{_PLUGIN_VERSION}"
+        if self.config.user_agent:
+            suffix += f" {self.config.user_agent}"
+        settings = HttpSettings(
+            attempts=self.config.attempts,
+            rate_limit_per_second=self.config.rate_limit_per_second,
+            max_retry_after=self.config.max_retry_after,
+            initial_backoff=self.config.initial_backoff,
+            max_backoff=self.config.max_backoff,
+            user_agent_suffix=suffix,
+        )
+        self._client = create_client(
+            base_url=self.config.base_url,
+            settings=settings,
+            transport=self._transport,
+            headers={"Accept": "application/json, application/problem+json"},
+        )
+
+    async def teardown(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The open HTTP client."""
+        if self._client is None:
+            raise ConnectorError(f"{self.label} is not open")
+        return self._client
+
+    # -- API calls -------------------------------------------------------------------------
+
+    async def _get(self, path: str, params: Mapping[str, Any]) -> Any:
+        response = await self.client.get(path, params=httpx.QueryParams(params))
+        await response.aread()
+        if not response.is_success:
+            raise RoutingApiError.from_problem(response)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ConnectorError(
+                f"{self.label}: GET {response.request.url} answered no JSON: {exc}"
+            ) from exc
+
+    async def info(self) -> tuple[int, int, int]:
+        """``GET /info``: the API's version as ``(major, minor, patch)``."""
+        body = await self._get("/info", {})
+        try:
+            version = body["version"]
+            return int(version["major"]), int(version["minor"]), int(version["patch"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConnectorError(f"{self.label}: /info has no version: {body!r}") from exc
+
+    async def routes(
+        self,
+        leika_key: LeikaKey | str,
+        *,
+        ars: Ars | str | None = None,
+        ags: str | None = None,
+        area_id: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Mapping[str, Any]:
+        """``GET /routes`` for one key and exactly one of *ars*, *ags*, *area_id*: one page."""
+        areas = {k: str(v) for k, v in (("ars", ars), ("ags", ags), ("areaId", area_id)) if v}
+        if len(areas) != 1:
+            raise ValueError("give exactly one of ars, ags and area_id")
+        params = {
+            "leikaKey": str(leika_key),
+            **areas,
+            "offset": offset,
+            "limit": limit or self.config.page_size,
+        }
+        body = await self._get("/routes", params)
+        if not isinstance(body, dict) or not isinstance(body.get("routes"), list):
+            raise ConnectorError(f"{self.label}: /routes answered without a 'routes' list")
+        return body
+
+    async def search_areas(self, *terms: str, limit: int = 100) -> list[FoundArea]:
+        """``GET /areas``: areas whose name or postcode matches every term (``*`` wildcard)."""
+        if not 1 <= len(terms) <= 10:
+            raise ValueError("give 1 to 10 search terms")
+        found: list[FoundArea] = []
+        offset = 0
+        next_page = offset_limit(items="areas", total="totalCount")
+        while True:
+            query: list[tuple[str, str | int | float | bool | None]] = [
+                ("areaSearchexpression", t) for t in terms
+            ]
+            query += [("offset", str(offset)), ("limit", str(limit))]
+            response = await self.client.get("/areas", params=httpx.QueryParams(query))
+            await response.aread()
+            if not response.is_success:
+                raise RoutingApiError.from_problem(response)
+            body = response.json()
+            found.extend(
+                FoundArea(str(a["id"]), str(a["name"]), str(a["type"])) for a in body["areas"]
+            )
+            following = next_page(response)
+            if following is None or not isinstance(following, Mapping):
+                return found
+            offset = int(following["offset"])
+
+    async def check_source(self) -> CheckResult:
+        """Ask ``/info``: proves the API is reachable and accepts our User-Agent."""
+        try:
+            major, minor, patch = await self.info()
+        except ConnectorError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(
+            True, f"Routing API {major}.{minor}.{patch} answers at {self.config.base_url}"
+        )
+
+    # -- pull ------------------------------------------------------------------------------
+
+    def pairs(self) -> list[Pair]:
+        """Return the pairs to ask, sorted: from the configuration and (if lent) the store."""
+        pairs = {_parse_pair(text) for text in self.config.pairs}
+        if self.config.use_store and self.store is not None:
+            pairs |= pairs_from_store(self.store)
+        return sorted(pairs, key=lambda p: (p[0].value, p[1].value))
+
+    async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """Yield one batch per ``/routes`` page, pair by pair, after *cursor*."""
+        start: tuple[str, str] | None = None
+        start_offset: int | None = 0
+        if cursor is not None:
+            match = _CURSOR.match(cursor)
+            if match is None:
+                raise ConnectorError(
+                    f"{self.label}: invalid cursor {cursor!r}; expected '<key>@<ars>:<offset>'"
+                )
+            start = (match["leika"], match["ars"])
+            start_offset = None if match["offset"] == "end" else int(match["offset"])
+        pairs = self.pairs()
+        if not pairs:
+            where = "configured pairs" if self.store is None else "configured pairs or the store"
+            log.warning(
+                "%s: no (LeiKa key, area) pair to ask (%s give none); nothing pulled",
+                self.label,
+                where,
+            )
+            return
+        if cursor is None:
+            self.evidence = {}
+        todo: list[tuple[Pair, int]] = []
+        for pair in pairs:
+            key = (pair[0].value, pair[1].value)
+            if start is None or key > start:
+                todo.append((pair, 0))
+            elif key == start and start_offset is not None:
+                todo.append((pair, start_offset))
+        if not todo:  # resumed after the last pair: the snapshot is whole
+            yield Batch((), cursor, complete=True)
+            return
+        for number, ((leika_key, ars), offset) in enumerate(todo, start=1):
+            last_pair = number == len(todo)
+            while True:
+                params: dict[str, str | int] = {
+                    "leikaKey": leika_key.value,
+                    "ars": ars.value,
+                    "offset": offset,
+                    "limit": self.config.page_size,
+                }
+                response = await self.client.get("/routes", params=httpx.QueryParams(params))
+                await response.aread()
+                if not response.is_success:
+                    raise RoutingApiError.from_problem(response)
+                body = self._json(response)
+                changes, rejected = self._page(leika_key, ars, offset, body)
+                following = _next_offset(offset, body)
+                done = following is None
+                position = "end" if following is None else str(following)
+                yield Batch(
+                    changes,
+                    f"{leika_key}@{ars}:{position}",
+                    complete=done and last_pair,
+                    rejected=rejected,
+                )
+                if done:
+                    break
+                offset = int(position)
+
+    def _json(self, response: httpx.Response) -> Mapping[str, Any]:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ConnectorError(f"{self.label}: {response.request.url} is not JSON") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("routes"), list):
+            raise ConnectorError(
+                f"{self.label}: {response.request.url} answered without a 'routes' list"
+            )
+        return body
+
+    def _page(
+        self, leika_key: LeikaKey, ars: Ars, offset: int, body: Mapping[str, Any]
+    ) -> tuple[list[Upsert], list[Rejected]]:
+        changes: list[Upsert] = []
+        rejected: list[Rejected] = []
+        seen: set[str] = set()
+        for index, item in enumerate(body["routes"]):
+            position = f"/routes {leika_key}@{ars} item {offset + index}"
+            try:
+                record, evidence = self._route(leika_key, ars, item)
+            except _Invalid as exc:
+                rejected.append(Rejected("route", position, item, [(exc.path, exc.message)]))
+                continue
+            if record.natural_key in seen:
+                continue
+            seen.add(record.natural_key)
+            self.evidence[record.natural_key] = evidence
+            changes.append(Upsert(record))
+        return changes, rejected
+
+    def _route(self, leika_key: LeikaKey, ars: Ars, item: object) -> tuple[Route, RouteEvidence]:
+        if not isinstance(item, dict):
+            raise _Invalid("$", f"expected an object, got {type(item).__name__}")
+        destination = item.get("destinationId")
+        token = item.get("destinationSignature")
+        if not isinstance(token, str):
+            raise _Invalid("$.destinationSignature", "missing or not a string")
+        try:
+            signature = decode_destination_signature(token)
+        except SignatureError as exc:
+            raise _Invalid("$.destinationSignature", str(exc)) from None
+        verified = None
+        if self._keys is not None:
+            try:
+                verify_signature(signature, self._keys)
+            except SignatureError as exc:
+                raise _Invalid("$.destinationSignature", str(exc)) from None
+            verified = True
+        if signature.destination_id not in (None, destination):
+            raise _Invalid(
+                "$.destinationSignature",
+                f"signs destinationId {signature.destination_id!r}, not {destination!r}",
+            )
+        fields: dict[str, Any] = {
+            "leika_key": leika_key,
+            "ars": ars,
+            "destination_id": destination,
+            "name": _text(item.get("destinationName")),
+            "origin": _text(item.get("origin")),
+        }
+        fields.update(_evidence_fields(signature, verified))
+        try:
+            fields["destination_id"] = uuid.UUID(str(destination))
+            record = Route(**fields)
+        except ValueError as exc:
+            raise _Invalid("$.destinationId", str(exc)) from None
+        covers = signature.covers(leika_key, ars)
+        if not covers:
+            log.info(
+                "%s: route %s: the signature names %s / %s, not the asked pair",
+                self.label,
+                record.natural_key,
+                [str(a) for a in signature.areas],
+                [str(k) for k in signature.leika_keys],
+            )
+        evidence = RouteEvidence(
+            route_key=record.natural_key,
+            signed_areas=signature.areas,
+            signed_leika_keys=signature.leika_keys,
+            covers_pair=covers,
+            verified=verified,
+            header=signature.header,
+            claims=signature.claims,
+        )
+        return record, evidence
+
+
+def _next_offset(offset: int, body: Mapping[str, Any]) -> int | None:
+    """Return the offset of the next page, or ``None`` after the last one.
+
+    ``totalCount`` decides (the server may return fewer routes than ``limit`` per page);
+    an empty page always ends the pair.
+    """
+    count = len(body["routes"])
+    total = body.get("totalCount")
+    if count == 0:
+        return None
+    following = offset + count
+    if isinstance(total, int) and not isinstance(total, bool):
+        return following if following < total else None
+    return None
+
+
+class _Invalid(Exception):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _evidence_fields(signature: DestinationSignature, verified: bool | None) -> dict[str, Any]:
+    """Return the signature evidence for the Route fields the model has (none yet)."""
+    fields: dict[str, Any] = {}
+    if "signed_areas" in _ROUTE_FIELDS:
+        fields["signed_areas"] = signature.areas
+    if "signed_leika_keys" in _ROUTE_FIELDS:
+        fields["signed_leika_keys"] = signature.leika_keys
+    if "signature_verified" in _ROUTE_FIELDS:
+        fields["signature_verified"] = verified
+    return fields

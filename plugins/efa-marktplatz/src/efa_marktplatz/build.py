@@ -1,0 +1,606 @@
+"""From rows of logical fields to records, with the agreement lifecycle checked.
+
+Offers become services and providers; interest and contract lists become subscribers
+and agreements.
+
+A :class:`SourceRow` is one row of an export (or one entry of a local YAML file) with its
+cells keyed by logical field (see :mod:`efa_marktplatz.columns`).  The functions here are
+pure: they return :class:`~efa_core.connectors.Upsert` and
+:class:`~efa_core.connectors.Rejected` items in a stable order.
+
+**Offers.**  One row is one offer.  Rows with the same service key (the same offer id,
+or, without ids, the same name) are one service: their LeiKa keys, OZG-IDs and reuse
+channels are joined (the EfA-Marktplatz lists a service once per *Anbieter*, govdigital
+and FITKO).  A row that contradicts an earlier one (another Land, operator, name or URL)
+is rejected, naming the fields and the earlier row.
+
+**Agreements.**  Rows with the same agreement key (service key, subscriber, reference)
+are the status history of one agreement.  They are ordered by date (file order when a
+row has no date) and replayed through the lifecycle
+(:data:`efa_core.model.AGREEMENT_TRANSITIONS`).  A row whose status the lifecycle does not
+allow at that point (``Vertragsschluss`` after ``zurückgezogen``) is *not* applied: the
+agreement keeps its last legal state, and the row is reported as a
+:class:`~efa_core.connectors.Rejected` whose problem, on path ``state``, starts with
+``"lifecycle: "``, so the findings layer can pick it up from the quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+import attrs
+
+from efa_core.connectors import Rejected, Upsert
+from efa_core.errors import EfaError, IllegalTransition
+from efa_core.ids import Ars, ArsLevel, LeikaKey, OzgId
+from efa_core.model import (
+    AGREEMENT_TRANSITIONS,
+    Agreement,
+    AgreementState,
+    Land,
+    Provider,
+    ProviderKind,
+    ReuseChannel,
+    Service,
+    Subscriber,
+    SubscriberKind,
+)
+from efa_marktplatz.states import normalize_label, parse_state
+from efa_marktplatz.values import (
+    Cell,
+    blank,
+    cell_text,
+    parse_ars,
+    parse_channel,
+    parse_channels,
+    parse_date,
+    parse_land,
+    parse_leika_keys,
+    parse_number,
+    parse_ozg_ids,
+    slugify,
+)
+
+__all__ = [
+    "LIFECYCLE_PREFIX",
+    "AgreementRow",
+    "Item",
+    "Offer",
+    "SourceRow",
+    "agreement_items",
+    "offer_items",
+    "parse_agreement_row",
+    "parse_offer",
+    "parse_subscriber_kind",
+]
+
+_T = TypeVar("_T")
+
+#: The start of every lifecycle problem's message (path ``state``).
+LIFECYCLE_PREFIX = "lifecycle: "
+
+#: What the builders return.
+Item = Upsert | Rejected
+
+
+@attrs.frozen(kw_only=True)
+class SourceRow:
+    """One row of input with its cells keyed by logical field."""
+
+    #: Where it is, e.g. ``"offers.csv:row 7"``.
+    position: str
+    #: The raw input, for a Rejected (``{header: text}`` or the YAML entry).
+    raw: object
+    #: Logical field → cell (fields without a column are absent).
+    values: Mapping[str, Cell]
+    #: Logical field → the header it came from, to name it in problems.
+    labels: Mapping[str, str] = attrs.field(factory=dict)
+    #: The order of the row in its input (used to order the output).
+    index: int = 0
+
+    def get(self, name: str) -> Cell:
+        """Return the cell of field *name*, or ``None`` if blank or absent."""
+        cell = self.values.get(name)
+        return None if blank(cell) else cell
+
+    def text(self, name: str) -> str | None:
+        """Return the stripped text of field *name*, or ``None`` if blank or absent."""
+        cell = self.get(name)
+        return None if cell is None else cell_text(cell)
+
+    def where(self, name: str) -> str:
+        """How a problem names the field: the column header if it differs from *name*."""
+        label = self.labels.get(name)
+        return f"column {label!r}: " if label and label != name else ""
+
+
+class _Problems:
+    """Collects ``(field, message)`` problems of one row."""
+
+    def __init__(self, row: SourceRow) -> None:
+        self.row = row
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, name: str, message: str) -> None:
+        self.items.append((name, f"{self.row.where(name)}{message}"))
+
+    def parse(self, name: str, parser: Callable[[Cell], object]) -> object | None:
+        cell = self.row.get(name)
+        if cell is None:
+            return None
+        try:
+            return parser(cell)
+        except (ValueError, EfaError) as exc:
+            self.add(name, str(exc))
+            return None
+
+    def rejected(self, kind: str) -> Rejected:
+        return Rejected(kind, self.row.position, self.row.raw, self.items)
+
+
+# -- offers ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Offer:
+    """One parsed offer row; :attr:`price_model` and :attr:`price` have no model field yet."""
+
+    row: SourceRow
+    key: str
+    name: str
+    leika_keys: tuple[LeikaKey, ...]
+    land: Land | None = None
+    operator: str | None = None
+    channels: tuple[ReuseChannel, ...] = ()
+    ozg_ids: tuple[OzgId, ...] = ()
+    url: str | None = None
+    price_model: str | None = None
+    price: Decimal | None = None
+    modified_at: datetime | None = None
+
+    @property
+    def operator_key(self) -> str | None:
+        """The :class:`~efa_core.model.Provider` key of the operator (its name as a slug)."""
+        return None if self.operator is None else slugify(self.operator)
+
+
+def _service_key(row: SourceRow, problems: _Problems) -> str | None:
+    key = row.text("service_key")
+    if key is not None:
+        return key
+    name = row.text("service_name")
+    if name is None:
+        problems.add("service_key", "missing: neither an offer id nor a service name is given")
+        return None
+    try:
+        return slugify(name)
+    except ValueError as exc:
+        problems.add("service_name", str(exc))
+        return None
+
+
+def _federal(text: str | None) -> bool:
+    """Whether a Land cell says the Bund provides the service (then there is no Land)."""
+    return text is not None and normalize_label(text) in ("bund", "bundesweit")
+
+
+def parse_offer(
+    row: SourceRow, *, default_channels: Sequence[ReuseChannel] = ()
+) -> Offer | Rejected:
+    """Parse one offer row; every problem is named by its field."""
+    problems = _Problems(row)
+    name = row.text("service_name")
+    if name is None:
+        problems.add("service_name", "missing: the service has no name")
+    key = _service_key(row, problems)
+    leika = problems.parse("leika_keys", parse_leika_keys)
+    if leika is None and row.get("leika_keys") is None:
+        problems.add("leika_keys", "missing: a service needs at least one LeiKa key")
+    land = None if _federal(row.text("land")) else problems.parse("land", parse_land)
+    channels = problems.parse("channel", parse_channels)
+    ozg_ids = problems.parse("ozg_ids", parse_ozg_ids)
+    price = problems.parse("price", parse_number)
+    modified = problems.parse("modified", parse_date)
+    if problems.items or name is None or key is None:
+        return problems.rejected(Service.KIND)
+    assert isinstance(leika, tuple)
+    offer = Offer(
+        row=row,
+        key=key,
+        name=name,
+        leika_keys=leika,
+        land=land if isinstance(land, Land) else None,
+        operator=row.text("operator"),
+        channels=channels if isinstance(channels, tuple) and channels else tuple(default_channels),
+        ozg_ids=ozg_ids if isinstance(ozg_ids, tuple) else (),
+        url=row.text("url"),
+        price_model=row.text("price_model"),
+        price=price if isinstance(price, Decimal) else None,
+        modified_at=modified if isinstance(modified, datetime) else None,
+    )
+    try:
+        _service(offer)  # the model's own checks (URL, key whitespace, ...)
+        if offer.operator is not None:
+            slugify(offer.operator)
+    except (ValueError, EfaError) as exc:
+        field = getattr(exc, "field", "$")
+        names = {"operator": "operator", "url": "url", "key": "service_key", "name": "service_name"}
+        problems.add(names.get(field, field), str(exc))
+        return problems.rejected(Service.KIND)
+    return offer
+
+
+def _service(offer: Offer) -> Service:
+    return Service(
+        key=offer.key,
+        name=offer.name,
+        leika_keys=offer.leika_keys,
+        ozg_ids=offer.ozg_ids,
+        land=offer.land,
+        operator=offer.operator_key,
+        url=offer.url,
+        reuse_channels=offer.channels,
+        modified_at=offer.modified_at,
+    )
+
+
+def _union(first: tuple[_T, ...], second: tuple[_T, ...]) -> tuple[_T, ...]:
+    return first + tuple(item for item in second if item not in first)
+
+
+def _later(first: datetime | None, second: datetime | None) -> datetime | None:
+    if first is None or second is None:
+        return first or second
+    return max(first, second)
+
+
+def _merge(base: Offer, other: Offer) -> Offer | list[tuple[str, str]]:
+    """Join *other* into *base*, or return the contradictions as problems."""
+    conflicts: list[tuple[str, str]] = []
+    for name, field in (
+        ("service_name", "name"),
+        ("land", "land"),
+        ("operator", "operator"),
+        ("url", "url"),
+    ):
+        mine, theirs = getattr(base, field), getattr(other, field)
+        if mine is not None and theirs is not None and mine != theirs:
+            conflicts.append(
+                (
+                    name,
+                    f"{other.row.where(name)}{str(theirs)!r} contradicts {str(mine)!r} of "
+                    f"{base.row.position} (same service key {base.key!r})",
+                )
+            )
+    if conflicts:
+        return conflicts
+    return attrs.evolve(
+        base,
+        leika_keys=_union(base.leika_keys, other.leika_keys),
+        ozg_ids=_union(base.ozg_ids, other.ozg_ids),
+        channels=_union(base.channels, other.channels),
+        land=base.land or other.land,
+        operator=base.operator or other.operator,
+        url=base.url or other.url,
+        price_model=base.price_model or other.price_model,
+        price=base.price if base.price is not None else other.price,
+        modified_at=_later(base.modified_at, other.modified_at),
+    )
+
+
+def offer_items(
+    rows: Iterable[SourceRow], *, default_channels: Sequence[ReuseChannel] = ()
+) -> list[Item]:
+    """Turn offer rows into provider and service upserts and rejected rows (input order)."""
+    offers: dict[str, Offer] = {}
+    order: list[tuple[int, int, Item | str]] = []  # (row index, sub-order, item or offer key)
+    for row in rows:
+        parsed = parse_offer(row, default_channels=default_channels)
+        if isinstance(parsed, Rejected):
+            order.append((row.index, 0, parsed))
+            continue
+        known = offers.get(parsed.key)
+        if known is None:
+            offers[parsed.key] = parsed
+            order.append((row.index, 1, parsed.key))
+            continue
+        merged = _merge(known, parsed)
+        if isinstance(merged, list):
+            order.append((row.index, 0, Rejected(Service.KIND, row.position, row.raw, merged)))
+        else:
+            offers[parsed.key] = merged
+    items: list[Item] = []
+    providers: set[str] = set()
+    for _, _, entry in sorted(order, key=lambda e: (e[0], e[1])):
+        if not isinstance(entry, str):
+            items.append(entry)
+            continue
+        offer = offers[entry]
+        key = offer.operator_key
+        if key is not None and offer.operator is not None and key not in providers:
+            providers.add(key)
+            items.append(
+                Upsert(
+                    Provider(
+                        key=key, name=offer.operator, provider_kind=ProviderKind.IT_DIENSTLEISTER
+                    )
+                )
+            )
+        items.append(Upsert(_service(offer)))
+    return items
+
+
+# -- agreements -----------------------------------------------------------------------------
+
+_SUBSCRIBER_KINDS: dict[str, SubscriberKind] = {
+    normalize_label(label): kind
+    for label, kind in (
+        ("Land", SubscriberKind.LAND),
+        ("Bundesland", SubscriberKind.LAND),
+        ("Kreis", SubscriberKind.KREIS),
+        ("Landkreis", SubscriberKind.KREIS),
+        ("kreisfreie Stadt", SubscriberKind.KREISFREIE_STADT),
+        ("Stadtkreis", SubscriberKind.KREISFREIE_STADT),
+        ("Gemeindeverband", SubscriberKind.GEMEINDEVERBAND),
+        ("Verbandsgemeinde", SubscriberKind.GEMEINDEVERBAND),
+        ("Verwaltungsgemeinschaft", SubscriberKind.GEMEINDEVERBAND),
+        ("Amt", SubscriberKind.GEMEINDEVERBAND),
+        ("Gemeinde", SubscriberKind.GEMEINDE),
+        ("Stadt", SubscriberKind.GEMEINDE),
+        ("kreisangehörige Stadt", SubscriberKind.GEMEINDE),
+        ("Kommune", SubscriberKind.GEMEINDE),
+        ("Markt", SubscriberKind.GEMEINDE),
+        ("Organisation", SubscriberKind.ORGANISATION),
+        ("IT-Dienstleister", SubscriberKind.ORGANISATION),
+        ("Zweckverband", SubscriberKind.ORGANISATION),
+        ("Behörde", SubscriberKind.ORGANISATION),
+        *((kind.value, kind) for kind in SubscriberKind),
+    )
+}
+
+_LEVEL_KINDS = {
+    ArsLevel.LAND: SubscriberKind.LAND,
+    ArsLevel.KREIS: SubscriberKind.KREIS,
+    ArsLevel.GEMEINDEVERBAND: SubscriberKind.GEMEINDEVERBAND,
+    ArsLevel.GEMEINDE: SubscriberKind.GEMEINDE,
+}
+
+
+def parse_subscriber_kind(cell: Cell) -> SubscriberKind:
+    """Parse a subscriber kind: ``Land``, ``Landkreis``, ``kreisfreie Stadt``, ``Gemeinde``, ..."""
+    text = cell_text(cell)
+    found = _SUBSCRIBER_KINDS.get(normalize_label(text))
+    if found is None:
+        known = ", ".join(kind.value for kind in SubscriberKind)
+        raise ValueError(f"{text!r} is not a kind of subscriber; known: {known}")
+    return found
+
+
+@attrs.frozen(kw_only=True)
+class AgreementRow:
+    """One parsed status row of an agreement."""
+
+    row: SourceRow
+    service_key: str
+    subscriber: Subscriber
+    state: AgreementState
+    #: When the row's status was reached, if known.
+    at: datetime | None = None
+    channel: ReuseChannel | None = None
+    reference: str | None = None
+    modified_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """The natural key of the agreement this row belongs to."""
+        return self.agreement(self.state, self.at).natural_key
+
+    def agreement(self, state: AgreementState, since: datetime | None) -> Agreement:
+        """Build the agreement in *state* since *since* from this row's other fields."""
+        return Agreement(
+            service_key=self.service_key,
+            subscriber=self.subscriber,
+            state=state,
+            state_since=since,
+            channel=self.channel,
+            reference=self.reference,
+            modified_at=self.modified_at,
+        )
+
+
+def _subscriber(row: SourceRow, problems: _Problems) -> Subscriber | None:
+    name = row.text("subscriber_name")
+    ars = problems.parse("subscriber_ars", parse_ars)
+    kind = problems.parse("subscriber_kind", parse_subscriber_kind)
+    if name is None:
+        problems.add("subscriber_name", "missing: the subscriber has no name")
+        return None
+    if problems.items:
+        return None
+    if not isinstance(ars, Ars) and row.get("subscriber_ars") is None:
+        try:
+            land = parse_land(name)
+        except ValueError:
+            land = None
+        if land is not None and kind in (None, SubscriberKind.LAND):
+            ars, kind = land.ars, SubscriberKind.LAND
+    if kind is SubscriberKind.ORGANISATION:
+        try:
+            org_id = slugify(name)
+        except ValueError as exc:
+            problems.add("subscriber_name", str(exc))
+            return None
+        return Subscriber(
+            subscriber_kind=SubscriberKind.ORGANISATION,
+            name=name,
+            organisation_id=org_id,
+            ars=ars if isinstance(ars, Ars) else None,
+        )
+    if not isinstance(ars, Ars):
+        problems.add(
+            "subscriber_ars",
+            f"missing: {name!r} is not a Land, so it needs its ARS (Regionalschlüssel); "
+            "or give subscriber_kind 'Organisation'",
+        )
+        return None
+    if not isinstance(kind, SubscriberKind):
+        kind = _LEVEL_KINDS.get(ars.level)
+        if kind is None:
+            problems.add(
+                "subscriber_ars",
+                f"{ars} is a Regierungsbezirk; give the kind of subscriber (subscriber_kind)",
+            )
+            return None
+    try:
+        return Subscriber(subscriber_kind=kind, name=name, ars=ars)
+    except (ValueError, EfaError) as exc:
+        problems.add("subscriber_name", str(exc))
+        return None
+
+
+def parse_agreement_row(
+    row: SourceRow,
+    *,
+    states: Mapping[str, AgreementState] | None = None,
+    default_channel: ReuseChannel | None = None,
+) -> AgreementRow | Rejected:
+    """Parse one status row of an interest/contract list; every problem names its field.
+
+    :param states: extra status labels (normalized) from the ``states`` option.
+    """
+    problems = _Problems(row)
+    service_key = _service_key(row, problems)
+    subscriber = _subscriber(row, problems)
+    state: object = None
+    state_text = row.text("state")
+    if state_text is None:
+        problems.add("state", "missing: no status given")
+    else:
+        try:
+            state = parse_state(state_text, states)
+        except ValueError as exc:
+            problems.add("state", str(exc))
+    at = problems.parse("date", parse_date)
+    start = problems.parse("contract_start", parse_date)
+    end = problems.parse("contract_end", parse_date)
+    channel = problems.parse("channel", parse_channel)
+    modified = problems.parse("modified", parse_date)
+    reference = row.text("reference")
+    if problems.items or service_key is None or subscriber is None:
+        return problems.rejected(Agreement.KIND)
+    assert isinstance(state, AgreementState)
+    if at is None and state is AgreementState.CONTRACTED:
+        at = start
+    elif at is None and state is AgreementState.TERMINATED:
+        at = end
+    parsed = AgreementRow(
+        row=row,
+        service_key=service_key,
+        subscriber=subscriber,
+        state=state,
+        at=at if isinstance(at, datetime) else None,
+        channel=channel if isinstance(channel, ReuseChannel) else default_channel,
+        reference=reference,
+        modified_at=modified if isinstance(modified, datetime) else None,
+    )
+    try:
+        parsed.agreement(parsed.state, parsed.at)
+    except (ValueError, EfaError) as exc:
+        field = getattr(exc, "field", "$")
+        problems.add("service_key" if field == "service_key" else field, str(exc))
+        return problems.rejected(Agreement.KIND)
+    return parsed
+
+
+def _date_text(value: datetime | None) -> str:
+    return "no date" if value is None else value.date().isoformat()
+
+
+def _lifecycle(row: AgreementRow, current: Agreement, since_row: SourceRow, why: str) -> Rejected:
+    message = (
+        f"{LIFECYCLE_PREFIX}{row.row.where('state')}status {row.row.text('state')!r} "
+        f"({row.state.value}, {_date_text(row.at)}) does not follow {current.state.value!r} "
+        f"({_date_text(current.state_since)}, {since_row.position}): {why}; the agreement "
+        f"{current.natural_key!r} keeps the state {current.state.value!r}"
+    )
+    return Rejected(Agreement.KIND, row.row.position, row.row.raw, [("state", message)])
+
+
+def _fold(rows: Sequence[AgreementRow]) -> tuple[Agreement, list[Rejected]]:
+    """Replay the status rows of one agreement through the lifecycle."""
+    if all(row.at is not None for row in rows):
+        rows = sorted(rows, key=lambda row: row.at or datetime.min)
+    first = rows[0]
+    current = first.agreement(first.state, first.at)
+    since_row = first.row
+    rejected: list[Rejected] = []
+    for row in rows[1:]:
+        channel = current.channel or row.channel
+        modified = _later(current.modified_at, row.modified_at)
+        if row.state is current.state:
+            since = current.state_since or row.at
+            current = attrs.evolve(
+                current, state_since=since, channel=channel, modified_at=modified
+            )
+            continue
+        allowed = AGREEMENT_TRANSITIONS[current.state]
+        if row.state not in allowed:
+            targets = ", ".join(s.value for s in allowed) or "nothing (it is final)"
+            why = f"from {current.state.value!r} the lifecycle allows {targets}"
+            rejected.append(_lifecycle(row, current, since_row, why))
+            continue
+        if row.at is not None:
+            try:
+                moved, _ = current.transition(row.state, at=row.at)
+            except (IllegalTransition, ValueError, EfaError) as exc:
+                rejected.append(_lifecycle(row, current, since_row, str(exc)))
+                continue
+        else:
+            moved = attrs.evolve(current, state=row.state, state_since=None)
+        current = attrs.evolve(moved, channel=channel, modified_at=modified)
+        since_row = row.row
+    return current, rejected
+
+
+def agreement_items(
+    rows: Iterable[SourceRow],
+    *,
+    states: Mapping[str, AgreementState] | None = None,
+    default_channel: ReuseChannel | None = None,
+    rejected: Iterable[tuple[int, Rejected]] = (),
+) -> list[Item]:
+    """Turn status rows into subscriber and agreement upserts and rejected rows.
+
+    Rows of one agreement are folded through the lifecycle (see the module docs); the
+    output follows the input order (an agreement at its first row).  *rejected* adds
+    ``(index, item)`` pairs the caller rejected already, placed by their index.
+    """
+    groups: dict[str, list[AgreementRow]] = {}
+    order: list[tuple[int, Item | str]] = list(rejected)
+    for row in rows:
+        parsed = parse_agreement_row(row, states=states, default_channel=default_channel)
+        if isinstance(parsed, Rejected):
+            order.append((row.index, parsed))
+            continue
+        key = parsed.key
+        if key not in groups:
+            groups[key] = []
+            order.append((row.index, key))
+        groups[key].append(parsed)
+    items: list[Item] = []
+    subscribers: set[str] = set()
+    for _, entry in sorted(order, key=lambda e: e[0]):
+        if not isinstance(entry, str):
+            items.append(entry)
+            continue
+        agreement, violations = _fold(groups[entry])
+        subscriber = agreement.subscriber
+        if subscriber.natural_key not in subscribers:
+            subscribers.add(subscriber.natural_key)
+            items.append(Upsert(subscriber))
+        items.append(Upsert(agreement))
+        items.extend(violations)
+    return items

@@ -1,0 +1,262 @@
+"""The ``marktplatz`` connector: EfA-Marktplatz and FIT-Store exports (CSV or XLSX).
+
+Configure one instance per registry (and per pair of export files)::
+
+    [connectors.marktplatz]
+    type = "marktplatz"
+    offers = "exports/marktplatz-angebote.xlsx"       # Leistungsangebote
+    agreements = "exports/interessenbekundungen.csv"  # interest and contract list
+    registry = "marktplatz"        # or "fit-store" / "verwaltungsabkommen": default channel
+    columns = { service_name = "Name des Dienstes" }  # headers of your export, if unusual
+    states = { "abgeschlossen" = "contracted" }       # extra status texts
+    # encoding = "cp1252"; delimiter = ";"; offers_sheet = "Angebote"; batch_size = 500
+
+At least one of ``offers`` and ``agreements`` is needed; relative paths are relative to
+the working directory.  The pull is a SNAPSHOT: providers (operators) and services from
+the offers, subscribers and agreements from the interest/contract list.  Bad rows become
+:class:`~efa_core.connectors.Rejected` at ``"<file>:row <N>"`` (``"<file>[<sheet>]:row
+<N>"`` for an explicitly named XLSX sheet) with one problem per field;
+a missing file or a missing required column raises
+:class:`~efa_core.errors.ConnectorError` naming the file, the logical field and the
+headers accepted for it.  See :mod:`efa_marktplatz.columns`, :mod:`efa_marktplatz.build`
+and :mod:`efa_marktplatz.states` for the mapping rules.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+
+from efa_core.connectors import Capability
+from efa_core.model import AgreementState, ReuseChannel
+from efa_marktplatz._snapshot import FileSnapshotConnector
+from efa_marktplatz.build import Item, SourceRow, agreement_items, offer_items
+from efa_marktplatz.columns import (
+    AGREEMENT_FIELDS,
+    AGREEMENT_REQUIRED,
+    ALL_FIELDS,
+    OFFER_FIELDS,
+    OFFER_REQUIRED,
+    FieldSpec,
+)
+from efa_marktplatz.states import normalize_label
+from efa_marktplatz.tabular import Table, read_table
+
+__all__ = [
+    "REGISTRIES",
+    "MarktplatzConfig",
+    "MarktplatzConnector",
+    "check_columns",
+    "check_states",
+    "read_export",
+    "state_labels",
+    "table_rows",
+]
+
+#: ``registry`` option → the reuse channel assumed where an export names none.
+REGISTRIES: Mapping[str, ReuseChannel | None] = {
+    "marktplatz": None,
+    "fit-store": ReuseChannel.FIT_STORE,
+    "verwaltungsabkommen": ReuseChannel.VERWALTUNGSABKOMMEN,
+}
+
+
+def _optional_path(inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def check_columns(inst: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    """Validate the ``columns`` option: known logical fields, non-blank header names."""
+    unknown = sorted(set(value) - ALL_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"columns: unknown field(s) {', '.join(map(repr, unknown))}; known fields: "
+            + ", ".join(sorted(ALL_FIELDS))
+        )
+    for name, header in value.items():
+        if not header.strip():
+            raise ValueError(f"columns.{name} must name a header, not be empty")
+
+
+def check_states(inst: object, attribute: attrs.Attribute[Any], value: Mapping[str, str]) -> None:
+    """Validate the ``states`` option: status text → an agreement state value."""
+    known = [state.value for state in AgreementState]
+    for label, state in value.items():
+        if not normalize_label(label):
+            raise ValueError(f"states: the status text {label!r} is empty")
+        if state not in known:
+            raise ValueError(
+                f"states.{label!r}: {state!r} is not an agreement state; known: {', '.join(known)}"
+            )
+
+
+def _encoding(inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"encoding: unknown encoding {value!r}") from None
+
+
+def _delimiter(inst: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and (len(value) != 1 or value in '"\r\n'):
+        raise ValueError(f"delimiter must be one character such as ';' or ',', got {value!r}")
+
+
+def _positive(inst: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value}")
+
+
+def _registry(inst: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in REGISTRIES:
+        raise ValueError(f"registry must be one of {', '.join(REGISTRIES)}, got {value!r}")
+
+
+def state_labels(states: Mapping[str, str]) -> dict[str, AgreementState]:
+    """Return the ``states`` option as normalized label → state."""
+    return {normalize_label(label): AgreementState(state) for label, state in states.items()}
+
+
+@attrs.frozen(kw_only=True)
+class MarktplatzConfig:
+    """Options of a ``marktplatz`` connector (see the module docs)."""
+
+    #: The offers export (CSV or XLSX), if any.
+    offers: str | None = attrs.field(default=None, validator=_optional_path)
+    #: The interest/contract list (CSV or XLSX), if any.
+    agreements: str | None = attrs.field(default=None, validator=_optional_path)
+    #: ``marktplatz``, ``fit-store`` or ``verwaltungsabkommen``: the default reuse channel.
+    registry: str = attrs.field(default="marktplatz", validator=_registry)
+    #: Logical field → the header of your export (replaces the default headers).
+    columns: dict[str, str] = attrs.field(factory=dict, hash=False, validator=check_columns)
+    #: Extra status texts → agreement state values (``contracted``, ...).
+    states: dict[str, str] = attrs.field(factory=dict, hash=False, validator=check_states)
+    #: The CSV encoding; default: UTF-8 (BOM optional), else cp1252.
+    encoding: str | None = attrs.field(default=None, validator=_encoding)
+    #: The CSV delimiter; default: detected (``;``, ``,`` or tab).
+    delimiter: str | None = attrs.field(default=None, validator=_delimiter)
+    #: The sheet of an XLSX offers export; default: the first.
+    offers_sheet: str | None = None
+    #: The sheet of an XLSX interest/contract list; default: the first.
+    agreements_sheet: str | None = None
+    #: Items (records and rejected rows) per batch.
+    batch_size: int = attrs.field(default=500, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.offers is None and self.agreements is None:
+            raise ValueError("give at least one of 'offers' and 'agreements' (file paths)")
+
+
+def table_rows(table: Table, name: str, *, start: int = 0) -> list[SourceRow]:
+    """Turn the rows of *table* into :class:`SourceRow` objects at ``"<name>:row <N>"``."""
+    indexes = table.columns.indexes
+    rows = []
+    for offset, (number, cells) in enumerate(table.rows):
+        values = {field: cells[i] if i < len(cells) else None for field, i in indexes.items()}
+        rows.append(
+            SourceRow(
+                position=f"{name}:row {number}",
+                raw=table.raw(cells),
+                values=values,
+                labels=table.columns.headers,
+                index=start + offset,
+            )
+        )
+    return rows
+
+
+def read_export(
+    data: bytes,
+    *,
+    where: str,
+    name: str,
+    fields: Mapping[str, FieldSpec],
+    required: Sequence[tuple[str, ...]],
+    columns: Mapping[str, str],
+    encoding: str | None,
+    delimiter: str | None,
+    sheet: str | None,
+) -> list[SourceRow]:
+    """Read an export and return its rows (see :func:`efa_marktplatz.tabular.read_table`).
+
+    Positions are ``"<name>:row <N>"``, or ``"<name>[<sheet>]:row <N>"`` when a sheet of
+    an XLSX workbook is named explicitly (two sheets of one workbook stay apart).
+    """
+    table = read_table(
+        data,
+        where=where,
+        fields=fields,
+        required=required,
+        columns=columns,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+    )
+    return table_rows(
+        table, f"{name}[{sheet}]" if sheet is not None and table.format == "xlsx" else name
+    )
+
+
+class MarktplatzConnector(FileSnapshotConnector):
+    """EfA-Marktplatz / FIT-Store exports (CSV or XLSX) as a SNAPSHOT source."""
+
+    type_name: ClassVar[str] = "marktplatz"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SNAPSHOT})
+    config_class: ClassVar[type[Any]] = MarktplatzConfig
+
+    config: MarktplatzConfig
+
+    def files(self) -> Sequence[tuple[str, Path]]:
+        """Return the configured offers and agreements files (``~`` expanded)."""
+        out = []
+        if self.config.offers is not None:
+            out.append(("offers", Path(self.config.offers).expanduser()))
+        if self.config.agreements is not None:
+            out.append(("agreements", Path(self.config.agreements).expanduser()))
+        return out
+
+    def load(self, contents: Sequence[bytes]) -> list[Item]:
+        """Read the exports and build providers, services, subscribers and agreements."""
+        config = self.config
+        channel = REGISTRIES[config.registry]
+        items: list[Item] = []
+        for (role, path), data in zip(self.files(), contents, strict=True):
+            name = str(path)
+            common: dict[str, Any] = {
+                "where": f"{self.label}: {role} file {name!r}",
+                "name": name,
+                "columns": config.columns,
+                "encoding": config.encoding,
+                "delimiter": config.delimiter,
+            }
+            if role == "offers":
+                rows = read_export(
+                    data,
+                    fields=OFFER_FIELDS,
+                    required=OFFER_REQUIRED,
+                    sheet=config.offers_sheet,
+                    **common,
+                )
+                defaults = (channel,) if channel is not None else ()
+                items.extend(offer_items(rows, default_channels=defaults))
+            else:
+                rows = read_export(
+                    data,
+                    fields=AGREEMENT_FIELDS,
+                    required=AGREEMENT_REQUIRED,
+                    sheet=config.agreements_sheet,
+                    **common,
+                )
+                items.extend(
+                    agreement_items(
+                        rows, states=state_labels(config.states), default_channel=channel
+                    )
+                )
+        return items

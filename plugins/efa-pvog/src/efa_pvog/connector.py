@@ -1,0 +1,465 @@
+"""The ``pvog`` connector: the PVOG Bereitstelldienst change feed as efa-core changes.
+
+One feed page is one :class:`~efa_core.connectors.Batch`:
+
+* ``schreibe`` of a ``zustaendigkeitTransferObjekt`` (and the Zuständigkeiten embedded in
+  an ``organisationseinheit``) becomes an :class:`~efa_core.connectors.Upsert` of a
+  :class:`~efa_core.model.Responsibility`, keyed by the Zuständigkeit's composite id;
+* ``loesche klasse="Zustaendigkeit"`` becomes a :class:`~efa_core.connectors.Delete` of
+  that key.  Deletes of Zuständigkeiten never seen (PVOG keeps deletes forever, so there are
+  millions of them) are *orphan deletes*: the engine counts and ignores them;
+* an object that cannot be read (an invalid ARS, a Zuständigkeit whose Leistung is
+  unknown) becomes a :class:`~efa_core.connectors.Rejected`; the rest of the page goes on;
+* Leistungen are not records; the connector remembers their LeiKa keys (a Zuständigkeit
+  names its Leistung only by id).  Onlinedienste, Organisationseinheiten, Spezialisierungen
+  and their deletes are counted in :attr:`PvogConnector.skipped`.
+
+The cursor of a batch is the page's ``naechsterIndex`` and ``naechsteAnfrageUrl`` (plus
+the ARS restriction): a pull resumes exactly after the last page stored.  A page that cannot
+be used (malformed XML, not JSON, an unusable envelope, retries exhausted) fails the pull
+with a :class:`~efa_core.errors.ConnectorError` *before* anything of it is delivered, so the
+stored cursor stays at the last good page and nothing is skipped.
+
+When a pull resumes from a cursor, the Leistungen of the pages before it are not in memory.
+The first time a Zuständigkeit names a Leistung the connector does not know, it reads the
+feed from index 0 up to the cursor once, keeping only the Leistungen (a *Leistung
+backfill*), and then maps the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import urllib.parse
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar, Final
+
+import attrs
+import httpx
+import orjson
+from efa_xzufi import (
+    LEIKA_SCHEME_ID,
+    InvalidObject,
+    LeistungIndex,
+    LeistungObject,
+    OrganisationseinheitObject,
+    RecordMapper,
+    TransferMessageReader,
+    XZuFiError,
+    XZuFiItem,
+    ZustaendigkeitObject,
+)
+
+from efa_core.connectors import Batch, Capability, CheckResult, Connector, Delete, Rejected, Upsert
+from efa_core.errors import ConnectorError, InvalidIdentifier
+from efa_core.http import (
+    Clock,
+    HttpError,
+    HttpSettings,
+    OAuth2ClientCredentials,
+    create_client,
+    raise_for_status,
+    redact_url,
+)
+from efa_core.ids import Ars
+from efa_core.secret import Secret
+from efa_pvog.feed import FeedCursor, FeedPage, PvogFeedError, parse_envelope
+
+__all__ = ["V2_FEED_PATH", "V3_FEED_PATH", "PvogConfig", "PvogConnector"]
+
+log = logging.getLogger("efa_pvog")
+
+#: The feed path of the Bereitstelldienst v2 (verified on the PVOG demo system).
+V2_FEED_PATH: Final = "/bereitstelldienst/api/v2/verwaltungsobjekte"
+#: The feed path of the Bereitstelldienst v3 for XZuFi 2.3.1 (second-hand).
+V3_FEED_PATH: Final = "/bereitstelldienst/api/v3/verwaltungsobjekte/xzufi-2-3-1"
+
+_LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+_ARS_RESTRICTION = re.compile(r"\A(%|[0-9]+%?)\Z")
+
+
+def _check_url(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{attribute.name} must be a string, got {type(value).__name__}")
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise ValueError(f"{attribute.name} must be an absolute https:// URL, got {value!r}")
+    if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK:
+        raise ValueError(
+            f"{attribute.name} {value!r} uses plain http; the feed carries OAuth2 tokens, so "
+            "only https:// is allowed (http:// only for 127.0.0.1 / localhost)"
+        )
+
+
+def _check_client_id(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("client_id must not be empty")
+
+
+def _check_path(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not value.startswith("/") or "?" in value:
+        raise ValueError(
+            f"feed_path must be a path starting with '/' and without query, got {value!r}"
+        )
+
+
+def _check_ars(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not _ARS_RESTRICTION.match(value):
+        raise ValueError(
+            f"ars must be '%' (everything) or an ARS such as '16' or '16055', optionally "
+            f"followed by '%', got {value!r}"
+        )
+    prefix = value.rstrip("%")
+    if prefix:
+        try:
+            Ars(prefix)
+        except InvalidIdentifier as exc:
+            raise ValueError(f"ars: {exc}") from None
+
+
+def _check_index(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"start_index must be a non-negative integer, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class PvogConfig:
+    """Options of a ``pvog`` connector (one ``[connectors.NAME]`` table).
+
+    There is no default server: ``base_url`` and ``auth_url`` are required, so a
+    configuration never talks to a production system by accident.
+    """
+
+    #: The Bereitstelldienst host, e.g. ``https://public.demo.pvog.dataport.de`` (demo, v2).
+    base_url: str = attrs.field(validator=_check_url)
+    #: The OAuth2 token endpoint (client credentials).
+    auth_url: str = attrs.field(validator=_check_url)
+    #: The OAuth2 client id registered for the feed.
+    client_id: str = attrs.field(validator=_check_client_id)
+    #: The OAuth2 client secret (write ``"${PVOG_CLIENT_SECRET}"`` in ``efa.toml``).
+    client_secret: Secret
+    #: The feed path below ``base_url``; :data:`V3_FEED_PATH` selects v3 (XZuFi 2.3.1).
+    feed_path: str = attrs.field(default=V2_FEED_PATH, validator=_check_path)
+    #: The ARS restriction sent as ``ars``: ``"%"`` for everything, or an ARS (prefix).
+    ars: str = attrs.field(default="%", validator=_check_ars)
+    #: The feed index of the first pull (without a stored cursor).
+    start_index: int = attrs.field(default=0, validator=_check_index)
+    #: OAuth2 scopes to request (``None``: none, the usual choice).
+    scope: str | None = None
+    #: Follow the server's ``naechsteAnfrageUrl`` (only on the ``base_url`` host); else
+    #: build the next request from ``naechsterIndex``.
+    follow_next_url: bool = True
+    #: Timeouts, retries, rate limit, proxy (see :class:`efa_core.http.HttpSettings`).
+    http: HttpSettings = attrs.field(factory=HttpSettings)
+
+
+def _same_origin(url: str, base: httpx.URL) -> bool:
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
+
+class PvogConnector(Connector):
+    """Pull the PVOG Bereitstelldienst change feed (a CHANGE_FEED connector).
+
+    :param transport: replaces the network in tests (wrapped with retries like the default).
+    :param clock: time source for retries and token expiry (tests).
+    """
+
+    type_name: ClassVar[str] = "pvog"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CHANGE_FEED})
+    config_class: ClassVar[type[Any]] = PvogConfig
+
+    config: PvogConfig
+
+    def __init__(
+        self,
+        config: PvogConfig,
+        *,
+        name: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(config, name=name)
+        self._transport = transport
+        self._clock = clock or Clock()
+        self._client: httpx.AsyncClient | None = None
+        self._base = httpx.URL(config.base_url)
+        #: Composite Leistung id -> LeiKa keys, learned from the pages read so far.
+        self._leistungen = LeistungIndex()
+        #: Every page from index 0 up to this index has been read into ``_leistungen``.
+        self._covered: int | None = None
+        #: XZuFi objects and deletes that have no record kind, counted by kind.
+        self.skipped: Counter[str] = Counter()
+        #: How many Leistung backfills ran (see the module docs).
+        self.backfills = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """Create the HTTP client with OAuth2 client-credentials authentication."""
+        from efa_pvog import __version__
+
+        config = self.config
+        settings = config.http
+        if settings.user_agent_suffix is None:
+            settings = attrs.evolve(settings, user_agent_suffix=f"efa-pvog/{__version__}")
+        auth = OAuth2ClientCredentials(
+            token_url=config.auth_url,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scope=config.scope,
+            clock=self._clock,
+        )
+        self._client = create_client(
+            base_url=config.base_url,
+            settings=settings,
+            auth=auth,
+            transport=self._transport,
+            headers={"Accept": "application/json"},
+            clock=self._clock,
+        )
+
+    async def teardown(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The open HTTP client."""
+        if self._client is None:
+            raise ConnectorError(f"{self.label} is not open")
+        return self._client
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _where(self, index: int) -> str:
+        return f"{self.label}: feed page index={index}"
+
+    async def _get(self, url: str, params: dict[str, str] | None, index: int) -> httpx.Response:
+        """GET a page; body read errors (cut-off bodies, stalls) are retried here too.
+
+        The HTTP layer retries what happens before the response headers; an error while the
+        body is read surfaces after it, so the connector retries those itself, with the
+        same number of attempts and backoff.
+        """
+        settings = self.config.http
+        for attempt in range(1, settings.attempts + 1):
+            try:
+                return await self.client.get(url, params=params)
+            except HttpError:
+                raise
+            except httpx.TransportError as exc:
+                if attempt >= settings.attempts:
+                    raise HttpError(
+                        f"{type(exc).__name__} while reading the body after {attempt} "
+                        f"attempt(s): {exc}".rstrip(": "),
+                        method="GET",
+                        url=exc.request.url if _has_request(exc) else url,
+                    ) from exc
+                wait = min(settings.initial_backoff * 2 ** (attempt - 1), settings.max_backoff)
+                log.info(
+                    "%s: %s while reading page index=%d (attempt %d); retrying",
+                    self.label,
+                    type(exc).__name__,
+                    index,
+                    attempt,
+                )
+                if wait > 0:
+                    await self._clock.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _fetch(self, position: FeedCursor, *, follow: bool = True) -> FeedPage:
+        """Fetch and check the page at *position*."""
+        where = self._where(position.index)
+        if (
+            follow
+            and self.config.follow_next_url
+            and position.url is not None
+            and _same_origin(position.url, self._base)
+        ):
+            response = await self._get(position.url, None, position.index)
+        else:
+            if position.url is not None and follow and self.config.follow_next_url:
+                log.warning(
+                    "%s: naechsteAnfrageUrl %s is not on %s; using naechsterIndex instead",
+                    self.label,
+                    redact_url(position.url),
+                    self._base.host,
+                )
+            params = {"index": str(position.index), "ars": position.ars}
+            response = await self._get(self.config.feed_path, params, position.index)
+        await raise_for_status(response)
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            content_type = response.headers.get("content-type", "?")
+            raise PvogFeedError(
+                f"{where}: the response ({content_type}, {len(response.content)} bytes) is "
+                f"not JSON: {exc}",
+                index=position.index,
+            ) from exc
+        return parse_envelope(body, index=position.index, where=where)
+
+    # -- XZuFi ------------------------------------------------------------------------------
+
+    def _read(self, page: FeedPage, kinds: frozenset[str] | None = None) -> list[XZuFiItem]:
+        """Read every object of the page's messages (the whole page, or nothing)."""
+        items: list[XZuFiItem] = []
+        for number, message in enumerate(page.messages, start=1):
+            name = f"{self.name} page index={page.index}"
+            if len(page.messages) > 1:
+                name += f" message {number}"
+            try:
+                items.extend(TransferMessageReader(message, name=name, kinds=kinds))
+            except XZuFiError as exc:
+                raise PvogFeedError(
+                    f"{self._where(page.index)}: the XZuFi message in 'xzufiObjekte' cannot "
+                    f"be read: {exc}; the pull stops before this page (the stored cursor "
+                    "still points at it)",
+                    index=page.index,
+                ) from exc
+        return items
+
+    def _learn(self, items: Sequence[XZuFiItem]) -> None:
+        for item in items:
+            if isinstance(item, LeistungObject) or (
+                isinstance(item, InvalidObject) and item.kind == "leistung"
+            ):
+                self._leistungen.add(item)
+
+    def _unknown_leistungen(self, items: Sequence[XZuFiItem]) -> list[str]:
+        unknown: list[str] = []
+        for item in items:
+            entries: Sequence[ZustaendigkeitObject]
+            if isinstance(item, ZustaendigkeitObject):
+                entries = (item,)
+            elif isinstance(item, OrganisationseinheitObject):
+                entries = item.zustaendigkeiten
+            else:
+                continue
+            for entry in entries:
+                ident = entry.leistung_id
+                if ident.scheme_id != LEIKA_SCHEME_ID and ident.composite not in self._leistungen:
+                    unknown.append(ident.composite)
+        return unknown
+
+    async def _backfill(self, until: int) -> None:
+        """Read the Leistungen of the pages from index 0 (or where known) up to *until*."""
+        self.backfills += 1
+        position = FeedCursor(index=self._covered or 0, url=None, ars=self.config.ars)
+        log.info(
+            "%s: resuming at index %d with Leistungen unknown; reading the Leistungen of "
+            "indexes %d to %d once",
+            self.label,
+            until,
+            position.index,
+            until,
+        )
+        while position.index < until:
+            page = await self._fetch(position, follow=False)
+            self._learn(self._read(page, kinds=frozenset({"leistung"})))
+            if page.complete or page.next_index <= position.index:
+                break
+            position = FeedCursor(index=page.next_index, url=None, ars=self.config.ars)
+        self._covered = until
+
+    async def _map(self, page: FeedPage) -> tuple[list[Upsert | Delete], list[Rejected]]:
+        items = self._read(page)
+        self._learn(items)
+        unknown = self._unknown_leistungen(items)
+        if unknown and (self._covered is None or self._covered < page.index):
+            log.debug(
+                "%s: page index=%d names unknown Leistungen %s", self.label, page.index, unknown[:5]
+            )
+            await self._backfill(page.index)
+        if self._covered == page.index:
+            self._covered = page.next_index
+        mapper = RecordMapper(self._leistungen, services=False)
+        changes: list[Upsert | Delete] = []
+        rejected: list[Rejected] = []
+        for item in items:
+            for mapped in mapper.map(item):
+                if isinstance(mapped, Rejected):
+                    rejected.append(mapped)
+                else:
+                    changes.append(mapped)
+        for mapped in mapper.finish():
+            if isinstance(mapped, Rejected):
+                rejected.append(mapped)
+            else:
+                changes.append(mapped)
+        self.skipped.update(mapper.skipped)
+        return changes, rejected
+
+    # -- the contract -------------------------------------------------------------------------
+
+    def _start(self, cursor: str | None) -> FeedCursor:
+        config = self.config
+        if cursor is None:
+            if config.start_index == 0 and self._covered is None:
+                self._covered = 0
+            return FeedCursor(index=config.start_index, url=None, ars=config.ars)
+        position = FeedCursor.decode(cursor, where=self.label)
+        if position.ars != config.ars:
+            raise PvogFeedError(
+                f"{self.label}: the stored cursor was written for ars={position.ars!r}, but "
+                f"the connector is configured with ars={config.ars!r}; resuming would skip or "
+                "repeat data, so reset the source's cursor to read the feed from the start"
+            )
+        return position
+
+    async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """Yield one batch per feed page, starting after *cursor*."""
+        position = self._start(cursor)
+        while True:
+            page = await self._fetch(position)
+            changes, rejected = await self._map(page)
+            following = FeedCursor(index=page.next_index, url=page.next_url, ars=self.config.ars)
+            log.debug(
+                "%s: page index=%d: %d changes, %d rejected, next index %d%s",
+                self.label,
+                page.index,
+                len(changes),
+                len(rejected),
+                page.next_index,
+                " (complete)" if page.complete else "",
+            )
+            yield Batch(changes, following.encode(), complete=page.complete, rejected=rejected)
+            if page.complete:
+                return
+            if page.next_index == position.index and following.url == position.url:
+                raise PvogFeedError(
+                    f"{self._where(page.index)}: the feed does not advance (naechsterIndex "
+                    f"{page.next_index} is the index just read) but is not complete",
+                    index=page.index,
+                )
+            position = following
+
+    async def check_source(self) -> CheckResult:
+        """Fetch a token and the first page: proves the credentials and the feed work."""
+        position = FeedCursor(index=self.config.start_index, url=None, ars=self.config.ars)
+        try:
+            page = await self._fetch(position)
+        except ConnectorError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(
+            True,
+            f"{self.label}: {redact_url(self._base)} accepted the client credentials of "
+            f"{self.config.client_id!r}; the feed page at index {page.index} holds "
+            f"{len(page.messages)} XZuFi message(s)"
+            + (" and the feed is complete" if page.complete else ""),
+        )
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises RuntimeError when there is none
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,436 @@
+"""The ``xzufi-dir`` connector: an editorial system's XZuFi export directory.
+
+An editorial system (Redaktionssystem) publishes its complete data set as XZuFi files in a
+directory with an ``index.txt`` that lists them, one file name per line; the PVOG's
+collector (Sammlerdienst) reads it every day.  This connector reads such a directory, local
+or over HTTP(S), with the collector's semantics:
+
+* an ``index.txt`` that lists no file **aborts** the pull (:class:`~efa_core.errors.
+  ConnectorError`); blank lines and lines starting with ``#`` are ignored, a name listed
+  twice is read once;
+* a listed file that is missing or not well-formed XML **aborts** the pull, before any
+  batch is delivered (a first pass reads every file);
+* a single invalid object is quarantined (:class:`~efa_core.connectors.Rejected` at
+  ``"<file>:line <N>"``) and the rest is imported.
+
+Configuration::
+
+    [connectors.lrs-th]
+    type = "xzufi-dir"
+    path = "/data/lrs-th/export"          # or "https://lrs.example.org/xzufi/"
+    output_dir = "/data/lrs-th/outbox"    # optional: where push writes messages
+    sender = "Land Thüringen, OZG-Koordination"
+    batch_size = 1000
+
+**Pull** (SNAPSHOT) makes two passes over the listed files: the first collects the
+Leistungen (to resolve the LeiKa keys of Zuständigkeiten) and proves every file
+well-formed; the second maps the objects (see :mod:`efa_xzufi.mapping`), file by file in
+index order, services last.  Files over HTTP are downloaded to a temporary directory first
+(removed afterwards).  The cursor is ``"<items delivered>@<index digest>"``; resuming reads
+the files again and skips what was delivered, and refuses a cursor taken from a different
+``index.txt``.
+
+**Push** writes one XZuFi 2.2.0 transfer message into ``output_dir`` (temporary file, then
+:func:`os.replace`): ``schreibe`` entries for the pushed responsibilities and services and
+``loesche`` entries for their deletes; other record kinds are skipped and reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+import anyio.to_thread
+import attrs
+import httpx
+
+from efa_core.connectors import (
+    Batch,
+    Capability,
+    Change,
+    CheckResult,
+    Connector,
+    Delete,
+    PushResult,
+    Rejected,
+    Upsert,
+)
+from efa_core.errors import ConnectorError
+from efa_core.model import Responsibility, Service
+from efa_xzufi._xml import DEFAULT_LIMITS, Limits
+from efa_xzufi.mapping import LeistungIndex, MappedItem, RecordMapper
+from efa_xzufi.parser import TransferMessageReader
+from efa_xzufi.writer import XZuFiWriteError, write_transfer_message
+
+__all__ = ["XZuFiDirConfig", "XZuFiDirConnector"]
+
+_DOWNLOAD_CHUNK: Final = 1 << 20
+_INDEX_MAX_BYTES: Final = 4 << 20
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be a positive integer, got {value!r}")
+
+
+def _non_blank(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def _file_name(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    _non_blank(instance, attribute, value)
+    if "/" in value or "\\" in value or value in (".", ".."):
+        raise ValueError(f"{attribute.name} must be a plain file name, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class XZuFiDirConfig:
+    """Options of an ``xzufi-dir`` connector (one ``[connectors.NAME]`` table)."""
+
+    #: The export directory: a local path or an ``http(s)://`` URL (``index.txt`` inside).
+    path: str = attrs.field(validator=_non_blank)
+    #: Where push writes transfer messages (a local directory); unset: push is refused.
+    output_dir: str | None = None
+    #: ``nachrichtenkopf/sender`` of pushed messages.
+    sender: str = attrs.field(default="efa-core", validator=_non_blank)
+    #: ``nachrichtenkopf/empfaenger`` of pushed messages, if wanted.
+    receiver: str | None = None
+    #: Changes and rejected objects per batch.
+    batch_size: int = attrs.field(default=1000, validator=_positive)
+    #: Map ``onlinedienst`` objects to ``service`` records.
+    services: bool = True
+    #: The name of the index file.
+    index_file: str = attrs.field(default="index.txt", validator=_file_name)
+    #: Limits for reading (see :class:`efa_xzufi.Limits`).
+    max_file_bytes: int = attrs.field(default=DEFAULT_LIMITS.max_file_bytes, validator=_positive)
+    max_entry_bytes: int = attrs.field(default=DEFAULT_LIMITS.max_entry_bytes, validator=_positive)
+    max_depth: int = attrs.field(default=DEFAULT_LIMITS.max_depth, validator=_positive)
+    max_text_chars: int = attrs.field(default=DEFAULT_LIMITS.max_text_chars, validator=_positive)
+
+    @property
+    def limits(self) -> Limits:
+        """The reading limits as a :class:`~efa_xzufi.Limits`."""
+        return Limits(
+            max_file_bytes=self.max_file_bytes,
+            max_entry_bytes=self.max_entry_bytes,
+            max_depth=self.max_depth,
+            max_text_chars=self.max_text_chars,
+        )
+
+    @property
+    def is_url(self) -> bool:
+        """``True`` if :attr:`path` is an HTTP(S) URL."""
+        return self.path.lower().startswith(("http://", "https://"))
+
+
+def _parse_index(data: bytes, label: str, index_name: str) -> list[str]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConnectorError(f"{label}: {index_name} is not UTF-8: {exc}") from exc
+    names: list[str] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        parts = entry.replace("\\", "/").split("/")
+        if (
+            entry.startswith(("/", "\\"))
+            or "://" in entry
+            or ":" in parts[0]
+            or any(part in ("", ".", "..") for part in parts)
+        ):
+            raise ConnectorError(
+                f"{label}: {index_name} line {number}: {entry!r} is not a relative file name "
+                "inside the export directory"
+            )
+        if entry not in seen:
+            seen.add(entry)
+            names.append(entry)
+    if not names:
+        raise ConnectorError(
+            f"{label}: {index_name} lists no files; an empty index aborts the import "
+            "(nothing is deleted)"
+        )
+    return names
+
+
+class _Snapshot:
+    """Produces the items of one snapshot (blocking; runs in a worker thread)."""
+
+    def __init__(self, files: Sequence[tuple[Path, str]], limits: Limits, services: bool) -> None:
+        self._files = files
+        self._limits = limits
+        self._services = services
+        self._items: Iterator[MappedItem] | None = None
+        self._pending: MappedItem | None = None
+        #: Items produced so far.
+        self.count = 0
+
+    def _generate(self) -> Iterator[MappedItem]:
+        index = LeistungIndex.from_sources(
+            [(path, name) for path, name in self._files], limits=self._limits
+        )
+        mapper = RecordMapper(index, services=self._services)
+        for path, name in self._files:
+            reader = TransferMessageReader(path, name=name, limits=self._limits)
+            for item in reader._items(mapper.fast_transfer_objekt):
+                if type(item) is Upsert:
+                    yield item
+                else:
+                    yield from mapper.map(item)  # type: ignore[arg-type]
+        yield from mapper.finish()
+
+    def take(self, size: int) -> tuple[list[MappedItem], bool]:
+        """Return up to *size* items and whether the snapshot ended with them."""
+        if self._items is None:
+            self._items = self._generate()
+        taken: list[MappedItem] = []
+        if self._pending is not None:
+            taken.append(self._pending)
+            self._pending = None
+        for item in self._items:
+            if len(taken) == size:
+                self._pending = item
+                self.count += len(taken)
+                return taken, False
+            taken.append(item)
+        self.count += len(taken)
+        return taken, True
+
+    def skip(self, count: int) -> None:
+        """Consume the first *count* items (resuming after a cursor)."""
+        remaining = count
+        while remaining > 0:
+            taken, done = self.take(min(remaining, 10_000))
+            remaining -= len(taken)
+            if done and remaining > 0:
+                raise ConnectorError(
+                    f"the cursor lies {remaining} items beyond the end of the snapshot; the "
+                    "export changed since the cursor was taken (pull from the start)"
+                )
+
+
+def _batch(items: list[MappedItem], cursor: str, complete: bool) -> Batch:
+    changes: list[Change] = []
+    rejected: list[Rejected] = []
+    for item in items:
+        if isinstance(item, Rejected):
+            rejected.append(item)
+        else:
+            changes.append(item)
+    return Batch(changes, cursor, complete=complete, rejected=rejected)
+
+
+class XZuFiDirConnector(Connector):
+    """An XZuFi export directory (SNAPSHOT) and an outbox for transfer messages (PUSH).
+
+    See the module docs.  :param transport: replaces the network in tests.
+    """
+
+    type_name: ClassVar[str] = "xzufi-dir"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.SNAPSHOT, Capability.PUSH}
+    )
+    config_class: ClassVar[type[Any]] = XZuFiDirConfig
+
+    config: XZuFiDirConfig
+
+    def __init__(
+        self,
+        config: XZuFiDirConfig,
+        *,
+        name: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(config, name=name)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._push_sequence = 0
+
+    async def setup(self) -> None:
+        """Create the HTTP client when the directory is a URL."""
+        if self.config.is_url:
+            from efa_core.http import create_client
+
+            base = self.config.path if self.config.path.endswith("/") else self.config.path + "/"
+            self._client = create_client(base_url=base, transport=self._transport)
+
+    async def teardown(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- reading the directory -------------------------------------------------------------
+
+    async def _read_index(self) -> bytes:
+        index = self.config.index_file
+        if self._client is not None:
+            from efa_core.http import raise_for_status
+
+            response = await self._client.get(index)
+            await raise_for_status(response)
+            if len(response.content) > _INDEX_MAX_BYTES:
+                raise ConnectorError(f"{self.label}: {index} is larger than 4 MiB")
+            return response.content
+        path = Path(self.config.path).expanduser() / index
+        try:
+            with path.open("rb") as stream:
+                data = stream.read(_INDEX_MAX_BYTES + 1)
+        except FileNotFoundError:
+            raise ConnectorError(f"{self.label}: {str(path)!r} does not exist") from None
+        except OSError as exc:
+            raise ConnectorError(f"{self.label}: cannot read {str(path)!r}: {exc}") from exc
+        if len(data) > _INDEX_MAX_BYTES:
+            raise ConnectorError(f"{self.label}: {str(path)!r} is larger than 4 MiB")
+        return data
+
+    async def _download(self, name: str, target: Path) -> None:
+        assert self._client is not None
+        from efa_core.http import raise_for_status
+
+        limit = self.config.max_file_bytes
+        async with self._client.stream("GET", name) as response:
+            await raise_for_status(response)
+            size = 0
+            with target.open("wb") as out:
+                async for chunk in response.aiter_bytes(_DOWNLOAD_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ConnectorError(
+                            f"{self.label}: {name} is larger than {limit} bytes (max_file_bytes)"
+                        )
+                    await anyio.to_thread.run_sync(out.write, chunk)
+
+    async def _files(self, names: Sequence[str], workdir: Path | None) -> list[tuple[Path, str]]:
+        files: list[tuple[Path, str]] = []
+        if self._client is not None:
+            assert workdir is not None
+            for number, name in enumerate(names):
+                target = workdir / f"{number:06d}.xml"
+                await self._download(name, target)
+                files.append((target, name))
+            return files
+        base = Path(self.config.path).expanduser()
+        for name in names:
+            path = base / name
+            if not path.is_file():
+                raise ConnectorError(
+                    f"{self.label}: {self.config.index_file} lists {name!r}, but "
+                    f"{str(path)!r} does not exist; a missing file aborts the import"
+                )
+            files.append((path, name))
+        return files
+
+    async def check_source(self) -> CheckResult:
+        """Read ``index.txt``: it must exist and list at least one file."""
+        try:
+            names = _parse_index(await self._read_index(), self.label, self.config.index_file)
+        except ConnectorError as exc:
+            return CheckResult(False, str(exc))
+        return CheckResult(
+            True, f"{self.config.path}: {self.config.index_file} lists {len(names)} file(s)"
+        )
+
+    async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
+        """Yield the snapshot in batches of ``batch_size`` items, after *cursor*."""
+        index_bytes = await self._read_index()
+        digest = hashlib.sha256(index_bytes).hexdigest()[:16]
+        skip = 0
+        if cursor is not None:
+            count, _, cursor_digest = cursor.partition("@")
+            if not (count.isascii() and count.isdigit()) or not cursor_digest:
+                raise ConnectorError(
+                    f"{self.label}: invalid cursor {cursor!r}; expected '<count>@<digest>'"
+                )
+            if cursor_digest != digest:
+                raise ConnectorError(
+                    f"{self.label}: the cursor {cursor!r} was taken from another "
+                    f"{self.config.index_file}; the export changed (pull from the start)"
+                )
+            skip = int(count)
+        names = _parse_index(index_bytes, self.label, self.config.index_file)
+        workdir = Path(tempfile.mkdtemp(prefix="efa-xzufi-")) if self._client else None
+        try:
+            files = await self._files(names, workdir)
+            snapshot = _Snapshot(files, self.config.limits, self.config.services)
+            if skip:
+                await anyio.to_thread.run_sync(snapshot.skip, skip)
+            size = self.config.batch_size
+            while True:
+                items, done = await anyio.to_thread.run_sync(snapshot.take, size)
+                yield _batch(items, f"{snapshot.count}@{digest}", done)
+                if done:
+                    return
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    # -- push ---------------------------------------------------------------------------------
+
+    async def push_changes(self, changes: Sequence[Change]) -> PushResult:
+        """Write *changes* as one transfer message into ``output_dir``."""
+        if self.config.output_dir is None:
+            raise ConnectorError(
+                f"{self.label} cannot push: set output_dir (where transfer messages go)"
+            )
+        outbox = Path(self.config.output_dir).expanduser()
+        responsibilities: list[Responsibility] = []
+        services: list[Service] = []
+        deletes: list[Delete] = []
+        skipped: dict[str, int] = {}
+        for change in changes:
+            if isinstance(change, Delete):
+                if change.kind in ("responsibility", "service"):
+                    deletes.append(change)
+                else:
+                    skipped[change.kind] = skipped.get(change.kind, 0) + 1
+            elif isinstance(change.record, Responsibility):
+                responsibilities.append(change.record)
+            elif isinstance(change.record, Service):
+                services.append(change.record)
+            else:
+                skipped[change.kind] = skipped.get(change.kind, 0) + 1
+        self._push_sequence += 1
+        now = dt.datetime.now(dt.timezone.utc)
+        path = (
+            outbox
+            / f"XZUFI{now:%Y%m%d%H%M%S%f}{os.getpid() % 1000:03d}{self._push_sequence:06d}.xml"
+        )
+
+        def write() -> Any:
+            if not outbox.is_dir():
+                raise ConnectorError(f"{self.label}: output_dir {str(outbox)!r} does not exist")
+            return write_transfer_message(
+                responsibilities,
+                services,
+                sender=self.config.sender,
+                receiver=self.config.receiver,
+                deletes=deletes,
+                out=path,
+            )
+
+        try:
+            summary = await anyio.to_thread.run_sync(write)
+        except XZuFiWriteError as exc:
+            raise ConnectorError(f"{self.label}: cannot write {path.name}: {exc}") from exc
+        except OSError as exc:
+            raise ConnectorError(f"{self.label}: cannot write {str(path)!r}: {exc}") from exc
+        messages = [f"{count} {kind} change(s) skipped" for kind, count in sorted(skipped.items())]
+        if summary.deletes < len(deletes):
+            messages.append(
+                f"{len(deletes) - summary.deletes} delete(s) skipped: their keys are no "
+                "composite XZuFi ids"
+            )
+        return PushResult(
+            written=summary.entries, target=str(outbox), paths=(str(path),), messages=messages
+        )

@@ -1,0 +1,465 @@
+"""From XZuFi objects to efa-core records: responsibilities, services, deletes.
+
+A Zuständigkeit names its Leistung by id (``leistungID``), not by LeiKa key, so the key
+comes from the ``leistung`` objects of the same message or export directory.  A
+:class:`LeistungIndex` keeps just ``composite leistung id -> LeiKa keys``, which is small
+next to the Zuständigkeiten (a few hundred thousand Leistungen against millions of
+Zuständigkeiten nationally).
+
+Mapping rules (:class:`RecordMapper`):
+
+* each ``zustaendigkeit`` becomes one :class:`~efa_core.model.Responsibility` per
+  (LeiKa key of its Leistung x ``gebietID``).  Usually that is one row, whose
+  ``responsibility_id`` is the Zuständigkeit's composite id.  When a Zuständigkeit
+  splits into several rows, each row gets ``"<composite id>#<leika key>@<ars>"``
+  (the model requires distinct keys); a ``loesche`` of the Zuständigkeit then only
+  reaches a row with the plain id, which is fine for snapshots (tombstoning) but not for
+  change feeds;
+* a Zuständigkeit whose Leistung is unknown is **rejected** (``Rejected``, kind
+  ``responsibility``) with the reason, unless its ``leistungID`` has the ``schemeID``
+  :data:`~efa_xzufi.parser.LEIKA_SCHEME_ID`: then its value is the LeiKa key (this is
+  how :func:`efa_xzufi.write_transfer_message` writes a reference to a Leistung whose
+  editorial id is not known) and ``leistung_id`` stays ``None``;
+* an ``onlinedienst`` becomes a :class:`~efa_core.model.Service` keyed by its composite
+  id, named by its ``bezeichnung``, with the LeiKa keys of the Zuständigkeiten that point
+  at it; these are known only at the end, so services come last.  An Onlinedienst that no
+  Zuständigkeit points at is rejected (a service needs a LeiKa key);
+* ``loesche`` of ``Zustaendigkeit`` / ``Onlinedienst`` becomes a
+  :class:`~efa_core.connectors.Delete` of ``responsibility`` / ``service``;
+* ``leistung``, ``organisationseinheit``, ``spezialisierung`` and unknown objects have no
+  record kind in efa-core's model; they are counted in :attr:`RecordMapper.skipped`
+  (their XML is available from :class:`~efa_xzufi.parser.TransferMessageReader`).
+  Embedded 2.2 Zuständigkeiten of an ``organisationseinheit`` are mapped like the others.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any, Union
+
+from efa_core.connectors import Delete, Rejected, Upsert
+from efa_core.errors import EfaError
+from efa_core.ids import LeikaKey
+from efa_core.model import Responsibility, Service, TargetKind
+from efa_xzufi._xml import _LOCAL, DEFAULT_LIMITS, Limits, Source, local_name
+from efa_xzufi.parser import (
+    _ARS_CACHE,
+    _SCHEME_KINDS,
+    LEIKA_SCHEME_ID,
+    DeleteObject,
+    InvalidObject,
+    LeistungObject,
+    OnlinedienstObject,
+    OrganisationseinheitObject,
+    RawObject,
+    TransferMessageReader,
+    XZuFiId,
+    XZuFiItem,
+    ZustaendigkeitObject,
+)
+
+__all__ = ["LeistungIndex", "MappedItem", "RecordMapper", "parse_transfer_message"]
+
+#: What mapping yields: a change, or a rejected object.
+MappedItem = Union[Upsert, Delete, Rejected]  # noqa: UP007 - a runtime alias
+
+_ONLINEDIENST = TargetKind.ONLINEDIENST
+_RECORD_KIND_OF = {
+    "zustaendigkeitTransferObjekt": "responsibility",
+    "organisationseinheit": "responsibility",
+    "onlinedienst": "service",
+}
+
+
+class LeistungIndex:
+    """Composite Leistung id -> its LeiKa keys, collected from ``leistung`` objects."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[LeikaKey, ...]] = {}
+        self._invalid: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys) + len(self._invalid)
+
+    def __contains__(self, composite: object) -> bool:
+        return composite in self._keys or composite in self._invalid
+
+    def add(self, item: LeistungObject | InvalidObject) -> None:
+        """Record a Leistung (an invalid one is remembered with its position)."""
+        if isinstance(item, LeistungObject):
+            self._keys[item.id.composite] = item.leika_keys
+            self._invalid.pop(item.id.composite, None)
+        elif item.id is not None:
+            self._invalid[item.id.composite] = item.position
+
+    def update(self, items: Iterable[XZuFiItem]) -> None:
+        """Add every Leistung among *items* (other items are ignored)."""
+        for item in items:
+            if isinstance(item, LeistungObject) or (
+                isinstance(item, InvalidObject) and item.kind == "leistung"
+            ):
+                self.add(item)
+
+    def resolve(self, leistung_id: XZuFiId) -> tuple[LeikaKey, ...] | str:
+        """Return the LeiKa keys of a Leistung, or why there are none."""
+        keys = self._keys.get(leistung_id.composite)
+        if keys:
+            return keys
+        if keys is not None:
+            return f"the leistung {leistung_id.composite!r} has no referenzLeiKa (LeiKa key)"
+        invalid = self._invalid.get(leistung_id.composite)
+        if invalid is not None:
+            return (
+                f"the leistung {leistung_id.composite!r} is invalid (rejected at {invalid}), "
+                "so its LeiKa key is unknown"
+            )
+        return (
+            f"leistungID {leistung_id.composite!r} names no leistung in this export, "
+            "so the LeiKa key is unknown"
+        )
+
+    @classmethod
+    def from_sources(
+        cls, sources: Iterable[tuple[Source, str]], *, limits: Limits = DEFAULT_LIMITS
+    ) -> LeistungIndex:
+        """Build the index from ``(source, name)`` pairs, reading only ``leistung`` objects."""
+        index = cls()
+        for source, name in sources:
+            index.update(
+                TransferMessageReader(source, name=name, limits=limits, kinds=_LEISTUNG_ONLY)
+            )
+        return index
+
+
+_LEISTUNG_ONLY = frozenset({"leistung"})
+
+
+def _summary(item: ZustaendigkeitObject) -> dict[str, object]:
+    return {
+        "zustaendigkeit_id": item.id.composite if item.id else None,
+        "uebergeordnetesObjektID": item.target_id.composite,
+        "target_kind": item.target_kind.value,
+        "leistungID": item.leistung_id.composite,
+        "gebietID": [str(area) for area in item.areas],
+        "rolle": item.role,
+    }
+
+
+class RecordMapper:
+    """Turn parsed XZuFi items into changes and rejected objects (see the module docs).
+
+    :param leistungen: the Leistungen to resolve LeiKa keys with.  If omitted, the mapper
+        collects them from the items it sees and **defers** Zuständigkeiten whose Leistung
+        has not been seen yet to :meth:`finish` (memory grows with such forward
+        references; the ``xzufi-dir`` connector avoids that with a first pass).
+    :param services: map ``onlinedienst`` objects to ``service`` records (and their
+        deletes); ``False`` skips them.
+    """
+
+    def __init__(self, leistungen: LeistungIndex | None = None, *, services: bool = True) -> None:
+        self._defer = leistungen is None
+        self.leistungen = leistungen if leistungen is not None else LeistungIndex()
+        self._services = services
+        self._deferred: list[ZustaendigkeitObject] = []
+        self._onlinedienste: dict[str, OnlinedienstObject] = {}
+        self._service_keys: dict[str, dict[LeikaKey, None]] = {}
+        #: Objects and deletes that have no record kind, counted by XZuFi kind.
+        self.skipped: Counter[str] = Counter()
+
+    def map(self, item: XZuFiItem) -> list[MappedItem]:
+        """Map one item; may return nothing, one or several changes."""
+        if isinstance(item, ZustaendigkeitObject):
+            return self._responsibilities(item)
+        if isinstance(item, DeleteObject):
+            return self._deletes(item)
+        if isinstance(item, LeistungObject):
+            if self._defer:
+                self.leistungen.add(item)
+            self.skipped["leistung"] += 1
+            return []
+        if isinstance(item, OnlinedienstObject):
+            if self._services:
+                self._onlinedienste[item.id.composite] = item
+            else:
+                self.skipped["onlinedienst"] += 1
+            return []
+        if isinstance(item, OrganisationseinheitObject):
+            self.skipped["organisationseinheit"] += 1
+            mapped: list[MappedItem] = []
+            for embedded in item.zustaendigkeiten:
+                mapped.extend(self._responsibilities(embedded))
+            return mapped
+        if isinstance(item, InvalidObject):
+            if item.kind == "leistung" and self._defer:
+                self.leistungen.add(item)
+            kind = _RECORD_KIND_OF.get(item.kind)
+            if kind == "service" and not self._services:
+                kind = None
+            return [Rejected(kind, item.position, item.xml, item.problems)]
+        if isinstance(item, RawObject):
+            self.skipped[item.kind] += 1
+            return []
+        raise TypeError(f"not an XZuFi item: {item!r}")  # pragma: no cover
+
+    def finish(self) -> list[MappedItem]:
+        """Map what had to wait for the end: deferred Zuständigkeiten, then services."""
+        mapped: list[MappedItem] = []
+        deferred, self._deferred = self._deferred, []
+        self._defer = False
+        for item in deferred:
+            mapped.extend(self._responsibilities(item))
+        for composite, onlinedienst in self._onlinedienste.items():
+            mapped.append(self._service(composite, onlinedienst))
+        self._onlinedienste.clear()
+        self._service_keys.clear()
+        return mapped
+
+    def fast_transfer_objekt(self, element: Any) -> Upsert | None:
+        """Map the common ``zustaendigkeitTransferObjekt`` straight from its element.
+
+        Handles one ``zustaendigkeit`` with one area whose Leistung is known with one LeiKa
+        key (nearly all of them); returns ``None`` for everything else, which then takes
+        the general path (:class:`~efa_xzufi.parser.TransferMessageReader` items).  This
+        keeps national-scale parsing fast; the result equals the general path's.
+        """
+        names = _LOCAL
+        target = None
+        zustaendigkeit = None
+        for child in element:
+            tag = names.get(child.tag) or local_name(child.tag)
+            if tag == "zustaendigkeit":
+                if zustaendigkeit is not None:
+                    return None
+                zustaendigkeit = child
+            elif tag == "uebergeordnetesObjektID":
+                text = child.text
+                value = text.strip() if text else ""
+                if not value:
+                    return None
+                get = child.get
+                agency = get("schemeAgencyID") or ""
+                scheme = get("schemeID") or ""
+                target = f"{agency.strip()}_{scheme.strip()}_{value}"
+            elif tag == "versionsinformation":
+                return None
+        if zustaendigkeit is None or target is None:
+            return None
+        ident = leistung = role = None
+        kind = None
+        area = None
+        for child in zustaendigkeit:
+            tag = names.get(child.tag) or local_name(child.tag)
+            if tag == "gebietID":
+                if area is not None:
+                    return None
+                text = child.text
+                area = _ARS_CACHE.get(text.strip() if text else "")
+                if area is None:
+                    return None  # not seen yet, or invalid: the general path decides
+            elif tag == "id" or tag == "leistungID":
+                text = child.text
+                value = text.strip() if text else ""
+                if not value:
+                    return None
+                get = child.get
+                agency = (get("schemeAgencyID") or "").strip()
+                scheme = (get("schemeID") or "").strip()
+                if tag == "id":
+                    kind = _SCHEME_KINDS.get(scheme)
+                    if kind is None:
+                        return None
+                    ident = f"{agency}_{scheme}_{value}"
+                else:
+                    leistung = f"{agency}_{scheme}_{value}"
+            elif tag == "rolle":
+                for part in child:
+                    if (names.get(part.tag) or local_name(part.tag)) == "code":
+                        text = part.text
+                        role = (text.strip() if text else "") or None
+                        break
+                else:
+                    return None
+            elif tag == "versionsinformation":
+                return None
+        if ident is None or leistung is None or area is None or kind is None:
+            return None
+        keys = self.leistungen._keys.get(leistung)
+        if keys is None or len(keys) != 1:
+            return None
+        try:
+            record = Responsibility(
+                leika_key=keys[0],
+                ars=area,
+                target_kind=kind,
+                target_id=target,
+                responsibility_id=ident,
+                leistung_id=leistung,
+                role=role,
+            )
+        except (EfaError, ValueError):
+            return None
+        if self._services and kind is _ONLINEDIENST:
+            service_keys = self._service_keys.get(target)
+            if service_keys is None:
+                service_keys = self._service_keys[target] = {}
+            service_keys[keys[0]] = None
+        return Upsert(record)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _responsibilities(self, item: ZustaendigkeitObject) -> list[MappedItem]:
+        # Fast path (nearly every Zuständigkeit): one known LeiKa key, one area.
+        leistung = item.leistung_id
+        leistung_composite = f"{leistung[1]}_{leistung[2]}_{leistung[0]}"
+        keys = self.leistungen._keys.get(leistung_composite)
+        areas = item.areas
+        if keys is not None and len(keys) == 1 and len(areas) == 1:
+            target = item.target_id
+            target_composite = f"{target[1]}_{target[2]}_{target[0]}"
+            ident = item.id
+            try:
+                record = Responsibility(
+                    leika_key=keys[0],
+                    ars=areas[0],
+                    target_kind=item.target_kind,
+                    target_id=target_composite,
+                    responsibility_id=(
+                        None if ident is None else f"{ident[1]}_{ident[2]}_{ident[0]}"
+                    ),
+                    leistung_id=leistung_composite,
+                    role=item.role,
+                    modified_at=item.modified_at,
+                )
+            except (EfaError, ValueError):
+                return self._responsibilities_general(item)
+            if self._services and item.target_kind is _ONLINEDIENST:
+                service_keys = self._service_keys.get(target_composite)
+                if service_keys is None:
+                    service_keys = self._service_keys[target_composite] = {}
+                service_keys[keys[0]] = None
+            return [Upsert(record)]
+        return self._responsibilities_general(item)
+
+    def _responsibilities_general(self, item: ZustaendigkeitObject) -> list[MappedItem]:
+        resolved = self.leistungen.resolve(item.leistung_id)
+        leistung_id: str | None = item.leistung_id.composite
+        if isinstance(resolved, str):
+            if self._defer and item.leistung_id.composite not in self.leistungen:
+                self._deferred.append(item)
+                return []
+            if item.leistung_id.scheme_id == LEIKA_SCHEME_ID:
+                try:
+                    resolved = (LeikaKey.parse(item.leistung_id.value),)
+                    leistung_id = None
+                except EfaError as exc:
+                    resolved = f"leistungID with schemeID {LEIKA_SCHEME_ID!r}: {exc}"
+        if isinstance(resolved, str):
+            return [
+                Rejected(
+                    "responsibility",
+                    item.position,
+                    _summary(item),
+                    [("zustaendigkeit/leistungID", resolved)],
+                )
+            ]
+        rows = [(key, area) for key in resolved for area in item.areas]
+        base_id = item.id.composite if item.id is not None else None
+        mapped: list[MappedItem] = []
+        target = item.target_id.composite
+        for key, area in rows:
+            row_id = base_id
+            if base_id is not None and len(rows) > 1:
+                row_id = f"{base_id}#{key}@{area}"
+            try:
+                record = Responsibility(
+                    leika_key=key,
+                    ars=area,
+                    target_kind=item.target_kind,
+                    target_id=target,
+                    responsibility_id=row_id,
+                    leistung_id=leistung_id,
+                    role=item.role,
+                    modified_at=item.modified_at,
+                )
+            except (EfaError, ValueError) as exc:
+                return [
+                    Rejected("responsibility", item.position, _summary(item), [("$", str(exc))])
+                ]
+            mapped.append(Upsert(record))
+        if self._services and item.target_kind is TargetKind.ONLINEDIENST:
+            keys = self._service_keys.setdefault(target, {})
+            for key in resolved:
+                keys[key] = None
+        return mapped
+
+    def _deletes(self, item: DeleteObject) -> list[MappedItem]:
+        if item.klasse == "Zustaendigkeit":
+            return [Delete("responsibility", ident.composite) for ident in item.ids]
+        if item.klasse == "Onlinedienst" and self._services:
+            for ident in item.ids:
+                self._onlinedienste.pop(ident.composite, None)
+            return [Delete("service", ident.composite) for ident in item.ids]
+        self.skipped[f"loesche {item.klasse}"] += len(item.ids)
+        return []
+
+    def _service(self, composite: str, item: OnlinedienstObject) -> MappedItem:
+        keys = tuple(self._service_keys.get(composite, ()))
+        problems: list[tuple[str, str]] = []
+        if not item.name:
+            problems.append(("onlinedienst/bezeichnung", "missing; a service needs a name"))
+        if not keys:
+            problems.append(
+                (
+                    "onlinedienst",
+                    "no Zuständigkeit in this export points at it, so its LeiKa keys are "
+                    "unknown (a service needs at least one)",
+                )
+            )
+        raw = {"id": composite, "bezeichnung": item.name, "link": item.url}
+        if problems:
+            return Rejected("service", item.position, raw, problems)
+        assert item.name is not None
+        try:
+            record = Service(
+                key=composite,
+                name=item.name,
+                leika_keys=keys,
+                url=item.url,
+                modified_at=item.modified_at,
+            )
+        except (EfaError, ValueError):
+            try:  # a link that is no http(s) URL is dropped, not the service
+                record = Service(
+                    key=composite, name=item.name, leika_keys=keys, modified_at=item.modified_at
+                )
+            except (EfaError, ValueError) as exc:
+                return Rejected("service", item.position, raw, [("$", str(exc))])
+        return Upsert(record)
+
+
+def parse_transfer_message(
+    source: Source,
+    *,
+    name: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    services: bool = True,
+    leistungen: LeistungIndex | None = None,
+) -> Iterator[MappedItem]:
+    """Parse one transfer message and yield its changes and rejected objects, streaming.
+
+    Leistungen are collected as they come; Zuständigkeiten that refer to a Leistung
+    further down are held back to the end of the message (pass *leistungen* to resolve
+    against a prepared index instead).  Services come last (see :class:`RecordMapper`).
+
+    :raises efa_xzufi.XZuFiFormatError: missing or not well-formed input.
+    :raises efa_xzufi.XZuFiRefused: a DOCTYPE, or a limit was exceeded.
+    """
+    mapper = RecordMapper(leistungen, services=services)
+    reader = TransferMessageReader(source, name=name, limits=limits)
+    for item in reader._items(mapper.fast_transfer_objekt):
+        if type(item) is Upsert:
+            yield item
+        else:
+            yield from mapper.map(item)  # type: ignore[arg-type]
+    yield from mapper.finish()

@@ -1,0 +1,758 @@
+"""Streaming parser for XZuFi 2.2.0 and 2.3.1 transfer messages.
+
+:class:`TransferMessageReader` walks a message entry by entry and yields one typed item
+per object (see :data:`XZuFiItem`):
+
+============================  ==========================================================
+XML                           item
+============================  ==========================================================
+``schreibe/leistung``         :class:`LeistungObject` (id, LeiKa keys, name)
+``schreibe/onlinedienst``     :class:`OnlinedienstObject` (id, name, link)
+``schreibe/organisations-``   :class:`OrganisationseinheitObject` (id, name, and the
+``einheit``                   ``zustaendigkeit`` entries that 2.2 files embed)
+``schreibe/zustaendigkeit-``  :class:`ZustaendigkeitObject` (one per ``zustaendigkeit``)
+``TransferObjekt``
+``schreibe/spezialisierung``  :class:`RawObject` (the XML kept as it is)
+``schreibe/<anything else>``  :class:`RawObject`
+``loesche``                   :class:`DeleteObject` (``klasse`` and the ids)
+an object that fails          :class:`InvalidObject` (position, XML, problems)
+============================  ==========================================================
+
+Elements are matched by **local name**, so namespace prefixes (and the namespace of the
+version) do not matter.  Unknown elements are ignored (lenient); identifiers are strict:
+a LeiKa key or ARS that :mod:`efa_core.ids` rejects makes the whole object an
+:class:`InvalidObject` whose problems name the field, at position ``"<file>:line <N>"``.
+
+Ids are :class:`XZuFiId` values; :attr:`XZuFiId.composite` is the form used in records,
+``"<schemeAgencyID>_<schemeID>_<value>"`` (missing attributes are empty), as PVOG
+consumers build it, so ids of different editorial systems (Mandanten) never collide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, Final, NamedTuple, TypeVar, Union
+
+import attrs
+from lxml import etree
+
+from efa_core.errors import InvalidIdentifier
+from efa_core.ids import Ars, LeikaKey
+from efa_core.model import TargetKind
+from efa_xzufi._xml import (
+    _LOCAL,
+    DEFAULT_LIMITS,
+    Limits,
+    MessageInfo,
+    Source,
+    check_element,
+    iter_entries,
+    local_name,
+)
+
+__all__ = [
+    "LEIKA_SCHEME_ID",
+    "DeleteObject",
+    "InvalidObject",
+    "LeistungObject",
+    "OnlinedienstObject",
+    "OrganisationseinheitObject",
+    "RawObject",
+    "TransferMessageReader",
+    "XZuFiId",
+    "XZuFiItem",
+    "ZustaendigkeitObject",
+    "parse_datetime",
+]
+
+_T = TypeVar("_T")
+
+#: The ``schemeID`` efa-core writes on a ``leistungID`` whose value is a LeiKa key (used
+#: when the editorial system's Leistung id is not known); read back as that key.
+LEIKA_SCHEME_ID: Final = "urn:de:fim:leika:leistung"
+
+#: Local names of the elements that may carry a Leistung's LeiKa key.  ``referenzLeiKa``
+#: is verified for 2.2.0; the 2.3.1 spellings are assumed (no XSD was at hand).
+_LEIKA_REFERENCES: Final = frozenset(
+    {"referenzLeiKa", "referenzLeistungsschluessel", "referenz_leistungsschluessel"}
+)
+_ONLINEDIENST_LINK_DEFAULT: Final = "01"
+
+
+class XZuFiId(NamedTuple):
+    """An XZuFi ``Identifikator``: a value qualified by ``schemeAgencyID`` and ``schemeID``."""
+
+    #: The element's text (surrounding whitespace removed).
+    value: str
+    #: The ``schemeAgencyID`` attribute: the Mandant / editorial system ("" if missing).
+    scheme_agency_id: str = ""
+    #: The ``schemeID`` attribute ("" if missing).
+    scheme_id: str = ""
+
+    @property
+    def composite(self) -> str:
+        """``"<schemeAgencyID>_<schemeID>_<value>"``, the id used in records."""
+        return f"{self.scheme_agency_id}_{self.scheme_id}_{self.value}"
+
+    @classmethod
+    def from_composite(cls, text: str) -> XZuFiId:
+        """Split a composite id back into its parts (the inverse of :attr:`composite`).
+
+        Agency and scheme must not contain ``_`` (the value may).
+
+        :raises ValueError: *text* is not ``"<agency>_<scheme>_<value>"`` with a value.
+        """
+        parts = text.split("_", 2)
+        if len(parts) != 3 or not parts[2].strip():
+            raise ValueError(
+                f"{text!r} is not a composite XZuFi id '<schemeAgencyID>_<schemeID>_<value>'"
+            )
+        return cls(parts[2], parts[0], parts[1])
+
+    def __str__(self) -> str:
+        return self.composite
+
+
+@attrs.frozen(kw_only=True)
+class LeistungObject:
+    """A ``leistung``: what efa-core needs of it is the id and its LeiKa key(s)."""
+
+    id: XZuFiId
+    #: The ``referenzLeiKa`` keys in document order (the first is the primary one).
+    leika_keys: tuple[LeikaKey, ...]
+    #: The Leistungsbezeichnung (text module ``02``), if given.
+    name: str | None
+    modified_at: dt.datetime | None
+    position: str
+
+
+@attrs.frozen(kw_only=True)
+class OnlinedienstObject:
+    """An ``onlinedienst``: id, name and the main link."""
+
+    id: XZuFiId
+    name: str | None
+    #: The link of type ``01`` (or the first link), if given.
+    url: str | None
+    modified_at: dt.datetime | None
+    position: str
+
+
+class ZustaendigkeitObject(NamedTuple):
+    """One ``zustaendigkeit``: Leistung x areas -> an Onlinedienst or an OE.
+
+    A named tuple (not an attrs class) because millions of them are built.
+    """
+
+    #: The Zuständigkeit's own id, if given.
+    id: XZuFiId | None
+    target_kind: TargetKind
+    #: ``uebergeordnetesObjektID`` (the Onlinedienst or OE).
+    target_id: XZuFiId
+    leistung_id: XZuFiId
+    #: The areas (``gebietID``), in document order, without duplicates.
+    areas: tuple[Ars, ...]
+    #: ``rolle/code``, if given.
+    role: str | None
+    modified_at: dt.datetime | None
+    position: str
+
+
+@attrs.frozen(kw_only=True)
+class OrganisationseinheitObject:
+    """An ``organisationseinheit`` (authority); 2.2 files embed its Zuständigkeiten."""
+
+    id: XZuFiId
+    name: str | None
+    zustaendigkeiten: tuple[ZustaendigkeitObject, ...]
+    modified_at: dt.datetime | None
+    position: str
+    #: The object's XML (kept because the model has no record kind for authorities).
+    xml: str
+
+
+@attrs.frozen(kw_only=True)
+class RawObject:
+    """An object kept as raw payload: ``spezialisierung`` and unknown objects."""
+
+    #: The object element's local name, e.g. ``"spezialisierung"``.
+    kind: str
+    id: XZuFiId | None
+    position: str
+    #: The object's XML as it was received.
+    xml: str
+
+
+@attrs.frozen(kw_only=True)
+class DeleteObject:
+    """A ``loesche`` entry: delete the objects of ``klasse`` with these ids."""
+
+    #: The ``klasse`` attribute: ``Leistung``, ``LeistungSpezialisierung``,
+    #: ``Organisationseinheit``, ``Onlinedienst``, ``Zustaendigkeit`` (or another).
+    klasse: str
+    ids: tuple[XZuFiId, ...]
+    position: str
+
+
+@attrs.frozen(kw_only=True)
+class InvalidObject:
+    """An object that could not be read; the rest of the message goes on."""
+
+    #: The object element's local name, e.g. ``"zustaendigkeitTransferObjekt"``.
+    kind: str
+    #: The object's (first) id, if it has a readable one.
+    id: XZuFiId | None
+    position: str
+    #: The object's XML as it was received.
+    xml: str
+    #: Every problem as ``(path, message)``, e.g. ``("zustaendigkeit/gebietID", "...")``.
+    problems: tuple[tuple[str, str], ...]
+
+
+#: One item of a transfer message.
+XZuFiItem = Union[  # noqa: UP007 - a runtime alias
+    LeistungObject,
+    OnlinedienstObject,
+    OrganisationseinheitObject,
+    ZustaendigkeitObject,
+    RawObject,
+    DeleteObject,
+    InvalidObject,
+]
+
+
+class _Invalid(Exception):
+    """Internal: an object has problems (collected, then turned into an InvalidObject)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+# -- small readers ------------------------------------------------------------------------
+
+
+def _text(element: Any) -> str:
+    """Return the element's own text, whitespace-trimmed ("" if none)."""
+    text = element.text
+    return text.strip() if text else ""
+
+
+def _identifier(element: Any) -> XZuFiId | None:
+    value = _text(element)
+    if not value:
+        return None
+    return XZuFiId(
+        value,
+        (element.get("schemeAgencyID") or "").strip(),
+        (element.get("schemeID") or "").strip(),
+    )
+
+
+def _code(element: Any) -> str:
+    """Return the ``code`` child's text of an XÖV code element (or the element's own)."""
+    for child in element:
+        if local_name(child.tag) == "code":
+            return _text(child)
+    return _text(element)
+
+
+def _multilang(element: Any) -> str | None:
+    """Text of a (possibly multi-language) name element, preferring German."""
+    candidates: list[tuple[str, str]] = []
+    own = _text(element)
+    if own:
+        candidates.append((element.get("languageCode") or "", own))
+    for child in element:
+        text = " ".join("".join(child.itertext()).split())
+        if text:
+            candidates.append((child.get("languageCode") or "", text))
+    for language, text in candidates:
+        if language.lower().startswith("de"):
+            return text
+    return candidates[0][1] if candidates else None
+
+
+_BERLIN: dt.tzinfo | None
+try:
+    from zoneinfo import ZoneInfo
+
+    _BERLIN = ZoneInfo("Europe/Berlin")
+except Exception:  # pragma: no cover - no tz database (e.g. Windows without tzdata)
+    _BERLIN = None
+
+
+def parse_datetime(text: str | None) -> dt.datetime | None:
+    """Read an XML Schema ``dateTime`` (``Z`` or offset; naive means Europe/Berlin).
+
+    Returns ``None`` for ``None``, empty or unreadable text (timestamps are provenance,
+    not identifiers, so a bad one does not reject the object).
+    """
+    if not text:
+        return None
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        if _BERLIN is None:
+            return None
+        parsed = parsed.replace(tzinfo=_BERLIN)
+    return parsed
+
+
+def _modified(element: Any) -> dt.datetime | None:
+    for item in element.iter("{*}geaendertDatumZeit"):
+        return parse_datetime(item.text)
+    return None
+
+
+def _xml(element: Any) -> str:
+    text: str = etree.tostring(element, encoding="unicode", with_tail=False)
+    return text
+
+
+# -- object readers -----------------------------------------------------------------------
+
+
+def _read_leistung(element: Any, position: str) -> LeistungObject:
+    problems: list[tuple[str, str]] = []
+    ident: XZuFiId | None = None
+    keys: list[LeikaKey] = []
+    name: str | None = None
+    for child in element:
+        tag = local_name(child.tag)
+        if tag == "id":
+            ident = _identifier(child)
+        elif tag in _LEIKA_REFERENCES:
+            code = _code(child)
+            try:
+                key = _leika(code)
+            except InvalidIdentifier as exc:
+                problems.append((f"leistung/{tag}/code", str(exc)))
+                continue
+            if key not in keys:
+                keys.append(key)
+        elif tag == "modulText" and name is None:
+            name = _leistungsbezeichnung(child)
+    if ident is None:
+        problems.insert(0, ("leistung/id", "missing or empty; a leistung needs an id"))
+    if problems:
+        raise _Invalid(problems)
+    assert ident is not None
+    return LeistungObject(
+        id=ident,
+        leika_keys=tuple(keys),
+        name=name,
+        modified_at=_modified(element),
+        position=position,
+    )
+
+
+def _leistungsbezeichnung(modul: Any) -> str | None:
+    code = None
+    content = None
+    for child in modul:
+        tag = local_name(child.tag)
+        if tag == "leikaTextmodul":
+            code = _code(child)
+        elif tag == "inhalt" and content is None:
+            content = _multilang(child) if len(child) else (" ".join(_text(child).split()) or None)
+    return content if code == "02" else None
+
+
+def _is_german(element: Any) -> bool:
+    return (element.get("languageCode") or "").lower().startswith("de")
+
+
+def _read_onlinedienst(element: Any, position: str) -> OnlinedienstObject:
+    ident: XZuFiId | None = None
+    name: str | None = None
+    german = False
+    url: str | None = None
+    fallback_url: str | None = None
+    for child in element:
+        tag = local_name(child.tag)
+        if tag == "id":
+            ident = _identifier(child)
+        elif tag == "bezeichnung" and not german:
+            text = _multilang(child)
+            if text is not None and (name is None or _is_german(child)):
+                name, german = text, _is_german(child)
+        elif tag == "link":
+            link_type = None
+            target = None
+            for part in child:
+                part_tag = local_name(part.tag)
+                if part_tag == "typ":
+                    link_type = _code(part)
+                elif part_tag == "link":
+                    target = _text(part) or None
+            if target is None:
+                target = _text(child) or None  # a plain <link>https://...</link>
+            if target is not None:
+                if link_type in (None, _ONLINEDIENST_LINK_DEFAULT) and url is None:
+                    url = target
+                elif fallback_url is None:
+                    fallback_url = target
+    if ident is None:
+        raise _Invalid([("onlinedienst/id", "missing or empty; an onlinedienst needs an id")])
+    return OnlinedienstObject(
+        id=ident,
+        name=name,
+        url=url or fallback_url,
+        modified_at=_modified(element),
+        position=position,
+    )
+
+
+_SCHEME_KINDS: Final = {kind.scheme_id: kind for kind in TargetKind}
+_CACHE_MAX: Final = 1 << 16
+_ARS_CACHE: dict[str, Ars] = {}
+_LEIKA_CACHE: dict[str, LeikaKey] = {}
+
+
+def _ars(text: str) -> Ars:
+    """``Ars.parse`` with a bounded cache (areas repeat a lot in national exports)."""
+    area = _ARS_CACHE.get(text)
+    if area is None:
+        area = Ars.parse(text)
+        if len(_ARS_CACHE) < _CACHE_MAX:
+            _ARS_CACHE[text] = area
+    return area
+
+
+def _leika(text: str) -> LeikaKey:
+    """``LeikaKey.parse`` with a bounded cache."""
+    key = _LEIKA_CACHE.get(text)
+    if key is None:
+        key = LeikaKey.parse(text)
+        if len(_LEIKA_CACHE) < _CACHE_MAX:
+            _LEIKA_CACHE[text] = key
+    return key
+
+
+def _read_zustaendigkeit(
+    element: Any,
+    target_id: XZuFiId | None,
+    default_kind: TargetKind | None,
+    path: str,
+    position: str,
+    modified_at: dt.datetime | None,
+) -> ZustaendigkeitObject:
+    # The hot path of national exports: kept free of helper calls where it matters.
+    names = _LOCAL
+    problems: list[tuple[str, str]] | None = None
+    ident: XZuFiId | None = None
+    leistung: XZuFiId | None = None
+    areas: list[Ars] = []
+    role: str | None = None
+    for child in element:
+        tag = names.get(child.tag) or local_name(child.tag)
+        if tag == "id" or tag == "leistungID":
+            text = child.text
+            value = text.strip() if text else ""
+            if value:
+                get = child.get
+                found = XZuFiId(
+                    value,
+                    (get("schemeAgencyID") or "").strip(),
+                    (get("schemeID") or "").strip(),
+                )
+                if tag == "id":
+                    ident = found
+                else:
+                    leistung = found
+        elif tag == "gebietID":
+            text = child.text
+            try:
+                area = _ars(text.strip() if text else "")
+            except InvalidIdentifier as exc:
+                problems = problems or []
+                problems.append((f"{path}/gebietID", str(exc)))
+                continue
+            if area not in areas:
+                areas.append(area)
+        elif tag == "rolle":
+            for part in child:
+                if (names.get(part.tag) or local_name(part.tag)) == "code":
+                    text = part.text
+                    role = (text.strip() if text else "") or None
+                    break
+            else:
+                text = child.text
+                role = (text.strip() if text else "") or None
+        elif tag == "versionsinformation":
+            modified_at = _modified(child) or modified_at
+    kind = default_kind
+    if ident is not None and ident.scheme_id:
+        found_kind = _SCHEME_KINDS.get(ident.scheme_id)
+        if found_kind is not None:
+            kind = found_kind
+        elif default_kind is None:
+            problems = problems or []
+            problems.append(
+                (
+                    f"{path}/id/@schemeID",
+                    f"unknown Zuständigkeit schemeID {ident.scheme_id!r}; expected "
+                    "ZustaendigkeitOnlinedienst or ZustaendigkeitOrganisationseinheit",
+                )
+            )
+    elif kind is None:
+        problems = problems or []
+        problems.append(
+            (
+                f"{path}/id/@schemeID",
+                "missing; it tells whether the target is an Onlinedienst or an OE "
+                "(ZustaendigkeitOnlinedienst | ZustaendigkeitOrganisationseinheit)",
+            )
+        )
+    if leistung is None or not areas or target_id is None or problems:
+        problems = problems or []
+        if leistung is None:
+            problems.append((f"{path}/leistungID", "missing or empty"))
+        if not areas and not any(p[0].endswith("gebietID") for p in problems):
+            problems.append((f"{path}/gebietID", "missing; a Zuständigkeit needs an area (ARS)"))
+        if target_id is None:
+            problems.insert(0, ("uebergeordnetesObjektID", "missing or empty"))
+        raise _Invalid(problems)
+    assert kind is not None
+    return ZustaendigkeitObject(
+        id=ident,
+        target_kind=kind,
+        target_id=target_id,
+        leistung_id=leistung,
+        areas=tuple(areas),
+        role=role,
+        modified_at=modified_at,
+        position=position,
+    )
+
+
+def _read_transfer_objekt(element: Any, position: str) -> list[ZustaendigkeitObject]:
+    names = _LOCAL
+    target: XZuFiId | None = None
+    entries: list[Any] = []
+    modified = None
+    for child in element:
+        tag = names.get(child.tag) or local_name(child.tag)
+        if tag == "zustaendigkeit":
+            entries.append(child)
+        elif tag == "uebergeordnetesObjektID":
+            target = _identifier(child)
+        elif tag == "versionsinformation":
+            modified = _modified(child)
+    if len(entries) == 1:
+        return [
+            _read_zustaendigkeit(entries[0], target, None, "zustaendigkeit", position, modified)
+        ]
+    if not entries:
+        raise _Invalid([("zustaendigkeitTransferObjekt/zustaendigkeit", "missing")])
+    results: list[ZustaendigkeitObject] = []
+    problems: list[tuple[str, str]] = []
+    for number, entry in enumerate(entries, start=1):
+        path = f"zustaendigkeit[{number}]"
+        try:
+            results.append(_read_zustaendigkeit(entry, target, None, path, position, modified))
+        except _Invalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise _Invalid(problems)
+    return results
+
+
+def _read_organisationseinheit(element: Any, position: str) -> OrganisationseinheitObject:
+    ident: XZuFiId | None = None
+    name: str | None = None
+    embedded: list[Any] = []
+    for child in element:
+        tag = local_name(child.tag)
+        if tag == "id":
+            ident = _identifier(child)
+        elif tag == "name" and name is None:
+            name = _multilang(child)
+        elif tag == "zustaendigkeit":
+            embedded.append(child)
+    if ident is None:
+        raise _Invalid(
+            [("organisationseinheit/id", "missing or empty; an organisationseinheit needs an id")]
+        )
+    problems: list[tuple[str, str]] = []
+    results: list[ZustaendigkeitObject] = []
+    modified = _modified(element)
+    for number, entry in enumerate(embedded, start=1):
+        path = f"organisationseinheit/zustaendigkeit[{number}]"
+        try:
+            results.append(
+                _read_zustaendigkeit(
+                    entry, ident, TargetKind.ORGANISATIONSEINHEIT, path, position, modified
+                )
+            )
+        except _Invalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise _Invalid(problems)
+    return OrganisationseinheitObject(
+        id=ident,
+        name=name,
+        zustaendigkeiten=tuple(results),
+        modified_at=modified,
+        position=position,
+        xml=_xml(element),
+    )
+
+
+def _read_loesche(element: Any, position: str) -> DeleteObject:
+    klasse = (element.get("klasse") or "").strip()
+    ids: list[XZuFiId] = []
+    for child in element:
+        if local_name(child.tag) == "id":
+            ident = _identifier(child)
+            if ident is not None:
+                ids.append(ident)
+    problems = []
+    if not klasse:
+        problems.append(("loesche/@klasse", "missing; it names the class of the deleted object"))
+    if not ids:
+        problems.append(("loesche/id", "missing or empty"))
+    if problems:
+        raise _Invalid(problems)
+    return DeleteObject(klasse=klasse, ids=tuple(ids), position=position)
+
+
+def _first_id(element: Any) -> XZuFiId | None:
+    for child in element:
+        if local_name(child.tag) == "id":
+            return _identifier(child)
+    return None
+
+
+# -- the reader ------------------------------------------------------------------------------
+
+
+class TransferMessageReader:
+    """Iterate over the objects of one XZuFi transfer message (2.2.0 or 2.3.1).
+
+    *source* is a path, the message as bytes, or a binary file object; *name* is how
+    positions and errors call it (default: the path, or ``"<bytes>"``).  Iterating reads
+    the message once, streaming; memory stays flat whatever its size.  After iteration
+    started, :attr:`info` holds what the root and ``nachrichtenkopf`` say.
+
+    *kinds* restricts the objects that are read: a set of local names (``"leistung"``,
+    ``"loesche"``, ...); other entries are skipped cheaply (used for a first pass that only
+    collects Leistungen).
+
+    :raises efa_xzufi.XZuFiFormatError: the input is missing or not well-formed (raised
+        while iterating; everything yielded before stays valid).
+    :raises efa_xzufi.XZuFiRefused: a DOCTYPE, or a limit of *limits* was exceeded.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        name: str | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        kinds: frozenset[str] | None = None,
+    ) -> None:
+        self._source = source
+        self._name = name
+        self._limits = limits
+        self._kinds = kinds
+        self._info: list[MessageInfo] = []
+
+    @property
+    def info(self) -> MessageInfo | None:
+        """The message's root and header data (``None`` before iteration reached it)."""
+        return self._info[0] if self._info else None
+
+    def __iter__(self) -> Iterator[XZuFiItem]:
+        yield from self._items(None)  # without a fast path: items only
+
+    def _items(self, fast: Callable[[Any], _T | None] | None) -> Iterator[XZuFiItem | _T]:
+        """Iterate; *fast* may map a ``zustaendigkeitTransferObjekt`` element directly.
+
+        *fast* returns ``None`` to leave the element to the general path.
+        """
+        kinds = self._kinds
+        limits = self._limits
+        source = self._name_of_source()
+        names = _LOCAL
+        for entry in iter_entries(self._source, name=source, limits=limits, info=self._info):
+            operation = names.get(entry.tag) or local_name(entry.tag)
+            if operation == "loesche":
+                if kinds is None or "loesche" in kinds:
+                    yield self._loesche(entry, f"{source}:line {entry.sourceline}")
+                continue
+            for element in entry:
+                kind = names.get(element.tag) or local_name(element.tag)
+                if not kind or (kinds is not None and kind not in kinds):
+                    continue
+                if kind == "zustaendigkeitTransferObjekt":
+                    # the hot path: read only three levels deep, deeper content is dropped
+                    if fast is not None:
+                        result = fast(element)
+                        if result is not None:
+                            yield result
+                            continue
+                    position = f"{source}:line {element.sourceline}"
+                    try:
+                        yield from _read_transfer_objekt(element, position)
+                    except _Invalid as exc:
+                        yield self._invalid(kind, element, position, exc)
+                    continue
+                position = f"{source}:line {element.sourceline}"
+                check_element(element, limits, source)
+                try:
+                    if kind == "leistung":
+                        yield _read_leistung(element, position)
+                    elif kind == "onlinedienst":
+                        yield _read_onlinedienst(element, position)
+                    elif kind == "organisationseinheit":
+                        yield _read_organisationseinheit(element, position)
+                    else:
+                        yield RawObject(
+                            kind=kind, id=_first_id(element), position=position, xml=_xml(element)
+                        )
+                except _Invalid as exc:
+                    yield self._invalid(kind, element, position, exc)
+
+    @staticmethod
+    def _invalid(kind: str, element: Any, position: str, exc: _Invalid) -> InvalidObject:
+        return InvalidObject(
+            kind=kind,
+            id=_first_id(element),
+            position=position,
+            xml=_xml(element),
+            problems=tuple(exc.problems),
+        )
+
+    @staticmethod
+    def _loesche(entry: Any, position: str) -> DeleteObject | InvalidObject:
+        try:
+            return _read_loesche(entry, position)
+        except _Invalid as exc:
+            return InvalidObject(
+                kind="loesche",
+                id=None,
+                position=position,
+                xml=_xml(entry),
+                problems=tuple(exc.problems),
+            )
+
+    def _name_of_source(self) -> str:
+        if self._name is not None:
+            return self._name
+        source = self._source
+        if isinstance(source, (bytes, bytearray)):
+            return "<bytes>"
+        if isinstance(source, str):
+            return source
+        if isinstance(source, os.PathLike):
+            return os.fspath(source)
+        return str(getattr(source, "name", "<stream>"))

@@ -1,0 +1,19 @@
+"""Shared fixtures of the efa-xzufi tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,282 @@
+"""Parsing the hand-built 2.2.0 and 2.3.1 fixtures into items and records."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from datetime import datetime, timezone
+
+import pytest
+from efa_xzufi import (
+    LEIKA_SCHEME_ID,
+    DeleteObject,
+    InvalidObject,
+    LeistungIndex,
+    LeistungObject,
+    OnlinedienstObject,
+    OrganisationseinheitObject,
+    RawObject,
+    RecordMapper,
+    TransferMessageReader,
+    XZuFiId,
+    ZustaendigkeitObject,
+    parse_transfer_message,
+)
+
+from efa_core.connectors import Delete, Rejected, Upsert
+from efa_core.ids import Ars, LeikaKey
+from efa_core.model import Responsibility, Service, TargetKind
+
+ANMELDUNG = LeikaKey("99115005104000")
+HUNDESTEUER = LeikaKey("99041006017000")
+
+
+def records(changes, kind=None):
+    found = [c.record for c in changes if isinstance(c, Upsert)]
+    return [r for r in found if kind is None or isinstance(r, kind)]
+
+
+def by_key(changes):
+    return {c.key: c.record for c in changes if isinstance(c, Upsert)}
+
+
+def test_2_2_0_items_cover_every_object_kind(fixtures):
+    reader = TransferMessageReader(fixtures / "transfer-2.2.0.xml", name="m22.xml")
+    items = list(reader)
+    kinds = Counter(type(item).__name__ for item in items)
+    assert kinds == {
+        "LeistungObject": 2,
+        "RawObject": 2,
+        "OnlinedienstObject": 1,
+        "OrganisationseinheitObject": 1,
+        "ZustaendigkeitObject": 2,
+        "InvalidObject": 1,
+        "DeleteObject": 3,
+    }
+    assert reader.info is not None
+    assert reader.info.version == "2.2.0"
+    assert reader.info.sender == "Landesredaktion Thüringen"
+    assert reader.info.message_id == "8f1c2f8e-5a8c-4b59-9c43-0a5b1f0e2201"
+    leistung = next(i for i in items if isinstance(i, LeistungObject))
+    assert leistung.id == XZuFiId("L-ANMELDUNG", "S16000", "Leistung")
+    assert leistung.leika_keys == (ANMELDUNG,)
+    assert leistung.name == "Wohnsitz Anmeldung"
+    raw = {i.kind: i for i in items if isinstance(i, RawObject)}
+    assert set(raw) == {"spezialisierung", "formular"}
+    assert "<xzufi:leistungID" in raw["spezialisierung"].xml
+    assert raw["formular"].id == XZuFiId("F-9", "S16000", "Formular")
+    onlinedienst = next(i for i in items if isinstance(i, OnlinedienstObject))
+    assert onlinedienst.name == "Online-Anmeldung"  # German preferred over English
+    assert onlinedienst.url == "https://anmeldung.example.org/start"  # link type 01
+    oe = next(i for i in items if isinstance(i, OrganisationseinheitObject))
+    assert oe.name == "Bürgeramt Erfurt"
+    assert [z.leistung_id.value for z in oe.zustaendigkeiten] == ["L-HUNDESTEUER"]
+    deletes = [i for i in items if isinstance(i, DeleteObject)]
+    assert [d.klasse for d in deletes] == [
+        "Zustaendigkeit",
+        "Onlinedienst",
+        "LeistungSpezialisierung",
+    ]
+
+
+def test_2_2_0_maps_to_records_deletes_and_rejections(fixtures):
+    changes = list(parse_transfer_message(fixtures / "transfer-2.2.0.xml", name="m22.xml"))
+    keys = by_key(changes)
+    z1 = keys["S16000_ZustaendigkeitOnlinedienst_Z-1"]
+    assert z1 == Responsibility(
+        leika_key=ANMELDUNG,
+        ars=Ars("160550000000"),
+        target_kind=TargetKind.ONLINEDIENST,
+        target_id="S16000_Onlinedienst_OD-4711",
+        responsibility_id="S16000_ZustaendigkeitOnlinedienst_Z-1",
+        leistung_id="S16000_Leistung_L-ANMELDUNG",
+        role="01",
+    )
+    z2 = keys["S16000_ZustaendigkeitOrganisationseinheit_Z-2"]
+    assert z2.target_kind is TargetKind.ORGANISATIONSEINHEIT
+    assert z2.modified_at == datetime(2026, 2, 15, 12, 30, tzinfo=timezone.utc)
+    embedded = keys[
+        "99041006017000@160510000000->organisationseinheit:S16000_Organisationseinheit_OE-ERFURT"
+    ]
+    assert embedded.responsibility_id is None
+    assert embedded.leika_key == HUNDESTEUER
+    service = keys["S16000_Onlinedienst_OD-4711"]
+    assert service == Service(
+        key="S16000_Onlinedienst_OD-4711",
+        name="Online-Anmeldung",
+        leika_keys=(ANMELDUNG,),
+        url="https://anmeldung.example.org/start",
+    )
+    assert [c for c in changes if isinstance(c, Delete)] == [
+        Delete("responsibility", "S16000_ZustaendigkeitOnlinedienst_Z-OLD"),
+        Delete("service", "S16000_Onlinedienst_OD-OLD"),
+    ]
+    [rejected] = [c for c in changes if isinstance(c, Rejected)]
+    assert rejected.kind == "responsibility"
+    assert rejected.position == "m22.xml:line 104"
+    assert rejected.problems == (
+        ("zustaendigkeit/gebietID", "ARS '1605' has 4 digits; an ARS has 2, 3, 5, 9 or 12 digits"),
+    )
+    assert "Z-BAD" in rejected.raw
+    assert isinstance(changes[-1], Upsert)
+    assert changes[-1].kind == "service"  # services come last
+
+
+def test_2_3_1_with_varied_prefixes_and_forward_reference(fixtures):
+    changes = list(parse_transfer_message(fixtures / "transfer-2.3.1.xml", name="m231.xml"))
+    responsibilities = records(changes, Responsibility)
+    # one Zuständigkeit with two areas -> two rows with their own ids
+    assert sorted((str(r.ars), r.responsibility_id) for r in responsibilities) == [
+        ("14612", "S14000_ZustaendigkeitOnlinedienst_Z-1#99115005104000@14612"),
+        ("14713", "S14000_ZustaendigkeitOnlinedienst_Z-1#99115005104000@14713"),
+    ]
+    assert {r.leika_key for r in responsibilities} == {ANMELDUNG}  # referenzLeistungsschluessel
+    rejected = {r.position: r for r in changes if isinstance(r, Rejected)}
+    bad_leistung = rejected["m231.xml:line 39"]
+    assert bad_leistung.kind is None  # a leistung has no record kind
+    assert bad_leistung.problems[0][0] == "leistung/referenzLeiKa/code"
+    assert "13 digits" in bad_leistung.problems[0][1]
+    dependent = rejected["m231.xml:line 52"]
+    assert dependent.kind == "responsibility"
+    assert dependent.problems[0][0] == "zustaendigkeit/leistungID"
+    assert "rejected at m231.xml:line 39" in dependent.problems[0][1]
+    [service] = records(changes, Service)
+    assert service.name == "Anmeldung Sachsen"
+    assert service.url == "https://amt24.example.org/anmeldung"
+    assert Delete("responsibility", "S14000_ZustaendigkeitOrganisationseinheit_Z-9") in changes
+
+
+def test_prefixes_do_not_matter(fixtures):
+    text = (fixtures / "transfer-2.2.0.xml").read_text(encoding="utf-8")
+    renamed = text.replace("xzufi:", "q:").replace("xmlns:xzufi=", "xmlns:q=")
+    unprefixed = text.replace("xzufi:", "").replace("xmlns:xzufi=", "xmlns=")
+
+    def essence(data: bytes):
+        # the raw XML of rejected objects keeps its prefixes; everything else is equal
+        return [
+            (c.kind, c.position, c.problems) if isinstance(c, Rejected) else c
+            for c in parse_transfer_message(data, name="m.xml")
+        ]
+
+    expected = essence(text.encode())
+    assert len(expected) == 7
+    assert essence(renamed.encode()) == expected
+    assert essence(unprefixed.encode()) == expected
+
+
+def test_sources_bytes_stream_and_path_agree(fixtures):
+    path = fixtures / "transfer-2.2.0.xml"
+    data = path.read_bytes()
+    from_path = list(parse_transfer_message(path, name="m.xml"))
+    assert list(parse_transfer_message(data, name="m.xml")) == from_path
+    assert list(parse_transfer_message(io.BytesIO(data), name="m.xml")) == from_path
+    positions = [c.position for c in parse_transfer_message(data) if isinstance(c, Rejected)]
+    assert positions == ["<bytes>:line 104"]
+
+
+def _message(*entries: str) -> bytes:
+    body = "".join(entries)
+    return (
+        '<m xmlns="http://xoev.de/schemata/xzufi/2_2_0" xzufiVersion="2.2.0">' + body + "</m>"
+    ).encode()
+
+
+def _zto(leistung: str = "L1", scheme: str = "Leistung", gebiet: str = "16055", zid="Z1"):
+    return (
+        "<schreibe><zustaendigkeitTransferObjekt>"
+        '<uebergeordnetesObjektID schemeAgencyID="A" schemeID="Onlinedienst">OD1'
+        "</uebergeordnetesObjektID><zustaendigkeit>"
+        f'<id schemeAgencyID="A" schemeID="ZustaendigkeitOnlinedienst">{zid}</id>'
+        f'<leistungID schemeAgencyID="A" schemeID="{scheme}">{leistung}</leistungID>'
+        f"<gebietID>{gebiet}</gebietID></zustaendigkeit>"
+        "</zustaendigkeitTransferObjekt></schreibe>"
+    )
+
+
+def _leistung(ident: str = "L1", key: str = "99115005104000"):
+    return (
+        f'<schreibe><leistung><id schemeAgencyID="A" schemeID="Leistung">{ident}</id>'
+        f"<referenzLeiKa><code>{key}</code></referenzLeiKa></leistung></schreibe>"
+    )
+
+
+def test_unknown_leistung_is_rejected_with_the_reason():
+    changes = list(parse_transfer_message(_message(_zto("NOPE")), name="x.xml"))
+    [rejected] = changes
+    assert isinstance(rejected, Rejected)
+    assert rejected.position == "x.xml:line 1"
+    assert rejected.problems == (
+        (
+            "zustaendigkeit/leistungID",
+            "leistungID 'A_Leistung_NOPE' names no leistung in this export, so the LeiKa "
+            "key is unknown",
+        ),
+    )
+
+
+def test_leistung_referenced_by_leika_scheme_needs_no_leistung_object():
+    changes = list(parse_transfer_message(_message(_zto("99115005104000", LEIKA_SCHEME_ID))))
+    [record] = records(changes)
+    assert record.leika_key == ANMELDUNG
+    assert record.leistung_id is None
+    bad = list(parse_transfer_message(_message(_zto("123", LEIKA_SCHEME_ID))))
+    assert isinstance(bad[0], Rejected)
+    assert "LeiKa key '123'" in bad[0].problems[0][1]
+
+
+def test_fast_and_general_paths_give_the_same_records():
+    # the first Zuständigkeit of an area takes the general path, later ones the fast path
+    message = _message(_leistung(), _zto(zid="Z1"), _zto(zid="Z2"), _zto(zid="Z3", gebiet="16"))
+    fast = list(parse_transfer_message(message))
+    mapper = RecordMapper()
+    general = [m for item in TransferMessageReader(message) for m in mapper.map(item)]
+    general += mapper.finish()
+    assert fast == general
+    assert [r.responsibility_id for r in records(fast, Responsibility)] == [
+        "A_ZustaendigkeitOnlinedienst_Z1",
+        "A_ZustaendigkeitOnlinedienst_Z2",
+        "A_ZustaendigkeitOnlinedienst_Z3",
+    ]
+
+
+def test_leistung_index_from_a_first_pass(fixtures):
+    index = LeistungIndex.from_sources([(fixtures / "transfer-2.3.1.xml", "m231.xml")])
+    assert index.resolve(XZuFiId("L-1", "S14000", "Leistung")) == (ANMELDUNG,)
+    assert "invalid" in str(index.resolve(XZuFiId("L-BAD", "S14000", "Leistung")))
+    mapper = RecordMapper(index)
+    zto = next(
+        i
+        for i in TransferMessageReader(fixtures / "transfer-2.3.1.xml")
+        if isinstance(i, ZustaendigkeitObject)
+    )
+    assert len(mapper.map(zto)) == 2  # resolved at once: nothing deferred
+
+
+def test_missing_parts_are_named():
+    message = _message(
+        "<schreibe><zustaendigkeitTransferObjekt><zustaendigkeit>"
+        '<id schemeID="Quatsch">Z</id><gebietID>16</gebietID>'
+        "</zustaendigkeit></zustaendigkeitTransferObjekt></schreibe>"
+    )
+    [item] = TransferMessageReader(message)
+    assert isinstance(item, InvalidObject)
+    paths = [path for path, _ in item.problems]
+    assert paths == [
+        "uebergeordnetesObjektID",
+        "zustaendigkeit/id/@schemeID",
+        "zustaendigkeit/leistungID",
+    ]
+
+
+def test_services_can_be_switched_off(fixtures):
+    changes = list(parse_transfer_message(fixtures / "transfer-2.2.0.xml", services=False))
+    assert not records(changes, Service)
+    assert Delete("service", "S16000_Onlinedienst_OD-OLD") not in changes
+
+
+def test_composite_ids_round_trip():
+    ident = XZuFiId("a_b_c", "S1", "Leistung")
+    assert ident.composite == "S1_Leistung_a_b_c"
+    assert XZuFiId.from_composite(ident.composite) == ident
+    with pytest.raises(ValueError, match="not a composite XZuFi id"):
+        XZuFiId.from_composite("S10005_12345")

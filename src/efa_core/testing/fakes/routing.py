@@ -1,0 +1,422 @@
+"""A fake FIT-Connect Routing API (v2) for tests: a plain ASGI app, no extra dependencies.
+
+It serves the three operations of the spec (``fit-connect-routing-api.v2.0.0.yaml``) over
+routes and areas the test adds::
+
+    from efa_core.testing.fakes.routing import RoutingApiFake
+    from efa_core.testing.servers import serve_asgi
+
+    fake = RoutingApiFake(page_limit=2)
+    fake.add_route("99123456760610", "16055", name="Bürgeramt Weimar")
+    with serve_asgi(fake) as base_url:
+        ...  # GET {base_url}/routes?leikaKey=99123456760610&ars=16055
+
+* ``GET /routes?leikaKey=&(ars|ags|areaId)=&offset=&limit=``: exactly one area parameter
+  (else 400 ``application/problem+json``), ``limit`` 1 to 500 (default 100), a route
+  matches the key and the exact area value it was added for;
+* ``GET /areas?areaSearchexpression=...`` (1 to 10 terms, ``*`` wildcard; a term matches a
+  word of the name or the postcode) with the same paging; answered as
+  ``application/problem+json`` because the spec says so for the 200 response;
+* ``GET /info``: the version.
+
+Like the real service it answers 403 to requests without ``User-Agent`` (the spec does not
+document this; bot detection of the real service).  Every answer carries
+``RateLimit-Limit/-Remaining/-Reset``; after :attr:`RateLimit.limit` requests in a window
+the next request gets 429 with ``Retry-After`` and a fresh window starts (counted in
+requests, not time, so tests never wait).  :meth:`FakeApi.fail` queues faults (500
+problem+json by default).  Every exchange is recorded in :attr:`FakeApi.exchanges`, so
+tests can check them against the spec (:mod:`efa_core.testing.contract`).
+
+``destinationSignature`` values are JWS compact serializations (``alg`` PS512) of the
+payload FIT-Connect signs; pass ``signer`` (bytes to sign -> signature bytes) to sign them
+for real, else the signature part is a placeholder that no key verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+import attrs
+
+__all__ = [
+    "ARS_URN_PREFIX",
+    "LEIKA_URN_PREFIX",
+    "Exchange",
+    "FakeApi",
+    "Fault",
+    "RateLimit",
+    "RoutingApiFake",
+    "b64url",
+    "make_jws",
+]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+#: URN prefix of an ARS in a signed payload's ``gebietIDs``.
+ARS_URN_PREFIX = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:"
+#: URN prefix of a LeiKa key in a signed payload's ``leistungIDs``.
+LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
+
+_PROBLEM = "application/problem+json"
+_JSON = "application/json"
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding, as JWS uses it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_jws(
+    payload: Mapping[str, Any],
+    *,
+    signer: Callable[[bytes], bytes] | None = None,
+    kid: str = "fake-routing-key",
+    alg: str = "PS512",
+) -> str:
+    """Return a compact JWS of *payload*; *signer* signs ``header.payload`` (else a placeholder)."""
+    header = {"kid": kid, "typ": "jwt", "alg": alg}
+    signing_input = (
+        b64url(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + b64url(json.dumps(payload, separators=(",", ":")).encode())
+    )
+    signature = signer(signing_input.encode("ascii")) if signer else b"unsigned-fake-signature"
+    return signing_input + "." + b64url(signature)
+
+
+@attrs.define
+class Exchange:
+    """One request the fake answered and its response (for contract checks)."""
+
+    method: str
+    path: str
+    #: The query as ``(name, value)`` pairs, in order.
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    status: int
+    content_type: str | None
+    #: The decoded JSON body (``None`` for other bodies).
+    body: Any
+
+
+@attrs.define
+class Fault:
+    """A queued fault: answer the next request to *path* (``None``: any) with *status*."""
+
+    status: int = 500
+    path: str | None = None
+    #: Extra response headers (e.g. ``{"Retry-After": "0"}``).
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: The body; ``None``: an RFC 7807 problem (Routing API) or a Spring error (dashboard).
+    body: Any = None
+    content_type: str | None = None
+
+
+@attrs.define
+class RateLimit:
+    """Request-counted rate limit: *limit* requests per window, then one 429."""
+
+    limit: int = 100
+    #: ``Retry-After`` and ``RateLimit-Reset`` of a 429, in seconds.
+    retry_after: int = 0
+    #: Requests answered in the current window.
+    used: int = 0
+
+
+class FakeApi:
+    """Shared machinery of the fake servers: recording, faults, rate limits, responses.
+
+    Subclasses implement :meth:`handle`, returning ``(status, content type, body)``.
+    """
+
+    #: The content type of error bodies made from :class:`Fault` without a body.
+    error_content_type = _PROBLEM
+
+    def __init__(self, *, rate_limit: RateLimit | None = None) -> None:
+        self.rate_limit = rate_limit
+        #: Every exchange, in order.
+        self.exchanges: list[Exchange] = []
+        self.faults: list[Fault] = []
+        #: How many requests were answered with 429.
+        self.throttled = 0
+
+    def fail(
+        self, status: int = 500, *, path: str | None = None, times: int = 1, **kw: Any
+    ) -> None:
+        """Queue *times* faults: the next matching requests get *status*."""
+        self.faults.extend(Fault(status=status, path=path, **kw) for _ in range(times))
+
+    def error_body(self, status: int, title: str, detail: str, path: str) -> Any:
+        """Return the body of an error answer (RFC 7807 problem by default)."""
+        return {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": "https://fake.example" + path,
+        }
+
+    def handle(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str]
+    ) -> tuple[int, str, Any, Mapping[str, str]]:
+        """Answer one request: ``(status, content type, body, extra headers)``."""
+        raise NotImplementedError
+
+    def _ratelimit_headers(self) -> dict[str, str]:
+        if self.rate_limit is None:
+            return {}
+        return {
+            "RateLimit-Limit": str(self.rate_limit.limit),
+            "RateLimit-Remaining": str(max(self.rate_limit.limit - self.rate_limit.used, 0)),
+            "RateLimit-Reset": str(self.rate_limit.retry_after),
+        }
+
+    def respond(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str]
+    ) -> tuple[int, str, Any, dict[str, str]]:
+        """Answer one request with faults and rate limits applied, and record it."""
+        extra: dict[str, str] = {}
+        limit = self.rate_limit
+        if limit is not None and limit.used >= limit.limit:
+            limit.used = 0
+            self.throttled += 1
+            status, content_type, body = 429, _JSON, {"message": "Too Many Requests"}
+            extra = {"Retry-After": str(limit.retry_after), **self._ratelimit_headers()}
+            extra["RateLimit-Remaining"] = "0"
+        else:
+            if limit is not None:
+                limit.used += 1
+            fault = next((f for f in self.faults if f.path in (None, path)), None)
+            if fault is not None:
+                self.faults.remove(fault)
+                status = fault.status
+                content_type = fault.content_type or self.error_content_type
+                body = fault.body
+                if body is None:
+                    body = self.error_body(status, "Injected fault", "fault injected by test", path)
+                extra = dict(fault.headers)
+            else:
+                status, content_type, body, more = self.handle(method, path, query, headers)
+                extra = dict(more)
+            extra = {**self._ratelimit_headers(), **extra}
+        self.exchanges.append(
+            Exchange(method, path, list(query), dict(headers), status, content_type, body)
+        )
+        return status, content_type, body, extra
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection (HTTP and lifespan)."""
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        status, content_type, body, extra = self.respond(
+            scope["method"], scope["path"], query, headers
+        )
+        if isinstance(body, (bytes, str)):
+            payload = body.encode() if isinstance(body, str) else body
+        else:
+            payload = json.dumps(body).encode()
+        raw_headers = [(b"content-type", content_type.encode())]
+        raw_headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _int(query: Mapping[str, str], name: str, default: int) -> int | str:
+    value = query.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return f"{name} must be an integer, got {value!r}"
+
+
+class RoutingApiFake(FakeApi):
+    """The fake Routing API; see the module docs.
+
+    :param page_limit: cap on ``limit`` (the real API allows 500); smaller values make
+        short result lists span several pages, so paging is exercised.
+    :param signer: signs ``destinationSignature`` (bytes -> signature), or ``None``.
+    :param require_user_agent: answer 403 to requests without ``User-Agent``.
+    """
+
+    def __init__(
+        self,
+        *,
+        page_limit: int = 500,
+        signer: Callable[[bytes], bytes] | None = None,
+        rate_limit: RateLimit | None = None,
+        require_user_agent: bool = True,
+        version: tuple[int, int, int] = (2, 0, 0),
+    ) -> None:
+        super().__init__(rate_limit=rate_limit)
+        self.page_limit = page_limit
+        self.signer = signer
+        self.require_user_agent = require_user_agent
+        self.version = version
+        #: ``(leikaKey, parameter, value)`` -> route objects, in the order added.
+        self.routes: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        #: Area objects ``{id, name, type}`` plus a private ``"_zip"`` list.
+        self.areas: list[dict[str, Any]] = []
+
+    def add_route(
+        self,
+        leika_key: str,
+        ars: str | None = None,
+        *,
+        ags: str | None = None,
+        area_id: str | None = None,
+        destination_id: str | uuid.UUID | None = None,
+        name: str | None = None,
+        origin: str | None = "PVOG",
+        gebiet_ids: Sequence[str] | None = None,
+        leistung_ids: Sequence[str] | None = None,
+        signature: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Add a route found for *leika_key* in one area (``ars``, ``ags`` or ``area_id``).
+
+        The signed payload names ``gebiet_ids`` (ARS, plain or URN; default: *ars*) and
+        ``leistung_ids`` (default: *leika_key*).  *fields* are more route properties
+        (``destinationShortName``, ``contactPersons``, ...).  Returns the route object.
+        """
+        areas = [(p, v) for p, v in (("ars", ars), ("ags", ags), ("areaId", area_id)) if v]
+        if len(areas) != 1:
+            raise ValueError("give exactly one of ars, ags and area_id")
+        destination = str(destination_id or uuid.uuid4())
+        if signature is None:
+            gebiete = list(gebiet_ids) if gebiet_ids is not None else ([ars] if ars else [])
+            leistungen = list(leistung_ids) if leistung_ids is not None else [leika_key]
+            payload = {
+                "submissionHost": "submission-api-testing.fit-connect.fitko.dev",
+                "iss": "https://portal.auth-testing.fit-connect.fitko.dev",
+                "services": [
+                    {
+                        "gebietIDs": [_urn(ARS_URN_PREFIX, g) for g in gebiete],
+                        "leistungIDs": [_urn(LEIKA_URN_PREFIX, k) for k in leistungen],
+                    }
+                ],
+                "destinationId": destination,
+                "iat": 1637863481,
+                "jti": str(uuid.uuid5(uuid.NAMESPACE_URL, destination + leika_key)),
+            }
+            signature = make_jws(payload, signer=self.signer)
+        route: dict[str, Any] = {"destinationId": destination, "destinationSignature": signature}
+        if name is not None:
+            route["destinationName"] = name
+        if origin is not None:
+            route["origin"] = origin
+        route.update(fields)
+        parameter, value = areas[0]
+        self.routes.setdefault((leika_key, parameter, value), []).append(route)
+        return route
+
+    def add_area(
+        self, area_id: str, name: str, area_type: str, *, zips: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Add an area for ``GET /areas`` (found by words of *name* or by *zips*)."""
+        area = {"id": area_id, "name": name, "type": area_type, "_zip": list(zips)}
+        self.areas.append(area)
+        return area
+
+    def handle(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str]
+    ) -> tuple[int, str, Any, Mapping[str, str]]:
+        """Answer ``/routes``, ``/areas`` and ``/info`` (paths may carry a ``/v1`` prefix)."""
+        if self.require_user_agent and not headers.get("user-agent"):
+            return self._problem(403, "Forbidden", "requests need a User-Agent header", path)
+        local = path[3:] if path.startswith("/v1/") else path
+        if method != "GET" or local not in ("/routes", "/areas", "/info"):
+            return self._problem(404, "Not Found", f"no resource {method} {path}", path)
+        if local == "/info":
+            major, minor, patch = self.version
+            return 200, _JSON, {"version": {"major": major, "minor": minor, "patch": patch}}, {}
+        single = dict(query)
+        offset = _int(single, "offset", 0)
+        limit = _int(single, "limit", 100)
+        for value in (offset, limit):
+            if isinstance(value, str):
+                return self._problem(400, "Bad Request", value, path)
+        assert isinstance(offset, int)
+        assert isinstance(limit, int)
+        if offset < 0 or not 1 <= limit <= 500:
+            return self._problem(
+                400, "Bad Request", f"offset must be >= 0 and limit 1 to 500 (got {limit})", path
+            )
+        page = min(limit, self.page_limit)
+        if local == "/routes":
+            return self._routes(single, offset, page, path)
+        terms = [v for k, v in query if k == "areaSearchexpression"]
+        if not 1 <= len(terms) <= 10:
+            return self._problem(
+                400, "Bad Request", "areaSearchexpression needs 1 to 10 terms", path
+            )
+        found = [a for a in self.areas if all(_term_matches(t, a) for t in terms)]
+        chunk = [{k: v for k, v in a.items() if not k.startswith("_")} for a in found]
+        chunk = chunk[offset : offset + page]
+        body = {"count": len(chunk), "offset": offset, "totalCount": len(found), "areas": chunk}
+        # The spec declares the 200 answer of /areas as application/problem+json.
+        return 200, _PROBLEM, body, {}
+
+    def _routes(
+        self, query: Mapping[str, str], offset: int, page: int, path: str
+    ) -> tuple[int, str, Any, Mapping[str, str]]:
+        leika_key = query.get("leikaKey")
+        if not leika_key or not re.fullmatch(r"99\d{12}", leika_key):
+            return self._problem(
+                400, "Bad Request", f"leikaKey must match ^99\\d{{12}}$, got {leika_key!r}", path
+            )
+        given = [(p, query[p]) for p in ("ars", "ags", "areaId") if p in query]
+        if len(given) != 1:
+            names = ", ".join(p for p, _ in given) or "none"
+            return self._problem(
+                400,
+                "Bad Request",
+                f"exactly one of ars, ags and areaId must be given (got {names})",
+                path,
+            )
+        parameter, value = given[0]
+        patterns = {
+            "ars": r"\d{2}|\d{3}|\d{5}|\d{9}|\d{12}",
+            "ags": r"\d{2}|\d{3}|\d{5}|\d{8}",
+            "areaId": r"\d+",
+        }
+        if not re.fullmatch(patterns[parameter], value):
+            return self._problem(400, "Bad Request", f"invalid {parameter} {value!r}", path)
+        found = self.routes.get((leika_key, parameter, value), [])
+        chunk = found[offset : offset + page]
+        body = {"count": len(chunk), "offset": offset, "totalCount": len(found), "routes": chunk}
+        return 200, _JSON, body, {}
+
+    def _problem(
+        self, status: int, title: str, detail: str, path: str
+    ) -> tuple[int, str, Any, Mapping[str, str]]:
+        return status, _PROBLEM, self.error_body(status, title, detail, path), {}
+
+
+def _urn(prefix: str, value: str) -> str:
+    return value if value.startswith("urn:") else prefix + value
+
+
+def _term_matches(term: str, area: Mapping[str, Any]) -> bool:
+    pattern = re.escape(term.casefold()).replace(r"\*", ".*")
+    words = re.split(r"[\s()/-]+", str(area["name"]).casefold())
+    return any(re.fullmatch(pattern, w) for w in [*words, *area.get("_zip", [])] if w)
