@@ -57,8 +57,8 @@ from efa_core.store import (
     RunStatus,
     Store,
     StoreLocked,
+    prepare,
 )
-from efa_core.store._prepare import prepare
 
 if TYPE_CHECKING:
     from efa_core.plugins import PluginRegistry

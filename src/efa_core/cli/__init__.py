@@ -37,5 +37,10 @@ def _add_commands() -> None:
     for command in (_rollout.areas, _rollout.findings, _rollout.coverage, _rollout.costs):
         main.add_command(command)
 
+    from efa_core.cli import report as _report
+
+    for command in (_report.report, _report.demo):
+        main.add_command(command)
+
 
 _add_commands()

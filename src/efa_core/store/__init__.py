@@ -16,6 +16,7 @@ from __future__ import annotations
 from efa_core.store._backend import StoreLocked, mask_url
 from efa_core.store._keys import key_hash
 from efa_core.store._migrations import LATEST_VERSION, MIGRATIONS, Migration
+from efa_core.store._prepare import prepare
 from efa_core.store._store import SchemaError, Store, open_store, utcnow
 from efa_core.store.types import (
     COUNT_NAMES,
@@ -56,5 +57,6 @@ __all__ = [
     "key_hash",
     "mask_url",
     "open_store",
+    "prepare",
     "utcnow",
 ]

@@ -1,0 +1,178 @@
+"""``efa report`` and ``efa demo``.
+
+``efa report`` finds the store as ``efa sync`` does (``--db``, ``$EFA_DB``, the
+configuration, the default), brings the derived view up to date and prints (or writes with
+``--output``) the report as a table, CSV, JSON or a self-contained HTML page.
+``efa demo`` syncs the shipped Thüringen example through the real connector plugins into a
+fresh SQLite file, prints the rollout and the findings and writes the HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from efa_core.cli.sync import _config, _config_option, _db_option, _open
+from efa_core.errors import EfaError
+from efa_core.model import Stage
+
+__all__ = ["demo", "report"]
+
+_FORMATS = ("table", "csv", "json", "html")
+
+
+def _registry(ctx: click.Context) -> Any:
+    from efa_core.plugins import PluginRegistry
+
+    return ctx.find_object(PluginRegistry) or PluginRegistry()
+
+
+def _options(values: tuple[str, ...]) -> dict[str, Any]:
+    from efa_core.cli.rollout import _options as parse
+
+    return parse(values)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    path = Path(output)
+    try:
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc}") from exc
+    click.echo(f"wrote {path}", err=True)
+
+
+@click.command(name="report")
+@click.option("--land", metavar="LAND", help="Only this Land (TH, 16 or Thüringen).")
+@click.option("--service", "services", multiple=True, metavar="KEY", help="Only this service.")
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    type=click.Choice([s.value for s in Stage], case_sensitive=False),
+    help="Only rows at this stage (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_FORMATS, case_sensitive=False),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of printing.")
+@click.option(
+    "--timeline",
+    type=click.Choice(["auto", "history", "source", "none"], case_sensitive=False),
+    default="auto",
+    show_default=True,
+    help="Clock of the stage-over-time chart (json/html); none: skip it.",
+)
+@click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Rule option.")
+@_config_option
+@_db_option
+@click.pass_context
+def report(
+    ctx: click.Context,
+    land: str | None,
+    services: tuple[str, ...],
+    stages: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    timeline: str,
+    option_values: tuple[str, ...],
+    config_path: str | None,
+    db: str | None,
+) -> None:
+    """Report the rollout: stage per service × area, coverage, findings, stages over time."""
+    from efa_core.report import collect_report, render_csv, render_html, render_json
+    from efa_core.report.formats import render_table
+
+    fmt = fmt.lower()
+    options = _options(option_values)
+    registry = _registry(ctx)
+    config = _config(config_path)
+    wants_timeline = fmt in ("json", "html") and timeline != "none"
+    with _open(db, config) as store:
+        try:
+            data = collect_report(
+                store,
+                registry.finding_rules(),
+                land=land,
+                services=services,
+                stages=[s.lower() for s in stages],
+                options=options,
+                timeline=wants_timeline,
+                timeline_clock=timeline.lower() if wants_timeline else "auto",  # type: ignore[arg-type]
+            )
+        except EfaError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if fmt == "csv":
+        _write(render_csv(data), output)
+    elif fmt == "json":
+        _write(render_json(data) + "\n", output)
+    elif fmt == "html":
+        _write(render_html(data), output)
+    else:
+        _write(
+            render_table(data, color=output is None and sys.stdout.isatty()),
+            output,
+        )
+
+
+@click.command(name="demo")
+@click.option(
+    "--db",
+    metavar="PATH",
+    type=click.Path(dir_okay=False),
+    help="The SQLite file to create (must not exist; default: <output>/efa-demo.db).",
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    default="efa-demo",
+    show_default=True,
+    help="Directory for the example copy, the store and the HTML report.",
+)
+@click.pass_context
+def demo(ctx: click.Context, db: str | None, output: str) -> None:
+    """Sync the Thüringen example through the real connectors and report on it.
+
+    Needs the connector plugins efa-xzufi, efa-marktplatz and efa-dashboard.
+    """
+    from rich.console import Console
+
+    from efa_core.report import findings_table, rollout_table, run_demo
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 160  # a file or pipe: do not wrap the tables at 80 columns
+    try:
+        result = run_demo(output, db=db, registry=_registry(ctx))
+    except EfaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for r in result.sync.reports:
+        console.print(
+            f"synced {r.source}: {r.added} added, {r.quarantined} quarantined", markup=False
+        )
+    console.print(rollout_table(result.data))
+    console.print(findings_table(result.data))
+    console.print(f"store:  {result.store_url}", markup=False)
+    console.print(f"report: {result.report_path}", markup=False)
+    known = json.loads((result.example_dir / "findings.json").read_text(encoding="utf-8"))
+    option = json.dumps(known["known_onlinedienste"], separators=(",", ":"))
+    console.print(
+        f"next:   efa report --db {result.store_url} --land TH --format html -o report.html"
+        f" --option 'known_onlinedienste={option}'",
+        markup=False,
+        soft_wrap=True,
+    )

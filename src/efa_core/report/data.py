@@ -1,0 +1,234 @@
+"""What a report shows, collected once from the store: :func:`collect_report`.
+
+Every output format (:mod:`efa_core.report.formats`, :mod:`efa_core.report.html`) renders
+the same :class:`ReportData`, so they never disagree.  The data comes from the library
+functions behind ``efa findings`` and ``efa coverage``: :class:`~efa_core.rollout.
+RolloutView` (refreshed incrementally first), :func:`~efa_core.rollout.run_findings` and
+:func:`~efa_core.rollout.coverage`; the stage-over-time series from
+:func:`efa_core.report.timeline.stage_timeline`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+
+from efa_core.errors import EfaError
+from efa_core.ids import Ars, ArsLevel, Land
+from efa_core.model import Stage
+from efa_core.report.timeline import Clock, Timeline, stage_timeline
+from efa_core.rollout import (
+    AreaIndex,
+    CoverageReport,
+    Finding,
+    RolloutRow,
+    RolloutView,
+    ServiceInfo,
+    coverage,
+    run_findings,
+)
+from efa_core.store import Store
+
+__all__ = ["ReportData", "collect_report", "row_to_dict"]
+
+
+@attrs.frozen(kw_only=True)
+class ReportData:
+    """Everything a report shows (see :func:`collect_report`)."""
+
+    #: The report's title.
+    title: str
+    #: When the report was made (also the "now" of the findings).
+    generated_at: datetime
+    #: The store's URL (password masked).
+    store_url: str
+    #: The Land the report is limited to (``None``: all areas).
+    land: Land | None
+    #: The selected stages (``()``: every stage) and services (``()``: every service).
+    stages: tuple[Stage, ...]
+    service_filter: tuple[str, ...]
+    #: The services reported, by key.
+    services: Mapping[str, ServiceInfo]
+    #: The derived rows, by service and ARS (filtered by Land, service and stage).
+    rows: tuple[RolloutRow, ...]
+    #: Area names by ARS (from the register or the sources' area records).
+    area_names: Mapping[str, str]
+    #: Per service: Gemeinden per stage inside the Land, grouped by Kreis.
+    coverage: tuple[CoverageReport, ...]
+    #: The findings of the reported services (only those inside the Land).
+    findings: tuple[Finding, ...]
+    #: Stage counts over time (``None`` if not asked for).
+    timeline: Timeline | None
+
+    def area_label(self, ars: Ars | str | None) -> str:
+        """Return ``"<ARS> <name>"`` (or the ARS alone if the name is unknown, "-" for None)."""
+        if ars is None:
+            return "-"
+        name = self.area_names.get(str(ars))
+        return f"{ars} {name}" if name else str(ars)
+
+    def service_name(self, key: str | None) -> str:
+        """Return the service's name, or the key if it is not known."""
+        if key is None:
+            return "-"
+        info = self.services.get(key)
+        return info.name if info is not None else key
+
+    @property
+    def funnel(self) -> dict[Stage, int]:
+        """Service × Gemeinde pairs that reached each stage (``terminated``: exactly)."""
+        out = dict.fromkeys(Stage, 0)
+        for report in self.coverage:
+            for stage in Stage:
+                out[stage] += report.total.reached[stage].gemeinden
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form of the report (``efa report --format json``)."""
+        return {
+            "title": self.title,
+            "generated_at": self.generated_at.isoformat(),
+            "store": self.store_url,
+            "land": None if self.land is None else self.land.abbreviation,
+            "filters": {
+                "services": list(self.service_filter),
+                "stages": [s.value for s in self.stages],
+            },
+            "services": [
+                {"key": s.key, "name": s.name, "leika_keys": list(s.leika_keys)}
+                for s in self.services.values()
+            ],
+            "rows": [row_to_dict(r, self.area_names.get(str(r.ars))) for r in self.rows],
+            "funnel": {s.value: n for s, n in self.funnel.items()},
+            "coverage": [
+                {"total": c.total.to_dict(), "groups": [g.to_dict() for g in c.groups]}
+                for c in self.coverage
+            ],
+            "findings": [f.to_dict() for f in self.findings],
+            "timeline": None if self.timeline is None else self.timeline.to_dict(),
+        }
+
+
+def row_to_dict(row: RolloutRow, area_name: str | None = None) -> dict[str, Any]:
+    """Return a JSON-ready dict of one derived row (with its evidence)."""
+    return {
+        "service": row.service_key,
+        "ars": str(row.ars),
+        "area": area_name,
+        "stage": row.stage.value,
+        "agreement_state": None if row.agreement_state is None else row.agreement_state.value,
+        "agreement_since": None if row.agreement_since is None else row.agreement_since.isoformat(),
+        "published": row.published,
+        "routable": row.routable,
+        "live": row.live,
+        "offline": row.offline,
+        "evidence": [
+            {
+                "stage": None if e.stage is None else e.stage.value,
+                "source": e.source,
+                "kind": e.kind,
+                "key": e.natural_key,
+                "ars": e.ars,
+                "at": None if e.at is None else e.at.isoformat(),
+                "detail": e.detail,
+            }
+            for e in row.evidence
+        ],
+    }
+
+
+def _parse_land(land: Land | str | None) -> Land | None:
+    if land is None or isinstance(land, Land):
+        return land
+    try:
+        return Land.parse(land)
+    except ValueError as exc:
+        raise EfaError(f"unknown Land {land!r}: {exc}") from exc
+
+
+def collect_report(
+    store: Store,
+    rules: Mapping[str, Callable[..., Any]],
+    *,
+    land: Land | str | None = None,
+    services: Iterable[str] = (),
+    stages: Iterable[Stage | str] = (),
+    options: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    timeline: bool = True,
+    timeline_clock: Clock = "auto",
+    title: str | None = None,
+) -> ReportData:
+    """Refresh the derived view of *store* and collect what a report shows.
+
+    :param rules: the finding rules (``registry.finding_rules()``).
+    :param land: only areas of this Land (``"TH"``, ``"16"``, ``"Thüringen"`` or a
+        :class:`~efa_core.ids.Land`): rows, coverage, findings and timeline.
+    :param services: only these service keys (default: every service).
+    :param stages: only rows at these stages (the coverage and timeline still count every
+        stage).
+    :param options: finding rule options (see :func:`~efa_core.rollout.run_findings`).
+    :param now: the report's time (default: now, UTC); findings measure against it.
+    :param timeline: compute the stage-over-time series (one derivation per date).
+    :raises efa_core.errors.EfaError: an unknown Land, service or stage.
+    """
+    moment = now or datetime.now(timezone.utc)
+    chosen_land = _parse_land(land)
+    within = None if chosen_land is None else chosen_land.code
+    try:
+        stage_filter = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
+    except ValueError as exc:
+        names = ", ".join(s.value for s in Stage)
+        raise EfaError(f"{exc}; known stages: {names}") from exc
+    view = RolloutView(store)
+    view.refresh()
+    known = view.services()
+    wanted: Sequence[str] = list(dict.fromkeys(services))
+    missing = [k for k in wanted if k not in known]
+    if missing:
+        raise EfaError(
+            f"unknown service(s) {', '.join(missing)}; known: {', '.join(known) or 'none'}"
+        )
+    keys = list(wanted) or list(known)
+    selected = {k: known[k] for k in keys}
+    index = AreaIndex.load(store)
+    rows = tuple(
+        row
+        for key in keys
+        for row in view.rows(key, within=within)
+        if not stage_filter or row.stage in stage_filter
+    )
+    reports = tuple(
+        coverage(view, key, within=within, by=ArsLevel.KREIS, areas=index) for key in keys
+    )
+    found = tuple(
+        f
+        for f in run_findings(
+            view, rules, services=keys, now=moment, options=options or {}, areas=index
+        )
+        if within is None or f.area is None or str(f.area).startswith(within)
+    )
+    area_names = {ars: info.name for ars, info in index.areas.items() if info.name}
+    series = (
+        stage_timeline(store, clock=timeline_clock, services=keys, within=within)
+        if timeline
+        else None
+    )
+    default_title = "EfA-Rollout" + ("" if chosen_land is None else f" {chosen_land.name_de}")
+    return ReportData(
+        title=title or default_title,
+        generated_at=moment,
+        store_url=store.url,
+        land=chosen_land,
+        stages=stage_filter,
+        service_filter=tuple(wanted),
+        services=selected,
+        rows=rows,
+        area_names=area_names,
+        coverage=reports,
+        findings=found,
+        timeline=series,
+    )

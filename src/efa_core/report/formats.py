@@ -1,0 +1,161 @@
+"""Text formats of a report: rich tables, CSV and JSON (HTML is :mod:`efa_core.report.html`).
+
+* :func:`rollout_table` and :func:`findings_table` build :class:`rich.table.Table` objects;
+  :func:`render_table` renders both as text (what ``efa report --format table`` prints).
+* :func:`render_csv`: one line per derived row (service × area), with the sources of its
+  evidence.  Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return) get a leading ``'``.
+* :func:`render_json`: :meth:`ReportData.to_dict <efa_core.report.data.ReportData.to_dict>`
+  as indented JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from efa_core.model import Stage
+from efa_core.report.data import ReportData
+
+__all__ = [
+    "CSV_COLUMNS",
+    "findings_table",
+    "render_csv",
+    "render_json",
+    "render_table",
+    "rollout_table",
+]
+
+#: The columns of :func:`render_csv`.
+CSV_COLUMNS = (
+    "service",
+    "service_name",
+    "ars",
+    "area",
+    "stage",
+    "agreement_state",
+    "agreement_since",
+    "published",
+    "routable",
+    "live",
+    "offline",
+    "sources",
+)
+
+_STAGE_STYLE = {
+    Stage.TERMINATED: "red",
+    Stage.OFFERED: "dim",
+    Stage.INTERESTED: "yellow",
+    Stage.CONTRACTED: "cyan",
+    Stage.PUBLISHED: "blue",
+    Stage.ROUTABLE: "magenta",
+    Stage.LIVE: "green",
+}
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def rollout_table(data: ReportData) -> Table:
+    """Return the rollout rows as a rich table (service, area, stage, evidence sources)."""
+    table = Table(title=f"{data.title}: stage per service × area", title_justify="left")
+    for name in ("Service", "Area", "Stage", "Agreement", "Evidence"):
+        table.add_column(name, overflow="fold")
+    for row in data.rows:
+        agreement = "-"
+        if row.agreement_state is not None:
+            since = "" if row.agreement_since is None else f" {row.agreement_since.date()}"
+            agreement = f"{row.agreement_state.value}{since}"
+        sources = sorted({f"{e.kind}@{e.source}" for e in row.evidence if e.kind != "service"})
+        stage = Text(row.stage.value, style=_STAGE_STYLE[row.stage])
+        if row.offline:
+            stage.append(" (offline)", style="red")
+        # Data goes in as Text, never as markup: a name like "[bold]" stays literal.
+        table.add_row(
+            Text(f"{row.service_key} {data.service_name(row.service_key)}"),
+            Text(data.area_label(row.ars)),
+            stage,
+            Text(agreement),
+            Text(", ".join(sources) or "-"),
+        )
+    return table
+
+
+def findings_table(data: ReportData) -> Table:
+    """Return the findings as a rich table."""
+    table = Table(title=f"Findings ({len(data.findings)})", title_justify="left")
+    for name in ("Severity", "Rule", "Service", "Area", "Message"):
+        table.add_column(name, overflow="fold")
+    for f in data.findings:
+        table.add_row(
+            Text(f.severity.value, style=_SEVERITY_STYLE.get(f.severity.value, "")),
+            Text(f.rule),
+            Text(f.service or "-"),
+            Text(data.area_label(f.area)),
+            Text(f.message),
+        )
+    return table
+
+
+def render_table(data: ReportData, *, width: int = 140, color: bool = False) -> str:
+    """Render the rollout table and the findings table as text."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+    )
+    console.print(rollout_table(data))
+    console.print(findings_table(data))
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def render_csv(data: ReportData) -> str:
+    """Return the rows as CSV (header :data:`CSV_COLUMNS`, CRLF line ends)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in data.rows:
+        sources = sorted({e.source for e in row.evidence})
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.service_key,
+                    data.service_name(row.service_key),
+                    str(row.ars),
+                    data.area_names.get(str(row.ars)),
+                    row.stage.value,
+                    None if row.agreement_state is None else row.agreement_state.value,
+                    None if row.agreement_since is None else row.agreement_since.date().isoformat(),
+                    row.published,
+                    row.routable,
+                    row.live,
+                    row.offline,
+                    " ".join(sources),
+                )
+            ]
+        )
+    return out.getvalue()
+
+
+def render_json(data: ReportData) -> str:
+    """Return the whole report as indented JSON."""
+    return json.dumps(data.to_dict(), indent=2, ensure_ascii=False)

@@ -1,0 +1,171 @@
+"""Report formats on a small store: table, CSV, JSON, HTML (escaping), and ``efa report``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from efa_core.cli.report import report
+from efa_core.errors import EfaError
+from efa_core.model import Stage
+from efa_core.plugins import PluginRegistry
+from efa_core.report import (
+    collect_report,
+    render_csv,
+    render_html,
+    render_json,
+    render_table,
+)
+from efa_core.store import Store
+
+from .helpers import EVIL_NAME, NOW
+
+
+def test_collect_follows_the_small_store(small_store: Store, registry: PluginRegistry) -> None:
+    data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
+    stages = {(r.service_key, str(r.ars)): r.stage for r in data.rows}
+    # Weimar: contract + responsibility + route + dashboard row of its Kreis -> live;
+    # Eichsfeld: its contract only; Dessau-Roßlau lies outside Thüringen.
+    assert stages == {
+        ("anmeldung", "16055"): Stage.LIVE,
+        ("anmeldung", "160550000000"): Stage.LIVE,
+        ("anmeldung", "16061"): Stage.CONTRACTED,
+        ("hund", "160550000000"): Stage.INTERESTED,
+    }
+    # Eichsfeld's contract (2024-02-01) is older than 90 days at NOW and nothing is
+    # published; the dashboard row names the Kreis 16055, whose own row has no agreement
+    # (Weimar's contract names the Gemeinde 160550000000).
+    found = sorted((f.rule, str(f.area)) for f in data.findings)
+    assert found == [("contracted-not-published", "16061"), ("live-without-agreement", "16055")]
+    # Funnel over the 3 Thüringen Gemeinden x 2 services: anmeldung reaches contracted in
+    # all three (Weimar live, Adorf and Bdorf through Eichsfeld), hund is interested in one.
+    assert data.funnel[Stage.OFFERED] == 6
+    assert data.funnel[Stage.INTERESTED] == 4
+    assert data.funnel[Stage.CONTRACTED] == 3
+    assert data.funnel[Stage.LIVE] == 1
+
+
+def test_filters_by_stage_and_service(small_store: Store, registry: PluginRegistry) -> None:
+    data = collect_report(
+        small_store, registry.finding_rules(), services=["anmeldung"], stages=["live"], now=NOW
+    )
+    assert {(r.service_key, str(r.ars)) for r in data.rows} == {
+        ("anmeldung", "16055"),
+        ("anmeldung", "160550000000"),
+    }
+    assert list(data.services) == ["anmeldung"]
+
+
+def test_unknown_service_stage_and_land_are_errors(
+    small_store: Store, registry: PluginRegistry
+) -> None:
+    rules = registry.finding_rules()
+    with pytest.raises(EfaError, match=r"unknown service.*nope.*known: anmeldung, hund"):
+        collect_report(small_store, rules, services=["nope"], timeline=False)
+    with pytest.raises(EfaError, match="known stages"):
+        collect_report(small_store, rules, stages=["done"], timeline=False)
+    with pytest.raises(EfaError, match="unknown Land 'XX'"):
+        collect_report(small_store, rules, land="XX", timeline=False)
+
+
+def test_csv_has_one_line_per_row(small_store: Store, registry: PluginRegistry) -> None:
+    data = collect_report(small_store, registry.finding_rules(), now=NOW, timeline=False)
+    lines = list(csv.DictReader(io.StringIO(render_csv(data))))
+    assert len(lines) == len(data.rows) == 5  # with Dessau-Roßlau: no --land
+    weimar = next(r for r in lines if r["service"] == "anmeldung" and r["ars"] == "160550000000")
+    assert weimar["stage"] == "live"
+    assert weimar["area"] == "Weimar, Stadt"
+    assert weimar["agreement_since"] == "2024-01-10"
+    assert weimar["sources"].split() == ["dashboard", "fit", "lrs", "registry"]
+
+
+def test_csv_defuses_formulas(small_store: Store, registry: PluginRegistry) -> None:
+    from efa_core.report.formats import _cell
+
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _cell("@SUM") == "'@SUM"
+    assert _cell("Weimar") == "Weimar"
+
+
+def test_json_is_complete(small_store: Store, registry: PluginRegistry) -> None:
+    data = collect_report(small_store, registry.finding_rules(), land="16", now=NOW)
+    doc = json.loads(render_json(data))
+    assert doc["land"] == "TH"
+    assert {r["ars"] for r in doc["rows"]} == {"16055", "160550000000", "16061"}
+    assert doc["funnel"]["live"] == 1
+    assert {f["rule"] for f in doc["findings"]} == {
+        "contracted-not-published",
+        "live-without-agreement",
+    }
+    assert doc["timeline"]["points"][-1]["reached"]["live"] == 1
+    kreise = {g["area"] for g in doc["coverage"][0]["groups"]}
+    assert kreise == {"16055", "16061"}
+
+
+def test_table_shows_rows_and_findings(small_store: Store, registry: PluginRegistry) -> None:
+    data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
+    text = render_table(data, width=200)
+    assert "160550000000 Weimar, Stadt" in text
+    assert "contracted-not-published" in text
+    # Rich markup in data stays literal (the evil name has brackets-free HTML, check it).
+    assert "<script>" in text
+
+
+def test_html_escapes_data(small_store: Store, registry: PluginRegistry) -> None:
+    data = collect_report(small_store, registry.finding_rules(), now=NOW)
+    page = render_html(data)
+    assert "<script" not in page  # the service name is text, not an element
+    assert (
+        "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt; &amp; &quot;Hund&quot;"
+        in page
+    )
+    assert EVIL_NAME not in page
+    # self-contained: no external resources, no scripts
+    assert not re.search(r"\s(src|href)\s*=", page)
+    assert page.count("<svg") == 3
+
+
+def test_html_charts_have_data(small_store: Store, registry: PluginRegistry) -> None:
+    page = render_html(collect_report(small_store, registry.finding_rules(), land="TH", now=NOW))
+    funnel = re.search(r'<svg id="chart-funnel".*?</svg>', page, re.S)
+    assert funnel is not None
+    live = re.search(
+        r'<rect class="bar" data-stage="live" x="[\d.]+" y="[\d.]+" width="([\d.]+)"',
+        funnel.group(0),
+    )
+    assert live is not None
+    assert float(live.group(1)) > 0
+    assert 'data-kreis="16061"' in page
+    assert re.search(r'<path class="line" data-stage="live" d="M[\d.]+,[\d.]+', page)
+
+
+def test_cli_report_formats(tmp_path: Path, small_store: Store, db_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(report, ["--db", db_url, "--land", "TH", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "Dessau" not in result.output
+    assert "anmeldung,Wohnsitzanmeldung,160550000000" in result.output
+
+    out = tmp_path / "r.html"
+    result = runner.invoke(report, ["--db", db_url, "--format", "html", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+    result = runner.invoke(report, ["--db", db_url, "--format", "json", "--timeline", "none"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["timeline"] is None
+
+    result = runner.invoke(report, ["--db", db_url, "--stage", "contracted"])
+    assert result.exit_code == 0, result.output
+    assert "16061 Eichsfeld" in result.output
+    assert "Weimar, Stadt" not in result.output.split("Findings")[0]
+
+    result = runner.invoke(report, ["--db", db_url, "--service", "nope"])
+    assert result.exit_code == 1
+    assert "unknown service(s) nope" in result.output
