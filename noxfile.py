@@ -53,7 +53,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typing(session: nox.Session) -> None:
     """Type-check the library and the bundled plugins with ``mypy --strict`` (oldest Python)."""
-    session.install("-e", ".[testing,postgres,xlsx]", *_plugin_specs(), *_group("typing"))
+    session.install("-e", ".[testing,postgres,xlsx]", *_plugin_specs("[test]"), *_group("typing"))
     session.run("mypy", "--strict", "src/efa_core")
     for plugin in BUNDLED_PLUGINS:
         session.run("mypy", "--strict", str(plugin / "src"))
