@@ -129,3 +129,20 @@ def test_discovered_through_its_entry_point() -> None:
     registry = PluginRegistry(strict=True, env={})
     assert registry.connector_class("example-api") is ExampleApiConnector
     assert "example" in [info.name for info in registry.list_plugins()]
+
+
+def test_listed_by_efa_plugins() -> None:
+    entry_points = importlib.metadata.entry_points(group="efa_core", name="example")
+    if not entry_points:
+        pytest.skip("efa-connector-example is not installed (pip install -e .)")
+    import json
+
+    from click.testing import CliRunner
+
+    from efa_core.cli import main
+
+    result = CliRunner().invoke(main, ["plugins", "--json"], env={"EFA_LOAD_PLUGINS": None})
+    assert result.exit_code == 0, result.output
+    listed = {entry["name"]: entry for entry in json.loads(result.output)}
+    assert listed["example"]["distribution"] == "efa-connector-example"
+    assert "efa_register_connectors" in listed["example"]["hooks"]
