@@ -7,6 +7,7 @@ Every strategy builds *valid* values; ``records()`` draws any record kind.  Use 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from efa_core.model import (
     Coverage,
     Maturity,
     MaturityModel,
+    Note,
+    OrganisationUnit,
     Provider,
     ProviderKind,
     Record,
@@ -32,6 +35,7 @@ from efa_core.model import (
     TargetKind,
     Themenfeld,
     Transition,
+    XZuFiObject,
 )
 
 __all__ = [
@@ -46,7 +50,10 @@ __all__ = [
     "leika_keys",
     "maturities",
     "names",
+    "notes",
+    "organisation_units",
     "ozg_ids",
+    "prices",
     "providers",
     "records",
     "responsibilities",
@@ -56,6 +63,7 @@ __all__ = [
     "subscribers",
     "transitions",
     "urls",
+    "xzufi_objects",
 ]
 
 _DIGITS = "0123456789"
@@ -104,6 +112,10 @@ aware_datetimes = st.datetimes(
 _optional_dt = st.none() | aware_datetimes
 
 stages = st.sampled_from(list(Stage))
+#: Prices: finite, non-negative decimals with any number of places (``12``, ``12.50``).
+prices: st.SearchStrategy[Decimal] = st.decimals(
+    min_value=0, max_value=10**9, allow_nan=False, allow_infinity=False
+)
 
 
 def _tuple_of(
@@ -136,6 +148,8 @@ def services() -> st.SearchStrategy[Service]:
         maturity=st.none() | maturities(),
         url=st.none() | urls,
         reuse_channels=_tuple_of(st.sampled_from(list(ReuseChannel))),
+        price_model=st.none() | names,
+        price=st.none() | prices,
         modified_at=_optional_dt,
     )
 
@@ -213,6 +227,9 @@ def routes() -> st.SearchStrategy[Route]:
         destination_id=st.uuids(),
         name=st.none() | names,
         origin=st.none() | names,
+        signed_areas=_tuple_of(ars()),
+        signed_leika_keys=_tuple_of(leika_keys),
+        signature_verified=st.none() | st.booleans(),
         modified_at=_optional_dt,
     )
 
@@ -252,6 +269,46 @@ def areas(draw: st.DrawFn) -> Area:
     )
 
 
+def notes() -> st.SearchStrategy[Note]:
+    """Any valid :class:`Note`."""
+    return st.builds(
+        Note,
+        key=keys,
+        text=names,
+        on=_optional_dt,
+        service_key=st.none() | keys,
+        subscriber=st.none() | keys,
+        agreement_key=st.none() | keys,
+        author=st.none() | names,
+        modified_at=_optional_dt,
+    )
+
+
+def organisation_units() -> st.SearchStrategy[OrganisationUnit]:
+    """Any valid :class:`OrganisationUnit`."""
+    return st.builds(
+        OrganisationUnit,
+        key=keys,
+        name=names,
+        ars=st.none() | ars(),
+        modified_at=_optional_dt,
+    )
+
+
+_local_names = st.from_regex(r"\A[a-zA-Z][a-zA-Z0-9._-]{0,24}\Z")
+
+
+def xzufi_objects() -> st.SearchStrategy[XZuFiObject]:
+    """Any valid :class:`XZuFiObject` (its XML need not be well-formed for the model)."""
+    return st.builds(
+        XZuFiObject,
+        object_class=_local_names,
+        object_id=keys,
+        xml=st.builds(lambda tag, text: f"<{tag}>{text}</{tag}>", _local_names, names),
+        modified_at=_optional_dt,
+    )
+
+
 #: One strategy per record kind.
 RECORD_STRATEGIES: dict[str, st.SearchStrategy[Record]] = {
     "service": services(),
@@ -262,6 +319,9 @@ RECORD_STRATEGIES: dict[str, st.SearchStrategy[Record]] = {
     "route": routes(),
     "availability": availabilities(),
     "area": areas(),
+    "note": notes(),
+    "organisation-unit": organisation_units(),
+    "xzufi-object": xzufi_objects(),
 }
 
 

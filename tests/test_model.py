@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -24,6 +25,8 @@ from efa_core.model import (
     InvalidField,
     Maturity,
     MaturityModel,
+    Note,
+    OrganisationUnit,
     Provider,
     ProviderKind,
     Record,
@@ -37,6 +40,7 @@ from efa_core.model import (
     TargetKind,
     Themenfeld,
     Transition,
+    XZuFiObject,
 )
 from strategies import aware_datetimes, records, stages
 
@@ -83,6 +87,9 @@ def test_record_types_map_every_kind_to_its_class() -> None:
         "route": Route,
         "availability": Availability,
         "area": Area,
+        "note": Note,
+        "organisation-unit": OrganisationUnit,
+        "xzufi-object": XZuFiObject,
     }
     assert set(Record.__args__) == set(RECORD_TYPES.values())
 
@@ -545,6 +552,11 @@ def test_natural_keys() -> None:
         == "99115005104000@160550000000->https://th.de/ummelden"
     )
     assert Area(ars=Ars("16"), name="Thüringen").natural_key == "16"
+    assert Note(key="2024-05-12-kickoff", text="Kickoff").natural_key == "2024-05-12-kickoff"
+    unit = OrganisationUnit(key="S16000_Organisationseinheit_OE-1", name="Bürgeramt")
+    assert unit.natural_key == "S16000_Organisationseinheit_OE-1"
+    raw = XZuFiObject(object_class="spezialisierung", object_id="S16000_Sp_SP:1", xml="<s/>")
+    assert raw.natural_key == "spezialisierung:S16000_Sp_SP:1"
 
 
 def test_service_keeps_land_and_maturity() -> None:
@@ -560,3 +572,107 @@ def test_service_keeps_land_and_maturity() -> None:
 def test_allowed_targets_match_the_table(state: AgreementState) -> None:
     assert state.allowed_targets == AGREEMENT_TRANSITIONS[state]
     assert state.is_final == (not AGREEMENT_TRANSITIONS[state])
+
+
+# -- fields and kinds added later -------------------------------------------------------------
+
+
+def test_new_fields_default_so_existing_records_stay_valid() -> None:
+    service = make_service()
+    assert (service.price_model, service.price) == (None, None)
+    route = Route(leika_key=WOHNSITZ, ars=Ars("16055"), destination_id=uuid.uuid4())
+    assert (route.signed_areas, route.signed_leika_keys, route.signature_verified) == ((), (), None)
+
+
+def test_service_price_is_an_exact_decimal() -> None:
+    service = make_service(price_model="je Fall", price=Decimal("0.10"))
+    assert service.price == Decimal("0.10")
+    assert make_service(price=Decimal("0")).price == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"price": 0.1},
+            "Service.price: must be a Decimal such as Decimal('12.50'), not float "
+            "(a float cannot hold an exact price)",
+        ),
+        ({"price": "12.50"}, "Service.price: must be a Decimal such as Decimal('12.50'), not str"),
+        ({"price": Decimal("-1")}, "Service.price: must not be negative, got -1"),
+        ({"price": Decimal("NaN")}, "Service.price: must be a finite number, got NaN"),
+        ({"price": Decimal("Infinity")}, "Service.price: must be a finite number, got Infinity"),
+        ({"price_model": " "}, "Service.price_model: must not be empty"),
+    ],
+)
+def test_price_invariants(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidField) as info:
+        make_service(**changes)
+    assert str(info.value) == message
+
+
+def test_route_signature_evidence_invariants() -> None:
+    route = Route(
+        leika_key=WOHNSITZ,
+        ars=Ars("16055"),
+        destination_id=uuid.uuid4(),
+        signed_areas=[Ars("16055"), Ars("16")],
+        signed_leika_keys=[WOHNSITZ],
+        signature_verified=False,
+    )
+    assert route.signed_areas == (Ars("16055"), Ars("16"))  # a list becomes a tuple
+    assert route.signed_leika_keys == (WOHNSITZ,)
+    hash(route)
+    with pytest.raises(InvalidField, match=r"^Route\.signed_areas: duplicate entries: 16$"):
+        attrs.evolve(route, signed_areas=(Ars("16"), Ars("16")))
+    with pytest.raises(InvalidField, match=r"^Route\.signed_leika_keys: duplicate entries"):
+        attrs.evolve(route, signed_leika_keys=(WOHNSITZ, WOHNSITZ))
+    with pytest.raises(
+        InvalidField, match=r"^Route\.signature_verified: must be true, false or None"
+    ):
+        attrs.evolve(route, signature_verified="yes")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Note(key="k", text="  "), "Note.text: must not be empty"),
+        (lambda: Note(key=" k", text="x"), "Note.key: must not have surrounding whitespace: ' k'"),
+        (
+            lambda: Note(key="k", text="x", on=datetime(2024, 5, 12)),
+            "Note.on: naive datetime '2024-05-12T00:00:00' has no timezone; "
+            "give an offset such as +00:00",
+        ),
+        (lambda: Note(key="k", text="x", subscriber=""), "Note.subscriber: must not be empty"),
+        (lambda: Note(key="k", text="x", author=" "), "Note.author: must not be empty"),
+        (
+            lambda: OrganisationUnit(key="S_OE_1", name=""),
+            "OrganisationUnit.name: must not be empty",
+        ),
+        (
+            lambda: XZuFiObject(object_class="xzufi:leistung", object_id="S_L_1", xml="<a/>"),
+            "XZuFiObject.object_class: must be an XML local name without ':' or spaces: "
+            "'xzufi:leistung'",
+        ),
+        (
+            lambda: XZuFiObject(object_class="leistung", object_id="S_L_1", xml="leistung"),
+            "XZuFiObject.xml: must be an XML element (start with '<')",
+        ),
+        (
+            lambda: XZuFiObject(
+                object_class="leistung", object_id="S_L_1", xml="<a>" + "x" * (1 << 20) + "</a>"
+            ),
+            "XZuFiObject.xml: has 1048583 characters, more than the 1048576 a record may hold",
+        ),
+    ],
+)
+def test_new_record_invariants(build: object, message: str) -> None:
+    with pytest.raises(InvalidField) as info:
+        build()  # type: ignore[operator]
+    assert str(info.value) == message
+
+
+def test_raw_xml_stays_out_of_the_repr() -> None:
+    raw = XZuFiObject(object_class="leistung", object_id="S_L_1", xml="<leistung>big</leistung>")
+    assert "big" not in repr(raw)
+    assert "S_L_1" in repr(raw)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -27,6 +28,8 @@ from efa_core.model import (
     Coverage,
     Maturity,
     MaturityModel,
+    Note,
+    OrganisationUnit,
     Record,
     Responsibility,
     ReuseChannel,
@@ -37,6 +40,7 @@ from efa_core.model import (
     TargetKind,
     Themenfeld,
     Transition,
+    XZuFiObject,
 )
 from efa_core.secret import MASK, Secret
 from efa_core.serialization import (
@@ -78,7 +82,14 @@ SERVICE_DICT: dict[str, Any] = {
     "maturity": {"model": "1.1", "level": 3},
     "url": "https://serviceportal.example.de/wohnsitz",
     "reuse_channels": ["fit_store"],
+    "price_model": None,
+    "price": None,
     "modified_at": "2024-05-01T14:30:00+02:00",
+}
+
+#: SERVICE as stored before ``price_model`` and ``price`` existed.
+OLD_SERVICE_DICT: dict[str, Any] = {
+    key: value for key, value in SERVICE_DICT.items() if key not in ("price_model", "price")
 }
 
 
@@ -160,6 +171,9 @@ def test_other_records_serialize_identifiers_uuids_and_enums_as_strings() -> Non
         "destination_id": "a1b2c3d4-0000-4000-8000-000000000001",
         "name": None,
         "origin": None,
+        "signed_areas": [],
+        "signed_leika_keys": [],
+        "signature_verified": None,
         "modified_at": None,
     }
     row = Availability(
@@ -285,8 +299,8 @@ def test_unknown_kind() -> None:
     with pytest.raises(ValidationError) as info:
         record_from_dict({"kind": "leistung", "key": "x"})
     assert str(info.value) == (
-        "$.kind: unknown kind 'leistung'; known kinds: agreement, area, availability, provider, "
-        "responsibility, route, service, subscriber"
+        "$.kind: unknown kind 'leistung'; known kinds: agreement, area, availability, note, "
+        "organisation-unit, provider, responsibility, route, service, subscriber, xzufi-object"
     )
 
 
@@ -425,15 +439,17 @@ def test_responsibility_enum_problem() -> None:
 
 def test_content_hash_is_blake2b_of_the_sorted_canonical_json() -> None:
     # Pinned on purpose: a change here changes every stored hash (one no-op write per record).
+    # Last changed by adding Service.price_model and Service.price (null here).
     canonical = (
         b'{"key":"wohnsitz-anmeldung","kind":"service","land":"02",'
         b'"leika_keys":["99115005104000","99115005104001"],"maturity":{"level":3,"model":"1.1"},'
         b'"modified_at":"2024-05-01T14:30:00+02:00","name":"Wohnsitz anmelden",'
-        b'"operator":"dataport","ozg_ids":["10000"],"reuse_channels":["fit_store"],'
+        b'"operator":"dataport","ozg_ids":["10000"],"price":null,"price_model":null,'
+        b'"reuse_channels":["fit_store"],'
         b'"themenfeld":"bauen_wohnen","url":"https://serviceportal.example.de/wohnsitz"}'
     )
     expected = hashlib.blake2b(canonical, digest_size=20).hexdigest()
-    assert content_hash(SERVICE) == expected == "34592316b0b965a8c9d5a8d241205dd2b353a5b1"
+    assert content_hash(SERVICE) == expected == "ee50e87b3b6f36a53ba8ddbdcae379211c79bfa1"
     assert content_hash(structure(SERVICE_DICT, Service)) == expected
 
 
@@ -502,3 +518,149 @@ def test_plain_attrs_classes_and_collections_are_strict_too() -> None:
         ("$.headers['a']", "expected a string, got int 1")
     ]
     assert problems_of([], dict[str, int]) == [("$", "expected an object (mapping)")]
+
+
+# -- fields and kinds added later -------------------------------------------------------------
+
+
+def test_payloads_stored_before_later_fields_existed_stay_valid() -> None:
+    assert structure(OLD_SERVICE_DICT, Service) == SERVICE
+    assert record_from_dict({"kind": "service", **OLD_SERVICE_DICT}) == SERVICE
+    old_route = {
+        "leika_key": "99115005104000",
+        "ars": "16055",
+        "destination_id": "a1b2c3d4-0000-4000-8000-000000000001",
+        "name": "Bürgeramt",
+        "origin": None,
+        "modified_at": None,
+    }
+    route = structure(old_route, Route)
+    assert (route.signed_areas, route.signed_leika_keys, route.signature_verified) == ((), (), None)
+
+
+def test_price_is_written_and_read_as_an_exact_decimal_string() -> None:
+    priced = attrs.evolve(SERVICE, price_model="je Fall", price=Decimal("1234.50"))
+    plain = unstructure(priced)
+    assert (plain["price_model"], plain["price"]) == ("je Fall", "1234.50")
+    assert b'"price":"1234.50"' in to_json(priced)
+    back = structure(plain, Service)
+    assert back == priced
+    assert str(back.price) == "1234.50"  # the trailing zero survives
+    assert structure(dict(plain, price=" 0.10 "), Service).price == Decimal("0.10")
+    # equal prices written differently are equal records with different hashes (documented)
+    other = attrs.evolve(priced, price=Decimal("1234.5"))
+    assert other == priced
+    assert content_hash(other) != content_hash(priced)
+
+
+@pytest.mark.parametrize(
+    ("price", "problem"),
+    [
+        (
+            12.5,
+            "expected a decimal string such as '12.50', got float 12.5 "
+            "(give it as a string: a float may have lost digits)",
+        ),
+        (12, "expected a decimal string such as '12.50', got int 12"),
+        ("zwölf", "'zwölf' is not a decimal number such as '12.50'"),
+        ("NaN", "'NaN' is not a finite number"),
+        ("-Infinity", "'-Infinity' is not a finite number"),
+        ("-0.01", "must not be negative, got -0.01"),
+    ],
+)
+def test_price_problems(price: object, problem: str) -> None:
+    assert problems_of(dict(SERVICE_DICT, price=price)) == [("$.price", problem)]
+
+
+def test_blank_price_model_is_reported() -> None:
+    assert problems_of(dict(SERVICE_DICT, price_model=" ")) == [
+        ("$.price_model", "must not be empty")
+    ]
+
+
+def test_route_signature_evidence_is_plain_data() -> None:
+    route = Route(
+        leika_key=LeikaKey("99115005104000"),
+        ars=Ars("16055"),
+        destination_id=uuid.UUID("a1b2c3d4-0000-4000-8000-000000000001"),
+        signed_areas=(Ars("16055"), Ars("160550000000")),
+        signed_leika_keys=(LeikaKey("99115005104000"),),
+        signature_verified=True,
+    )
+    plain = unstructure(route)
+    assert plain["signed_areas"] == ["16055", "160550000000"]
+    assert plain["signed_leika_keys"] == ["99115005104000"]
+    assert plain["signature_verified"] is True
+    assert structure(plain, Route) == route
+    bad = dict(plain, signed_areas=["16055", "1605"], signature_verified="ja")
+    assert problems_of(bad, Route) == [
+        ("$.signed_areas[1]", "ARS '1605' has 4 digits; an ARS has 2, 3, 5, 9 or 12 digits"),
+        ("$.signature_verified", "expected true or false, got str 'ja'"),
+    ]
+    assert problems_of(dict(plain, signed_areas=["16055", "16055"]), Route) == [
+        ("$.signed_areas", "duplicate entries: 16055")
+    ]
+
+
+def test_new_record_kinds_serialize_to_canonical_plain_data() -> None:
+    note = Note(
+        key="2024-05-12-kickoff",
+        text="Kickoff with the pilot municipality",
+        on=datetime(2024, 5, 12, tzinfo=timezone(timedelta(hours=2))),
+        service_key="MP-001",
+        subscriber="ars:160550000000",
+        agreement_key="MP-001@ars:160550000000",
+    )
+    assert record_to_dict(note) == {
+        "kind": "note",
+        "key": "2024-05-12-kickoff",
+        "text": "Kickoff with the pilot municipality",
+        "on": "2024-05-12T00:00:00+02:00",
+        "service_key": "MP-001",
+        "subscriber": "ars:160550000000",
+        "agreement_key": "MP-001@ars:160550000000",
+        "author": None,
+        "modified_at": None,
+    }
+    unit = OrganisationUnit(
+        key="S16000_Organisationseinheit_OE-ERFURT",
+        name="Bürgeramt Erfurt",
+        ars=Ars("160510000000"),
+    )
+    assert record_to_dict(unit) == {
+        "kind": "organisation-unit",
+        "key": "S16000_Organisationseinheit_OE-ERFURT",
+        "name": "Bürgeramt Erfurt",
+        "ars": "160510000000",
+        "modified_at": None,
+    }
+    raw = XZuFiObject(
+        object_class="spezialisierung",
+        object_id="S16000_Spezialisierung_SP-1",
+        xml="<spezialisierung><id>SP-1</id></spezialisierung>",
+        modified_at=T0,
+    )
+    assert record_to_dict(raw) == {
+        "kind": "xzufi-object",
+        "object_class": "spezialisierung",
+        "object_id": "S16000_Spezialisierung_SP-1",
+        "xml": "<spezialisierung><id>SP-1</id></spezialisierung>",
+        "modified_at": "2024-05-01T12:00:00+00:00",
+    }
+    for record in (note, unit, raw):
+        assert record_from_dict(orjson.loads(orjson.dumps(record_to_dict(record)))) == record
+
+
+def test_new_record_kinds_report_problems_at_their_fields() -> None:
+    assert problems_of({"key": "k", "text": "x", "on": "2024-05-12T00:00:00"}, Note) == [
+        (
+            "$.on",
+            "naive datetime '2024-05-12T00:00:00' has no timezone; give an offset such as +00:00",
+        )
+    ]
+    assert problems_of({"key": "k", "name": "OE", "ars": "1605"}, OrganisationUnit)[0][0] == "$.ars"
+    too_long = "<a>" + "x" * (1 << 20) + "</a>"
+    raw = {"object_class": "leistung", "object_id": "S_L_1", "xml": too_long}
+    assert problems_of(raw, XZuFiObject) == [
+        ("$.xml", f"has {len(too_long)} characters, more than the 1048576 a record may hold")
+    ]

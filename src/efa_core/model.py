@@ -61,6 +61,7 @@ import enum
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, TypeAlias, TypeVar
 
@@ -73,6 +74,7 @@ from efa_core.ids import Land as Land  # re-exported for convenience
 __all__ = [
     "AGREEMENT_TRANSITIONS",
     "RECORD_TYPES",
+    "XZUFI_XML_MAX_CHARS",
     "Agreement",
     "AgreementState",
     "Area",
@@ -81,6 +83,8 @@ __all__ = [
     "InvalidField",
     "Maturity",
     "MaturityModel",
+    "Note",
+    "OrganisationUnit",
     "Provider",
     "ProviderKind",
     "Record",
@@ -94,6 +98,7 @@ __all__ = [
     "TargetKind",
     "Themenfeld",
     "Transition",
+    "XZuFiObject",
 ]
 
 _T = TypeVar("_T")
@@ -216,6 +221,32 @@ def _ozg_ids(value: Iterable[OzgId]) -> tuple[OzgId, ...]:
 
 def _reuse_channels(value: Iterable[ReuseChannel]) -> tuple[ReuseChannel, ...]:
     return _tuple(value)
+
+
+def _ars_tuple(value: Iterable[Ars]) -> tuple[Ars, ...]:
+    return _tuple(value)
+
+
+def _price(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require a finite, non-negative :class:`~decimal.Decimal` (or None); never a float."""
+    if value is None:
+        return
+    if not isinstance(value, Decimal):
+        hint = " (a float cannot hold an exact price)" if isinstance(value, float) else ""
+        raise _fail(
+            inst,
+            attribute,
+            f"must be a Decimal such as Decimal('12.50'), not {type(value).__name__}{hint}",
+        )
+    if not value.is_finite():
+        raise _fail(inst, attribute, f"must be a finite number, got {value}")
+    if value < 0:
+        raise _fail(inst, attribute, f"must not be negative, got {value}")
+
+
+def _optional_bool(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise _fail(inst, attribute, f"must be true, false or None, not {type(value).__name__}")
 
 
 # --------------------------------------------------------------------------------------
@@ -624,6 +655,13 @@ class Service:
     reuse_channels: tuple[ReuseChannel, ...] = attrs.field(
         default=(), converter=_reuse_channels, validator=_no_duplicates
     )
+    #: The price model as the registry words it (Preismodell, e.g. ``"je Fall"`` or
+    #: ``"Pauschale pro Jahr"``), if given.
+    price_model: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The price in euros (a :class:`~decimal.Decimal`, never a float: binary floats cannot
+    #: hold ``0.10`` exactly), if given; what it is a price *for* is :attr:`price_model`.
+    #: Serialized as a string (``"1234.56"``).
+    price: Decimal | None = attrs.field(default=None, validator=_price)
     #: When the source last changed the offer.
     modified_at: datetime | None = attrs.field(default=None, validator=_aware)
 
@@ -841,6 +879,12 @@ class Route:
 
     ``natural_key`` is ``"<leika_key>@<ars>-><destination_id>"``: one routing query (key ×
     area) may return several destinations.
+
+    The *signature evidence* fields come from the route's ``destinationSignature`` (a JWS
+    over the addressing data the destination was registered with in XZuFi): the areas and
+    LeiKa keys it signs (``services[].gebietIDs`` / ``leistungIDs``, in payload order,
+    without duplicates) and whether the signature was verified.  They let findings tell a
+    route that was only *returned* for a pair from one whose signed data *covers* it.
     """
 
     KIND: ClassVar[str] = "route"
@@ -853,6 +897,17 @@ class Route:
     name: str | None = attrs.field(default=None, validator=_optional_non_blank)
     #: Where the Routing API got the route from (``origin``, e.g. ``"PVOG"``).
     origin: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The areas the destinationSignature names (``gebietIDs``); empty if unknown.
+    signed_areas: tuple[Ars, ...] = attrs.field(
+        default=(), converter=_ars_tuple, validator=_no_duplicates
+    )
+    #: The LeiKa keys the destinationSignature names (``leistungIDs``); empty if unknown.
+    signed_leika_keys: tuple[LeikaKey, ...] = attrs.field(
+        default=(), converter=_leika_keys, validator=_no_duplicates
+    )
+    #: ``True`` if the signature was verified against the Routing API's key, ``False`` if
+    #: it failed verification, ``None`` if it was not checked (no key configured).
+    signature_verified: bool | None = attrs.field(default=None, validator=_optional_bool)
     modified_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     @property
@@ -933,9 +988,134 @@ class Area:
         return str(self.ars)
 
 
+@attrs.frozen(kw_only=True)
+class Note:
+    """The user's own knowledge, e.g. "kickoff with the pilot municipality on 12 May".
+
+    A note may point at what it is about: a service (:attr:`service_key`), a subscriber
+    (:attr:`subscriber`, a :class:`Subscriber` natural key such as ``"ars:160550000000"``
+    or ``"org:ktz"``) and an agreement (:attr:`agreement_key`, an :class:`Agreement`
+    natural key).  These are references, not checked against other records.
+
+    ``natural_key`` is :attr:`key`, chosen by the source (e.g. given in a YAML file, or
+    derived from the date and the text).
+    """
+
+    KIND: ClassVar[str] = "note"
+
+    key: str = attrs.field(validator=_key)
+    #: What the note says (free text, not empty).
+    text: str = attrs.field(validator=_non_blank)
+    #: When the noted event happened (or is planned), if the note is about a date.
+    on: datetime | None = attrs.field(default=None, validator=_aware)
+    #: The natural key of the :class:`Service` the note is about.
+    service_key: str | None = attrs.field(default=None, validator=_optional_key)
+    #: The natural key of the :class:`Subscriber` the note is about.
+    subscriber: str | None = attrs.field(default=None, validator=_optional_key)
+    #: The natural key of the :class:`Agreement` the note is about.
+    agreement_key: str | None = attrs.field(default=None, validator=_optional_key)
+    #: Who wrote it (a name or an e-mail address), if given.
+    author: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """The note's key in its source (:attr:`key`)."""
+        return self.key
+
+
+@attrs.frozen(kw_only=True)
+class OrganisationUnit:
+    """An authority (XZuFi ``organisationseinheit``, OE), e.g. "Bürgeramt Erfurt".
+
+    A :class:`Responsibility` with ``target_kind`` ``organisationseinheit`` names an OE by
+    its id (:attr:`Responsibility.target_id`), which is this record's :attr:`key`.
+
+    ``natural_key`` is :attr:`key`, the composite XZuFi id
+    (``"<schemeAgencyID>_<schemeID>_<value>"``, e.g.
+    ``"S16000_Organisationseinheit_OE-ERFURT"``).
+    """
+
+    KIND: ClassVar[str] = "organisation-unit"
+
+    key: str = attrs.field(validator=_key)
+    name: str = attrs.field(validator=_non_blank)
+    #: The area of the OE's address (``anschrift``'s Regionalschlüssel), if given.
+    ars: Ars | None = None
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """The composite XZuFi id (:attr:`key`)."""
+        return self.key
+
+
+#: The longest :attr:`XZuFiObject.xml` the model accepts, in characters (1 MiB).  Readers
+#: may refuse smaller payloads (efa-xzufi's ``max_raw_chars``).
+XZUFI_XML_MAX_CHARS: Final = 1 << 20
+
+
+def _object_class(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _key(inst, attribute, value)
+    if isinstance(value, str) and (":" in value or any(c.isspace() for c in value)):
+        raise _fail(inst, attribute, f"must be an XML local name without ':' or spaces: {value!r}")
+
+
+def _xml_payload(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _non_blank(inst, attribute, value)
+    if not isinstance(value, str):  # pragma: no cover - _non_blank raised
+        return
+    if len(value) > XZUFI_XML_MAX_CHARS:
+        raise _fail(
+            inst,
+            attribute,
+            f"has {len(value)} characters, more than the {XZUFI_XML_MAX_CHARS} a record may hold",
+        )
+    if not value.lstrip().startswith("<"):
+        raise _fail(inst, attribute, "must be an XML element (start with '<')")
+
+
+@attrs.frozen(kw_only=True)
+class XZuFiObject:
+    """An XZuFi object kept as raw payload because the model has no typed record for it.
+
+    ``spezialisierung`` (LeistungSpezialisierung), ``leistung`` and objects unknown to the
+    reader: evidence to look at or to map later.  :attr:`xml` is the serialized element
+    as received (at most :data:`XZUFI_XML_MAX_CHARS` characters).
+
+    ``natural_key`` is ``"<object_class>:<object_id>"``, e.g.
+    ``"spezialisierung:S16000_Spezialisierung_SP-1"``.
+    """
+
+    KIND: ClassVar[str] = "xzufi-object"
+
+    #: The object element's local name, e.g. ``"spezialisierung"`` or ``"leistung"``.
+    object_class: str = attrs.field(validator=_object_class)
+    #: The object's composite XZuFi id (``"<schemeAgencyID>_<schemeID>_<value>"``).
+    object_id: str = attrs.field(validator=_key)
+    #: The serialized element.
+    xml: str = attrs.field(validator=_xml_payload, repr=False)
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """``"<object_class>:<object_id>"``."""
+        return f"{self.object_class}:{self.object_id}"
+
+
 #: Any record.
 Record: TypeAlias = (
-    Service | Provider | Subscriber | Agreement | Responsibility | Route | Availability | Area
+    Service
+    | Provider
+    | Subscriber
+    | Agreement
+    | Responsibility
+    | Route
+    | Availability
+    | Area
+    | Note
+    | OrganisationUnit
+    | XZuFiObject
 )
 
 #: Record kind (``KIND``) -> record class.
@@ -951,6 +1131,9 @@ RECORD_TYPES: Final[Mapping[str, type[Record]]] = MappingProxyType(
             Route,
             Availability,
             Area,
+            Note,
+            OrganisationUnit,
+            XZuFiObject,
         )
     }
 )

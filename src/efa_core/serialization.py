@@ -17,6 +17,9 @@ The plain form is strict and canonical:
 * datetimes are ISO 8601 strings with their offset (``2024-05-01T12:00:00+02:00``); a
   trailing ``Z`` is accepted, naive datetimes are rejected;
 * enums are their values, UUIDs their canonical strings, tuples are lists;
+* decimals (a service's price) are strings as :class:`~decimal.Decimal` writes itself
+  (``"1234.50"`` keeps its trailing zero); reading takes a string only, because a JSON
+  number would be a binary float and could round (``0.1``);
 * a :class:`~efa_core.secret.Secret` is written as the mask ``**********`` (so it never
   leaks) and read from a plain string;
 * ``str``, ``int``, ``float`` and ``bool`` are not coerced: ``"12"`` is not an int and
@@ -37,6 +40,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar, get_args, get_origin
 
 import attrs
@@ -139,6 +143,26 @@ def _structure_uuid(value: object, _: object) -> uuid.UUID:
         except ValueError:
             raise ValueError(f"{value!r} is not a UUID") from None
     raise TypeError(f"expected a UUID string, got {_describe(value)}")
+
+
+def _structure_decimal(value: object, _: object) -> Decimal:
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal number such as '12.50'") from None
+    else:
+        hint = (
+            " (give it as a string: a float may have lost digits)"
+            if isinstance(value, float)
+            else ""
+        )
+        raise TypeError(f"expected a decimal string such as '12.50', got {_describe(value)}{hint}")
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
 
 
 def _structure_secret(value: object, _: object) -> Secret:
@@ -300,6 +324,8 @@ def _make_converter() -> Any:
     converter.register_unstructure_hook(datetime, _unstructure_datetime)
     converter.register_structure_hook(uuid.UUID, _structure_uuid)
     converter.register_unstructure_hook(uuid.UUID, str)
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_unstructure_hook(Decimal, str)
     converter.register_structure_hook(Secret, _structure_secret)
     converter.register_unstructure_hook(Secret, _unstructure_secret)
     return converter
@@ -439,7 +465,8 @@ def content_hash(record: Record) -> str:
     only on the record's kind and field values: it is the same across runs, processes,
     machines and Python versions.  Records that compare equal have the same hash, except
     for datetimes that denote the same instant in different offsets (the offset is part
-    of the content).  Adding a field to a record class changes its records' hashes.
+    of the content) and decimals that differ in trailing zeros (``12.5``, ``12.50``).
+    Adding a field to a record class changes its records' hashes.
     """
     payload = orjson.dumps(record_to_dict(record), option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(payload, digest_size=20).hexdigest()

@@ -208,6 +208,12 @@ def test_signature_payload_is_kept_as_evidence(efa_serve_asgi) -> None:
     other = evidence[routes[1].natural_key]
     assert other.signed_areas == (Ars("15"),)
     assert not other.covers_pair
+    # the records carry the signed data themselves
+    assert routes[0].signed_areas == (Ars("16068"), Ars("160680000000"))
+    assert routes[0].signed_leika_keys == (LeikaKey(KEY_A), LeikaKey(KEY_B))
+    assert routes[0].signature_verified is None  # not checked: no key configured
+    assert routes[1].signed_areas == (Ars("15"),)
+    assert routes[1].signed_leika_keys == (LeikaKey(KEY_B),)
 
 
 def test_decodes_the_specs_example_signature(routing_contract) -> None:
@@ -271,6 +277,7 @@ def test_signatures_verify_with_a_configured_key(efa_serve_asgi, rsa_key, tmp_pa
     routes = upserts(batches)
     assert len(routes) == 4
     assert all(e.verified for e in connector.evidence.values())
+    assert all(route.signature_verified is True for route in routes)
     [rejected] = [r for b in batches for r in b.rejected]
     assert rejected.kind == "route"
     assert rejected.position == f"/routes {KEY_A}@16051 item 0"

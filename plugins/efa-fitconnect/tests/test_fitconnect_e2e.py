@@ -67,7 +67,12 @@ def test_sync_with_explicit_pairs_tombstones_vanished_routes(
     assert (first.added, first.deleted) == (5, 0)
     stored = {r.natural_key: r for r in sync.store.records(source="routing", kind="route")}
     assert f"{KEY_A}@16055->{DEST}" in stored
-    assert stored[f"{KEY_A}@16055->{DEST}"].to_record().name == "Bürgeramt Weimar"
+    weimar = stored[f"{KEY_A}@16055->{DEST}"].to_record()
+    assert weimar.name == "Bürgeramt Weimar"
+    # the destinationSignature evidence is stored with the route
+    assert weimar.signed_areas == (Ars("16055"),)
+    assert weimar.signed_leika_keys == (LeikaKey(KEY_A),)
+    assert weimar.signature_verified is None
 
     fake.routes[KEY_A, "ars", "16055"].remove(gone)
     second = sync.run()["routing"]

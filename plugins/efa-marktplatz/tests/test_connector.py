@@ -196,7 +196,7 @@ def test_first_sheet_positions_are_file_and_row(xlsx_export: Path):
     assert list(rejected) == [f"{xlsx_export}:row 6"]
 
 
-def test_price_is_parsed_though_the_model_has_no_field_yet():
+def test_price_and_price_model_are_stored_on_the_service():
     row = SourceRow(
         position="x:row 2",
         raw={},
@@ -214,6 +214,19 @@ def test_price_is_parsed_though_the_model_has_no_field_yet():
     (item,) = offer_items([row])
     assert isinstance(item, Upsert)
     assert item.key == "a"
+    assert item.record.price == Decimal("1234.56")
+    assert item.record.price_model == "je Fall"
+
+
+def test_a_negative_price_is_rejected_at_its_field():
+    row = SourceRow(
+        position="x:row 2",
+        raw={},
+        values={"service_name": "A", "leika_keys": "99018005000000", "price": "-5,00"},
+    )
+    rejected = parse_offer(row)
+    assert isinstance(rejected, Rejected)
+    assert rejected.problems == (("price", "Service.price: must not be negative, got -5.00"),)
 
 
 def test_missing_file_is_a_connector_error_and_check_says_so(tmp_path: Path):

@@ -1,8 +1,8 @@
-"""The local connector: the user's own agreements in YAML (or CSV), notes not synced yet."""
+"""The local connector: the user's own agreements and notes in YAML (or agreements in CSV)."""
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from efa_marktplatz.values import BERLIN
 
 from efa_core.connectors import pull_sync
 from efa_core.errors import ConnectorError
-from efa_core.model import AgreementState, ReuseChannel, SubscriberKind
+from efa_core.model import AgreementState, Note, ReuseChannel, SubscriberKind
 
 
 def pull(path: Path, **options):
@@ -22,8 +22,7 @@ def pull(path: Path, **options):
     return upserts, rejected
 
 
-def test_sample_yaml(data: Path, caplog: pytest.LogCaptureFixture):
-    caplog.set_level(logging.WARNING)
+def test_sample_yaml(data: Path):
     path = data / "local.yaml"
     upserts, rejected = pull(path)
     weimar = upserts["agreement", "MP-001@ars:160550000000#VA-TH-3"]
@@ -45,7 +44,15 @@ def test_sample_yaml(data: Path, caplog: pytest.LogCaptureFixture):
     ((field, message),) = by_line[f"{path}:line 27"].problems
     assert field == "staet"
     assert "unknown key 'staet'" in message
-    assert "1 note(s) read but not synced" in caplog.text
+    note = upserts["note", "2024-05-12-kickoff-with-the-pilot-municipality"]
+    assert note == Note(
+        key="2024-05-12-kickoff-with-the-pilot-municipality",
+        text="Kickoff with the pilot municipality",
+        on=datetime(2024, 5, 12, tzinfo=BERLIN),
+        service_key="MP-001",
+        subscriber="ars:160550000000",  # Stadt Weimar, known from its agreement above
+        agreement_key="MP-001@ars:160550000000",
+    )
 
 
 def test_yaml_entries_report_every_problem(tmp_path: Path):
@@ -129,3 +136,125 @@ def test_local_csv_with_logical_headers(tmp_path: Path):
     assert rejected[0].position == f"{path}:row 3"
     assert field == "state"
     assert "the lifecycle allows negotiating, contracted, declined, withdrawn" in message
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "own.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_notes_become_note_records(tmp_path: Path):
+    path = write(
+        tmp_path,
+        "agreements:\n"
+        "  - {service: y, subscriber: ITEBO, kind: Organisation, state: interested}\n"
+        "notes:\n"
+        "  - key: kickoff-gera\n"
+        "    date: 12.05.2024 14:30\n"
+        "    text: |\n"
+        "      Kickoff in Gera.\n"
+        "      Second line.\n"
+        "    service: MP-001\n"
+        "    subscriber: Stadt Gera\n"
+        "    ars: 16052\n"
+        "    reference: NV-7\n"
+        "    author: M. Muster\n"
+        "    modified: 2024-05-13\n"
+        "  - {text: Ohne Datum und Bezug}\n"
+        "  - {text: Land by name, subscriber: Thüringen}\n"
+        "  - {text: Area by ARS alone, ars: '160550000000'}\n"
+        "  - {text: Organisation of an agreement, subscriber: itebo, service: y}\n"
+        "  - {text: A new organisation, subscriber: KTZ, kind: Organisation}\n",
+    )
+    upserts, rejected = pull(path)
+    assert not rejected
+    notes = {key: record for (kind, key), record in upserts.items() if kind == "note"}
+    gera = notes["kickoff-gera"]
+    assert gera.text == "Kickoff in Gera.\nSecond line."
+    assert gera.on == datetime(2024, 5, 12, 14, 30, tzinfo=BERLIN)
+    assert (gera.service_key, gera.subscriber) == ("MP-001", "ars:16052")
+    assert gera.agreement_key == "MP-001@ars:16052#NV-7"
+    assert gera.author == "M. Muster"
+    assert gera.modified_at == datetime(2024, 5, 13, tzinfo=BERLIN)
+    plain = notes["ohne-datum-und-bezug"]
+    assert (plain.on, plain.service_key, plain.subscriber, plain.agreement_key) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert notes["land-by-name"].subscriber == "ars:16"
+    assert notes["area-by-ars-alone"].subscriber == "ars:160550000000"
+    itebo = notes["organisation-of-an-agreement"]
+    assert (itebo.subscriber, itebo.agreement_key) == ("org:itebo", "y@org:itebo")
+    assert notes["a-new-organisation"].subscriber == "org:ktz"
+    assert len(notes) == 6
+
+
+def test_derived_note_keys_are_stable_and_bounded(tmp_path: Path):
+    long_text = "Abstimmung mit dem Landkreis über die Anbindung an das Fachverfahren " * 3
+    path = write(tmp_path, f"notes:\n  - {{date: 2024-05-12, text: '{long_text}'}}\n")
+    first, _ = pull(path)
+    again, _ = pull(path)
+    assert list(first) == list(again)
+    ((kind, key),) = first
+    assert kind == "note"
+    assert key.startswith("2024-05-12-abstimmung-mit-dem-landkreis-ueber-die-")
+    assert len(key) <= len("2024-05-12-") + 60
+    digest = key.rsplit("-", 1)[1]
+    assert len(digest) == 8
+    assert int(digest, 16) >= 0  # hex digits
+    other = write(tmp_path, f"notes:\n  - {{date: 2024-05-12, text: '{long_text}!'}}\n")
+    assert list(pull(other)[0]) == list(first)  # punctuation does not change the slug
+    changed = write(tmp_path, f"notes:\n  - {{date: 2024-05-12, text: '{long_text} 2'}}\n")
+    assert list(pull(changed)[0]) != list(first)
+
+
+def test_bad_notes_are_rejected_naming_their_yaml_keys(tmp_path: Path):
+    path = write(
+        tmp_path,
+        "agreements:\n"
+        "  - {service: x, subscriber: Erfurt, ars: '160510000000', state: interested}\n"
+        "notes:\n"
+        "  - {date: 2024-05-12}\n"
+        "  - {text: Tippfehler, autor: ich}\n"
+        "  - {text: Schlechtes Datum, date: 32.01.2024}\n"
+        "  - {text: Wer ist das, subscriber: Stadt Suhl}\n"
+        "  - {text: '!!!'}\n"
+        "  - just text\n"
+        "  - {text: Zweimal, key: k}\n"
+        "  - {text: Zweimal anders, key: k}\n"
+        "  - {text: Erfurt per Name, subscriber: Erfurt, service: x}\n",
+    )
+    upserts, rejected = pull(path)
+    assert all(r.kind == "note" for r in rejected)
+    problems = {r.position.rsplit(" ", 1)[1]: r.problems for r in rejected}
+    assert problems["4"] == (("text", "missing: a note needs a text"),)
+    ((field, message),) = problems["5"]
+    assert field == "autor"
+    assert message.startswith("unknown key 'autor'; known keys: key, date, text, service")
+    ((field, message),) = problems["6"]
+    assert field == "date"
+    assert "32.01.2024" in message
+    assert problems["7"] == (
+        (
+            "ars",
+            "missing: 'Stadt Suhl' is neither a Land nor a subscriber of an agreement in this "
+            "file; give its ARS (ars) or kind Organisation (kind)",
+        ),
+    )
+    assert problems["8"] == (
+        ("text", "'!!!' gives no key (it has no letters or digits); give the note a key"),
+    )
+    assert problems["9"] == (("$", "a note is a mapping with at least a text, not str"),)
+    assert problems["11"] == (
+        (
+            "key",
+            f"duplicate note key 'k' (also at {path}:line 10); give one of the notes its own key",
+        ),
+    )
+    assert len(rejected) == 7
+    assert upserts["note", "k"].text == "Zweimal"
+    erfurt = upserts["note", "erfurt-per-name"]
+    assert erfurt.agreement_key == "x@ars:160510000000"

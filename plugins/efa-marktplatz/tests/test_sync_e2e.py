@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,11 @@ def test_sync_sample_exports_into_the_store(
         "MP-002@ars:160530000000#IB-2024-7",
         "MP-005@ars:16",
     }
+    wohnsitz = store.get("marktplatz", "service", "MP-001")
+    assert wohnsitz is not None
+    assert wohnsitz.payload["price"] == "1234.56"  # exact, as a string
+    assert wohnsitz.payload["price_model"] == "Pauschale je Einwohner"
+    assert wohnsitz.to_record().price == Decimal("1234.56")
     stored = store.get("marktplatz", "agreement", "MP-002@ars:160530000000#IB-2024-7")
     assert stored is not None
     assert stored.payload["state"] == "withdrawn"
@@ -103,6 +109,9 @@ def test_sync_sample_exports_into_the_store(
     assert "MP-010@ars:010020000000" in keys(store, "marktplatz-xlsx", "agreement")
     assert report["marktplatz-xlsx"].quarantined == 2
     assert "MP-001@ars:160550000000#VA-TH-3" in keys(store, "own", "agreement")
+    kickoff = store.get("own", "note", "2024-05-12-kickoff-with-the-pilot-municipality")
+    assert kickoff is not None
+    assert kickoff.payload["agreement_key"] == "MP-001@ars:160550000000"
 
     # a second sync of unchanged files changes nothing
     again = SyncEngine(store, registry, config, lock_timeout=5).run()

@@ -87,6 +87,9 @@ def test_pull_maps_the_whole_directory(export):
     assert kinds.count(("Upsert", "responsibility")) == 5
     assert kinds.count(("Upsert", "service")) == 2
     assert kinds.count(("Delete", "responsibility")) == 2
+    assert kinds.count(("Upsert", "organisation-unit")) == 1
+    assert kinds.count(("Upsert", "xzufi-object")) == 6  # 3 leistung, 2 spezialisierung, formular
+    assert ("Delete", "xzufi-object") in kinds  # loesche klasse="LeistungSpezialisierung"
     # both Länder's ids stay apart
     services = {c.key for c in changes if isinstance(c, Upsert) and c.kind == "service"}
     assert services == {"S16000_Onlinedienst_OD-4711", "S14000_Onlinedienst_OD-1"}
@@ -96,6 +99,26 @@ def test_pull_maps_the_whole_directory(export):
         "XZUFI20260302060000000000000002.xml:line 39",
         "XZUFI20260302060000000000000002.xml:line 52",
     ]
+
+
+def test_organisation_units_and_raw_objects_can_be_switched_off(export):
+    _, changes, _ = pulled(make(export, organisation_units=False, raw_objects=False))
+    assert {c.kind for c in changes} == {"responsibility", "service"}
+    with pytest.raises(ValueError, match="max_raw_chars must be an integer from 1 to 1048576"):
+        make(export, max_raw_chars=2_000_000)
+
+
+def test_raw_objects_over_the_configured_limit_are_quarantined(export):
+    _, changes, rejected = pulled(make(export, max_raw_chars=200))
+    too_big = [
+        r
+        for r in rejected
+        if r.kind == "xzufi-object" and isinstance(r.raw, dict) and r.raw["chars"] > 200
+    ]
+    assert too_big  # the leistungen with text modules
+    kept = {c.key for c in changes if c.kind == "xzufi-object" and isinstance(c, Upsert)}
+    assert kept  # small objects are still kept
+    assert not kept & {f"{r.raw['object_class']}:{r.raw['object_id']}" for r in too_big}
 
 
 def test_same_records_over_http_as_from_disk(efa_serve_asgi, export):
@@ -155,13 +178,21 @@ def test_push_writes_a_message_that_reads_back(export, tmp_path):
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     _, changes, _ = pulled(make(export))
-    upserts = [c for c in changes if isinstance(c, Upsert)]
+    upserts = [
+        c for c in changes if isinstance(c, Upsert) and c.kind in ("responsibility", "service")
+    ]
+    others = [c for c in changes if isinstance(c, Upsert) and c not in upserts]
     to_push = [*upserts, Delete("responsibility", "S16000_ZustaendigkeitOnlinedienst_Z-OLD")]
-    result = push_sync(make(export, output_dir=str(outbox)), to_push)
+    result = push_sync(make(export, output_dir=str(outbox)), [*others, *to_push])
     [path] = result.paths
     assert Path(path).parent == outbox
     assert Path(path).name.startswith("XZUFI")
     assert result.written == len(to_push)
+    # organisation units and raw objects are not written back, and the result says so
+    assert result.messages == (
+        "1 organisation-unit change(s) skipped",
+        "6 xzufi-object change(s) skipped",
+    )
     # the message refers to the editorial system's Leistungen, which the Land knows
     leistungen = LeistungIndex.from_sources(
         [(p, p.name) for p in sorted(export.glob("XZUFI*.xml"))]

@@ -28,6 +28,8 @@ def test_generated_message_parses_completely():
         ("Upsert", "responsibility"): 3000,
         ("Upsert", "service"): 5,
         ("Delete", "responsibility"): 10,
+        ("Upsert", "organisation-unit"): 3,
+        ("Upsert", "xzufi-object"): 7,  # the leistungen, kept as raw payload
     }
     assert keys == {leika_key_of(n) for n in range(7)}
     assert not any(isinstance(c, Rejected) for c in parse_transfer_message(out.getvalue()))

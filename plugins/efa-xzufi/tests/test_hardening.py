@@ -189,4 +189,8 @@ def test_comments_and_processing_instructions_are_dropped():
     ).encode()
     [leistung] = read(data)
     assert leistung.id.value == "L1"
-    assert list(parse_transfer_message(data)) == []
+    assert list(parse_transfer_message(data, raw_objects=False)) == []
+    [kept] = parse_transfer_message(data)
+    assert kept.record.xml.startswith("<leistung")
+    assert "<!--" not in kept.record.xml
+    assert "<?pi" not in kept.record.xml

@@ -25,7 +25,7 @@ from efa_xzufi import (
 
 from efa_core.connectors import Delete, Rejected, Upsert
 from efa_core.ids import Ars, LeikaKey
-from efa_core.model import Responsibility, Service, TargetKind
+from efa_core.model import OrganisationUnit, Responsibility, Service, TargetKind, XZuFiObject
 
 ANMELDUNG = LeikaKey("99115005104000")
 HUNDESTEUER = LeikaKey("99041006017000")
@@ -70,6 +70,8 @@ def test_2_2_0_items_cover_every_object_kind(fixtures):
     assert onlinedienst.url == "https://anmeldung.example.org/start"  # link type 01
     oe = next(i for i in items if isinstance(i, OrganisationseinheitObject))
     assert oe.name == "Bürgeramt Erfurt"
+    assert oe.ars == Ars("160510000000")  # anschrift/.../regionalschluessel
+    assert leistung.xml is None  # kept only when asked (leistung_xml=True)
     assert [z.leistung_id.value for z in oe.zustaendigkeiten] == ["L-HUNDESTEUER"]
     deletes = [i for i in items if isinstance(i, DeleteObject)]
     assert [d.klasse for d in deletes] == [
@@ -107,9 +109,28 @@ def test_2_2_0_maps_to_records_deletes_and_rejections(fixtures):
         leika_keys=(ANMELDUNG,),
         url="https://anmeldung.example.org/start",
     )
+    assert keys["S16000_Organisationseinheit_OE-ERFURT"] == OrganisationUnit(
+        key="S16000_Organisationseinheit_OE-ERFURT",
+        name="Bürgeramt Erfurt",
+        ars=Ars("160510000000"),
+    )
+    raw = {key: record for key, record in keys.items() if isinstance(record, XZuFiObject)}
+    assert sorted(raw) == [
+        "formular:S16000_Formular_F-9",
+        "leistung:S16000_Leistung_L-ANMELDUNG",
+        "leistung:S16000_Leistung_L-HUNDESTEUER",
+        "spezialisierung:S16000_Spezialisierung_SP-1",
+    ]
+    spezialisierung = raw["spezialisierung:S16000_Spezialisierung_SP-1"]
+    assert spezialisierung.xml.startswith("<xzufi:spezialisierung")
+    assert ">L-ANMELDUNG</xzufi:leistungID>" in spezialisierung.xml
+    anmeldung = raw["leistung:S16000_Leistung_L-ANMELDUNG"]
+    assert "<code>99115005104000</code>" in anmeldung.xml
+    assert anmeldung.modified_at == datetime(2026, 2, 1, 9, 0, tzinfo=timezone.utc)
     assert [c for c in changes if isinstance(c, Delete)] == [
         Delete("responsibility", "S16000_ZustaendigkeitOnlinedienst_Z-OLD"),
         Delete("service", "S16000_Onlinedienst_OD-OLD"),
+        Delete("xzufi-object", "spezialisierung:S16000_Spezialisierung_SP-OLD"),
     ]
     [rejected] = [c for c in changes if isinstance(c, Rejected)]
     assert rejected.kind == "responsibility"
@@ -133,7 +154,7 @@ def test_2_3_1_with_varied_prefixes_and_forward_reference(fixtures):
     assert {r.leika_key for r in responsibilities} == {ANMELDUNG}  # referenzLeistungsschluessel
     rejected = {r.position: r for r in changes if isinstance(r, Rejected)}
     bad_leistung = rejected["m231.xml:line 39"]
-    assert bad_leistung.kind is None  # a leistung has no record kind
+    assert bad_leistung.kind == "xzufi-object"  # it would have been kept as raw payload
     assert bad_leistung.problems[0][0] == "leistung/referenzLeiKa/code"
     assert "13 digits" in bad_leistung.problems[0][1]
     dependent = rejected["m231.xml:line 52"]
@@ -152,14 +173,18 @@ def test_prefixes_do_not_matter(fixtures):
     unprefixed = text.replace("xzufi:", "").replace("xmlns:xzufi=", "xmlns=")
 
     def essence(data: bytes):
-        # the raw XML of rejected objects keeps its prefixes; everything else is equal
+        # raw XML (of rejected objects and raw records) keeps its prefixes; all else is equal
         return [
-            (c.kind, c.position, c.problems) if isinstance(c, Rejected) else c
+            (c.kind, c.position, c.problems)
+            if isinstance(c, Rejected)
+            else (c.key, c.record.modified_at)
+            if isinstance(c, Upsert) and isinstance(c.record, XZuFiObject)
+            else c
             for c in parse_transfer_message(data, name="m.xml")
         ]
 
     expected = essence(text.encode())
-    assert len(expected) == 7
+    assert len(expected) == 13
     assert essence(renamed.encode()) == expected
     assert essence(unprefixed.encode()) == expected
 
@@ -228,8 +253,9 @@ def test_fast_and_general_paths_give_the_same_records():
     # the first Zuständigkeit of an area takes the general path, later ones the fast path
     message = _message(_leistung(), _zto(zid="Z1"), _zto(zid="Z2"), _zto(zid="Z3", gebiet="16"))
     fast = list(parse_transfer_message(message))
-    mapper = RecordMapper()
-    general = [m for item in TransferMessageReader(message) for m in mapper.map(item)]
+    mapper = RecordMapper(organisation_units=True, raw_objects=True)
+    reader = TransferMessageReader(message, leistung_xml=True)
+    general = [m for item in reader for m in mapper.map(item)]
     general += mapper.finish()
     assert fast == general
     assert [r.responsibility_id for r in records(fast, Responsibility)] == [
@@ -280,3 +306,127 @@ def test_composite_ids_round_trip():
     assert XZuFiId.from_composite(ident.composite) == ident
     with pytest.raises(ValueError, match="not a composite XZuFi id"):
         XZuFiId.from_composite("S10005_12345")
+
+
+# -- organisation units and raw objects ----------------------------------------------------
+
+
+def test_record_mapper_maps_only_zustaendigkeiten_and_services_by_default(fixtures):
+    """Callers such as efa-pvog keep their output unless they ask for the new kinds."""
+    mapper = RecordMapper()
+    reader = TransferMessageReader(fixtures / "transfer-2.2.0.xml", leistung_xml=True)
+    changes = [m for item in reader for m in mapper.map(item)] + mapper.finish()
+    assert {c.kind for c in changes} == {"responsibility", "service"}
+    assert mapper.skipped == {
+        "leistung": 2,
+        "spezialisierung": 1,
+        "formular": 1,
+        "organisationseinheit": 1,
+        "loesche LeistungSpezialisierung": 1,
+    }
+
+
+def test_kinds_can_be_switched_off_one_by_one(fixtures):
+    path = fixtures / "transfer-2.2.0.xml"
+    no_units = list(parse_transfer_message(path, organisation_units=False))
+    assert not records(no_units, OrganisationUnit)
+    assert len(records(no_units, XZuFiObject)) == 4
+    no_raw = list(parse_transfer_message(path, raw_objects=False))
+    assert not records(no_raw, XZuFiObject)
+    assert not [c for c in no_raw if isinstance(c, Delete) and c.kind == "xzufi-object"]
+    assert len(records(no_raw, OrganisationUnit)) == 1
+    # the Zuständigkeiten are the same either way
+    everything = list(parse_transfer_message(path))
+    assert records(no_raw, Responsibility) == records(everything, Responsibility)
+
+
+def test_deletes_follow_the_klasse_attribute():
+    message = _message(
+        '<loesche klasse="Organisationseinheit"><id schemeAgencyID="A" '
+        'schemeID="Organisationseinheit">OE1</id></loesche>',
+        '<loesche klasse="Leistung"><id schemeAgencyID="A" schemeID="Leistung">L1</id>'
+        '<id schemeAgencyID="A" schemeID="Leistung">L2</id></loesche>',
+        '<loesche klasse="LeistungSpezialisierung"><id schemeAgencyID="A" '
+        'schemeID="Spezialisierung">S1</id></loesche>',
+        '<loesche klasse="Formular"><id schemeAgencyID="A" schemeID="Formular">F1</id></loesche>',
+    )
+    assert list(parse_transfer_message(message)) == [
+        Delete("organisation-unit", "A_Organisationseinheit_OE1"),
+        Delete("xzufi-object", "leistung:A_Leistung_L1"),
+        Delete("xzufi-object", "leistung:A_Leistung_L2"),
+        Delete("xzufi-object", "spezialisierung:A_Spezialisierung_S1"),
+    ]
+    mapper = RecordMapper(organisation_units=True, raw_objects=True)
+    for item in TransferMessageReader(message):
+        mapper.map(item)
+    assert mapper.skipped == {"loesche Formular": 1}  # no way to tell its object class
+
+
+def test_raw_objects_above_max_raw_chars_or_without_id_are_rejected():
+    big = "<schreibe><formular><id schemeAgencyID='A' schemeID='F'>F1</id><text>" + "x" * 500
+    message = _message(
+        big + "</text></formular></schreibe>",
+        "<schreibe><spezialisierung><leistungID>L1</leistungID></spezialisierung></schreibe>",
+        "<schreibe><spezialisierung><id schemeAgencyID='A' schemeID='S'>S1</id>"
+        "</spezialisierung></schreibe>",
+    )
+    changes = list(parse_transfer_message(message, name="m.xml", max_raw_chars=400))
+    too_big, no_id, kept = changes
+    assert isinstance(too_big, Rejected)
+    assert too_big.kind == "xzufi-object"
+    assert too_big.raw["object_id"] == "A_F_F1"
+    assert too_big.raw["chars"] > 500  # the summary, not the XML, goes to the quarantine
+    ((path, message_),) = too_big.problems
+    assert path == "formular"
+    assert message_.startswith("the XML has ")
+    assert message_.endswith("more than max_raw_chars (400); raise max_raw_chars to keep it")
+    assert isinstance(no_id, Rejected)
+    assert no_id.problems == (("spezialisierung/id", "missing or empty; a raw object needs an id"),)
+    assert isinstance(kept, Upsert)
+    assert kept.key == "spezialisierung:A_S_S1"
+    with pytest.raises(ValueError, match="max_raw_chars must be an integer from 1 to 1048576"):
+        RecordMapper(max_raw_chars=0)
+
+
+def test_organisation_unit_without_name_is_rejected_but_its_zustaendigkeiten_count():
+    message = _message(
+        _leistung(),
+        "<schreibe><organisationseinheit>"
+        '<id schemeAgencyID="A" schemeID="Organisationseinheit">OE1</id>'
+        "<anschrift><verwaltungspolitischeKodierung><regionalschluessel><code>1605</code>"
+        "</regionalschluessel></verwaltungspolitischeKodierung></anschrift>"
+        '<zustaendigkeit><leistungID schemeAgencyID="A" schemeID="Leistung">L1</leistungID>'
+        "<gebietID>16055</gebietID></zustaendigkeit>"
+        "</organisationseinheit></schreibe>",
+    )
+    changes = list(parse_transfer_message(message, name="m.xml", raw_objects=False))
+    unit, responsibility = changes
+    assert isinstance(unit, Rejected)
+    assert unit.kind == "organisation-unit"
+    assert unit.raw == {"id": "A_Organisationseinheit_OE1", "name": None, "ars": None}
+    assert unit.problems == (
+        ("organisationseinheit/name", "missing; an organisation unit needs a name"),
+    )
+    assert isinstance(responsibility, Upsert)
+    assert responsibility.record.target_id == "A_Organisationseinheit_OE1"
+
+
+def test_the_zustaendigkeit_fast_path_serializes_no_xml(monkeypatch):
+    import efa_xzufi.parser as parser
+
+    calls: list[str] = []
+    real = parser._xml
+
+    def counting(element):
+        calls.append(element.tag)
+        return real(element)
+
+    monkeypatch.setattr(parser, "_xml", counting)
+    index = LeistungIndex()
+    index.update(TransferMessageReader(_message(_leistung())))
+    message = _message(*(_zto(zid=f"Z{n}") for n in range(5)))
+    changes = list(parse_transfer_message(message, leistungen=index))
+    assert len(records(changes, Responsibility)) == 5
+    assert calls == []  # raw XML is serialized only for the rarer objects
+    list(parse_transfer_message(_message(_leistung())))
+    assert len(calls) == 1  # a leistung, kept as raw payload

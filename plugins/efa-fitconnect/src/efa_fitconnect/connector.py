@@ -24,10 +24,11 @@ A SNAPSHOT over the asked pairs: one :class:`~efa_core.model.Route` per destinat
 (destination id, name, origin, the area asked for), one batch per page of ``GET
 /routes``; the cursor ``"<key>@<ars>:<next offset>"`` (``":end"`` after a pair's last
 page) resumes after that page.  The ``destinationSignature`` of each route is decoded;
-its signed ``services[].gebietIDs / leistungIDs`` are kept as evidence in
-:attr:`FitConnectConnector.evidence` (and in the route record's evidence fields, where the
-model has them).  With ``signature_key`` configured the signature is verified (PS512) and
-a route that fails is quarantined as :class:`~efa_core.connectors.Rejected`.
+its signed ``services[].gebietIDs / leistungIDs`` are kept as evidence on the route record
+(``signed_areas``, ``signed_leika_keys``, ``signature_verified``) and, with the decoded
+header and claims, in :attr:`FitConnectConnector.evidence`.  With ``signature_key``
+configured the signature is verified (PS512) and a route that fails is quarantined as
+:class:`~efa_core.connectors.Rejected`.
 
 Errors: RFC 7807 problem answers become :class:`RoutingApiError` (an
 :class:`~efa_core.http.HttpError`) with the problem's ``detail``; 429 and 5xx are retried
@@ -51,7 +52,6 @@ from efa_core.http import HttpError, HttpSettings, create_client, offset_limit
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import AgreementState, Route
 from efa_fitconnect.signature import (
-    DestinationSignature,
     SignatureError,
     decode_destination_signature,
     load_public_keys,
@@ -79,7 +79,6 @@ TESTING_URL = "https://routing-api-testing.fit-connect.fitko.dev/v1"
 
 _PLUGIN_VERSION = "0.1.0"
 _CURSOR = re.compile(r"(?P<leika>\d{14})@(?P<ars>\d{2,12}):(?P<offset>\d+|end)\Z")
-_ROUTE_FIELDS = attrs.fields_dict(Route)
 
 #: A (LeiKa key, ARS) pair to ask the Routing API about.
 Pair = tuple[LeikaKey, Ars]
@@ -496,19 +495,23 @@ class FitConnectConnector(Connector):
                 "$.destinationSignature",
                 f"signs destinationId {signature.destination_id!r}, not {destination!r}",
             )
-        fields: dict[str, Any] = {
-            "leika_key": leika_key,
-            "ars": ars,
-            "destination_id": destination,
-            "name": _text(item.get("destinationName")),
-            "origin": _text(item.get("origin")),
-        }
-        fields.update(_evidence_fields(signature, verified))
         try:
-            fields["destination_id"] = uuid.UUID(str(destination))
-            record = Route(**fields)
+            destination_id = uuid.UUID(str(destination))
         except ValueError as exc:
             raise _Invalid("$.destinationId", str(exc)) from None
+        try:
+            record = Route(
+                leika_key=leika_key,
+                ars=ars,
+                destination_id=destination_id,
+                name=_text(item.get("destinationName")),
+                origin=_text(item.get("origin")),
+                signed_areas=signature.areas,
+                signed_leika_keys=signature.leika_keys,
+                signature_verified=verified,
+            )
+        except ValueError as exc:
+            raise _Invalid("$", str(exc)) from None
         covers = signature.covers(leika_key, ars)
         if not covers:
             log.info(
@@ -555,15 +558,3 @@ class _Invalid(Exception):
 
 def _text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _evidence_fields(signature: DestinationSignature, verified: bool | None) -> dict[str, Any]:
-    """Return the signature evidence for the Route fields the model has (none yet)."""
-    fields: dict[str, Any] = {}
-    if "signed_areas" in _ROUTE_FIELDS:
-        fields["signed_areas"] = signature.areas
-    if "signed_leika_keys" in _ROUTE_FIELDS:
-        fields["signed_leika_keys"] = signature.leika_keys
-    if "signature_verified" in _ROUTE_FIELDS:
-        fields["signature_verified"] = verified
-    return fields

@@ -7,7 +7,7 @@ Two connector types for efa-core (registered by :mod:`efa_marktplatz.plugin`):
     as CSV (``;`` or ``,``, UTF-8 or cp1252) or XLSX: providers, services, subscribers and
     agreements, with registry statuses mapped onto the agreement lifecycle.
 ``local`` (:class:`LocalConnector`)
-    The user's own agreements (and, later, notes) in a YAML file of their repository.
+    The user's own agreements and notes in a YAML file of their repository.
 
 The building blocks are public for scripts that read exports without syncing:
 :func:`~efa_marktplatz.tabular.read_table`, the value parsers in

@@ -146,7 +146,7 @@ class _Problems:
 
 @attrs.frozen(kw_only=True)
 class Offer:
-    """One parsed offer row; :attr:`price_model` and :attr:`price` have no model field yet."""
+    """One parsed offer row (becomes a :class:`~efa_core.model.Service`)."""
 
     row: SourceRow
     key: str
@@ -227,7 +227,14 @@ def parse_offer(
             slugify(offer.operator)
     except (ValueError, EfaError) as exc:
         field = getattr(exc, "field", "$")
-        names = {"operator": "operator", "url": "url", "key": "service_key", "name": "service_name"}
+        names = {
+            "operator": "operator",
+            "url": "url",
+            "key": "service_key",
+            "name": "service_name",
+            "price": "price",
+            "price_model": "price_model",
+        }
         problems.add(names.get(field, field), str(exc))
         return problems.rejected(Service.KIND)
     return offer
@@ -243,6 +250,8 @@ def _service(offer: Offer) -> Service:
         operator=offer.operator_key,
         url=offer.url,
         reuse_channels=offer.channels,
+        price_model=offer.price_model,
+        price=offer.price,
         modified_at=offer.modified_at,
     )
 

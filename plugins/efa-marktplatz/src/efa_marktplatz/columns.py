@@ -108,12 +108,12 @@ OFFER_FIELDS: Final[Mapping[str, FieldSpec]] = _fields(
     ),
     FieldSpec(
         "price_model",
-        "the price model (read, not stored yet)",
+        "the price model (Preismodell, as the registry words it)",
         ("Preismodell", "Kostenmodell", "Finanzierungsmodell"),
     ),
     FieldSpec(
         "price",
-        "the price, a German number such as 1.234,56 (read, not stored yet)",
+        "the price in euros, a German number such as 1.234,56",
         ("Preis", "Preis (EUR)", "Kosten", "Kosten (EUR)", "Entgelt"),
     ),
     FieldSpec("ozg_ids", "the OZG-IDs", ("OZG-ID", "OZG-IDs", "OZG-Leistungs-ID")),

@@ -1,4 +1,4 @@
-"""The ``local`` connector: the user's own agreements (and notes), kept in their repository.
+"""The ``local`` connector: the user's own agreements and notes, kept in their repository.
 
 The user's knowledge is a source like any other, synced and versioned in the store: an
 agreement a registry does not show yet, a Verwaltungsabkommen, the date of a kickoff.
@@ -24,35 +24,53 @@ The YAML format (every key but ``service``, ``subscriber`` and ``state`` is opti
           - {state: Interessenbekundung, date: 2024-02-01}
           - {state: Abstimmung, date: 2024-03-10}
 
-    notes:
-      - date: 2024-05-12
+    notes:                              # only text is required
+      - date: 2024-05-12                # what day the note is about (or 12.05.2024)
         text: Kickoff with the pilot municipality
-        service: wohnsitzanmeldung
-        subscriber: Erfurt
+        service: wohnsitzanmeldung      # the service it is about
+        subscriber: Erfurt              # the subscriber it is about (name) ...
+        ars: "160510000000"             # ... and its ARS, as for agreements
+        kind: kreisfreie Stadt          # optional, as for agreements
+        reference: NV-2024-17           # with service and subscriber: the agreement
+        author: M. Muster
+        key: kickoff-erfurt             # optional: a stable key of your own
+        modified: 2024-05-13
 
 An entry and its ``history`` are the status rows of one agreement and go through the same
 lifecycle check as an export (:mod:`efa_marktplatz.build`).  Bad entries become
 :class:`~efa_core.connectors.Rejected` at ``"<file>:line <N>"``; unknown keys of an entry
 are problems too (typos should not pass silently).
 
-**Notes** are read and checked but not synced yet: efa-core has no record kind for them.
-A pull logs how many notes it skipped.
+**Notes** become :class:`~efa_core.model.Note` records (see :func:`note_items`).  Their
+``subscriber`` is the subscriber's natural key, found by the rules of agreements
+(``ars:<ARS>``; ``org:<slug of the name>`` for kind ``Organisation``); a name alone is
+enough for a Land (``Thüringen``) and for a subscriber of an agreement in the same file
+(``Stadt Weimar``), ``ars`` alone is enough too.  With ``service`` and a subscriber, the
+note is about the agreement ``<service>@<subscriber>[#<reference>]``.
+
+A note without ``key`` gets one derived from its date and text:
+``"<yyyy-mm-dd>-<slug of the text>"`` (just the slug without a date; a slug longer than 60
+characters is cut at a word and ends with 8 hex digits of a hash of the whole slug).  The
+derived key changes when the text does, so the store sees a new note and tombstones the
+old one: give a ``key`` to keep a note's identity while you edit it.  Two notes with the
+same key are a problem (the second is rejected).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
-from datetime import date, time
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 
-from efa_core.connectors import Capability, Rejected
-from efa_core.errors import ConnectorError
+from efa_core.connectors import Capability, Rejected, Upsert
+from efa_core.errors import ConnectorError, EfaError
+from efa_core.model import Note, Subscriber
 from efa_marktplatz._snapshot import FileSnapshotConnector
-from efa_marktplatz.build import Item, SourceRow, agreement_items
+from efa_marktplatz.build import Item, SourceRow, _Problems, _subscriber, agreement_items
 from efa_marktplatz.columns import AGREEMENT_FIELDS, AGREEMENT_REQUIRED
 from efa_marktplatz.connector import (
     _delimiter,
@@ -63,12 +81,11 @@ from efa_marktplatz.connector import (
     read_export,
     state_labels,
 )
+from efa_marktplatz.states import normalize_label
 from efa_marktplatz.tabular import decode_text
-from efa_marktplatz.values import Cell, parse_date
+from efa_marktplatz.values import Cell, parse_ars, parse_date, parse_land, slugify
 
-__all__ = ["YAML_KEYS", "LocalConfig", "LocalConnector", "yaml_items"]
-
-log = logging.getLogger("efa_marktplatz")
+__all__ = ["NOTE_KEYS", "YAML_KEYS", "LocalConfig", "LocalConnector", "note_items", "yaml_items"]
 
 #: The keys of an agreement entry in YAML → the logical field they fill.
 YAML_KEYS: Mapping[str, str] = {
@@ -86,7 +103,21 @@ YAML_KEYS: Mapping[str, str] = {
     "modified": "modified",
 }
 _HISTORY_KEYS = ("state", "date")
-_NOTE_KEYS = ("date", "text", "service", "subscriber", "ars", "reference", "author")
+#: The keys of a note entry in YAML → the logical field they fill.
+NOTE_KEYS: Mapping[str, str] = {
+    "key": "key",
+    "date": "date",
+    "text": "text",
+    "service": "service_key",
+    "subscriber": "subscriber_name",
+    "ars": "subscriber_ars",
+    "kind": "subscriber_kind",
+    "reference": "reference",
+    "author": "author",
+    "modified": "modified",
+}
+_NOTE_SLUG_MAX = 60
+_NOTE_SLUG_HEAD = 51
 _TOP_KEYS = ("agreements", "notes")
 _YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -196,27 +227,155 @@ def _value_node(node: Any, key: str) -> Any:
     return None
 
 
-def _check_note(name: str, node: Any, note: object) -> str | None:
-    position = f"{name}:line {_line(node)}"
-    if not isinstance(note, dict):
-        return f"{position}: a note is a mapping with date and text"
-    unknown = sorted(str(k) for k in note if k not in _NOTE_KEYS)
-    if unknown:
-        return f"{position}: unknown key(s) {', '.join(unknown)}; known: {', '.join(_NOTE_KEYS)}"
-    if not str(note.get("text") or "").strip():
-        return f"{position}: a note needs a text"
-    if note.get("date") is not None:
+def _note_key(text: str, on: datetime | None) -> str:
+    """Derive a note's key from its date and text (see the module docs)."""
+    slug = slugify(text)
+    if len(slug) > _NOTE_SLUG_MAX:
+        digest = hashlib.blake2b(slug.encode(), digest_size=4).hexdigest()
+        head = slug[:_NOTE_SLUG_HEAD]
+        if "-" in head:
+            head = head.rsplit("-", 1)[0]
+        slug = f"{head}-{digest}"
+    return slug if on is None else f"{on.date().isoformat()}-{slug}"
+
+
+def _note_subscriber(
+    row: SourceRow, problems: _Problems, known: Mapping[str, set[str]]
+) -> str | None:
+    """Return the natural key of the subscriber a note names (see the module docs)."""
+    name = row.text("subscriber_name")
+    if name is None:
+        ars = problems.parse("subscriber_ars", parse_ars)
+        return None if ars is None else f"ars:{ars}"
+    if row.get("subscriber_ars") is None and row.get("subscriber_kind") is None:
+        keys = known.get(normalize_label(name), set())
+        if len(keys) == 1:
+            return next(iter(keys))
         try:
-            parse_date(_scalar(note["date"]))
+            return f"ars:{parse_land(name).ars}"
+        except ValueError:
+            pass
+        why = (
+            f"names {len(keys)} subscribers of this file ({', '.join(sorted(keys))})"
+            if keys
+            else "is neither a Land nor a subscriber of an agreement in this file"
+        )
+        problems.add(
+            "subscriber_ars",
+            f"missing: {name!r} {why}; give its ARS (ars) or kind Organisation (kind)",
+        )
+        return None
+    subscriber = _subscriber(row, problems)
+    return None if subscriber is None else subscriber.natural_key
+
+
+def _note(row: SourceRow, known: Mapping[str, set[str]]) -> Note | Rejected:
+    """Build the note of one YAML entry (its cells keyed by the fields of :data:`NOTE_KEYS`)."""
+    problems = _Problems(row)
+    text = row.text("text")
+    if text is None:
+        problems.add("text", "missing: a note needs a text")
+    on = problems.parse("date", parse_date)
+    modified = problems.parse("modified", parse_date)
+    subscriber = _note_subscriber(row, problems, known)
+    service = row.text("service_key")
+    if problems.items or text is None:
+        return problems.rejected(Note.KIND)
+    on_at = on if isinstance(on, datetime) else None
+    key = row.text("key")
+    if key is None:
+        try:
+            key = _note_key(text, on_at)
         except ValueError as exc:
-            return f"{position}: date: {exc}"
-    return None
+            problems.add("text", f"{exc}; give the note a key")
+            return problems.rejected(Note.KIND)
+    agreement = None
+    if service is not None and subscriber is not None:
+        agreement = f"{service}@{subscriber}"
+        reference = row.text("reference")
+        if reference is not None:
+            agreement = f"{agreement}#{reference}"
+    try:
+        return Note(
+            key=key,
+            text=text,
+            on=on_at,
+            service_key=service,
+            subscriber=subscriber,
+            agreement_key=agreement,
+            author=row.text("author"),
+            modified_at=modified if isinstance(modified, datetime) else None,
+        )
+    except (ValueError, EfaError) as exc:
+        problems.add(getattr(exc, "field", "$"), str(exc))
+        return problems.rejected(Note.KIND)
+
+
+def note_items(
+    name: str,
+    nodes: Sequence[Any],
+    notes: Sequence[object],
+    *,
+    subscribers: Iterable[Subscriber] = (),
+) -> list[Item]:
+    """Turn the ``notes`` entries of a local YAML file into note upserts and rejected entries.
+
+    *nodes* are the entries' YAML nodes (for the line numbers), *notes* the entries.
+    *subscribers* (those of the file's agreements) let a note name a subscriber by its name
+    alone.  Every problem of an entry is named by its YAML key; unknown keys are problems.
+    """
+    known: dict[str, set[str]] = {}
+    for subscriber in subscribers:
+        known.setdefault(normalize_label(subscriber.name), set()).add(subscriber.natural_key)
+    items: list[Item] = []
+    seen: dict[str, str] = {}
+    labels = {field: key for key, field in NOTE_KEYS.items()}
+    for node, entry in zip(nodes, notes, strict=True):
+        position = f"{name}:line {_line(node)}"
+        if not isinstance(entry, dict):
+            problem = ("$", f"a note is a mapping with at least a text, not {type(entry).__name__}")
+            items.append(Rejected(Note.KIND, position, entry, [problem]))
+            continue
+        values: dict[str, Cell] = {}
+        problems: list[tuple[str, str]] = []
+        for key, value in entry.items():
+            field = NOTE_KEYS.get(str(key))
+            if field is None:
+                names = ", ".join(NOTE_KEYS)
+                problems.append((str(key), f"unknown key {key!r}; known keys: {names}"))
+                continue
+            cell = _scalar(value)
+            if cell is None and value is not None:
+                problems.append((str(key), f"must be a single value, not a {type(value).__name__}"))
+                continue
+            values[field] = cell
+        if problems:
+            items.append(Rejected(Note.KIND, position, entry, problems))
+            continue
+        built = _note(SourceRow(position=position, raw=entry, values=values), known)
+        if isinstance(built, Rejected):  # name the problems by their YAML keys
+            named = [(labels.get(path, path), message) for path, message in built.problems]
+            built = Rejected(Note.KIND, position, entry, named)
+        else:
+            first = seen.get(built.key)
+            if first is not None:
+                message = (
+                    f"duplicate note key {built.key!r} (also at {first}); give one of the "
+                    "notes its own key"
+                )
+                built = Rejected(Note.KIND, position, entry, [("key", message)])
+            else:
+                seen[built.key] = position
+        items.append(built if isinstance(built, Rejected) else Upsert(built))
+    return items
 
 
 def yaml_items(
     text: str, *, name: str, states: Mapping[str, Any] | None = None, where: str = ""
 ) -> tuple[list[Item], int]:
-    """Build the items of a local YAML file; return them and the number of notes read.
+    """Build the items of a local YAML file: agreements first, then notes.
+
+    Returns the items and the number of note entries read.
 
     :raises ConnectorError: the text is not YAML or not of the documented shape.
     """
@@ -261,16 +420,22 @@ def yaml_items(
     if not isinstance(notes, list):
         raise ConnectorError(f"{prefix}: 'notes' must be a list of entries")
     note_nodes = _value_node(root, "notes")
-    for number, note in enumerate(notes):
-        problem = _check_note(name, note_nodes.value[number], note)
-        if problem is not None:
-            log.warning("%s: note skipped: %s", prefix, problem)
     items = agreement_items(rows, states=state_labels(dict(states or {})), rejected=early)
+    if notes:
+        subscribers = [
+            item.record
+            for item in items
+            if isinstance(item, Upsert) and isinstance(item.record, Subscriber)
+        ]
+        items.extend(note_items(name, note_nodes.value, notes, subscribers=subscribers))
     return items, len(notes)
 
 
 class LocalConnector(FileSnapshotConnector):
-    """The user's own agreements from a YAML (or CSV/XLSX) file, as a SNAPSHOT source."""
+    """The user's own agreements and notes from a YAML file, as a SNAPSHOT source.
+
+    A CSV or XLSX file holds agreements only (the columns of an interest/contract list).
+    """
 
     type_name: ClassVar[str] = "local"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SNAPSHOT})
@@ -295,13 +460,7 @@ class LocalConnector(FileSnapshotConnector):
         (data,) = contents
         if path.suffix.lower() in _YAML_SUFFIXES:
             text, _ = decode_text(data, "utf-8", where)
-            items, notes = yaml_items(text, name=name, states=self.config.states, where=where)
-            if notes:
-                log.warning(
-                    "%s: %d note(s) read but not synced: efa-core has no record kind for notes yet",
-                    where,
-                    notes,
-                )
+            items, _ = yaml_items(text, name=name, states=self.config.states, where=where)
             return items
         rows = read_export(
             data,

@@ -2,7 +2,8 @@
 
 * :class:`TransferMessageReader` streams the objects of an XZuFi 2.2.0 / 2.3.1 message;
   :func:`parse_transfer_message` maps them to efa-core changes (responsibilities,
-  services, deletes) and rejected objects;
+  services, organisation units, raw ``xzufi-object`` payloads, deletes) and rejected
+  objects;
 * :func:`write_transfer_message` writes Zuständigkeiten (and an Onlinedienst) as an
   XZuFi 2.2.0 message for a Land's editorial system;
 * the connector type ``xzufi-dir`` reads an editorial system's export directory
@@ -22,7 +23,13 @@ from efa_xzufi._xml import (
     XZuFiFormatError,
     XZuFiRefused,
 )
-from efa_xzufi.mapping import LeistungIndex, MappedItem, RecordMapper, parse_transfer_message
+from efa_xzufi.mapping import (
+    DEFAULT_MAX_RAW_CHARS,
+    LeistungIndex,
+    MappedItem,
+    RecordMapper,
+    parse_transfer_message,
+)
 from efa_xzufi.parser import (
     LEIKA_SCHEME_ID,
     DeleteObject,
@@ -48,6 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_RAW_CHARS",
     "LEIKA_SCHEME_ID",
     "XZUFI_2_2_0_NAMESPACE",
     "XZUFI_2_3_1_NAMESPACE",

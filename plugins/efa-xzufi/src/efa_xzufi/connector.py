@@ -21,6 +21,9 @@ Configuration::
     output_dir = "/data/lrs-th/outbox"    # optional: where push writes messages
     sender = "Land Thüringen, OZG-Koordination"
     batch_size = 1000
+    organisation_units = true             # organisationseinheit -> organisation-unit
+    raw_objects = true                    # spezialisierung, leistung, unknown -> xzufi-object
+    max_raw_chars = 262144                # longer raw objects are rejected
 
 **Pull** (SNAPSHOT) makes two passes over the listed files: the first collects the
 Leistungen (to resolve the LeiKa keys of Zuständigkeiten) and proves every file
@@ -64,7 +67,13 @@ from efa_core.connectors import (
 from efa_core.errors import ConnectorError
 from efa_core.model import Responsibility, Service
 from efa_xzufi._xml import DEFAULT_LIMITS, Limits
-from efa_xzufi.mapping import LeistungIndex, MappedItem, RecordMapper
+from efa_xzufi.mapping import (
+    DEFAULT_MAX_RAW_CHARS,
+    LeistungIndex,
+    MappedItem,
+    RecordMapper,
+    check_max_raw_chars,
+)
 from efa_xzufi.parser import TransferMessageReader
 from efa_xzufi.writer import XZuFiWriteError, write_transfer_message
 
@@ -82,6 +91,10 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: int) -> 
 def _non_blank(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
     if not value.strip():
         raise ValueError(f"{attribute.name} must not be empty")
+
+
+def _max_raw_chars(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    check_max_raw_chars(value)
 
 
 def _file_name(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -106,6 +119,13 @@ class XZuFiDirConfig:
     batch_size: int = attrs.field(default=1000, validator=_positive)
     #: Map ``onlinedienst`` objects to ``service`` records.
     services: bool = True
+    #: Map ``organisationseinheit`` objects to ``organisation-unit`` records.
+    organisation_units: bool = True
+    #: Keep ``spezialisierung``, ``leistung`` and unknown objects as ``xzufi-object``
+    #: records (their XML as received).
+    raw_objects: bool = True
+    #: The longest XML kept in an ``xzufi-object`` (characters); longer objects are rejected.
+    max_raw_chars: int = attrs.field(default=DEFAULT_MAX_RAW_CHARS, validator=_max_raw_chars)
     #: The name of the index file.
     index_file: str = attrs.field(default="index.txt", validator=_file_name)
     #: Limits for reading (see :class:`efa_xzufi.Limits`).
@@ -166,10 +186,10 @@ def _parse_index(data: bytes, label: str, index_name: str) -> list[str]:
 class _Snapshot:
     """Produces the items of one snapshot (blocking; runs in a worker thread)."""
 
-    def __init__(self, files: Sequence[tuple[Path, str]], limits: Limits, services: bool) -> None:
+    def __init__(self, files: Sequence[tuple[Path, str]], config: XZuFiDirConfig) -> None:
         self._files = files
-        self._limits = limits
-        self._services = services
+        self._limits = config.limits
+        self._config = config
         self._items: Iterator[MappedItem] | None = None
         self._pending: MappedItem | None = None
         #: Items produced so far.
@@ -179,9 +199,18 @@ class _Snapshot:
         index = LeistungIndex.from_sources(
             [(path, name) for path, name in self._files], limits=self._limits
         )
-        mapper = RecordMapper(index, services=self._services)
+        config = self._config
+        mapper = RecordMapper(
+            index,
+            services=config.services,
+            organisation_units=config.organisation_units,
+            raw_objects=config.raw_objects,
+            max_raw_chars=config.max_raw_chars,
+        )
         for path, name in self._files:
-            reader = TransferMessageReader(path, name=name, limits=self._limits)
+            reader = TransferMessageReader(
+                path, name=name, limits=self._limits, leistung_xml=config.raw_objects
+            )
             for item in reader._items(mapper.fast_transfer_objekt):
                 if type(item) is Upsert:
                     yield item
@@ -362,7 +391,7 @@ class XZuFiDirConnector(Connector):
         workdir = Path(tempfile.mkdtemp(prefix="efa-xzufi-")) if self._client else None
         try:
             files = await self._files(names, workdir)
-            snapshot = _Snapshot(files, self.config.limits, self.config.services)
+            snapshot = _Snapshot(files, self.config)
             if skip:
                 await anyio.to_thread.run_sync(snapshot.skip, skip)
             size = self.config.batch_size

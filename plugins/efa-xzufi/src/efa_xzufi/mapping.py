@@ -1,4 +1,4 @@
-"""From XZuFi objects to efa-core records: responsibilities, services, deletes.
+"""From XZuFi objects to efa-core records: responsibilities, services, OEs, raw objects.
 
 A Zuständigkeit names its Leistung by id (``leistungID``), not by LeiKa key, so the key
 comes from the ``leistung`` objects of the same message or export directory.  A
@@ -24,24 +24,49 @@ Mapping rules (:class:`RecordMapper`):
   id, named by its ``bezeichnung``, with the LeiKa keys of the Zuständigkeiten that point
   at it; these are known only at the end, so services come last.  An Onlinedienst that no
   Zuständigkeit points at is rejected (a service needs a LeiKa key);
-* ``loesche`` of ``Zustaendigkeit`` / ``Onlinedienst`` becomes a
-  :class:`~efa_core.connectors.Delete` of ``responsibility`` / ``service``;
-* ``leistung``, ``organisationseinheit``, ``spezialisierung`` and unknown objects have no
-  record kind in efa-core's model; they are counted in :attr:`RecordMapper.skipped`
-  (their XML is available from :class:`~efa_xzufi.parser.TransferMessageReader`).
-  Embedded 2.2 Zuständigkeiten of an ``organisationseinheit`` are mapped like the others.
+* with ``organisation_units=True``, an ``organisationseinheit`` becomes an
+  :class:`~efa_core.model.OrganisationUnit` (key: composite id; name; the ARS of its
+  address); one without a name is rejected (kind ``organisation-unit``).  Its embedded 2.2
+  Zuständigkeiten are mapped like the others in any case;
+* with ``raw_objects=True``, ``spezialisierung``, ``leistung`` and unknown objects become
+  :class:`~efa_core.model.XZuFiObject` records (``object_class`` = the element's local
+  name, ``object_id`` = its composite id, ``xml`` = the element as received).  A Leistung
+  is kept only if the reader kept its XML (``TransferMessageReader(...,
+  leistung_xml=True)``); the :class:`LeistungIndex` works as before either way.  An object
+  without an id, or whose XML is longer than ``max_raw_chars``, is rejected (kind
+  ``xzufi-object``) with the reason, never cut;
+* ``loesche`` becomes a :class:`~efa_core.connectors.Delete` where ``klasse`` names a kind
+  that is mapped: ``Zustaendigkeit`` → ``responsibility``, ``Onlinedienst`` → ``service``,
+  ``Organisationseinheit`` → ``organisation-unit``, ``Leistung`` /
+  ``LeistungSpezialisierung`` (or ``Spezialisierung``) → ``xzufi-object`` with the key
+  ``leistung:<id>`` / ``spezialisierung:<id>``.  Other classes (and classes whose kind is
+  switched off) are counted in :attr:`RecordMapper.skipped` as ``"loesche <klasse>"``;
+* whatever is not mapped (switched off, or a Leistung without its XML) is counted in
+  :attr:`RecordMapper.skipped` by XZuFi kind.
+
+The new kinds are off by default in :class:`RecordMapper` (callers such as the PVOG
+connector keep mapping Zuständigkeiten only) and on by default in
+:func:`parse_transfer_message` and the ``xzufi-dir`` connector.  The Zuständigkeiten' fast
+path is the same either way: raw XML is serialized only for the rarer objects.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from typing import Any, Final, Union
 
 from efa_core.connectors import Delete, Rejected, Upsert
 from efa_core.errors import EfaError
 from efa_core.ids import LeikaKey
-from efa_core.model import Responsibility, Service, TargetKind
+from efa_core.model import (
+    XZUFI_XML_MAX_CHARS,
+    OrganisationUnit,
+    Responsibility,
+    Service,
+    TargetKind,
+    XZuFiObject,
+)
 from efa_xzufi._xml import _LOCAL, DEFAULT_LIMITS, Limits, Source, local_name
 from efa_xzufi.parser import (
     _ARS_CACHE,
@@ -59,7 +84,16 @@ from efa_xzufi.parser import (
     ZustaendigkeitObject,
 )
 
-__all__ = ["LeistungIndex", "MappedItem", "RecordMapper", "parse_transfer_message"]
+__all__ = [
+    "DEFAULT_MAX_RAW_CHARS",
+    "LeistungIndex",
+    "MappedItem",
+    "RecordMapper",
+    "parse_transfer_message",
+]
+
+#: The longest XML kept in an ``xzufi-object`` record by default, in characters (256 KiB).
+DEFAULT_MAX_RAW_CHARS: Final = 256 * 1024
 
 #: What mapping yields: a change, or a rejected object.
 MappedItem = Union[Upsert, Delete, Rejected]  # noqa: UP007 - a runtime alias
@@ -70,6 +104,27 @@ _RECORD_KIND_OF = {
     "organisationseinheit": "responsibility",
     "onlinedienst": "service",
 }
+_RAW_KIND: Final = XZuFiObject.KIND
+_UNIT_KIND: Final = OrganisationUnit.KIND
+#: ``loesche/@klasse`` of raw objects -> their ``object_class`` (the element's local name).
+_RAW_CLASSES: Final = {
+    "Leistung": "leistung",
+    "LeistungSpezialisierung": "spezialisierung",
+    "Spezialisierung": "spezialisierung",
+}
+
+
+def check_max_raw_chars(value: object) -> int:
+    """Return *value* if it is a valid ``max_raw_chars`` (1 to the model's maximum)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= XZUFI_XML_MAX_CHARS
+    ):
+        raise ValueError(
+            f"max_raw_chars must be an integer from 1 to {XZUFI_XML_MAX_CHARS}, got {value!r}"
+        )
+    return value
 
 
 class LeistungIndex:
@@ -155,12 +210,29 @@ class RecordMapper:
         references; the ``xzufi-dir`` connector avoids that with a first pass).
     :param services: map ``onlinedienst`` objects to ``service`` records (and their
         deletes); ``False`` skips them.
+    :param organisation_units: map ``organisationseinheit`` objects to
+        ``organisation-unit`` records (and their deletes).
+    :param raw_objects: keep ``spezialisierung``, ``leistung`` (if its XML was kept) and
+        unknown objects as ``xzufi-object`` records (and map their deletes).
+    :param max_raw_chars: the longest XML kept in an ``xzufi-object``; a longer object is
+        rejected.
     """
 
-    def __init__(self, leistungen: LeistungIndex | None = None, *, services: bool = True) -> None:
+    def __init__(
+        self,
+        leistungen: LeistungIndex | None = None,
+        *,
+        services: bool = True,
+        organisation_units: bool = False,
+        raw_objects: bool = False,
+        max_raw_chars: int = DEFAULT_MAX_RAW_CHARS,
+    ) -> None:
         self._defer = leistungen is None
         self.leistungen = leistungen if leistungen is not None else LeistungIndex()
         self._services = services
+        self._units = organisation_units
+        self._raw = raw_objects
+        self._max_raw = check_max_raw_chars(max_raw_chars)
         self._deferred: list[ZustaendigkeitObject] = []
         self._onlinedienste: dict[str, OnlinedienstObject] = {}
         self._service_keys: dict[str, dict[LeikaKey, None]] = {}
@@ -176,6 +248,8 @@ class RecordMapper:
         if isinstance(item, LeistungObject):
             if self._defer:
                 self.leistungen.add(item)
+            if self._raw and item.xml is not None:
+                return [self._raw_object("leistung", item.id, item.xml, item)]
             self.skipped["leistung"] += 1
             return []
         if isinstance(item, OnlinedienstObject):
@@ -185,8 +259,11 @@ class RecordMapper:
                 self.skipped["onlinedienst"] += 1
             return []
         if isinstance(item, OrganisationseinheitObject):
-            self.skipped["organisationseinheit"] += 1
             mapped: list[MappedItem] = []
+            if self._units:
+                mapped.append(self._unit(item))
+            else:
+                self.skipped["organisationseinheit"] += 1
             for embedded in item.zustaendigkeiten:
                 mapped.extend(self._responsibilities(embedded))
             return mapped
@@ -196,8 +273,12 @@ class RecordMapper:
             kind = _RECORD_KIND_OF.get(item.kind)
             if kind == "service" and not self._services:
                 kind = None
+            elif item.kind == "leistung" and self._raw:
+                kind = _RAW_KIND
             return [Rejected(kind, item.position, item.xml, item.problems)]
         if isinstance(item, RawObject):
+            if self._raw:
+                return [self._raw_object(item.kind, item.id, item.xml, item)]
             self.skipped[item.kind] += 1
             return []
         raise TypeError(f"not an XZuFi item: {item!r}")  # pragma: no cover
@@ -400,8 +481,63 @@ class RecordMapper:
             for ident in item.ids:
                 self._onlinedienste.pop(ident.composite, None)
             return [Delete("service", ident.composite) for ident in item.ids]
+        if item.klasse == "Organisationseinheit" and self._units:
+            return [Delete(_UNIT_KIND, ident.composite) for ident in item.ids]
+        object_class = _RAW_CLASSES.get(item.klasse)
+        if object_class is not None and self._raw:
+            return [Delete(_RAW_KIND, f"{object_class}:{ident.composite}") for ident in item.ids]
         self.skipped[f"loesche {item.klasse}"] += len(item.ids)
         return []
+
+    def _unit(self, item: OrganisationseinheitObject) -> MappedItem:
+        raw = {
+            "id": item.id.composite,
+            "name": item.name,
+            "ars": None if item.ars is None else str(item.ars),
+        }
+        if not item.name:
+            problem = ("organisationseinheit/name", "missing; an organisation unit needs a name")
+            return Rejected(_UNIT_KIND, item.position, raw, [problem])
+        try:
+            unit = OrganisationUnit(
+                key=item.id.composite, name=item.name, ars=item.ars, modified_at=item.modified_at
+            )
+        except (EfaError, ValueError) as exc:
+            return Rejected(_UNIT_KIND, item.position, raw, [("organisationseinheit", str(exc))])
+        return Upsert(unit)
+
+    def _raw_object(
+        self,
+        object_class: str,
+        ident: XZuFiId | None,
+        xml: str,
+        item: LeistungObject | RawObject,
+    ) -> MappedItem:
+        raw: dict[str, object] = {
+            "object_class": object_class,
+            "object_id": None if ident is None else ident.composite,
+            "chars": len(xml),
+        }
+        if ident is None:
+            problem = (f"{object_class}/id", "missing or empty; a raw object needs an id")
+            return Rejected(_RAW_KIND, item.position, raw, [problem])
+        if len(xml) > self._max_raw:
+            problem = (
+                object_class,
+                f"the XML has {len(xml)} characters, more than max_raw_chars ({self._max_raw}); "
+                "raise max_raw_chars to keep it",
+            )
+            return Rejected(_RAW_KIND, item.position, raw, [problem])
+        try:
+            record = XZuFiObject(
+                object_class=object_class,
+                object_id=ident.composite,
+                xml=xml,
+                modified_at=item.modified_at,
+            )
+        except (EfaError, ValueError) as exc:
+            return Rejected(_RAW_KIND, item.position, raw, [(object_class, str(exc))])
+        return Upsert(record)
 
     def _service(self, composite: str, item: OnlinedienstObject) -> MappedItem:
         keys = tuple(self._service_keys.get(composite, ()))
@@ -445,18 +581,29 @@ def parse_transfer_message(
     limits: Limits = DEFAULT_LIMITS,
     services: bool = True,
     leistungen: LeistungIndex | None = None,
+    organisation_units: bool = True,
+    raw_objects: bool = True,
+    max_raw_chars: int = DEFAULT_MAX_RAW_CHARS,
 ) -> Iterator[MappedItem]:
     """Parse one transfer message and yield its changes and rejected objects, streaming.
 
     Leistungen are collected as they come; Zuständigkeiten that refer to a Leistung
     further down are held back to the end of the message (pass *leistungen* to resolve
-    against a prepared index instead).  Services come last (see :class:`RecordMapper`).
+    against a prepared index instead).  Services come last.  *services*,
+    *organisation_units*, *raw_objects* and *max_raw_chars* are
+    :class:`RecordMapper`'s options (here all kinds are on by default).
 
     :raises efa_xzufi.XZuFiFormatError: missing or not well-formed input.
     :raises efa_xzufi.XZuFiRefused: a DOCTYPE, or a limit was exceeded.
     """
-    mapper = RecordMapper(leistungen, services=services)
-    reader = TransferMessageReader(source, name=name, limits=limits)
+    mapper = RecordMapper(
+        leistungen,
+        services=services,
+        organisation_units=organisation_units,
+        raw_objects=raw_objects,
+        max_raw_chars=max_raw_chars,
+    )
+    reader = TransferMessageReader(source, name=name, limits=limits, leistung_xml=raw_objects)
     for item in reader._items(mapper.fast_transfer_objekt):
         if type(item) is Upsert:
             yield item

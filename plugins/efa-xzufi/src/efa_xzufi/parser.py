@@ -6,10 +6,12 @@ per object (see :data:`XZuFiItem`):
 ============================  ==========================================================
 XML                           item
 ============================  ==========================================================
-``schreibe/leistung``         :class:`LeistungObject` (id, LeiKa keys, name)
+``schreibe/leistung``         :class:`LeistungObject` (id, LeiKa keys, name; the XML
+                              if the reader is asked for it, ``leistung_xml``)
 ``schreibe/onlinedienst``     :class:`OnlinedienstObject` (id, name, link)
-``schreibe/organisations-``   :class:`OrganisationseinheitObject` (id, name, and the
-``einheit``                   ``zustaendigkeit`` entries that 2.2 files embed)
+``schreibe/organisations-``   :class:`OrganisationseinheitObject` (id, name, the ARS of
+``einheit``                   its address, and the ``zustaendigkeit`` entries that 2.2
+                              files embed)
 ``schreibe/zustaendigkeit-``  :class:`ZustaendigkeitObject` (one per ``zustaendigkeit``)
 ``TransferObjekt``
 ``schreibe/spezialisierung``  :class:`RawObject` (the XML kept as it is)
@@ -126,6 +128,8 @@ class LeistungObject:
     name: str | None
     modified_at: dt.datetime | None
     position: str
+    #: The object's XML, if the reader was asked to keep it (``leistung_xml=True``).
+    xml: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -169,8 +173,12 @@ class OrganisationseinheitObject:
     zustaendigkeiten: tuple[ZustaendigkeitObject, ...]
     modified_at: dt.datetime | None
     position: str
-    #: The object's XML (kept because the model has no record kind for authorities).
-    xml: str
+    #: The object's XML as it was received.
+    xml: str = attrs.field(repr=False)
+    #: The area of its address: the first ``anschrift``'s
+    #: ``verwaltungspolitischeKodierung/regionalschluessel`` (``None`` if missing or not a
+    #: valid ARS: an address is no identifier, so a bad one does not reject the object).
+    ars: Ars | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -182,7 +190,9 @@ class RawObject:
     id: XZuFiId | None
     position: str
     #: The object's XML as it was received.
-    xml: str
+    xml: str = attrs.field(repr=False)
+    #: The first ``geaendertDatumZeit`` inside the object, if any.
+    modified_at: dt.datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -320,7 +330,7 @@ def _xml(element: Any) -> str:
 # -- object readers -----------------------------------------------------------------------
 
 
-def _read_leistung(element: Any, position: str) -> LeistungObject:
+def _read_leistung(element: Any, position: str, keep_xml: bool = False) -> LeistungObject:
     problems: list[tuple[str, str]] = []
     ident: XZuFiId | None = None
     keys: list[LeikaKey] = []
@@ -351,6 +361,7 @@ def _read_leistung(element: Any, position: str) -> LeistungObject:
         name=name,
         modified_at=_modified(element),
         position=position,
+        xml=_xml(element) if keep_xml else None,
     )
 
 
@@ -566,9 +577,21 @@ def _read_transfer_objekt(element: Any, position: str) -> list[ZustaendigkeitObj
     return results
 
 
+def _address_ars(anschrift: Any) -> Ars | None:
+    """Return the ARS of an ``anschrift`` (its Regionalschlüssel), or ``None``."""
+    for code in anschrift.iter("{*}regionalschluessel"):
+        try:
+            return _ars(_code(code))
+        except InvalidIdentifier:
+            return None
+    return None
+
+
 def _read_organisationseinheit(element: Any, position: str) -> OrganisationseinheitObject:
     ident: XZuFiId | None = None
     name: str | None = None
+    ars: Ars | None = None
+    address_seen = False
     embedded: list[Any] = []
     for child in element:
         tag = local_name(child.tag)
@@ -576,6 +599,9 @@ def _read_organisationseinheit(element: Any, position: str) -> Organisationseinh
             ident = _identifier(child)
         elif tag == "name" and name is None:
             name = _multilang(child)
+        elif tag == "anschrift" and not address_seen:
+            address_seen = True
+            ars = _address_ars(child)
         elif tag == "zustaendigkeit":
             embedded.append(child)
     if ident is None:
@@ -604,6 +630,7 @@ def _read_organisationseinheit(element: Any, position: str) -> Organisationseinh
         modified_at=modified,
         position=position,
         xml=_xml(element),
+        ars=ars,
     )
 
 
@@ -645,7 +672,9 @@ class TransferMessageReader:
 
     *kinds* restricts the objects that are read: a set of local names (``"leistung"``,
     ``"loesche"``, ...); other entries are skipped cheaply (used for a first pass that only
-    collects Leistungen).
+    collects Leistungen).  *leistung_xml* keeps the XML of every ``leistung`` in
+    :attr:`LeistungObject.xml` (for raw ``xzufi-object`` records; off by default because
+    serializing costs time).
 
     :raises efa_xzufi.XZuFiFormatError: the input is missing or not well-formed (raised
         while iterating; everything yielded before stays valid).
@@ -659,11 +688,13 @@ class TransferMessageReader:
         name: str | None = None,
         limits: Limits = DEFAULT_LIMITS,
         kinds: frozenset[str] | None = None,
+        leistung_xml: bool = False,
     ) -> None:
         self._source = source
         self._name = name
         self._limits = limits
         self._kinds = kinds
+        self._leistung_xml = leistung_xml
         self._info: list[MessageInfo] = []
 
     @property
@@ -710,14 +741,18 @@ class TransferMessageReader:
                 check_element(element, limits, source)
                 try:
                     if kind == "leistung":
-                        yield _read_leistung(element, position)
+                        yield _read_leistung(element, position, self._leistung_xml)
                     elif kind == "onlinedienst":
                         yield _read_onlinedienst(element, position)
                     elif kind == "organisationseinheit":
                         yield _read_organisationseinheit(element, position)
                     else:
                         yield RawObject(
-                            kind=kind, id=_first_id(element), position=position, xml=_xml(element)
+                            kind=kind,
+                            id=_first_id(element),
+                            position=position,
+                            xml=_xml(element),
+                            modified_at=_modified(element),
                         )
                 except _Invalid as exc:
                     yield self._invalid(kind, element, position, exc)
