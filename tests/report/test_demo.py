@@ -94,8 +94,10 @@ def test_findings_follow_the_example(demo_result: DemoResult) -> None:
         ("dashboard-offline", "MP-102", "160700004004"),
         # Eisenach's contract (2024-02-01) is far older than 90 days, nothing published
         ("contracted-not-published", "MP-102", "160560000000"),
-        # Gera: online on the dashboard without interest or contract
-        ("live-without-agreement", "MP-102", "16052"),
+        # Gera: online on the dashboard without interest or contract.  The dashboard row
+        # reads as the Kreis 16052; the register says the kreisfreie Stadt is its single
+        # Gemeinde, so the finding is at the Gemeinde ARS (the rollout's canonical form).
+        ("live-without-agreement", "MP-102", "160520000000"),
         # Jena is published for MP-101 and MP-103 but has no route for either
         ("published-without-route", "MP-101", "160530000000"),
         ("published-without-route", "MP-103", "160530000000"),

@@ -30,19 +30,24 @@ from .helpers import EVIL_NAME, NOW
 def test_collect_follows_the_small_store(small_store: Store, registry: PluginRegistry) -> None:
     data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
     stages = {(r.service_key, str(r.ars)): r.stage for r in data.rows}
-    # Weimar: contract + responsibility + route + dashboard row of its Kreis -> live;
+    # Weimar: contract + responsibility + route + dashboard row of its Kreis -> live; the
+    # dashboard's Kreis 16055 and the Gemeinde 160550000000 are one area (the register says
+    # the kreisfreie Stadt is its single Gemeinde): one row, at the Gemeinde ARS.
     # Eichsfeld: its contract only; Dessau-Roßlau lies outside Thüringen.
     assert stages == {
-        ("anmeldung", "16055"): Stage.LIVE,
         ("anmeldung", "160550000000"): Stage.LIVE,
         ("anmeldung", "16061"): Stage.CONTRACTED,
         ("hund", "160550000000"): Stage.INTERESTED,
     }
     # Eichsfeld's contract (2024-02-01) is older than 90 days at NOW and nothing is
-    # published; the dashboard row names the Kreis 16055, whose own row has no agreement
-    # (Weimar's contract names the Gemeinde 160550000000).
+    # published.  Weimar's contract (naming the Gemeinde 160550000000) governs the dashboard
+    # row naming its Kreis 16055 too: no live-without-agreement.
     found = sorted((f.rule, str(f.area)) for f in data.findings)
-    assert found == [("contracted-not-published", "16061"), ("live-without-agreement", "16055")]
+    assert found == [("contracted-not-published", "16061")]
+    weimar = next(r for r in data.rows if r.service_key == "anmeldung" and r.live)
+    assert [str(a) for a in weimar.aliases] == ["16055", "160550000"]
+    (online,) = weimar.evidence_for(Stage.LIVE)
+    assert (online.ars, online.mapped_to) == ("16055", "160550000000")
     # Funnel over the 3 Thüringen Gemeinden x 2 services: anmeldung reaches contracted in
     # all three (Weimar live, Adorf and Bdorf through Eichsfeld), hund is interested in one.
     assert data.funnel[Stage.OFFERED] == 6
@@ -56,7 +61,6 @@ def test_filters_by_stage_and_service(small_store: Store, registry: PluginRegist
         small_store, registry.finding_rules(), services=["anmeldung"], stages=["live"], now=NOW
     )
     assert {(r.service_key, str(r.ars)) for r in data.rows} == {
-        ("anmeldung", "16055"),
         ("anmeldung", "160550000000"),
     }
     assert list(data.services) == ["anmeldung"]
@@ -77,7 +81,7 @@ def test_unknown_service_stage_and_land_are_errors(
 def test_csv_has_one_line_per_row(small_store: Store, registry: PluginRegistry) -> None:
     data = collect_report(small_store, registry.finding_rules(), now=NOW, timeline=False)
     lines = list(csv.DictReader(io.StringIO(render_csv(data))))
-    assert len(lines) == len(data.rows) == 5  # with Dessau-Roßlau: no --land
+    assert len(lines) == len(data.rows) == 4  # with Dessau-Roßlau: no --land
     weimar = next(r for r in lines if r["service"] == "anmeldung" and r["ars"] == "160550000000")
     assert weimar["stage"] == "live"
     assert weimar["area"] == "Weimar, Stadt"
@@ -97,12 +101,9 @@ def test_json_is_complete(small_store: Store, registry: PluginRegistry) -> None:
     data = collect_report(small_store, registry.finding_rules(), land="16", now=NOW)
     doc = json.loads(render_json(data))
     assert doc["land"] == "TH"
-    assert {r["ars"] for r in doc["rows"]} == {"16055", "160550000000", "16061"}
+    assert {r["ars"] for r in doc["rows"]} == {"160550000000", "16061"}
     assert doc["funnel"]["live"] == 1
-    assert {f["rule"] for f in doc["findings"]} == {
-        "contracted-not-published",
-        "live-without-agreement",
-    }
+    assert {f["rule"] for f in doc["findings"]} == {"contracted-not-published"}
     assert doc["timeline"]["points"][-1]["reached"]["live"] == 1
     kreise = {g["area"] for g in doc["coverage"][0]["groups"]}
     assert kreise == {"16055", "16061"}

@@ -4,6 +4,8 @@
 * :mod:`efa_core.rollout.findings`: the finding-rule protocol and :func:`run_findings`;
 * :mod:`efa_core.rollout.builtin_rules`: the built-in rules and cost strategies (a bundled
   plugin);
+* :mod:`efa_core.rollout.equivalence`: when a Kreis ARS and a Gemeinde ARS are one area
+  (a kreisfreie Stadt; the derived rows keep it at the Gemeinde ARS);
 * :mod:`efa_core.rollout.coverage`: coverage in the OZG-Dashboard's vocabulary;
 * :mod:`efa_core.rollout.costs`: cost shares in exact arithmetic.
 """

@@ -19,6 +19,11 @@ rule                          severity  reports
                                         without a register
 ============================  ========  ===================================================
 
+A kreisfreie Stadt named as its Kreis (``16055``) and as its Gemeinde (``160550000000``) is
+one row at the Gemeinde ARS (see :mod:`efa_core.rollout.equivalence`); the rules treat
+evidence mapped onto a row (:attr:`Evidence.area <efa_core.rollout.derive.Evidence.area>`)
+as the row's own.
+
 Cost strategies: ``koenigsteiner``, ``per-capita`` and ``land-pays`` (see
 :mod:`efa_core.rollout.costs`).
 """
@@ -74,7 +79,7 @@ def live_without_agreement(context: FindingContext) -> Iterator[Finding]:
 
 
 def _own_agreement(row: RolloutRow) -> bool:
-    return any(e.kind == "agreement" and e.ars == str(row.ars) for e in row.evidence)
+    return any(e.kind == "agreement" and e.area == str(row.ars) for e in row.evidence)
 
 
 def contracted_not_published(context: FindingContext) -> Iterator[Finding]:
@@ -110,7 +115,7 @@ def published_without_route(context: FindingContext) -> Iterator[Finding]:
     for row in context.rows:
         if not row.published or row.routable or _any_within(routable, str(row.ars)):
             continue
-        if not any(e.stage is Stage.PUBLISHED and e.ars == str(row.ars) for e in row.evidence):
+        if not any(e.stage is Stage.PUBLISHED and e.area == str(row.ars) for e in row.evidence):
             continue  # reported once, at the responsibility's own area
         yield Finding(
             rule="published-without-route",
@@ -130,7 +135,7 @@ def dashboard_offline(context: FindingContext) -> Iterator[Finding]:
         offline = tuple(
             e
             for e in row.evidence
-            if e.stage is None and e.kind == "availability" and e.ars == str(row.ars)
+            if e.stage is None and e.kind == "availability" and e.area == str(row.ars)
         )
         if offline:
             yield Finding(
@@ -148,7 +153,7 @@ def unknown_online_service(context: FindingContext) -> Iterator[Finding]:
     known = set(context.service_keys) | {str(x) for x in context.option("known_onlinedienste", ())}
     for row in context.rows:
         for e in row.evidence_for(Stage.PUBLISHED):
-            if e.ars != str(row.ars) or not (e.detail or "").startswith("onlinedienst:"):
+            if e.area != str(row.ars) or not (e.detail or "").startswith("onlinedienst:"):
                 continue
             target = (e.detail or "").split(":", 1)[1]
             if target in known:
@@ -186,7 +191,7 @@ def unknown_area(context: FindingContext) -> Iterator[Finding]:
             service=row.service_key,
             area=row.ars,
             message=f"{context.service.key}: ARS {ars} {reason}",
-            evidence=tuple(e for e in row.evidence if e.ars == ars),
+            evidence=tuple(e for e in row.evidence if e.area == ars),
         )
 
 

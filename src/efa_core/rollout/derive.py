@@ -28,23 +28,39 @@ Among several agreements for the same area the most advanced wins (contracted, t
 interested/negotiating, then terminated, then declined/withdrawn).  Organisation subscribers
 without an ARS are not placed on the map.
 
+**One area, several ARS.**  A kreisfreie Stadt is a Kreis and its own single Gemeinde:
+``16055`` (as the OZG-Dashboard connector reads the padded ``160550000000``), ``160550000``
+and ``160550000000`` are Weimar.  When the register (or, without one, the evidence itself)
+says so -- the rule is in :mod:`efa_core.rollout.equivalence` -- evidence naming the Kreis
+form is mapped onto the Gemeinde ARS: the row is kept at the 12-digit ARS, an agreement at
+either form governs it, and :attr:`RolloutRow.aliases` lists the other forms, which
+:meth:`RolloutView.row` and :meth:`RolloutView.stage_at` accept too.  The evidence keeps
+the ARS its source named (:attr:`Evidence.ars`) and says where it was mapped
+(:attr:`Evidence.mapped_to`).  A Landkreis (several Gemeinden) is never collapsed.
+
 **The stage** of a row is ``terminated`` if its governing agreement is terminated, else the
 highest stage with evidence (so "live without a contract" is stage ``live``, and a finding).
 Because a row combines the evidence of its own area and all containing areas, the stage of
 any area without its own row (e.g. a Gemeinde) equals the stage of the row at its nearest
-containing row area (or ``offered``): :mod:`efa_core.rollout.coverage` relies on that.
+containing row area (or ``offered``), where a row also stands for its aliases:
+:mod:`efa_core.rollout.coverage` relies on that.
 
 **Storage.**  Rows live in two tables of the store's database, ``rollout_rows`` and
 ``rollout_state`` (created on first use; a cache that :meth:`RolloutView.derive` can always
 rebuild from the store: derived state is a pure function of the live mirror rows).
 ``rollout_state`` keeps the history id up to which the rows are current, so
 :meth:`RolloutView.refresh` re-derives only what changed since, and the incremental result
-equals a full derivation.
+equals a full derivation.  Because of the kreisfreie-Stadt rule, a change at an ARS also
+re-derives the coarser areas that may be the same area as a Gemeinde some record names
+(a change at ``160550000000`` re-derives ``16055``), and a changed Gemeinde of the register
+re-derives those areas too.  ``rollout_state`` also records the layout version of the
+tables: a cache written by an older version is dropped and derived afresh.
 
 **Scale.**  Evidence is fetched with SQL filtered on the store's indexed ``leika_key`` and
 ``ars`` columns, one service at a time (memory is bounded by one service's evidence, about
 11,000 Gemeinden); incremental runs fetch only the changed areas, their containing areas and
-(for coarser areas) their subtree.
+(for coarser areas) their subtree.  A scoped derivation with very many areas for one
+service (e.g. after a register import) derives that service in full instead.
 """
 
 from __future__ import annotations
@@ -60,6 +76,13 @@ import orjson
 
 from efa_core.ids import Ars
 from efa_core.model import AgreementState, Stage
+from efa_core.rollout.equivalence import (
+    CANDIDATE_LENGTHS,
+    Equivalence,
+    equivalence,
+    sorted_within,
+    zero_filled_gemeinde,
+)
 from efa_core.store import Store
 
 __all__ = [
@@ -75,13 +98,20 @@ __all__ = [
 ROWS_TABLE = "rollout_rows"
 STATE_TABLE = "rollout_state"
 
-_DDL = (
+#: The layout of the cache tables; a cache of another version is dropped and re-derived.
+_LAYOUT = "2"
+_STATE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+)
+_ROWS_DDL = (
     f"CREATE TABLE IF NOT EXISTS {ROWS_TABLE} ("
     " service_key TEXT NOT NULL, ars TEXT NOT NULL, stage TEXT NOT NULL,"
     " stage_rank INTEGER NOT NULL, agreement_state TEXT, agreement_since TEXT,"
-    " flags INTEGER NOT NULL, evidence TEXT NOT NULL, PRIMARY KEY (service_key, ars))",
-    f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    " flags INTEGER NOT NULL, evidence TEXT NOT NULL, aliases TEXT NOT NULL,"
+    " PRIMARY KEY (service_key, ars))"
 )
+#: More areas than this for one service in one scoped derivation: derive the service fully.
+_MAX_SCOPE_AREAS = 500
 
 _EVIDENCE_KINDS = ("responsibility", "route", "availability")
 _PREFIX_LENGTHS = (2, 3, 5, 9, 12)
@@ -118,6 +148,8 @@ class Evidence:
     changed (``modified_at``; for agreements ``state_since``), else when it was fetched.
     *detail* adds what matters for the stage: the agreement state, a responsibility's
     target (``"onlinedienst:<id>"``), ``"offline"`` for an offline dashboard row.
+    *ars* is the area as the source named it; *mapped_to* is the Gemeinde ARS it was mapped
+    onto when that is the same area (a kreisfreie Stadt named as its Kreis), else None.
     """
 
     stage: Stage | None
@@ -127,10 +159,16 @@ class Evidence:
     ars: str | None
     at: datetime | None
     detail: str | None = None
+    mapped_to: str | None = None
+
+    @property
+    def area(self) -> str | None:
+        """The area the evidence is about in the view's form: :attr:`mapped_to` or :attr:`ars`."""
+        return self.mapped_to if self.mapped_to is not None else self.ars
 
     def to_json(self) -> list[Any]:
         """Return the compact JSON form stored in the rows table."""
-        return [
+        out = [
             None if self.stage is None else self.stage.value,
             self.source,
             self.kind,
@@ -139,6 +177,9 @@ class Evidence:
             None if self.at is None else self.at.isoformat(),
             self.detail,
         ]
+        if self.mapped_to is not None:
+            out.append(self.mapped_to)
+        return out
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Evidence:
@@ -151,6 +192,7 @@ class Evidence:
             ars=data[4],
             at=None if data[5] is None else datetime.fromisoformat(data[5]),
             detail=data[6],
+            mapped_to=data[7] if len(data) > 7 else None,
         )
 
 
@@ -171,6 +213,9 @@ class RolloutRow:
     #: A dashboard row for a containing area says the service is offline.
     offline: bool
     evidence: tuple[Evidence, ...]
+    #: The other ARS of the same area: the Kreis (and Gemeindeverband, for a Stadtstaat
+    #: also the Land) of a kreisfreie Stadt whose row is at its Gemeinde ARS.
+    aliases: tuple[Ars, ...] = ()
 
     def evidence_for(self, stage: Stage | None) -> tuple[Evidence, ...]:
         """Return the evidence of *stage* (``None``: the contrary evidence)."""
@@ -258,9 +303,22 @@ class RolloutView:
     # -- tables ------------------------------------------------------------------------
 
     def _ensure_tables(self) -> None:
+        db = self._db
         with self.store.transaction():
-            for sql in _DDL:
-                self._db.execute(sql)
+            db.execute(_STATE_DDL)
+            row = db.fetchone(
+                f"SELECT value FROM {STATE_TABLE} WHERE name = ?",  # noqa: S608
+                ("layout",),
+            )
+            if row is None or row[0] != _LAYOUT:
+                # an older cache (or none): drop it; the next refresh derives in full
+                db.execute(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+                db.execute(f"DELETE FROM {STATE_TABLE}")  # noqa: S608
+                db.execute(
+                    f"INSERT INTO {STATE_TABLE} (name, value) VALUES (?, ?)",  # noqa: S608
+                    ("layout", _LAYOUT),
+                )
+            db.execute(_ROWS_DDL)
 
     def _watermark(self) -> int | None:
         row = self._db.fetchone(
@@ -375,11 +433,51 @@ class RolloutView:
     # -- computing rows --------------------------------------------------------------------
 
     @staticmethod
-    def _index(facts: Iterable[_Fact]) -> dict[str, list[_Fact]]:
+    def _index(facts: Iterable[_Fact], same: Equivalence | None = None) -> dict[str, list[_Fact]]:
+        """Index facts by area, in the view's form (kreisfreie Städte at the Gemeinde ARS)."""
         index: dict[str, list[_Fact]] = defaultdict(list)
         for fact in facts:
-            index[fact[3]].append(fact)
+            index[fact[3] if same is None else same(fact[3])].append(fact)
         return index
+
+    def _register_gemeinden(self, area: str) -> list[str]:
+        """Return up to two distinct register Gemeinden inside *area*, sorted."""
+        return [
+            str(r[0])
+            for r in self._db.fetchall(
+                "SELECT DISTINCT ars FROM records WHERE kind = 'area' AND deleted = FALSE"
+                " AND LENGTH(ars) = 12 AND ars >= ? AND ars < ? ORDER BY ars LIMIT 2",
+                (area, area + _AFTER_DIGITS),
+            )
+        ]
+
+    def _all_register_gemeinden(self) -> list[str]:
+        """Return every register Gemeinde (12-digit ARS of a live area record), sorted."""
+        return sorted(
+            str(r[0])
+            for r in self._db.fetchall(
+                "SELECT DISTINCT ars FROM records WHERE kind = 'area' AND deleted = FALSE"
+                " AND LENGTH(ars) = 12"
+            )
+        )
+
+    def _derive_service(
+        self,
+        service: ServiceInfo,
+        agreement_facts: Sequence[_Fact],
+        register: Sequence[str],
+    ) -> list[tuple[Any, ...]]:
+        """Return every table row of *service* (a full derivation of one service)."""
+        facts = [f for k in service.leika_keys for f in self._evidence_facts(k, "", ())]
+        same = equivalence(
+            {f[3] for f in agreement_facts} | {f[3] for f in facts},
+            lambda area: sorted_within(register, area, limit=2),
+        )
+        agreements = self._index(agreement_facts, same)
+        evidence = self._index(facts, same)
+        return self._compute(
+            service, set(agreements) | set(evidence), agreements, evidence, same.aliases
+        )
 
     def _compute(
         self,
@@ -387,8 +485,9 @@ class RolloutView:
         areas: Iterable[str],
         agreements: Mapping[str, list[_Fact]],
         evidence: Mapping[str, list[_Fact]],
+        aliases: Mapping[str, tuple[str, ...]],
     ) -> list[tuple[Any, ...]]:
-        """Return table rows for *areas* of *service*."""
+        """Return table rows for *areas* of *service* (facts indexed in the view's form)."""
         offered = [
             [
                 Stage.OFFERED.value,
@@ -405,10 +504,12 @@ class RolloutView:
         for area in sorted(areas):
             prefixes = _prefixes(area)
             governing: list[_Fact] = []
+            governing_area = area
             for prefix in reversed(prefixes):
                 found = agreements.get(prefix)
                 if found:
                     governing = found
+                    governing_area = prefix
                     break
             state: AgreementState | None = None
             since: str | None = None
@@ -440,6 +541,7 @@ class RolloutView:
                         fact[4],
                         fact[5],
                     ]
+                    + ([governing_area] if fact[3] != governing_area else [])
                 )
             for prefix in prefixes:
                 for fact in evidence.get(prefix, ()):
@@ -458,7 +560,10 @@ class RolloutView:
                         stage_value = None
                     else:
                         continue  # a dashboard row without online status evidences nothing
-                    ev.append([stage_value, fact[1], kind, fact[2], fact[3], fact[4], fact[5]])
+                    ev.append(
+                        [stage_value, fact[1], kind, fact[2], fact[3], fact[4], fact[5]]
+                        + ([prefix] if fact[3] != prefix else [])
+                    )
             if state is AgreementState.TERMINATED:
                 stage = Stage.TERMINATED
             else:
@@ -482,6 +587,7 @@ class RolloutView:
                     since,
                     flags,
                     orjson.dumps(ev).decode(),
+                    " ".join(aliases.get(area, ())),
                 )
             )
         return out
@@ -490,8 +596,8 @@ class RolloutView:
         if rows:
             self._db.executemany(
                 f"INSERT INTO {ROWS_TABLE} (service_key, ars, stage, stage_rank,"  # noqa: S608
-                " agreement_state, agreement_since, flags, evidence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " agreement_state, agreement_since, flags, evidence, aliases)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -524,14 +630,12 @@ class RolloutView:
         for fact in self._agreement_facts("", ()):
             if fact[6][0] in services:
                 agreements_by_service[fact[6][0]].append(fact)
+        register = self._all_register_gemeinden()
         written = 0
         for service in services.values():
-            facts: list[_Fact] = []
-            for leika in service.leika_keys:
-                facts.extend(self._evidence_facts(leika, "", ()))
-            agreements = self._index(agreements_by_service.get(service.key, ()))
-            evidence = self._index(facts)
-            rows = self._compute(service, set(agreements) | set(evidence), agreements, evidence)
+            rows = self._derive_service(
+                service, agreements_by_service.get(service.key, ()), register
+            )
             self._write(rows)
             written += len(rows)
         return DeriveStats(
@@ -549,9 +653,13 @@ class RolloutView:
             by_service[scope.service_key].add(scope.ars)
         written = deleted = scopes = 0
         db = self._db
+        register: list[str] | None = None
         for service_key, raw_areas in sorted(by_service.items()):
             service = services.get(service_key)
-            if service is None or None in raw_areas:
+            areas: list[str] = []
+            if service is not None and None not in raw_areas:
+                areas = _minimal(self._expand({a for a in raw_areas if a is not None}))
+            if service is None or None in raw_areas or len(areas) > _MAX_SCOPE_AREAS:
                 deleted += int(
                     db.fetchone(
                         f"SELECT COUNT(*) FROM {ROWS_TABLE} WHERE service_key = ?",  # noqa: S608
@@ -562,16 +670,15 @@ class RolloutView:
                 scopes += 1
                 if service is None:
                     continue
-                agreements = self._index(
+                if register is None:
+                    register = self._all_register_gemeinden()
+                agreement_facts = [
                     f for f in self._agreement_facts("", ()) if f[6][0] == service_key
-                )
-                facts = [f for k in service.leika_keys for f in self._evidence_facts(k, "", ())]
-                evidence = self._index(facts)
-                rows = self._compute(service, set(agreements) | set(evidence), agreements, evidence)
+                ]
+                rows = self._derive_service(service, agreement_facts, register)
                 self._write(rows)
                 written += len(rows)
                 continue
-            areas = _minimal({a for a in raw_areas if a is not None})
             scopes += len(areas)
             w, d = self._derive_subtrees(service, areas)
             written += w
@@ -602,12 +709,20 @@ class RolloutView:
             agreement_facts.extend(self._agreement_facts(" AND ars >= ? AND ars < ?", bounds))
             for leika in service.leika_keys:
                 facts.extend(self._evidence_facts(leika, " AND ars >= ? AND ars < ?", bounds))
-        agreements = self._index(f for f in agreement_facts if f[6][0] == service.key)
-        evidence = self._index(facts)
+        agreement_facts = [f for f in agreement_facts if f[6][0] == service.key]
 
         def inside(ars: str) -> bool:
             return any(ars.startswith(a) for a in areas)
 
+        # Only areas inside the scope can be the same area as a Gemeinde here: _expand made
+        # every coarser candidate whose Gemeinde some record names part of the scope.
+        same = equivalence(
+            {f[3] for f in agreement_facts} | {f[3] for f in facts},
+            self._register_gemeinden,
+            eligible=inside,
+        )
+        agreements = self._index(agreement_facts, same)
+        evidence = self._index(facts, same)
         targets = {a for a in set(agreements) | set(evidence) if inside(a)}
         deleted = 0
         for chunk in _chunks(exact):
@@ -623,9 +738,40 @@ class RolloutView:
                 (service.key, area, area + _AFTER_DIGITS),
             )
             deleted += max(cur.rowcount, 0)
-        rows = self._compute(service, targets, agreements, evidence)
+        rows = self._compute(service, targets, agreements, evidence, same.aliases)
         self._write(rows)
         return len(rows), deleted
+
+    def _named(self, values: Iterable[str]) -> set[str]:
+        """Return those of *values* that some live record of any kind and source names."""
+        wanted = sorted(set(values))
+        found: set[str] = set()
+        for chunk in _chunks(wanted):
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                str(r[0])
+                for r in self._db.fetchall(
+                    f"SELECT DISTINCT ars FROM records WHERE deleted = FALSE"  # noqa: S608
+                    f" AND ars IN ({marks})",
+                    chunk,
+                )
+            )
+        return found
+
+    def _expand(self, areas: set[str]) -> set[str]:
+        """Add the coarser areas whose sameness with a Gemeinde a change at *areas* may alter.
+
+        For a changed ARS ``X`` and each coarser ``A`` (Land, Regierungsbezirk, Kreis) around
+        it, whether ``A`` is the same area as the Gemeinde ``A`` zero-filled depends on what
+        is named inside ``A``.  That can only hold if the Gemeinde is ``X`` itself or some
+        record (of any kind: evidence or the register) names it; then ``A`` is re-derived.
+        """
+        candidates = _candidates(areas)
+        named = self._named(g for pairs in candidates.values() for _, g in pairs)
+        out = set(areas)
+        for area, pairs in candidates.items():
+            out.update(a for a, g in pairs if g == area or g in named)
+        return out
 
     # -- incremental: from changes or history ------------------------------------------------
 
@@ -633,12 +779,20 @@ class RolloutView:
         """Return the scopes that records with these payloads (``record_to_dict`` form) touch.
 
         Use the old and the new payload of a changed record: both places need re-deriving.
+        A Gemeinde of the register (an area record) touches, for every service, the coarser
+        areas that may be the same area as a Gemeinde (see :meth:`_expand`); call this after
+        the changes were applied.
         """
         leika_index: dict[str, list[str]] | None = None
         scopes: set[Scope] = set()
+        register_changes: set[str] = set()
         for data in payloads:
             kind = data.get("kind")
-            if kind == "service":
+            if kind == "area":
+                ars = data.get("ars")
+                if isinstance(ars, str) and len(ars) == 12:
+                    register_changes.add(ars)
+            elif kind == "service":
                 scopes.add(Scope(service_key=data["key"]))
             elif kind == "agreement":
                 ars = (data.get("subscriber") or {}).get("ars")
@@ -649,6 +803,10 @@ class RolloutView:
                     leika_index = self._leika_index()
                 for service_key in leika_index.get(data["leika_key"], ()):
                     scopes.add(Scope(service_key=service_key, ars=data["ars"]))
+        if register_changes:
+            touched = self._expand(register_changes) - register_changes
+            for service_key in self.services():
+                scopes.update(Scope(service_key=service_key, ars=a) for a in touched)
         return scopes
 
     def scopes_for_changes(self, source: str, changes: Iterable[Any]) -> set[Scope]:
@@ -724,7 +882,7 @@ class RolloutView:
 
     # -- reading rows ------------------------------------------------------------------------
 
-    _COLS = "service_key, ars, stage, agreement_state, agreement_since, flags, evidence"
+    _COLS = "service_key, ars, stage, agreement_state, agreement_since, flags, evidence, aliases"
 
     @staticmethod
     def _row(values: Sequence[Any]) -> RolloutRow:
@@ -740,6 +898,7 @@ class RolloutView:
             live=bool(flags & _F_LIVE),
             offline=bool(flags & _F_OFFLINE),
             evidence=tuple(Evidence.from_json(e) for e in orjson.loads(values[6])),
+            aliases=tuple(Ars(a) for a in str(values[7]).split()),
         )
 
     def rows(
@@ -761,11 +920,20 @@ class RolloutView:
             yield self._row(values)
 
     def row(self, service_key: str, ars: str | Ars) -> RolloutRow | None:
-        """Return the row of *service_key* at exactly *ars* (None if the area has no row)."""
-        values = self._db.fetchone(
-            f"SELECT {self._COLS} FROM {ROWS_TABLE} WHERE service_key = ? AND ars = ?",  # noqa: S608
-            (service_key, str(ars)),
-        )
+        """Return the row of *service_key* at exactly *ars* (None if the area has no row).
+
+        An alias finds its row: ``row(key, "16055")`` is the row at ``160550000000`` when
+        the view treats the two as one area (:attr:`RolloutRow.aliases`).
+        """
+        text = str(ars)
+        sql = f"SELECT {self._COLS} FROM {ROWS_TABLE} WHERE service_key = ? AND ars = ?"  # noqa: S608
+        values = self._db.fetchone(sql, (service_key, text))
+        if values is None:
+            gemeinde = zero_filled_gemeinde(text)
+            if gemeinde is not None and gemeinde != text:
+                values = self._db.fetchone(sql, (service_key, gemeinde))
+                if values is not None and text not in str(values[7]).split():
+                    values = None
         return None if values is None else self._row(values)
 
     def stage_rows(self, service_key: str) -> list[tuple[str, int]]:
@@ -781,21 +949,30 @@ class RolloutView:
     def stage_at(self, service_key: str, ars: str | Ars) -> Stage | None:
         """Return the stage of a service in any area (None for an unknown service).
 
-        Areas without their own row take the stage of their nearest containing row area,
-        else ``offered``.
+        Areas without their own row take the stage of their nearest containing row area
+        (a row also stands for its :attr:`~RolloutRow.aliases`), else ``offered``.
         """
         if service_key not in self.services():
             return None
         prefixes = _prefixes(str(ars))
-        marks = ", ".join("?" * len(prefixes))
-        found = self._db.fetchall(
-            f"SELECT ars, stage FROM {ROWS_TABLE} WHERE service_key = ?"  # noqa: S608
-            f" AND ars IN ({marks})",
-            (service_key, *prefixes),
-        )
-        if not found:
-            return Stage.OFFERED
-        return Stage(max(found, key=lambda r: len(r[0]))[1])
+        gemeinden = {p: zero_filled_gemeinde(p) for p in prefixes}
+        lookups = sorted(set(prefixes) | {g for g in gemeinden.values() if g is not None})
+        marks = ", ".join("?" * len(lookups))
+        found = {
+            str(a): (Stage(s), str(al).split())
+            for a, s, al in self._db.fetchall(
+                f"SELECT ars, stage, aliases FROM {ROWS_TABLE} WHERE service_key = ?"  # noqa: S608
+                f" AND ars IN ({marks})",
+                (service_key, *lookups),
+            )
+        }
+        for prefix in reversed(prefixes):
+            if prefix in found:
+                return found[prefix][0]
+            gemeinde = gemeinden[prefix]
+            if gemeinde is not None and prefix in found.get(gemeinde, (None, ()))[1]:
+                return found[gemeinde][0]
+        return Stage.OFFERED
 
 
 def _stage_order(value: str | None) -> int:
@@ -808,6 +985,20 @@ def _minimal(areas: set[str]) -> list[str]:
     for area in sorted(areas, key=len):
         if not any(area.startswith(kept) for kept in out):
             out.append(area)
+    return out
+
+
+def _candidates(areas: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """Return, per ARS, its coarser areas that may be a Gemeinde: ``(area, Gemeinde ARS)``."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for ars in areas:
+        pairs = []
+        for n in CANDIDATE_LENGTHS:
+            if n < len(ars):
+                gemeinde = zero_filled_gemeinde(ars[:n])
+                if gemeinde is not None:
+                    pairs.append((ars[:n], gemeinde))
+        out[ars] = pairs
     return out
 
 
