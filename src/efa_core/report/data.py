@@ -125,18 +125,7 @@ def row_to_dict(row: RolloutRow, area_name: str | None = None) -> dict[str, Any]
         "routable": row.routable,
         "live": row.live,
         "offline": row.offline,
-        "evidence": [
-            {
-                "stage": None if e.stage is None else e.stage.value,
-                "source": e.source,
-                "kind": e.kind,
-                "key": e.natural_key,
-                "ars": e.ars,
-                "at": None if e.at is None else e.at.isoformat(),
-                "detail": e.detail,
-            }
-            for e in row.evidence
-        ],
+        "evidence": [e.to_dict() for e in row.evidence],
     }
 
 

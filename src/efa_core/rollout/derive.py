@@ -166,6 +166,19 @@ class Evidence:
         """The area the evidence is about in the view's form: :attr:`mapped_to` or :attr:`ars`."""
         return self.mapped_to if self.mapped_to is not None else self.ars
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the readable JSON form used by reports and findings."""
+        return {
+            "stage": None if self.stage is None else self.stage.value,
+            "source": self.source,
+            "kind": self.kind,
+            "key": self.natural_key,
+            "ars": self.ars,
+            "mapped_to": self.mapped_to,
+            "at": None if self.at is None else self.at.isoformat(),
+            "detail": self.detail,
+        }
+
     def to_json(self) -> list[Any]:
         """Return the compact JSON form stored in the rows table."""
         out = [

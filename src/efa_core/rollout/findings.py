@@ -63,18 +63,7 @@ class Finding:
             "service": self.service,
             "area": None if self.area is None else str(self.area),
             "message": self.message,
-            "evidence": [
-                {
-                    "stage": None if e.stage is None else e.stage.value,
-                    "source": e.source,
-                    "kind": e.kind,
-                    "key": e.natural_key,
-                    "ars": e.ars,
-                    "at": None if e.at is None else e.at.isoformat(),
-                    "detail": e.detail,
-                }
-                for e in self.evidence
-            ],
+            "evidence": [e.to_dict() for e in self.evidence],
         }
 
 
