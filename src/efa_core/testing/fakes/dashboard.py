@@ -36,6 +36,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from efa_core.errors import InvalidIdentifier
+from efa_core.ids import Land
 from efa_core.testing.fakes.routing import FakeApi, RateLimit
 
 __all__ = ["DashboardApiFake", "significant"]
@@ -56,24 +58,13 @@ _ROW_FIELDS = (
     "aktiv",
     "art_flaechendeckung",
 )
-_LAENDER = {
-    "01": "Schleswig-Holstein",
-    "02": "Hamburg",
-    "03": "Niedersachsen",
-    "04": "Bremen",
-    "05": "Nordrhein-Westfalen",
-    "06": "Hessen",
-    "07": "Rheinland-Pfalz",
-    "08": "Baden-Württemberg",
-    "09": "Bayern",
-    "10": "Saarland",
-    "11": "Berlin",
-    "12": "Brandenburg",
-    "13": "Mecklenburg-Vorpommern",
-    "14": "Sachsen",
-    "15": "Sachsen-Anhalt",
-    "16": "Thüringen",
-}
+
+
+def _land_name(code: str) -> str | None:
+    try:
+        return Land.parse(code).name_de
+    except InvalidIdentifier:
+        return None
 
 
 def significant(padded: str) -> str:
@@ -129,7 +120,7 @@ class DashboardApiFake(FakeApi):
             "ars": ars,
             "ars_name": ars_name,
             "ars_federal_state": land,
-            "bundesland": _LAENDER.get(land),
+            "bundesland": _land_name(land),
             "leika_bezeichnung": leika_bezeichnung,
             "ozgid": ozgid,
             "ozg_bezeichnung": None,
