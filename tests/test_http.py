@@ -6,9 +6,11 @@ import asyncio
 import base64
 import datetime as dt
 import email.utils
+import gzip
 import json
 import logging
 import socket
+import threading
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -21,6 +23,7 @@ from efa_core import __version__
 from efa_core.errors import ConfigError, ConnectorError
 from efa_core.http import (
     IDEMPOTENT_EXTENSION,
+    STREAM_EXTENSION,
     Clock,
     HttpError,
     HttpSettings,
@@ -377,6 +380,271 @@ async def test_attempts_1_disables_retries() -> None:
     ) as c:
         assert (await c.get("/")).status_code == 503
     assert len(bodies) == 1
+
+
+# --------------------------------------------------------------------------- body errors
+
+PAYLOAD = b'{"items": [' + b",".join(b'"item-%04d"' % i for i in range(400)) + b"]}"
+
+
+class ChunkStream(httpx.AsyncByteStream):
+    """A response body in *chunks*, then *error* (if any); counts the chunks pulled."""
+
+    def __init__(self, chunks: list[bytes], error: Exception | None = None) -> None:
+        self.chunks = chunks
+        self.error = error
+        self.pulled = 0
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            self.pulled += 1
+            yield chunk
+        if self.error is not None:
+            raise self.error
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def cut_off(error: Exception | None = None) -> httpx.Response:
+    """A 200 response whose body stops half-way with *error* (a read error by default)."""
+    half = PAYLOAD[: len(PAYLOAD) // 2]
+    return httpx.Response(
+        200,
+        headers={"content-type": "application/json", "content-length": str(len(PAYLOAD))},
+        stream=ChunkStream([half], error or httpx.ReadError("connection reset mid-body")),
+    )
+
+
+def whole() -> httpx.Response:
+    return httpx.Response(
+        200, headers={"content-type": "application/json"}, stream=ChunkStream([PAYLOAD])
+    )
+
+
+class BodyFaults:
+    """ASGI app: the first *faults* requests get a broken body, the rest the whole one.
+
+    ``mode="truncate"`` announces the full Content-Length, sends half and closes;
+    ``mode="stall"`` sends half and then waits *stall* seconds (past the read timeout).
+    Paths starting with ``/gated`` send the first half, then wait until :attr:`gate` is set
+    before sending the rest (proves the client reads the body while it arrives).
+    """
+
+    def __init__(self, faults: int | None, *, mode: str = "truncate", stall: float = 2.0) -> None:
+        self.faults = faults
+        self.mode = mode
+        self.stall = stall
+        self.requests: list[tuple[str, str]] = []
+        self.gate = threading.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await read_body(receive)
+        self.requests.append((scope["method"], scope["path"]))
+        broken = self.faults is None or len(self.requests) <= self.faults
+        half = len(PAYLOAD) // 2
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(PAYLOAD)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": PAYLOAD[:half], "more_body": True})
+        if scope["path"].startswith("/gated"):
+            for _ in range(500):  # at most 5 s; the test opens the gate long before
+                if self.gate.is_set():
+                    break
+                await asyncio.sleep(0.01)
+        elif broken and self.mode == "truncate":
+            return  # uvicorn closes the connection: the body is cut off
+        elif broken:
+            await asyncio.sleep(self.stall)
+        await send({"type": "http.response.body", "body": PAYLOAD[half:]})
+
+
+async def test_cut_off_body_is_retried_with_client_get() -> None:
+    transport, bodies = scripted(cut_off(), cut_off(httpx.ReadTimeout("stalled")), whole())
+    async with create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c:
+        response = await c.get("/big")
+    assert len(bodies) == 3
+    assert response.status_code == 200
+    assert response.content == PAYLOAD
+    assert response.json()["items"][-1] == "item-0399"
+    assert response.extensions["efa_core.attempts"] == 3
+    assert response.is_closed
+    assert response.elapsed >= dt.timedelta(0)  # the client timed and closed it as usual
+
+
+async def test_cut_off_body_is_retried_with_client_stream() -> None:
+    transport, bodies = scripted(cut_off(), whole(), whole())
+    async with create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c:
+        async with c.stream("GET", "/big") as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        async with c.stream("GET", "/big") as again:
+            text = "".join([part async for part in again.aiter_text()])
+    assert len(bodies) == 3  # cut off, whole, whole
+    assert raw == PAYLOAD
+    assert text == PAYLOAD.decode()
+
+
+async def test_gzip_body_is_decoded_once_after_buffering() -> None:
+    compressed = gzip.compress(PAYLOAD)
+    transport, bodies = scripted(
+        httpx.Response(
+            200,
+            headers={"content-encoding": "gzip"},
+            stream=ChunkStream([compressed[:10]], httpx.ReadError("reset")),
+        ),
+        httpx.Response(200, headers={"content-encoding": "gzip"}, stream=ChunkStream([compressed])),
+    )
+    async with create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c:
+        response = await c.get("/gz")
+    assert len(bodies) == 2
+    assert response.content == PAYLOAD
+
+
+async def test_truncated_body_over_a_real_socket_is_retried() -> None:
+    app = BodyFaults(faults=2)
+    with serve_asgi(app) as base_url:
+        async with create_client(base_url=base_url, settings=FAST) as client:
+            response = await client.get("/export")
+            assert response.content == PAYLOAD
+            assert len(app.requests) == 3
+            app.requests.clear()
+            app.faults = 1
+            async with client.stream("GET", "/export") as streamed:
+                assert await streamed.aread() == PAYLOAD
+            assert len(app.requests) == 2
+
+
+async def test_stalled_body_over_a_real_socket_is_retried() -> None:
+    app = BodyFaults(faults=1, mode="stall")
+    settings = HttpSettings(attempts=3, initial_backoff=0, max_backoff=0, read_timeout=0.3)
+    with serve_asgi(app) as base_url:
+        async with create_client(base_url=base_url, settings=settings) as client:
+            response = await client.get("/export")
+    assert response.content == PAYLOAD
+    assert len(app.requests) == 2
+
+
+async def test_exhausted_body_retries_raise_http_error_naming_the_redacted_url() -> None:
+    app = BodyFaults(faults=None)
+    with serve_asgi(app) as base_url:
+        async with create_client(base_url=base_url, settings=FAST) as client:
+            with pytest.raises(HttpError) as info:
+                await client.get("/export", params={"token": "TOPSECRET", "page": "2"})
+    assert len(app.requests) == 3
+    err = info.value
+    message = str(err)
+    assert message.startswith(
+        f"GET {base_url}/export?token={MASK}&page=2: RemoteProtocolError while reading the "
+        "body after 3 attempts: "
+    )
+    assert "TOPSECRET" not in message
+    assert err.status is None
+    assert isinstance(err.__cause__, httpx.RemoteProtocolError)
+
+
+async def test_post_is_not_retried_on_body_errors_unless_marked_idempotent() -> None:
+    transport, bodies = scripted(cut_off(), whole())
+    async with create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c:
+        with pytest.raises(HttpError) as info:
+            await c.post("/s", json={"n": 1})
+        assert len(bodies) == 1
+        assert str(info.value) == (
+            "POST https://x.invalid/s: ReadError while reading the body: connection reset mid-body"
+        )
+    transport, bodies = scripted(cut_off(), whole())
+    async with create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c:
+        response = await c.post("/s", json={"n": 1}, extensions={IDEMPOTENT_EXTENSION: True})
+    assert response.content == PAYLOAD
+    assert bodies == [b'{"n":1}'] * 2
+
+
+async def test_post_body_error_over_a_real_socket_is_not_retried() -> None:
+    app = BodyFaults(faults=1)
+    with serve_asgi(app) as base_url:
+        async with create_client(base_url=base_url, settings=FAST) as client:
+            with pytest.raises(HttpError, match="RemoteProtocolError while reading the body"):
+                await client.post("/submit", json={"n": 1})
+    assert app.requests == [("POST", "/submit")]
+
+
+async def test_retryable_status_with_a_cut_off_body_is_still_reported() -> None:
+    transport, bodies = scripted(
+        *[
+            httpx.Response(503, stream=ChunkStream([b"maint"], httpx.ReadError("reset")))
+            for _ in range(3)  # one response object per attempt: a stream is read once
+        ]
+    )
+    async with create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c:
+        response = await c.get("/r")
+        with pytest.raises(HttpError, match="failed with 503 Service Unavailable after 3"):
+            await raise_for_status(response)
+    assert len(bodies) == 3
+
+
+async def test_streaming_requests_are_not_buffered() -> None:
+    stream = ChunkStream([b"part-1,", b"part-2,", b"part-3"])
+    transport, bodies = scripted(httpx.Response(200, stream=stream))
+    seen = []
+    async with (
+        create_client(base_url="https://x.invalid", settings=FAST, transport=transport) as c,
+        c.stream("GET", "/file", extensions={STREAM_EXTENSION: True}) as response,
+    ):
+        assert stream.pulled == 0  # nothing read before the caller asks
+        async for chunk in response.aiter_bytes():
+            seen.append((chunk, stream.pulled))
+    assert seen == [(b"part-1,", 1), (b"part-2,", 2), (b"part-3", 3)]
+    assert stream.closed
+    assert len(bodies) == 1
+
+
+async def test_streamed_body_arrives_while_the_server_still_sends() -> None:
+    app = BodyFaults(faults=0)
+    settings = HttpSettings(attempts=3, initial_backoff=0, max_backoff=0, read_timeout=10)
+    received: list[bytes] = []
+    with serve_asgi(app) as base_url:
+        async with (
+            create_client(base_url=base_url, settings=settings) as client,
+            client.stream("GET", "/gated", extensions={STREAM_EXTENSION: True}) as response,
+        ):
+            async for chunk in response.aiter_bytes():
+                received.append(chunk)
+                app.gate.set()  # the rest is sent only after the first part arrived
+    # Buffered, the first part would only come with the rest, after the 5 s gate limit,
+    # and the gate would never have been opened by the client.
+    assert app.gate.is_set()
+    assert b"".join(received) == PAYLOAD
+    assert len(received) >= 2
+    assert len(app.requests) == 1
+
+
+async def test_streamed_body_errors_reach_the_caller_without_retry() -> None:
+    app = BodyFaults(faults=None)
+    received: list[bytes] = []
+
+    async def consume(response: httpx.Response) -> None:
+        async for chunk in response.aiter_bytes():
+            received.append(chunk)
+
+    with serve_asgi(app) as base_url:
+        async with (
+            create_client(base_url=base_url, settings=FAST) as client,
+            client.stream("GET", "/export", extensions={STREAM_EXTENSION: True}) as response,
+        ):
+            assert response.status_code == 200
+            with pytest.raises(httpx.RemoteProtocolError):
+                await consume(response)
+    assert b"".join(received) == PAYLOAD[: len(PAYLOAD) // 2]
+    assert len(app.requests) == 1
 
 
 # --------------------------------------------------------------------------- Retry-After

@@ -6,7 +6,9 @@
 * a ``User-Agent: efa-core/<version>`` header, optionally followed by a connector's own
   product token (FIT-Connect rejects requests without a User-Agent);
 * retries (with stamina) on connection errors, 408, 429 and 5xx, honouring
-  ``Retry-After`` up to a configured maximum;
+  ``Retry-After`` up to a configured maximum; response bodies are read inside the retried
+  attempt, so a body cut off or stalled mid-way is retried too (unless the request opts into
+  streaming with :data:`STREAM_EXTENSION`);
 * client-side rate limiting per host that also honours ``RateLimit-Remaining`` /
   ``RateLimit-Reset``.
 
@@ -55,6 +57,7 @@ from efa_core.secret import MASK, Secret
 __all__ = [
     "DEFAULT_SETTINGS",
     "IDEMPOTENT_EXTENSION",
+    "STREAM_EXTENSION",
     "Clock",
     "HttpError",
     "HttpSettings",
@@ -78,6 +81,13 @@ logger = logging.getLogger("efa_core.http")
 #: Set this request extension to ``True`` to let a non-idempotent request (POST, PATCH) be
 #: retried like a GET, e.g. ``client.post(url, extensions={IDEMPOTENT_EXTENSION: True})``.
 IDEMPOTENT_EXTENSION: Final = "efa_core.idempotent"
+
+#: Set this request extension to ``True`` to get the response body unread, as a stream, e.g.
+#: ``client.stream("GET", url, extensions={STREAM_EXTENSION: True})`` for a large download.
+#: Without it the retrying transport reads every body into memory inside the retried attempt
+#: (so a cut-off body is retried); with it, an error while the body is read reaches the
+#: caller (from ``aiter_bytes``) and is not retried.
+STREAM_EXTENSION: Final = "efa_core.stream"
 
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 #: The request certainly did not reach the server: safe to retry for every method.
@@ -516,6 +526,35 @@ def _is_retryable_status(status: int, *, idempotent: bool) -> bool:
     return idempotent and 500 <= status <= 599
 
 
+def _with_body(response: httpx.Response, raw: bytes) -> httpx.Response:
+    """Return a fresh, unread copy of *response* whose stream is the in-memory *raw* body."""
+    return httpx.Response(
+        status_code=response.status_code,
+        headers=response.headers,
+        stream=httpx.ByteStream(raw),
+        extensions=response.extensions,
+        request=response.request,
+    )
+
+
+async def _buffered(response: httpx.Response) -> httpx.Response:
+    """Read the raw body of *response* into memory; return an unread copy holding it.
+
+    The copy is an ordinary transport response (an in-memory stream, still encoded as sent),
+    so the client decodes it, times it and lets the caller read it in any way, including
+    ``aiter_raw``.  A response that is already in memory (built with ``content=`` by a
+    ``MockTransport``) is returned as it is.  Transport errors while reading propagate; the
+    response is closed in any case.
+    """
+    if response.is_stream_consumed:
+        return response
+    try:
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    finally:
+        await response.aclose()
+    return _with_body(response, b"".join(chunks))
+
+
 class RetryingTransport(httpx.AsyncBaseTransport):
     """Wraps a transport with retries (stamina) and per-host rate limiting.
 
@@ -526,6 +565,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
     :class:`HttpError` at once.  When the attempts are used up, the last error response is
     returned (so :func:`raise_for_status` reports it) or, after a transport error,
     :class:`HttpError` is raised.
+
+    The response body is read into memory inside the attempt, so an error while reading it
+    (a body cut off by a closed connection, a read timeout mid-body) counts as a read error
+    of that attempt and is retried by the same rules.  Requests with the
+    :data:`STREAM_EXTENSION` get their response unread instead: nothing is buffered, and
+    errors while the caller reads the stream are not retried.
     """
 
     def __init__(
@@ -552,20 +597,23 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             or settings.retry_unsafe_methods
             or bool(request.extensions.get(IDEMPOTENT_EXTENSION))
         )
+        streaming = bool(request.extensions.get(STREAM_EXTENSION))
         retry_errors = _TRANSIENT_ERRORS if idempotent else _CONNECT_ERRORS
         attempt_no = 0
         pending_wait = 0.0
+        in_body = False  # the current attempt failed while reading the response body
 
         def should_retry(exc: Exception) -> bool:
             if isinstance(exc, _RetryableResponse):
                 return True
             if isinstance(exc, retry_errors):
                 logger.info(
-                    "%s %s failed (attempt %d): %s; retrying if attempts are left",
+                    "%s %s failed (attempt %d): %s%s; retrying if attempts are left",
                     request.method,
                     redact_url(request.url),
                     attempt_no,
                     type(exc).__name__,
+                    " while reading the body" if in_body else "",
                 )
                 return True
             return False
@@ -581,6 +629,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             ):
                 with attempt:
                     attempt_no += 1
+                    in_body = False
                     if pending_wait > 0:
                         await self._clock.sleep(pending_wait)
                         pending_wait = 0.0
@@ -597,7 +646,14 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                         attempt_no,
                     )
                     if not _is_retryable_status(response.status_code, idempotent=idempotent):
-                        return response
+                        if streaming:
+                            return response
+                        in_body = True
+                        return await _buffered(response)
+                    try:
+                        response = await _buffered(response)
+                    except httpx.HTTPError:  # the status alone makes it retryable
+                        response = _with_body(response, b"")
                     pending_wait = await self._retry_after(request, response)
                     logger.info(
                         "%s %s answered %d (attempt %d); retrying if attempts are left",
@@ -610,22 +666,17 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         except _RetryableResponse as exc:  # attempts used up: let the caller see the response
             return exc.response
         except httpx.TransportError as exc:
+            where = " while reading the body" if in_body else ""
             suffix = f" after {attempt_no} attempts" if attempt_no > 1 else ""
             raise HttpError(
-                f"{type(exc).__name__}{suffix}: {exc}".rstrip(": "),
+                f"{type(exc).__name__}{where}{suffix}: {exc}".rstrip(": "),
                 method=request.method,
                 url=request.url,
             ) from exc
         raise AssertionError("unreachable: stamina ended without result")  # pragma: no cover
 
     async def _retry_after(self, request: httpx.Request, response: httpx.Response) -> float:
-        """Read and close a retryable *response*; return its ``Retry-After`` wait."""
-        try:
-            await response.aread()
-        except httpx.HTTPError:
-            pass
-        finally:
-            await response.aclose()
+        """Return the ``Retry-After`` wait of a retryable (buffered) *response*."""
         header = response.headers.get("Retry-After")
         if header is None:
             return 0.0
@@ -634,6 +685,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             logger.debug("ignoring unparsable Retry-After %r", header)
             return 0.0
         if wait > self._settings.max_retry_after:
+            with contextlib.suppress(httpx.HTTPError):  # in memory; only decoding can fail
+                await response.aread()
             raise HttpError(
                 f"answered {response.status_code} with Retry-After {header!r} ({wait:.0f} s), "
                 f"longer than max_retry_after ({self._settings.max_retry_after:g} s); giving up",

@@ -560,6 +560,9 @@ class SyncEngine:
                     break
                 if isinstance(item, Exception):
                     raise item
+                # A cancellation point before the batch goes to the store: a run cancelled
+                # after batch N applies nothing after batch N, even when N+1 was prefetched.
+                await asyncio.sleep(0)
                 yield item
         finally:
             if not task.done():

@@ -55,7 +55,6 @@ from efa_core.connectors import Batch, Capability, CheckResult, Connector, Delet
 from efa_core.errors import ConnectorError, InvalidIdentifier
 from efa_core.http import (
     Clock,
-    HttpError,
     HttpSettings,
     OAuth2ClientCredentials,
     create_client,
@@ -241,38 +240,13 @@ class PvogConnector(Connector):
     def _where(self, index: int) -> str:
         return f"{self.label}: feed page index={index}"
 
-    async def _get(self, url: str, params: dict[str, str] | None, index: int) -> httpx.Response:
-        """GET a page; body read errors (cut-off bodies, stalls) are retried here too.
+    async def _get(self, url: str, params: dict[str, str] | None) -> httpx.Response:
+        """GET a page, its body read into memory.
 
-        The HTTP layer retries what happens before the response headers; an error while the
-        body is read surfaces after it, so the connector retries those itself, with the
-        same number of attempts and backoff.
+        The HTTP layer retries errors while the body is read (a cut-off body, a stall past
+        the read timeout) like connection errors, so nothing is retried here.
         """
-        settings = self.config.http
-        for attempt in range(1, settings.attempts + 1):
-            try:
-                return await self.client.get(url, params=params)
-            except HttpError:
-                raise
-            except httpx.TransportError as exc:
-                if attempt >= settings.attempts:
-                    raise HttpError(
-                        f"{type(exc).__name__} while reading the body after {attempt} "
-                        f"attempt(s): {exc}".rstrip(": "),
-                        method="GET",
-                        url=exc.request.url if _has_request(exc) else url,
-                    ) from exc
-                wait = min(settings.initial_backoff * 2 ** (attempt - 1), settings.max_backoff)
-                log.info(
-                    "%s: %s while reading page index=%d (attempt %d); retrying",
-                    self.label,
-                    type(exc).__name__,
-                    index,
-                    attempt,
-                )
-                if wait > 0:
-                    await self._clock.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self.client.get(url, params=params)
 
     async def _fetch(self, position: FeedCursor, *, follow: bool = True) -> FeedPage:
         """Fetch and check the page at *position*."""
@@ -283,7 +257,7 @@ class PvogConnector(Connector):
             and position.url is not None
             and _same_origin(position.url, self._base)
         ):
-            response = await self._get(position.url, None, position.index)
+            response = await self._get(position.url, None)
         else:
             if position.url is not None and follow and self.config.follow_next_url:
                 log.warning(
@@ -293,7 +267,7 @@ class PvogConnector(Connector):
                     self._base.host,
                 )
             params = {"index": str(position.index), "ars": position.ars}
-            response = await self._get(self.config.feed_path, params, position.index)
+            response = await self._get(self.config.feed_path, params)
         await raise_for_status(response)
         try:
             body = orjson.loads(response.content)
@@ -455,11 +429,3 @@ class PvogConnector(Connector):
             f"{len(page.messages)} XZuFi message(s)"
             + (" and the feed is complete" if page.complete else ""),
         )
-
-
-def _has_request(exc: httpx.TransportError) -> bool:
-    try:
-        exc.request  # noqa: B018 - raises RuntimeError when there is none
-    except RuntimeError:
-        return False
-    return True
