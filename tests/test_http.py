@@ -13,18 +13,21 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
+import attrs
 import httpx
 import pytest
 import stamina
 
 from efa_core import __version__
+from efa_core.connectors import Batch, Capability
 from efa_core.errors import ConfigError, ConnectorError
 from efa_core.http import (
     IDEMPOTENT_EXTENSION,
     STREAM_EXTENSION,
     Clock,
+    HttpConnector,
     HttpError,
     HttpSettings,
     OAuth2ClientCredentials,
@@ -1196,3 +1199,66 @@ async def test_retry_logs_contain_no_query_token(caplog: pytest.LogCaptureFixtur
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     assert "QUERY-TOKEN" not in logged
     assert "BODY-TOKEN" not in logged
+
+
+# -- HttpConnector ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _UrlConfig:
+    base_url: str
+
+
+class _ApiConnector(HttpConnector):
+    type_name: ClassVar[str] = "test-http-api"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SNAPSHOT})
+    config_class: ClassVar[type[Any]] = _UrlConfig
+
+    def make_client(self) -> httpx.AsyncClient:
+        return create_client(
+            base_url=self.config.base_url, transport=self.transport, clock=self.clock
+        )
+
+    async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
+        response = await self.client.get("/ping")
+        await raise_for_status(response)
+        yield Batch((), cursor=None, complete=True)
+
+
+@pytest.mark.anyio
+async def test_http_connector_owns_one_client_while_open() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["user-agent"])
+        return httpx.Response(200, json={})
+
+    connector = _ApiConnector(
+        _UrlConfig("https://api.example"), name="api", transport=httpx.MockTransport(handler)
+    )
+    with pytest.raises(ConnectorError, match=r"test-http-api connector 'api' is not open"):
+        _ = connector.client
+    async with connector:
+        client = connector.client
+        batches = [b async for b in connector.pull()]
+    assert [b.complete for b in batches] == [True]
+    assert len(seen) == 1
+    assert seen[0].startswith("efa-core/")
+    assert client.is_closed
+    with pytest.raises(ConnectorError):
+        _ = connector.client
+
+
+@pytest.mark.anyio
+async def test_http_connector_without_make_client_says_so() -> None:
+    class Incomplete(HttpConnector):
+        type_name: ClassVar[str] = "test-http-incomplete"
+        capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.PUSH})
+        config_class: ClassVar[type[Any]] = _UrlConfig
+
+        async def push_changes(self, changes: Any) -> Any:
+            raise AssertionError("not reached")
+
+    with pytest.raises(NotImplementedError, match="Incomplete must implement make_client"):
+        async with Incomplete(_UrlConfig("https://x.example"), name="x"):
+            pass

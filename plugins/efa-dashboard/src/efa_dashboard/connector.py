@@ -36,9 +36,9 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
-from efa_core.connectors import Batch, Capability, CheckResult, Connector, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
 from efa_core.errors import ConnectorError, InvalidIdentifier, ValidationError
-from efa_core.http import HttpError, HttpSettings, create_client, page_number
+from efa_core.http import HttpConnector, HttpError, HttpSettings, create_client, page_number
 from efa_core.ids import Ars
 from efa_core.model import Coverage
 from efa_core.serialization import record_from_dict
@@ -193,7 +193,7 @@ def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
     return record_from_dict(data, context=position)
 
 
-class DashboardConnector(Connector):
+class DashboardConnector(HttpConnector):
     """Pull availability rows (and area names) for configured ARS scopes (SNAPSHOT).
 
     :param transport: replaces the network in tests.
@@ -205,18 +205,7 @@ class DashboardConnector(Connector):
 
     config: DashboardConfig
 
-    def __init__(
-        self,
-        config: DashboardConfig,
-        *,
-        name: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(config, name=name)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-
-    async def setup(self) -> None:
+    def make_client(self) -> httpx.AsyncClient:
         """Create the HTTP client."""
         settings = HttpSettings(
             attempts=self.config.attempts,
@@ -226,25 +215,13 @@ class DashboardConnector(Connector):
             max_backoff=self.config.max_backoff,
             user_agent_suffix=f"efa-dashboard/{_PLUGIN_VERSION}",
         )
-        self._client = create_client(
+        return create_client(
             base_url=self.config.base_url,
             settings=settings,
-            transport=self._transport,
+            transport=self.transport,
+            clock=self.clock,
             headers={"Accept": "application/json"},
         )
-
-    async def teardown(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The open HTTP client."""
-        if self._client is None:
-            raise ConnectorError(f"{self.label} is not open")
-        return self._client
 
     async def _page(self, path: str, params: Mapping[str, str]) -> tuple[httpx.Response, Any]:
         response = await self.client.get(path, params=params)

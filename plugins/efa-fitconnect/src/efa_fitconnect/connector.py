@@ -46,9 +46,9 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
-from efa_core.connectors import Batch, Capability, CheckResult, Connector, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
 from efa_core.errors import ConfigError, ConnectorError, EfaError, InvalidIdentifier
-from efa_core.http import HttpError, HttpSettings, create_client, offset_limit
+from efa_core.http import HttpConnector, HttpError, HttpSettings, create_client, offset_limit
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import AgreementState, Route
 from efa_fitconnect.signature import (
@@ -224,7 +224,7 @@ def pairs_from_store(store: Any) -> set[Pair]:
     return pairs
 
 
-class FitConnectConnector(Connector):
+class FitConnectConnector(HttpConnector):
     """Pull FIT-Connect routes for the pairs worth asking (a SNAPSHOT connector).
 
     :param transport: replaces the network in tests.
@@ -243,9 +243,7 @@ class FitConnectConnector(Connector):
         name: str,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        super().__init__(config, name=name)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(config, name=name, transport=transport)
         self._keys: Mapping[str | None, Any] | None = None
         #: Route natural key -> signature evidence, for the routes of the latest pull.
         self.evidence: dict[str, RouteEvidence] = {}
@@ -257,6 +255,10 @@ class FitConnectConnector(Connector):
                 self._keys = load_public_keys(self.config.signature_key)
             except ConfigError as exc:
                 raise ConfigError(f"{self.label}: signature_key: {exc}") from exc
+        await super().setup()
+
+    def make_client(self) -> httpx.AsyncClient:
+        """Create the HTTP client."""
         suffix = f"efa-fitconnect/{_PLUGIN_VERSION}"
         if self.config.user_agent:
             suffix += f" {self.config.user_agent}"
@@ -268,25 +270,13 @@ class FitConnectConnector(Connector):
             max_backoff=self.config.max_backoff,
             user_agent_suffix=suffix,
         )
-        self._client = create_client(
+        return create_client(
             base_url=self.config.base_url,
             settings=settings,
-            transport=self._transport,
+            transport=self.transport,
+            clock=self.clock,
             headers={"Accept": "application/json, application/problem+json"},
         )
-
-    async def teardown(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The open HTTP client."""
-        if self._client is None:
-            raise ConnectorError(f"{self.label} is not open")
-        return self._client
 
     # -- API calls -------------------------------------------------------------------------
 

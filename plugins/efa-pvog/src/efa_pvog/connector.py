@@ -51,10 +51,11 @@ from efa_xzufi import (
     ZustaendigkeitObject,
 )
 
-from efa_core.connectors import Batch, Capability, CheckResult, Connector, Delete, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, CheckResult, Delete, Rejected, Upsert
 from efa_core.errors import ConnectorError, InvalidIdentifier
 from efa_core.http import (
     Clock,
+    HttpConnector,
     HttpSettings,
     OAuth2ClientCredentials,
     create_client,
@@ -161,7 +162,7 @@ def _same_origin(url: str, base: httpx.URL) -> bool:
     return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
 
 
-class PvogConnector(Connector):
+class PvogConnector(HttpConnector):
     """Pull the PVOG Bereitstelldienst change feed (a CHANGE_FEED connector).
 
     :param transport: replaces the network in tests (wrapped with retries like the default).
@@ -182,10 +183,7 @@ class PvogConnector(Connector):
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__(config, name=name)
-        self._transport = transport
-        self._clock = clock or Clock()
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(config, name=name, transport=transport, clock=clock or Clock())
         self._base = httpx.URL(config.base_url)
         #: Composite Leistung id -> LeiKa keys, learned from the pages read so far.
         self._leistungen = LeistungIndex()
@@ -198,7 +196,7 @@ class PvogConnector(Connector):
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def setup(self) -> None:
+    def make_client(self) -> httpx.AsyncClient:
         """Create the HTTP client with OAuth2 client-credentials authentication."""
         from efa_pvog import __version__
 
@@ -211,29 +209,16 @@ class PvogConnector(Connector):
             client_id=config.client_id,
             client_secret=config.client_secret,
             scope=config.scope,
-            clock=self._clock,
+            clock=self.clock,
         )
-        self._client = create_client(
+        return create_client(
             base_url=config.base_url,
             settings=settings,
             auth=auth,
-            transport=self._transport,
+            transport=self.transport,
             headers={"Accept": "application/json"},
-            clock=self._clock,
+            clock=self.clock,
         )
-
-    async def teardown(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The open HTTP client."""
-        if self._client is None:
-            raise ConnectorError(f"{self.label} is not open")
-        return self._client
 
     # -- requests -------------------------------------------------------------------------
 

@@ -26,10 +26,10 @@ import attrs
 import httpx
 
 from efa_core import hookimpl
-from efa_core.connectors import Batch, Capability, CheckResult, Connector, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
 from efa_core.errors import ConnectorError, ValidationError
 from efa_core.hookspecs import RegisterConnector
-from efa_core.http import create_client, raise_for_status
+from efa_core.http import HttpConnector, create_client, raise_for_status
 from efa_core.secret import Secret
 from efa_core.serialization import record_from_dict
 
@@ -56,7 +56,7 @@ class ExampleApiConfig:
     page_size: int = attrs.field(default=100, validator=_positive)
 
 
-class ExampleApiConnector(Connector):
+class ExampleApiConnector(HttpConnector):
     """Pull availability rows from the example API, page by page (a SNAPSHOT connector).
 
     The cursor is the number of the last page delivered; resuming fetches the next one.
@@ -70,37 +70,14 @@ class ExampleApiConnector(Connector):
 
     config: ExampleApiConfig
 
-    def __init__(
-        self,
-        config: ExampleApiConfig,
-        *,
-        name: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(config, name=name)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-
-    async def setup(self) -> None:
+    def make_client(self) -> httpx.AsyncClient:
         """Create the HTTP client (retries, rate limits and timeouts come with it)."""
-        self._client = create_client(
+        return create_client(
             base_url=self.config.base_url,
-            transport=self._transport,
+            transport=self.transport,
+            clock=self.clock,
             headers={"X-Api-Key": self.config.api_key.reveal()},
         )
-
-    async def teardown(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The open HTTP client."""
-        if self._client is None:  # the base class guards this; kept for type checkers
-            raise ConnectorError(f"{self.label} is not open")
-        return self._client
 
     async def _page(self, page: int, per_page: int) -> Mapping[str, Any]:
         response = await self.client.get(
