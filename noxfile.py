@@ -83,3 +83,20 @@ def plugins(session: nox.Session) -> None:
     for plugin in [*BUNDLED_PLUGINS, EXAMPLE_PLUGIN]:
         with session.chdir(plugin):
             session.run("pytest", "-q", "-p", "no:cacheprovider", "tests")
+
+
+@nox.session(python=PYTHONS[1] if len(PYTHONS) > 1 else PYTHONS[0])
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in tests/bench; results are written down in docs/benchmarks.md.
+
+    Never part of the default run. dlt is installed here only, as the comparison. The store
+    benchmark needs PostgreSQL's binaries (or EFA_BENCH_POSTGRES_URL). A quick run:
+    ``nox -s bench -- --quick`` (Thüringen scale only, fewer repetitions).
+    """
+    quick = "--quick" in session.posargs
+    session.install(
+        "-e", ".[postgres,testing]", "-e", str(BUNDLED_PLUGINS[0]), "dlt[sqlalchemy]>=1.0"
+    )
+    session.run("python", "tests/bench/bench_store.py", *(["--scales", "th"] if quick else []))
+    session.run("python", "tests/bench/bench_xzufi.py", *(["--quick"] if quick else []))
+    session.run("python", "tests/bench/bench_rollout.py", *(["--quick"] if quick else []))

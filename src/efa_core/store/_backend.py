@@ -166,6 +166,17 @@ class Backend(ABC):
     def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
         """Return ``(kind, natural_key, content_hash, deleted)`` of rows with these key hashes."""
 
+    def lookup_keys(
+        self, source: str, keys: Sequence[tuple[str, str, int]]
+    ) -> list[tuple[str, str, str, Any]]:
+        """Return ``(kind, natural_key, content_hash, deleted)`` of rows with these keys.
+
+        *keys* are distinct ``(kind, natural_key, key_hash)``; the result may also contain
+        rows of other keys with the same hash (the caller matches by key).  The default
+        looks up by key hash.
+        """
+        return self.lookup(source, [kh for _, _, kh in keys])
+
     @abstractmethod
     def upsert_mirror(
         self, source: str, run_id: str, now: datetime, rows: Sequence[MirrorRow]
@@ -377,6 +388,33 @@ class SqliteBackend(Backend):
                     (source, *chunk),
                 )
             )
+        return out
+
+    def lookup_keys(
+        self, source: str, keys: Sequence[tuple[str, str, int]]
+    ) -> list[tuple[str, str, str, Any]]:
+        """Fetch existing rows by ``(source, kind, natural_key)`` in chunks of ``IN (...)``.
+
+        The unique index on the natural key keeps a batch's keys close together (and so
+        their table rows, which were written together), where the key hashes are spread
+        over the whole index: this reads far fewer pages than :meth:`lookup`.
+        """
+        by_kind: dict[str, list[str]] = {}
+        for kind, key, _ in keys:
+            by_kind.setdefault(kind, []).append(key)
+        out: list[tuple[str, str, str, Any]] = []
+        for kind, names in by_kind.items():
+            names.sort()
+            for start in range(0, len(names), _SQLITE_CHUNK):
+                chunk = names[start : start + _SQLITE_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                out.extend(
+                    self.conn.execute(
+                        "SELECT kind, natural_key, content_hash, deleted FROM records "  # noqa: S608
+                        f"WHERE source = ? AND kind = ? AND natural_key IN ({marks})",
+                        (source, kind, *chunk),
+                    )
+                )
         return out
 
     def upsert_mirror(

@@ -339,10 +339,10 @@ class Store:
                     keys.append(key)
 
         with self.transaction():
-            hashes = list({c.key_hash for c in changes})
+            wanted = list({(c.kind, c.natural_key): c.key_hash for c in changes}.items())
+            found = db.lookup_keys(source, [(k, n, h) for (k, n), h in wanted]) if wanted else ()
             state: dict[tuple[str, str], tuple[str, bool]] = {
-                (kind, key): (chash, bool(deleted))
-                for kind, key, chash, deleted in (db.lookup(source, hashes) if hashes else ())
+                (kind, key): (chash, bool(deleted)) for kind, key, chash, deleted in found
             }
             added = changed = unchanged = deleted = orphans = 0
             history: list[HistoryRow] = []
@@ -498,6 +498,41 @@ class Store:
             "r.source = ? AND r.deleted = FALSE AND NOT EXISTS (SELECT 1 FROM snapshot_seen s"
             " WHERE s.source = r.source AND s.key_hash = r.key_hash)"
         )
+        # Usually nothing is missing: find out with one scan (it stops at the first missing
+        # row) before the two statements that tombstone, which scan again each.
+        probe = db.fetchone(
+            f"SELECT 1 FROM records r WHERE {missing} LIMIT 1",  # noqa: S608
+            (source,),
+        )
+        count = 0
+        per_kind: dict[str, int] = {}
+        keys: dict[str, list[str]] = {}
+        if probe is not None:
+            count = self._tombstone_missing(
+                source, run_id, t, missing, previous_snapshot, after, examples, per_kind, keys
+            )
+        db.execute("DELETE FROM snapshot_seen WHERE source = ?", (source,))
+        db.execute(
+            "UPDATE sources SET snapshot_run_id = NULL, last_snapshot_at = ?,"
+            " last_snapshot_run_id = ? WHERE source = ?",
+            (t, run_id, source),
+        )
+        return after, count, per_kind, keys
+
+    def _tombstone_missing(
+        self,
+        source: str,
+        run_id: str,
+        t: Any,
+        missing: str,
+        previous_snapshot: Any,
+        after: int,
+        examples: int,
+        per_kind: dict[str, int],
+        keys: dict[str, list[str]],
+    ) -> int:
+        """Tombstone the rows matching *missing* with history rows; fill the per-kind data."""
+        db = self._db
         db.execute(
             "INSERT INTO history (source, kind, natural_key, op, old_hash, new_hash, payload,"  # noqa: S608
             " run_id, changed_at) SELECT r.source, r.kind, r.natural_key, ?, r.content_hash,"
@@ -517,8 +552,6 @@ class Store:
             (*params, run_id, source),
         )
         count = max(int(cur.rowcount), 0)
-        per_kind: dict[str, int] = {}
-        keys: dict[str, list[str]] = {}
         if count:
             for kind, n in db.fetchall(
                 "SELECT kind, COUNT(*) FROM history WHERE id > ? AND run_id = ? AND op = ?"
@@ -535,13 +568,7 @@ class Store:
                             (after, run_id, Operation.DELETE.value, kind, examples),
                         )
                     ]
-        db.execute("DELETE FROM snapshot_seen WHERE source = ?", (source,))
-        db.execute(
-            "UPDATE sources SET snapshot_run_id = NULL, last_snapshot_at = ?,"
-            " last_snapshot_run_id = ? WHERE source = ?",
-            (t, run_id, source),
-        )
-        return after, count, per_kind, keys
+        return count
 
     # -- read side -----------------------------------------------------------------------------
 

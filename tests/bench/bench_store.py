@@ -1,0 +1,466 @@
+"""Benchmarks of the store and the sync engine (run as a script; never part of the test run).
+
+    python tests/bench/bench_store.py                   # everything (what `nox -s bench` runs)
+    python tests/bench/bench_store.py --scales th --reps 3 --backends sqlite --no-dlt
+
+Every measurement runs in its own subprocess; its peak RSS is the child's ``ru_maxrss``
+(``os.wait4``).  Repetitions are interleaved (baseline, engine, re-syncs, dlt, then the
+next repetition) so that a noisy machine hurts all contenders alike; ratios are computed per
+repetition and their medians reported.  PostgreSQL: ``EFA_BENCH_POSTGRES_URL`` names a
+server, otherwise a throwaway cluster is started the way the store tests do.
+
+Tasks (``worker`` sub-command, internal):
+
+* ``baseline``: a hand-written loader: the same rows (payload JSON with sorted keys, content
+  hash, key hash, typed columns, timestamps) upserted with plain ``executemany`` into the
+  store's own ``records`` table (same columns and indexes), one transaction per batch;
+* ``load``: a snapshot sync of version 0 through :class:`efa_core.sync.SyncEngine`;
+* ``resync``: the snapshot sync of version 1 (1 % of the records changed) into that store;
+* ``feed-resync``: then the same store re-synced from a change feed that delivers only the
+  1 % changed records (version 101 since version 1: the records changed in version 1 change
+  again).  The source switches from snapshot to feed mode for it, which saves a second full
+  load per repetition (the national scale takes minutes per load);
+* ``dlt-load`` / ``dlt-rerun``: dlt loading services with nested responsibilities into
+  SQLite (merge on the service key), then the re-run with version 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+import bench_data as bd  # noqa: E402
+
+BATCH = 5000
+
+
+# -- workers (run in a subprocess each) --------------------------------------------------------
+
+
+def _registry() -> Any:
+    from efa_core.plugins import PluginRegistry
+
+    reg = PluginRegistry(entrypoints=False, strict=True, env={})
+    reg.register(bd.BenchPlugin(), name="bench")
+    return reg
+
+
+def _sync(
+    url: str, scale: str, connector: str, version: int, since: int | None = None
+) -> dict[str, Any]:
+    import logging
+
+    from efa_core.config import parse_config
+    from efa_core.store import open_store
+    from efa_core.sync import SyncEngine
+
+    logging.getLogger("efa_core.store").setLevel(logging.ERROR)  # the feed's mode switch
+    table: dict[str, Any] = {
+        "type": connector,
+        "scale": scale,
+        "version": version,
+        "batch_size": BATCH,
+    }
+    if since is not None:
+        table["since"] = since
+    config = parse_config({"connectors": {"bench": table}}, env={})
+    registry = _registry()
+    bd.municipalities(bd.SCALES[scale])  # read the register before the clock starts
+    with open_store(url) as store:
+        started = time.perf_counter()
+        report = SyncEngine(store, registry, config).run(["bench"])["bench"]
+        seconds = time.perf_counter() - started
+    if not report.ok:
+        raise SystemExit(f"sync failed: {report.error}")
+    return {"seconds": seconds, "counts": report.counts()}
+
+
+def _baseline(url: str, scale: str) -> dict[str, Any]:
+    import orjson
+
+    from efa_core.store import key_hash, open_store, utcnow
+
+    bd.municipalities(bd.SCALES[scale])
+    with open_store(url) as store:
+        db = store.backend
+        pg = store.dialect.value == "postgresql"
+        conn: Any = db.conn  # type: ignore[attr-defined]
+        mark = "%s" if pg else "?"
+        # the payload (7th column) is jsonb in PostgreSQL
+        marks = ", ".join(f"{mark}::jsonb" if pg and i == 6 else mark for i in range(14))
+        sql = (
+            "INSERT INTO records (source, kind, natural_key, key_hash, leika_key, ars, payload,"
+            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id)"
+            f" VALUES ({marks})"
+            " ON CONFLICT (source, kind, natural_key) DO UPDATE SET"
+            " key_hash = excluded.key_hash, leika_key = excluded.leika_key, ars = excluded.ars,"
+            " payload = excluded.payload, content_hash = excluded.content_hash,"
+            " deleted = excluded.deleted, last_seen = excluded.last_seen,"
+            " fetched_at = excluded.fetched_at, modified_at = excluded.modified_at,"
+            " run_id = excluded.run_id"
+        )
+        started = time.perf_counter()
+        now = utcnow()
+        t: Any = now if pg else now.isoformat(timespec="microseconds")
+        rows: list[tuple[Any, ...]] = []
+
+        def flush() -> None:
+            if pg:
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(sql, rows)
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+            rows.clear()
+
+        for row in bd.raw_rows(scale):
+            key = bd.natural_key(row)
+            payload = orjson.dumps(bd.payload_dict(row), option=orjson.OPT_SORT_KEYS)
+            modified = row[5] if pg else row[5].isoformat(timespec="microseconds")
+            rows.append(
+                (
+                    "bench",
+                    "responsibility",
+                    key,
+                    key_hash("responsibility", key),
+                    row[1],
+                    row[2],
+                    payload.decode(),
+                    hashlib.blake2b(payload, digest_size=20).hexdigest(),
+                    False,
+                    t,
+                    t,
+                    t,
+                    modified,
+                    "baseline",
+                )
+            )
+            if len(rows) == BATCH:
+                flush()
+        if rows:
+            flush()
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "counts": {"added": bd.count(scale)}}
+
+
+def _dlt(path: str, scale: str, version: int) -> dict[str, Any]:
+    import logging
+    import warnings
+
+    import dlt
+
+    warnings.simplefilter("ignore")  # SQLAlchemy warnings from dlt's merge job
+    logging.getLogger("dlt").setLevel(logging.ERROR)
+    workdir = Path(path).parent / "dlt-pipelines"
+    pipeline = dlt.pipeline(
+        pipeline_name="efa_bench",
+        destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{path}"),
+        dataset_name="efa",
+        pipelines_dir=str(workdir),
+        progress=None,
+    )
+
+    @dlt.resource(name="services", write_disposition="merge", primary_key="key")
+    def services() -> Iterator[dict[str, Any]]:
+        yield from bd.dlt_services(scale, version)
+
+    bd.municipalities(bd.SCALES[scale])
+    started = time.perf_counter()
+    info = pipeline.run(services())
+    seconds = time.perf_counter() - started
+    info.raise_on_failed_jobs()
+    return {"seconds": seconds, "counts": {"records": bd.count(scale)}}
+
+
+TASKS = {
+    "baseline": lambda url, scale: _baseline(url, scale),
+    "load": lambda url, scale: _sync(url, scale, "bench-snapshot", 0),
+    "resync": lambda url, scale: _sync(url, scale, "bench-snapshot", 1),
+    "feed-resync": lambda url, scale: _sync(url, scale, "bench-feed", 101, since=1),
+    "dlt-load": lambda url, scale: _dlt(url, scale, 0),
+    "dlt-rerun": lambda url, scale: _dlt(url, scale, 1),
+}
+
+
+def _peak_rss() -> float | None:
+    """This process's peak RSS in MiB (``VmHWM``; Linux only)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def worker(task: str, url: str, scale: str) -> None:
+    """Run one task and print its result as JSON."""
+    result = TASKS[task](url, scale)
+    result.update(task=task, scale=scale, records=bd.count(scale), hwm_mib=_peak_rss())
+    print(json.dumps(result), flush=True)
+
+
+# -- orchestration -------------------------------------------------------------------------------
+
+
+def measure(task: str, url: str, scale: str) -> dict[str, Any]:
+    """Run *task* in a subprocess; return its result with the child's peak RSS (MiB)."""
+    cmd = [sys.executable, str(Path(__file__)), "worker", task, url, scale]
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"{task} ({scale}) failed with exit code {proc.returncode}")
+    result: dict[str, Any] = json.loads(text.strip().splitlines()[-1])
+    # VmHWM of the worker itself; ru_maxrss (KiB on Linux) also counts the forked copy of
+    # this orchestrator before exec, so it is only the fallback.
+    result["rss_mib"] = result.get("hwm_mib") or usage.ru_maxrss / 1024
+    result["rps"] = result["records"] / result["seconds"]
+    print(
+        f"  {task:12s} {scale} {result['seconds']:8.2f} s {result['rps']:9.0f} rec/s"
+        f" rss {result['rss_mib']:6.1f} MiB {result.get('counts', '')}",
+        flush=True,
+    )
+    return result
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[str]:
+    """Yield the URL of a PostgreSQL server (``EFA_BENCH_POSTGRES_URL`` or a throwaway one)."""
+    url = os.environ.get("EFA_BENCH_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.store.conftest import _cluster
+
+    with _cluster() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def database(backend: str, server: str | None, workdir: Path, name: str) -> Iterator[str]:
+    """Yield the URL of a fresh, empty database (SQLite file or PostgreSQL schema)."""
+    if backend == "sqlite":
+        folder = workdir / name
+        folder.mkdir()
+        try:
+            yield f"sqlite:///{folder / 'efa.db'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    assert server is not None
+    sys.path.insert(0, str(ROOT))
+    from tests.store.conftest import postgres_schema
+
+    with postgres_schema(server) as url:
+        yield url
+
+
+def one_round(
+    scale: str, backends: list[str], server: str | None, workdir: Path, rep: int, dlt: bool
+) -> list[dict[str, Any]]:
+    """Measure every task once at *scale*; return the results tagged with backend and rep."""
+    results: list[dict[str, Any]] = []
+
+    def run(task: str, url: str, backend: str) -> None:
+        result = measure(task, url, scale)
+        result.update(backend=backend, rep=rep)
+        results.append(result)
+
+    for backend in backends:
+        print(f"[{scale} rep {rep}] {backend}", flush=True)
+        tag = f"{scale}-{rep}-{backend}"
+        with database(backend, server, workdir, f"{tag}-baseline") as url:
+            run("baseline", url, backend)
+        with database(backend, server, workdir, f"{tag}-snapshot") as url:
+            run("load", url, backend)
+            run("resync", url, backend)
+            run("feed-resync", url, backend)
+    if dlt:
+        folder = workdir / f"{scale}-{rep}-dlt"
+        folder.mkdir()
+        path = str(folder / "dlt.db")
+        print(f"[{scale} rep {rep}] dlt (sqlite)", flush=True)
+        for task in ("dlt-load", "dlt-rerun"):
+            result = measure(task, path, scale)
+            result.update(backend="dlt-sqlite", rep=rep)
+            results.append(result)
+        shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians per (scale, backend, task) and the per-repetition ratios' medians."""
+    by: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in results:
+        by.setdefault((r["scale"], r["backend"], r["task"]), []).append(r)
+    medians = {
+        "/".join(k): {
+            "runs": len(v),
+            "seconds": _median([r["seconds"] for r in v]),
+            "rps": _median([r["rps"] for r in v]),
+            "rss_mib": max(r["rss_mib"] for r in v),
+        }
+        for k, v in sorted(by.items())
+    }
+    ratios: dict[str, float] = {}
+    scales = sorted({r["scale"] for r in results})
+    backends = sorted({r["backend"] for r in results} - {"dlt-sqlite"})
+    reps = sorted({r["rep"] for r in results})
+
+    def get(scale: str, backend: str, task: str, rep: int) -> dict[str, Any] | None:
+        for r in by.get((scale, backend, task), []):
+            if r["rep"] == rep:
+                return r
+        return None
+
+    def ratio(name: str, pairs: list[tuple[Any, Any]], fn: Any) -> None:
+        values = [fn(a, b) for a, b in pairs if a is not None and b is not None]
+        if values:
+            ratios[name] = _median(values)
+
+    for scale in scales:
+        for backend in backends:
+            p = [(get(scale, backend, "load", i), get(scale, backend, "baseline", i)) for i in reps]
+            ratio(f"{scale}/{backend}/load_vs_baseline", p, lambda a, b: a["rps"] / b["rps"])
+            p = [(get(scale, backend, "load", i), get(scale, backend, "resync", i)) for i in reps]
+            ratio(
+                f"{scale}/{backend}/load_over_resync", p, lambda a, b: a["seconds"] / b["seconds"]
+            )
+            p = [
+                (get(scale, backend, "load", i), get(scale, backend, "feed-resync", i))
+                for i in reps
+            ]
+            ratio(
+                f"{scale}/{backend}/load_over_feedresync",
+                p,
+                lambda a, b: a["seconds"] / b["seconds"],
+            )
+        p = [
+            (get(scale, "sqlite", "load", i), get(scale, "dlt-sqlite", "dlt-load", i)) for i in reps
+        ]
+        ratio(f"{scale}/engine_vs_dlt", p, lambda a, b: a["rps"] / b["rps"])
+        p = [
+            (get(scale, "dlt-sqlite", "dlt-load", i), get(scale, "dlt-sqlite", "dlt-rerun", i))
+            for i in reps
+        ]
+        ratio(f"{scale}/dlt_load_over_rerun", p, lambda a, b: a["seconds"] / b["seconds"])
+    return {"medians": medians, "ratios": ratios}
+
+
+def machine() -> dict[str, Any]:
+    """Describe the machine and the versions measured."""
+    import sqlite3
+
+    import efa_core
+
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
+        "efa_core": efa_core.__version__,
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["memory"] = line.split(":", 1)[1].strip()
+                break
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("psycopg", "dlt", "sqlalchemy", "orjson", "cattrs", "attrs"):
+        with contextlib.suppress(PackageNotFoundError):
+            info[dist] = version(dist)
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the benchmarks (or one worker task)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "worker":
+        worker(*argv[1:4])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="th,de", help="th (Thüringen), de (Germany)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions at Thüringen scale")
+    parser.add_argument("--de-reps", type=int, default=1, help="repetitions at national scale")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--no-dlt", action="store_true", help="skip dlt (default: if importable)")
+    parser.add_argument(
+        "--out",
+        default=str(Path(tempfile.gettempdir()) / "efa-bench-results.json"),
+        help="where to write all results as JSON",
+    )
+    args = parser.parse_args(argv)
+    backends = args.backends.split(",")
+    dlt = not args.no_dlt
+    if dlt:
+        import importlib.util
+
+        if importlib.util.find_spec("dlt") is None:
+            print("dlt is not installed: skipping its measurements", flush=True)
+            dlt = False
+    info = machine()
+    if "postgresql" in backends:
+        with postgres() as server:
+            import psycopg
+
+            with psycopg.connect(server) as conn:
+                row = conn.execute("SHOW server_version").fetchone()
+                info["postgresql"] = row[0] if row else "?"
+            results = _run_all(args, backends, server, dlt)
+    else:
+        results = _run_all(args, backends, None, dlt)
+    summary = summarize(results)
+    document = {"machine": info, "results": results, **summary}
+    Path(args.out).write_text(json.dumps(document, indent=2, default=str))
+    print(json.dumps({"machine": info, **summary}, indent=2, default=str))
+    print(f"results written to {args.out}")
+    return 0
+
+
+def _run_all(
+    args: argparse.Namespace, backends: list[str], server: str | None, dlt: bool
+) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="efa-bench-") as tmp:
+        workdir = Path(tmp)
+        for scale in args.scales.split(","):
+            reps = args.reps if scale == "th" else args.de_reps
+            for rep in range(reps):
+                results += one_round(
+                    scale, backends, server, workdir, rep, dlt=dlt and scale == "th"
+                )
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
