@@ -22,6 +22,7 @@ from efa_xzufi import (
     ZustaendigkeitObject,
     parse_transfer_message,
 )
+from efa_xzufi.testing import generate_transfer_message
 
 from efa_core.connectors import Delete, Rejected, Upsert
 from efa_core.ids import Ars, LeikaKey
@@ -249,20 +250,105 @@ def test_leistung_referenced_by_leika_scheme_needs_no_leistung_object():
     assert "LeiKa key '123'" in bad[0].problems[0][1]
 
 
-def test_fast_and_general_paths_give_the_same_records():
-    # the first Zuständigkeit of an area takes the general path, later ones the fast path
-    message = _message(_leistung(), _zto(zid="Z1"), _zto(zid="Z2"), _zto(zid="Z3", gebiet="16"))
-    fast = list(parse_transfer_message(message))
+def _general_path(message: bytes) -> list:
+    """Map *message* item by item (no fast path), as a caller of RecordMapper.map does."""
     mapper = RecordMapper(organisation_units=True, raw_objects=True)
     reader = TransferMessageReader(message, leistung_xml=True)
-    general = [m for item in reader for m in mapper.map(item)]
-    general += mapper.finish()
-    assert fast == general
+    mapped = [m for item in reader for m in mapper.map(item)]
+    return mapped + mapper.finish()
+
+
+def test_fast_and_general_paths_give_the_same_records(monkeypatch):
+    import efa_xzufi.mapping as mapping
+    import efa_xzufi.parser as parser
+
+    # an empty ARS cache: areas seen for the first time are validated on the fast path too
+    cache: dict = {}
+    monkeypatch.setattr(parser, "_ARS_CACHE", cache)
+    monkeypatch.setattr(mapping, "_ARS_CACHE", cache)
+    hits: list[bool] = []
+    real = RecordMapper.fast_transfer_objekt
+
+    def counting(self, element):
+        result = real(self, element)
+        hits.append(result is not None)
+        return result
+
+    monkeypatch.setattr(RecordMapper, "fast_transfer_objekt", counting)
+    urn = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:16"
+    message = _message(
+        _leistung(),
+        _leistung("L2", "99041006017000"),
+        '<schreibe><onlinedienst><id schemeAgencyID="A" schemeID="Onlinedienst">OD1</id>'
+        "<bezeichnung>Dienst</bezeichnung></onlinedienst></schreibe>",
+        _zto(zid="Z1"),
+        _zto(zid="Z2"),
+        _zto(zid="Z3", gebiet="16"),
+        _zto("L2", zid="Z4", gebiet=f" {urn} "),
+        _zto(zid="Z5", gebiet="16X"),  # not an ARS: the general path rejects it
+    )
+    fast = list(parse_transfer_message(message))
+    assert hits == [True, True, True, True, False]
+    assert fast == _general_path(message)
     assert [r.responsibility_id for r in records(fast, Responsibility)] == [
-        "A_ZustaendigkeitOnlinedienst_Z1",
-        "A_ZustaendigkeitOnlinedienst_Z2",
-        "A_ZustaendigkeitOnlinedienst_Z3",
+        f"A_ZustaendigkeitOnlinedienst_Z{n}" for n in range(1, 5)
     ]
+    assert records(fast, Responsibility)[3].ars == Ars("16")
+    [rejected] = [c for c in fast if isinstance(c, Rejected)]
+    assert rejected.problems[0][0] == "zustaendigkeit/gebietID"
+    [service] = records(fast, Service)
+    assert service.leika_keys == (HUNDESTEUER, ANMELDUNG)  # in key order
+
+    # a generated message: Onlinedienste and OEs, roles, 40 areas seen for the first time
+    hits.clear()
+    out = io.BytesIO()
+    generate_transfer_message(
+        out, 400, n_leistungen=7, n_onlinedienste=3, n_organisationseinheiten=2
+    )
+    fast = list(parse_transfer_message(out.getvalue()))
+    assert hits == [True] * 400
+    assert fast == _general_path(out.getvalue())
+    assert len(records(fast, Responsibility)) == 400
+    assert len(records(fast, Service)) == 3
+
+
+def test_mapper_state_is_bounded_by_the_catalogue_not_the_file():
+    # Services come last, so the mapper keeps each Onlinedienst's LeiKa keys until the
+    # end: one entry per distinct (Onlinedienst, LeiKa key) pair, however many
+    # Zuständigkeiten repeat them.
+    catalogue = {
+        "n_leistungen": 40,
+        "n_onlinedienste": 8,
+        "n_organisationseinheiten": 4,
+        "leistungen_per_onlinedienst": 3,
+    }
+    held = []
+    for size in (500, 5000):
+        out = io.BytesIO()
+        generate_transfer_message(out, size, **catalogue)
+        mapper = RecordMapper(organisation_units=True, raw_objects=True)
+        reader = TransferMessageReader(out.getvalue(), leistung_xml=True)
+        upserts = 0
+        for item in reader._items(mapper.fast_transfer_objekt):  # as the connector does
+            if isinstance(item, Upsert):
+                upserts += 1
+            else:
+                upserts += sum(isinstance(m, Upsert) for m in mapper.map(item))
+        assert upserts == size + 40 + 4  # Zuständigkeiten, Leistungen (raw), OEs
+        held.append(mapper.held)
+        services = records(mapper.finish(), Service)
+        assert len(services) == 8
+        assert all(len(s.leika_keys) == 3 for s in services)
+        assert all(list(s.leika_keys) == sorted(s.leika_keys) for s in services)
+        assert mapper.held == {"onlinedienste": 0, "service_keys": 0, "deferred": 0}
+    # ten times the Zuständigkeiten, the same state: 8 Onlinedienste x 3 keys
+    assert held == [{"onlinedienste": 8, "service_keys": 24, "deferred": 0}] * 2
+
+    # the general path keeps the same entries
+    mapper = RecordMapper()
+    for item in TransferMessageReader(out.getvalue()):
+        mapper.map(item)
+    assert mapper.held == {"onlinedienste": 8, "service_keys": 24, "deferred": 0}
 
 
 def test_leistung_index_from_a_first_pass(fixtures):

@@ -216,7 +216,7 @@ class _Snapshot:
                     yield item
                 else:
                     yield from mapper.map(item)  # type: ignore[arg-type]
-        yield from mapper.finish()
+        yield from mapper.iter_finish()
 
     def take(self, size: int) -> tuple[list[MappedItem], bool]:
         """Return up to *size* items and whether the snapshot ended with them."""
@@ -325,10 +325,12 @@ class XZuFiDirConnector(Connector):
 
     async def _download(self, name: str, target: Path) -> None:
         assert self._client is not None
-        from efa_core.http import raise_for_status
+        from efa_core.http import STREAM_EXTENSION, raise_for_status
 
         limit = self.config.max_file_bytes
-        async with self._client.stream("GET", name) as response:
+        async with self._client.stream(
+            "GET", name, extensions={STREAM_EXTENSION: True}
+        ) as response:
             await raise_for_status(response)
             size = 0
             with target.open("wb") as out:

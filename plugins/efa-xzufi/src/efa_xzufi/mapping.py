@@ -22,8 +22,14 @@ Mapping rules (:class:`RecordMapper`):
   editorial id is not known) and ``leistung_id`` stays ``None``;
 * an ``onlinedienst`` becomes a :class:`~efa_core.model.Service` keyed by its composite
   id, named by its ``bezeichnung``, with the LeiKa keys of the Zuständigkeiten that point
-  at it; these are known only at the end, so services come last.  An Onlinedienst that no
-  Zuständigkeit points at is rejected (a service needs a LeiKa key);
+  at it, in key order (the Onlinedienst object lists no keys, and the order of its
+  Zuständigkeiten in a file means nothing, so key order keeps the record stable between
+  exports).  The keys are known only at the end, so services come last; until then the
+  mapper keeps, per Onlinedienst, its keys as a sorted array of 64-bit integers (8 bytes
+  per distinct (Onlinedienst, LeiKa key) pair; see :attr:`RecordMapper.held`).  That state
+  is bounded by the catalogue, not by the number of Zuständigkeiten: real exports have at
+  most a few thousand Onlinedienste, each serving a handful of keys.  An Onlinedienst that
+  no Zuständigkeit points at is rejected (a service needs a LeiKa key);
 * with ``organisation_units=True``, an ``organisationseinheit`` becomes an
   :class:`~efa_core.model.OrganisationUnit` (key: composite id; name; the ARS of its
   address); one without a name is rejected (kind ``organisation-unit``).  Its embedded 2.2
@@ -52,12 +58,14 @@ path is the same either way: raw XML is serialized only for the rarer objects.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, Final, Union
 
 from efa_core.connectors import Delete, Rejected, Upsert
-from efa_core.errors import EfaError
+from efa_core.errors import EfaError, InvalidIdentifier
 from efa_core.ids import LeikaKey
 from efa_core.model import (
     XZUFI_XML_MAX_CHARS,
@@ -82,6 +90,8 @@ from efa_xzufi.parser import (
     XZuFiId,
     XZuFiItem,
     ZustaendigkeitObject,
+    _ars,
+    _leika,
 )
 
 __all__ = [
@@ -235,9 +245,27 @@ class RecordMapper:
         self._max_raw = check_max_raw_chars(max_raw_chars)
         self._deferred: list[ZustaendigkeitObject] = []
         self._onlinedienste: dict[str, OnlinedienstObject] = {}
-        self._service_keys: dict[str, dict[LeikaKey, None]] = {}
+        #: Composite Onlinedienst id -> the LeiKa keys pointing at it, as sorted integers.
+        self._service_keys: dict[str, array[int]] = {}
         #: Objects and deletes that have no record kind, counted by XZuFi kind.
         self.skipped: Counter[str] = Counter()
+
+    @property
+    def held(self) -> dict[str, int]:
+        """What the mapper keeps until :meth:`finish`, counted in entries.
+
+        ``"onlinedienste"``: Onlinedienst objects waiting to become services;
+        ``"service_keys"``: distinct (Onlinedienst, LeiKa key) pairs (8 bytes each);
+        ``"deferred"``: Zuständigkeiten waiting for a Leistung further down (only without a
+        prepared :class:`LeistungIndex`).  None of them grows with the number of
+        Zuständigkeiten as such: the first two are bounded by the catalogue, the last by
+        the forward references.
+        """
+        return {
+            "onlinedienste": len(self._onlinedienste),
+            "service_keys": sum(len(codes) for codes in self._service_keys.values()),
+            "deferred": len(self._deferred),
+        }
 
     def map(self, item: XZuFiItem) -> list[MappedItem]:
         """Map one item; may return nothing, one or several changes."""
@@ -285,16 +313,22 @@ class RecordMapper:
 
     def finish(self) -> list[MappedItem]:
         """Map what had to wait for the end: deferred Zuständigkeiten, then services."""
-        mapped: list[MappedItem] = []
+        return list(self.iter_finish())
+
+    def iter_finish(self) -> Iterator[MappedItem]:
+        """Like :meth:`finish`, but one item at a time.
+
+        Each Onlinedienst's LeiKa keys are released as its service is yielded, so the end
+        of a large message needs no memory on top of what :attr:`held` counts.
+        """
         deferred, self._deferred = self._deferred, []
         self._defer = False
         for item in deferred:
-            mapped.extend(self._responsibilities(item))
-        for composite, onlinedienst in self._onlinedienste.items():
-            mapped.append(self._service(composite, onlinedienst))
-        self._onlinedienste.clear()
-        self._service_keys.clear()
-        return mapped
+            yield from self._responsibilities(item)
+        onlinedienste, self._onlinedienste = self._onlinedienste, {}
+        service_keys, self._service_keys = self._service_keys, {}
+        for composite, onlinedienst in onlinedienste.items():
+            yield self._service(composite, onlinedienst, service_keys.pop(composite, ()))
 
     def fast_transfer_objekt(self, element: Any) -> Upsert | None:
         """Map the common ``zustaendigkeitTransferObjekt`` straight from its element.
@@ -302,12 +336,16 @@ class RecordMapper:
         Handles one ``zustaendigkeit`` with one area whose Leistung is known with one LeiKa
         key (nearly all of them); returns ``None`` for everything else, which then takes
         the general path (:class:`~efa_xzufi.parser.TransferMessageReader` items).  This
-        keeps national-scale parsing fast; the result equals the general path's.
+        keeps national-scale parsing fast; the result equals the general path's (the same
+        cached, validated :class:`~efa_core.ids.Ars` and :class:`~efa_core.ids.LeikaKey`
+        objects, the same :class:`~efa_core.model.Responsibility` constructor).
         """
+        # The hot path of national exports: local names only, no helper calls on the way,
+        # children taken as lists (``element[:]`` is cheaper than an lxml iterator).
         names = _LOCAL
         target = None
         zustaendigkeit = None
-        for child in element:
+        for child in element[:]:
             tag = names.get(child.tag) or local_name(child.tag)
             if tag == "zustaendigkeit":
                 if zustaendigkeit is not None:
@@ -329,16 +367,9 @@ class RecordMapper:
         ident = leistung = role = None
         kind = None
         area = None
-        for child in zustaendigkeit:
+        for child in zustaendigkeit[:]:
             tag = names.get(child.tag) or local_name(child.tag)
-            if tag == "gebietID":
-                if area is not None:
-                    return None
-                text = child.text
-                area = _ARS_CACHE.get(text.strip() if text else "")
-                if area is None:
-                    return None  # not seen yet, or invalid: the general path decides
-            elif tag == "id" or tag == "leistungID":
+            if tag == "id" or tag == "leistungID":
                 text = child.text
                 value = text.strip() if text else ""
                 if not value:
@@ -353,8 +384,19 @@ class RecordMapper:
                     ident = f"{agency}_{scheme}_{value}"
                 else:
                     leistung = f"{agency}_{scheme}_{value}"
+            elif tag == "gebietID":
+                if area is not None:
+                    return None
+                text = child.text
+                value = text.strip() if text else ""
+                area = _ARS_CACHE.get(value)
+                if area is None:
+                    try:  # validated (and cached) as the general path does
+                        area = _ars(value)
+                    except InvalidIdentifier:
+                        return None  # the general path names the problem
             elif tag == "rolle":
-                for part in child:
+                for part in child[:]:
                     if (names.get(part.tag) or local_name(part.tag)) == "code":
                         text = part.text
                         role = (text.strip() if text else "") or None
@@ -368,9 +410,10 @@ class RecordMapper:
         keys = self.leistungen._keys.get(leistung)
         if keys is None or len(keys) != 1:
             return None
+        key = keys[0]
         try:
             record = Responsibility(
-                leika_key=keys[0],
+                leika_key=key,
                 ars=area,
                 target_kind=kind,
                 target_id=target,
@@ -380,11 +423,8 @@ class RecordMapper:
             )
         except (EfaError, ValueError):
             return None
-        if self._services and kind is _ONLINEDIENST:
-            service_keys = self._service_keys.get(target)
-            if service_keys is None:
-                service_keys = self._service_keys[target] = {}
-            service_keys[keys[0]] = None
+        if kind is _ONLINEDIENST and self._services:
+            self._remember(target, key)
         return Upsert(record)
 
     # -- helpers --------------------------------------------------------------------------
@@ -415,10 +455,7 @@ class RecordMapper:
             except (EfaError, ValueError):
                 return self._responsibilities_general(item)
             if self._services and item.target_kind is _ONLINEDIENST:
-                service_keys = self._service_keys.get(target_composite)
-                if service_keys is None:
-                    service_keys = self._service_keys[target_composite] = {}
-                service_keys[keys[0]] = None
+                self._remember(target_composite, keys[0])
             return [Upsert(record)]
         return self._responsibilities_general(item)
 
@@ -469,10 +506,24 @@ class RecordMapper:
                 ]
             mapped.append(Upsert(record))
         if self._services and item.target_kind is TargetKind.ONLINEDIENST:
-            keys = self._service_keys.setdefault(target, {})
             for key in resolved:
-                keys[key] = None
+                self._remember(target, key)
         return mapped
+
+    def _remember(self, onlinedienst: str, key: LeikaKey) -> None:
+        """Note that a Zuständigkeit with *key* points at *onlinedienst* (for its service).
+
+        Kept compact: per Onlinedienst a sorted ``array`` of the keys as integers (a LeiKa
+        key is 14 digits, so the integer and ``f"{code:014d}"`` round-trip).
+        """
+        code = int(key.value)
+        codes = self._service_keys.get(onlinedienst)
+        if codes is None:
+            self._service_keys[onlinedienst] = array("q", (code,))
+            return
+        at = bisect_left(codes, code)
+        if at == len(codes) or codes[at] != code:
+            codes.insert(at, code)
 
     def _deletes(self, item: DeleteObject) -> list[MappedItem]:
         if item.klasse == "Zustaendigkeit":
@@ -539,8 +590,10 @@ class RecordMapper:
             return Rejected(_RAW_KIND, item.position, raw, [(object_class, str(exc))])
         return Upsert(record)
 
-    def _service(self, composite: str, item: OnlinedienstObject) -> MappedItem:
-        keys = tuple(self._service_keys.get(composite, ()))
+    def _service(
+        self, composite: str, item: OnlinedienstObject, codes: Iterable[int]
+    ) -> MappedItem:
+        keys = tuple(_leika(f"{code:014d}") for code in codes)
         problems: list[tuple[str, str]] = []
         if not item.name:
             problems.append(("onlinedienst/bezeichnung", "missing; a service needs a name"))
@@ -609,4 +662,4 @@ def parse_transfer_message(
             yield item
         else:
             yield from mapper.map(item)  # type: ignore[arg-type]
-    yield from mapper.finish()
+    yield from mapper.iter_finish()

@@ -720,7 +720,7 @@ class TransferMessageReader:
                 if kinds is None or "loesche" in kinds:
                     yield self._loesche(entry, f"{source}:line {entry.sourceline}")
                 continue
-            for element in entry:
+            for element in entry[:]:  # a list: cheaper than an lxml iterator
                 kind = names.get(element.tag) or local_name(element.tag)
                 if not kind or (kinds is not None and kind not in kinds):
                     continue
