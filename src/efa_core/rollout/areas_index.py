@@ -32,12 +32,16 @@ class AreaIndex:
     """Live area records by ARS, plus the ARS that some source once had and deleted.
 
     :attr:`has_register` is false when no source delivered any area: then coverage counts
-    only the Gemeinden the sources mention, without population.
+    only the Gemeinden the sources mention, without population.  The index is immutable
+    (do not change the mappings after building it): :meth:`gemeinden` remembers its answers.
     """
 
     areas: Mapping[str, AreaInfo]
     #: ARS of area records that were deleted (e.g. Gemeinden merged away) and not live.
     removed: Mapping[str, str] = attrs.field(factory=dict)
+    _gemeinden: dict[str, list[AreaInfo]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     @property
     def has_register(self) -> bool:
@@ -95,11 +99,19 @@ class AreaIndex:
         )
 
     def gemeinden(self, within: str | None = None) -> list[AreaInfo]:
-        """Return the Gemeinde-level areas (12-digit ARS), optionally inside *within*."""
+        """Return the Gemeinde-level areas (12-digit ARS), optionally inside *within*.
+
+        The areas are scanned once per *within* (a report asks for every service).
+        """
         prefix = within or ""
-        return [
-            info for key, info in self.areas.items() if len(key) == 12 and key.startswith(prefix)
-        ]
+        found = self._gemeinden.get(prefix)
+        if found is None:
+            found = self._gemeinden[prefix] = [
+                info
+                for key, info in self.areas.items()
+                if len(key) == 12 and key.startswith(prefix)
+            ]
+        return list(found)
 
     def name(self, ars: str) -> str | None:
         """Return the name of an area, if known."""

@@ -113,9 +113,12 @@ def published_without_route(context: FindingContext) -> Iterator[Finding]:
     """Report published rows without any FIT-Connect route in their area."""
     routable = sorted(str(r.ars) for r in context.rows if r.routable)
     for row in context.rows:
-        if not row.published or row.routable or _any_within(routable, str(row.ars)):
+        if not row.published or row.routable:
             continue
-        if not any(e.stage is Stage.PUBLISHED and e.area == str(row.ars) for e in row.evidence):
+        ars = str(row.ars)
+        if _any_within(routable, ars):
+            continue
+        if not any(e.stage is Stage.PUBLISHED and e.area == ars for e in row.evidence):
             continue  # reported once, at the responsibility's own area
         yield Finding(
             rule="published-without-route",
@@ -132,10 +135,11 @@ def published_without_route(context: FindingContext) -> Iterator[Finding]:
 def dashboard_offline(context: FindingContext) -> Iterator[Finding]:
     """Report dashboard rows that say the service is offline."""
     for row in context.rows:
+        ars = str(row.ars)
         offline = tuple(
             e
             for e in row.evidence
-            if e.stage is None and e.kind == "availability" and e.area == str(row.ars)
+            if e.stage is None and e.kind == "availability" and e.area == ars
         )
         if offline:
             yield Finding(
@@ -152,8 +156,9 @@ def unknown_online_service(context: FindingContext) -> Iterator[Finding]:
     """Report responsibilities pointing to an Onlinedienst nobody knows."""
     known = set(context.service_keys) | {str(x) for x in context.option("known_onlinedienste", ())}
     for row in context.rows:
+        ars = str(row.ars)
         for e in row.evidence_for(Stage.PUBLISHED):
-            if e.area != str(row.ars) or not (e.detail or "").startswith("onlinedienst:"):
+            if e.area != ars or not (e.detail or "").startswith("onlinedienst:"):
                 continue
             target = (e.detail or "").split(":", 1)[1]
             if target in known:

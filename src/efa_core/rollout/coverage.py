@@ -176,8 +176,8 @@ def coverage(
     :param stage: the stage the classification is about.
     :param areas: the known areas (default: loaded from the store; pass one to reuse it).
     """
-    rows = dict(view.stage_rows(service_key))
     prefix = None if within is None else str(within)
+    rows = dict(view.stage_rows(service_key, within=prefix))
     group_len = None if by is None else ArsLevel.parse(by).length
     if areas is not None:
         index = areas

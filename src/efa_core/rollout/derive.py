@@ -59,17 +59,22 @@ tables: a cache written by an older version is dropped and derived afresh.
 **Scale.**  Evidence is fetched with SQL filtered on the store's indexed ``leika_key`` and
 ``ars`` columns, one service at a time (memory is bounded by one service's evidence, about
 11,000 Gemeinden); incremental runs fetch only the changed areas, their containing areas and
-(for coarser areas) their subtree.  A scoped derivation with very many areas for one
-service (e.g. after a register import) derives that service in full instead.
+(for coarser areas) their subtree, and find a service's agreements there by natural key
+(``"<service_key>@ars:<ARS>"``) through the store's unique ``(source, kind, natural_key)``
+index, never reading other services' agreements.  The previous contents of the changed
+records are read in batches.  A scoped derivation with very many areas for one service
+(e.g. after a register import) derives that service in full instead.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import orjson
@@ -116,8 +121,12 @@ _MAX_SCOPE_AREAS = 500
 _EVIDENCE_KINDS = ("responsibility", "route", "availability")
 _PREFIX_LENGTHS = (2, 3, 5, 9, 12)
 _CHUNK = 400
+#: SELECTs per UNION ALL statement (SQLite allows 500).
+_COMPOUND = 200
 #: Upper bound for a subtree range on digit strings (":" sorts right after "9").
 _AFTER_DIGITS = ":"
+
+_T = TypeVar("_T")
 
 _F_PUBLISHED, _F_ROUTABLE, _F_LIVE, _F_OFFLINE = 1, 2, 4, 8
 
@@ -198,15 +207,42 @@ class Evidence:
     def from_json(cls, data: Sequence[Any]) -> Evidence:
         """Inverse of :meth:`to_json`."""
         return cls(
-            stage=None if data[0] is None else Stage(data[0]),
+            stage=None if data[0] is None else _STAGE_OF[data[0]],
             source=data[1],
             kind=data[2],
             natural_key=data[3],
             ars=data[4],
-            at=None if data[5] is None else datetime.fromisoformat(data[5]),
+            at=None if data[5] is None else _when(data[5]),
             detail=data[6],
             mapped_to=data[7] if len(data) > 7 else None,
         )
+
+
+# Reading rows back from the view's own table builds the same few values again and again:
+# stages and states by value, ARS (validated once per distinct string), timestamps and the
+# evidence every row of a service shares (its Service records).  All are immutable.
+_STAGE_OF: dict[str, Stage] = {s.value: s for s in Stage}
+_STATE_OF: dict[str, AgreementState] = {s.value: s for s in AgreementState}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _ars(text: str) -> Ars:
+    return Ars(text)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _aliases(text: str) -> tuple[Ars, ...]:
+    return tuple(_ars(a) for a in text.split())
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _evidence(data: tuple[Any, ...]) -> Evidence:
+    return Evidence.from_json(data)
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -370,7 +406,10 @@ class RolloutView:
         found: dict[str, dict[str, Any]] = {}
         for source, key, payload, modified, fetched in db.fetchall(
             f"SELECT source, natural_key, payload{db.json_text}, modified_at, fetched_at"  # noqa: S608
-            " FROM records WHERE kind = 'service' AND deleted = FALSE ORDER BY source, id"
+            # "source IN sources" (every record's source is there) lets the store's
+            # (source, kind, natural_key) index find the services without a full scan
+            " FROM records WHERE source IN (SELECT source FROM sources) AND kind = 'service'"
+            " AND deleted = FALSE ORDER BY source, id"
         ):
             data = orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
             entry = found.setdefault(key, {"name": data["name"], "leika": [], "records": []})
@@ -421,12 +460,21 @@ class RolloutView:
                 yield (kind, source, key, ars, at, None if online else "offline", online)
 
     def _agreement_facts(self, where: str, params: Sequence[Any]) -> Iterator[_Fact]:
-        db = self._db
         sql = (
-            f"SELECT source, natural_key, ars, payload{db.json_text}, modified_at,"  # noqa: S608
-            " fetched_at, first_seen FROM records WHERE kind = 'agreement'"
+            f"SELECT {self._agreement_cols()} FROM records WHERE kind = 'agreement'"  # noqa: S608
             " AND deleted = FALSE AND ars IS NOT NULL" + where
         )
+        return self._agreement_facts_from(sql, params)
+
+    def _agreement_cols(self) -> str:
+        return (
+            f"source, natural_key, ars, payload{self._db.json_text}, modified_at, fetched_at,"
+            " first_seen"
+        )
+
+    def _agreement_facts_from(self, sql: str, params: Sequence[Any]) -> Iterator[_Fact]:
+        """Yield the facts of a query selecting :meth:`_agreement_cols`."""
+        db = self._db
         for source, key, ars, payload, modified, fetched, first_seen in db.fetchall(sql, params):
             data = orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
             state = data["state"]
@@ -442,6 +490,74 @@ class RolloutView:
                 state,
                 (data["service_key"], state, since_iso),
             )
+
+    def _agreement_sources(self) -> list[str]:
+        """Return the sources that hold agreement records (live or deleted)."""
+        return [
+            str(source)
+            for (source,) in self._db.fetchall("SELECT source FROM sources ORDER BY source")
+            if self._db.fetchone(
+                "SELECT 1 FROM records WHERE source = ? AND kind = 'agreement' LIMIT 1",
+                (source,),
+            )
+        ]
+
+    def _service_agreement_facts(
+        self,
+        service_key: str,
+        sources: Sequence[str],
+        exact: Sequence[str] | None = None,
+        ranges: Sequence[str] = (),
+    ) -> list[_Fact]:
+        """Return the agreement facts of one service: all (*exact* None) or in some areas.
+
+        *exact* are ARS looked up exactly, *ranges* ARS whose subtree is read.  The records
+        are found by natural key through the store's unique ``(source, kind, natural_key)``
+        index, so other services' agreements in the same areas are never read: an agreement's
+        key is ``"<service_key>@<subscriber key>"`` (:attr:`efa_core.model.Agreement.
+        natural_key`), an area subscriber's key ``"ars:<ARS>"``, optionally followed by
+        ``"#<reference>"``.  Keys of the service that are not ``"ars:"`` keys (organisations,
+        which may name an area in their ``ars``) are read in full and filtered by ARS.
+        """
+        prefix = f"{service_key}@"
+        end = service_key + chr(ord("@") + 1)  # every key starting with prefix sorts below
+        bounds: list[tuple[str, str]]
+        if exact is None:
+            bounds = [(prefix, end)]
+        else:
+            sub = f"{prefix}ars:"
+            # "<sub><ARS>" and "<sub><ARS>#<reference>" ("#" sorts below "$" and the digits)
+            bounds = [(f"{sub}{a}", f"{sub}{a}$") for a in exact]
+            bounds += [(f"{sub}{a}", f"{sub}{a}{_AFTER_DIGITS}") for a in ranges]
+            # everything else of the service: below and above the "ars:" keys
+            bounds += [(prefix, sub), (f"{prefix}ars;", end)]
+        one = (
+            f"SELECT {self._agreement_cols()} FROM records WHERE source = ?"  # noqa: S608
+            " AND kind = 'agreement' AND natural_key >= ? AND natural_key < ?"
+            " AND deleted = FALSE AND ars IS NOT NULL"
+        )
+        parts = [(source, lo, hi) for source in sources for lo, hi in bounds]
+        found: dict[tuple[str, str], _Fact] = {}
+        for start in range(0, len(parts), _COMPOUND):
+            chunk = parts[start : start + _COMPOUND]
+            sql = " UNION ALL ".join([one] * len(chunk))
+            params = [value for part in chunk for value in part]
+            for fact in self._agreement_facts_from(sql, params):
+                found.setdefault((fact[1], fact[2]), fact)
+        wanted = None if exact is None else set(exact)
+        out = []
+        for fact in found.values():
+            if fact[6][0] != service_key:
+                continue  # a key with "@" in it sharing the prefix
+            ars = fact[3]
+            if (
+                wanted is not None
+                and ars not in wanted
+                and not any(ars.startswith(r) for r in ranges)
+            ):
+                continue
+            out.append(fact)
+        return out
 
     # -- computing rows --------------------------------------------------------------------
 
@@ -667,6 +783,7 @@ class RolloutView:
         written = deleted = scopes = 0
         db = self._db
         register: list[str] | None = None
+        sources: list[str] | None = None
         for service_key, raw_areas in sorted(by_service.items()):
             service = services.get(service_key)
             areas: list[str] = []
@@ -685,15 +802,17 @@ class RolloutView:
                     continue
                 if register is None:
                     register = self._all_register_gemeinden()
-                agreement_facts = [
-                    f for f in self._agreement_facts("", ()) if f[6][0] == service_key
-                ]
+                if sources is None:
+                    sources = self._agreement_sources()
+                agreement_facts = self._service_agreement_facts(service_key, sources)
                 rows = self._derive_service(service, agreement_facts, register)
                 self._write(rows)
                 written += len(rows)
                 continue
             scopes += len(areas)
-            w, d = self._derive_subtrees(service, areas)
+            if sources is None:
+                sources = self._agreement_sources()
+            w, d = self._derive_subtrees(service, areas, sources)
             written += w
             deleted += d
         return DeriveStats(
@@ -704,25 +823,24 @@ class RolloutView:
             rows_deleted=deleted,
         )
 
-    def _derive_subtrees(self, service: ServiceInfo, areas: list[str]) -> tuple[int, int]:
+    def _derive_subtrees(
+        self, service: ServiceInfo, areas: list[str], sources: Sequence[str]
+    ) -> tuple[int, int]:
         db = self._db
         exact = sorted({a for a in areas if len(a) == 12})
         ranges = sorted(a for a in areas if len(a) < 12)
         ancestors = sorted({p for a in areas for p in _prefixes(a)[:-1]})
         lookups = sorted(set(exact) | set(ancestors))
-        agreement_facts: list[_Fact] = []
+        agreement_facts = self._service_agreement_facts(service.key, sources, lookups, ranges)
         facts: list[_Fact] = []
         for chunk in _chunks(lookups):
             marks = ", ".join("?" * len(chunk))
-            agreement_facts.extend(self._agreement_facts(f" AND ars IN ({marks})", chunk))
             for leika in service.leika_keys:
                 facts.extend(self._evidence_facts(leika, f" AND ars IN ({marks})", chunk))
         for area in ranges:
             bounds = (area, area + _AFTER_DIGITS)
-            agreement_facts.extend(self._agreement_facts(" AND ars >= ? AND ars < ?", bounds))
             for leika in service.leika_keys:
                 facts.extend(self._evidence_facts(leika, " AND ars >= ? AND ars < ?", bounds))
-        agreement_facts = [f for f in agreement_facts if f[6][0] == service.key]
 
         def inside(ars: str) -> bool:
             return any(ars.startswith(a) for a in areas)
@@ -832,6 +950,7 @@ class RolloutView:
         from efa_core.serialization import record_to_dict
 
         payloads: list[Mapping[str, Any]] = []
+        wanted: list[tuple[str, str, str, int | None]] = []
         for change in changes:
             if isinstance(change, Upsert):
                 payloads.append(record_to_dict(change.record))
@@ -840,28 +959,52 @@ class RolloutView:
                 kind, key = change.kind, change.key
             else:
                 continue
-            payloads.extend(self._previous_payloads(source, kind, key, None))
+            wanted.append((source, kind, key, None))
+        for found in self._previous_payloads(wanted):
+            payloads.extend(found)
         self._services = None
         return self.scopes_for_payloads(payloads)
 
     def _previous_payloads(
-        self, source: str, kind: str, key: str, before_id: int | None
-    ) -> list[Mapping[str, Any]]:
-        """Return the last upsert payload(s) of a key before *before_id* (latest two if None)."""
+        self, wanted: Sequence[tuple[str, str, str, int | None]]
+    ) -> list[list[Mapping[str, Any]]]:
+        """Return, per ``(source, kind, key, before_id)``, the key's last upsert payload(s).
+
+        With a *before_id* the last upsert before that history id (zero or one payload),
+        else the latest two, newest first.  Two queries per chunk of keys, whatever the
+        number of changed records: the upsert ids of the keys, then the chosen payloads.
+        """
         db = self._db
-        where = " AND id < ?" if before_id is not None else ""
-        params: tuple[Any, ...] = (key, source, kind) + (
-            (before_id,) if before_id is not None else ()
-        )
-        rows = db.fetchall(
-            f"SELECT payload{db.json_text} FROM history WHERE natural_key = ? AND source = ?"  # noqa: S608
-            f" AND kind = ? AND op = 'upsert'{where} ORDER BY id DESC LIMIT 2",
-            params,
-        )
-        out = []
-        for (payload,) in rows[: 1 if before_id is not None else 2]:
-            out.append(orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload)
-        return out
+        ids: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for chunk in _chunks(sorted({w[2] for w in wanted})):
+            marks = ", ".join("?" * len(chunk))
+            for source, kind, key, entry_id in db.fetchall(
+                "SELECT source, kind, natural_key, id FROM history"  # noqa: S608
+                f" WHERE op = 'upsert' AND natural_key IN ({marks})",
+                chunk,
+            ):
+                ids[(source, kind, key)].append(int(entry_id))
+        for found in ids.values():
+            found.sort()
+        picks: list[list[int]] = []
+        for source, kind, key, before_id in wanted:
+            found = ids.get((source, kind, key), [])
+            if before_id is None:
+                picks.append(found[-1:-3:-1])
+            else:
+                at = bisect.bisect_left(found, before_id)
+                picks.append(found[at - 1 : at] if at else [])
+        payloads: dict[int, Mapping[str, Any]] = {}
+        for id_chunk in _chunks(sorted({i for p in picks for i in p})):
+            marks = ", ".join("?" * len(id_chunk))
+            for entry_id, payload in db.fetchall(
+                f"SELECT id, payload{db.json_text} FROM history WHERE id IN ({marks})",  # noqa: S608
+                id_chunk,
+            ):
+                payloads[int(entry_id)] = (
+                    orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
+                )
+        return [[payloads[i] for i in p if i in payloads] for p in picks]
 
     def refresh(self) -> DeriveStats:
         """Bring the rows up to date with the store: incrementally from the history.
@@ -878,15 +1021,16 @@ class RolloutView:
             return DeriveStats(full=False, services=0, scopes=0, rows_written=0, rows_deleted=0)
         self._services = None
         payloads: list[Mapping[str, Any]] = []
+        wanted: list[tuple[str, str, str, int | None]] = []
         for entry in self.store.history(after_id=mark):
             if entry.id > top:
                 break
             if entry.payload is not None:
                 payloads.append(entry.payload)
             if entry.old_hash is not None or entry.payload is None:
-                payloads.extend(
-                    self._previous_payloads(entry.source, entry.kind, entry.natural_key, entry.id)
-                )
+                wanted.append((entry.source, entry.kind, entry.natural_key, entry.id))
+        for found in self._previous_payloads(wanted):
+            payloads.extend(found)
         scopes = self.scopes_for_payloads(payloads)
         with self.store.transaction():
             stats = self._derive_scopes(scopes)
@@ -900,18 +1044,25 @@ class RolloutView:
     @staticmethod
     def _row(values: Sequence[Any]) -> RolloutRow:
         flags = int(values[5])
+        evidence = []
+        for data in orjson.loads(values[6]):
+            if data[2] == "service":
+                # shared by every row of the service: build it once
+                evidence.append(_evidence(tuple(data)))
+            else:
+                evidence.append(Evidence.from_json(data))
         return RolloutRow(
             service_key=values[0],
-            ars=Ars(values[1]),
-            stage=Stage(values[2]),
-            agreement_state=None if values[3] is None else AgreementState(values[3]),
-            agreement_since=None if values[4] is None else datetime.fromisoformat(values[4]),
+            ars=_ars(values[1]),
+            stage=_STAGE_OF[values[2]],
+            agreement_state=None if values[3] is None else _STATE_OF[values[3]],
+            agreement_since=None if values[4] is None else _when(values[4]),
             published=bool(flags & _F_PUBLISHED),
             routable=bool(flags & _F_ROUTABLE),
             live=bool(flags & _F_LIVE),
             offline=bool(flags & _F_OFFLINE),
-            evidence=tuple(Evidence.from_json(e) for e in orjson.loads(values[6])),
-            aliases=tuple(Ars(a) for a in str(values[7]).split()),
+            evidence=tuple(evidence),
+            aliases=_aliases(values[7]) if values[7] else (),
         )
 
     def rows(
@@ -949,15 +1100,29 @@ class RolloutView:
                     values = None
         return None if values is None else self._row(values)
 
-    def stage_rows(self, service_key: str) -> list[tuple[str, int]]:
-        """Return ``(ars, stage rank)`` of a service's rows: the cheap form for coverage."""
-        return [
-            (str(a), int(r))
-            for a, r in self._db.fetchall(
-                f"SELECT ars, stage_rank FROM {ROWS_TABLE} WHERE service_key = ?",  # noqa: S608
-                (service_key,),
+    def stage_rows(
+        self, service_key: str, *, within: str | Ars | None = None
+    ) -> list[tuple[str, int]]:
+        """Return ``(ars, stage rank)`` of a service's rows: the cheap form for coverage.
+
+        :param within: only the rows inside this area and at the areas containing it:
+            every row the stage of an area inside *within* can come from.
+        """
+        sql = f"SELECT ars, stage_rank FROM {ROWS_TABLE} WHERE service_key = ?"  # noqa: S608
+        if within is None:
+            found = self._db.fetchall(sql, (service_key,))
+        else:
+            prefix = str(within)
+            found = self._db.fetchall(
+                sql + " AND ars >= ? AND ars < ?", (service_key, prefix, prefix + _AFTER_DIGITS)
             )
-        ]
+            containing = [prefix[:n] for n in _PREFIX_LENGTHS if n < len(prefix)]
+            if containing:
+                found += self._db.fetchall(
+                    sql + f" AND ars IN ({', '.join('?' * len(containing))})",
+                    (service_key, *containing),
+                )
+        return [(str(a), int(r)) for a, r in found]
 
     def stage_at(self, service_key: str, ars: str | Ars) -> Stage | None:
         """Return the stage of a service in any area (None for an unknown service).
@@ -1015,7 +1180,7 @@ def _candidates(areas: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 

@@ -79,6 +79,9 @@ class FindingContext:
     #: "Now" for rules that measure time (fixed per run, so results are reproducible).
     now: datetime
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    #: The area the run is limited to (``within=`` of :func:`run_findings`): :attr:`rows`
+    #: holds only the rows inside it.  ``None``: every row of the service.
+    within: str | None = None
 
     def option(self, name: str, default: Any) -> Any:
         """Return the option *name*, or *default* if it was not given."""
@@ -106,12 +109,24 @@ def run_findings(
     now: datetime | None = None,
     options: Mapping[str, Any] | None = None,
     areas: AreaIndex | None = None,
+    within: str | Ars | None = None,
+    rows: Mapping[str, Sequence[RolloutRow]] | None = None,
 ) -> Iterator[Finding]:
     """Run *rules* (name -> rule, e.g. ``registry.finding_rules()``) over the derived view.
 
     :param services: only these service keys (default: every service).
     :param only: only the rules with these names.
     :param now: the time rules measure against (default: the current UTC time).
+    :param areas: the known areas (default: loaded from the store; pass one to reuse it).
+    :param within: only this area (an ARS prefix, e.g. a Land ``"16"``): each rule sees
+        the service's rows inside it (:attr:`FindingContext.rows`, with
+        :attr:`FindingContext.within` set), and findings about areas outside it are
+        dropped (findings without an area are kept).  The built-in rules judge a row by
+        the row and the rows inside its area, so they find exactly the findings of a run
+        over all rows that lie inside *within*.
+    :param rows: the rows already read, by service key: each must be what
+        ``list(view.rows(key, within=within))`` gives (e.g. a report that has read them
+        anyway); services not in it are read from the view.
     :raises efa_core.errors.EfaError: *only* or *services* names something unknown, or a
         rule yields something that is not a :class:`Finding` (the message names the rule).
     """
@@ -132,15 +147,19 @@ def run_findings(
         raise EfaError(f"unknown service(s) {', '.join(missing)}; known: {', '.join(known)}")
     moment = now or datetime.now(timezone.utc)
     area_index = areas if areas is not None else AreaIndex.load(view.store)
+    prefix = None if within is None else str(within)
+    given = rows or {}
     for key in keys:
+        found = given.get(key)
         context = FindingContext(
             store=view.store,
             view=view,
             service=known[key],
-            rows=list(view.rows(key)),
+            rows=list(view.rows(key, within=prefix)) if found is None else found,
             areas=area_index,
             now=moment,
             options=dict(options or {}),
+            within=prefix,
         )
         for name, rule in selected.items():
             for finding in rule(context):
@@ -148,4 +167,10 @@ def run_findings(
                     raise EfaError(
                         f"finding rule {name!r} yielded {type(finding).__name__}, not a Finding"
                     )
+                if (
+                    prefix is not None
+                    and finding.area is not None
+                    and not str(finding.area).startswith(prefix)
+                ):
+                    continue
                 yield finding if finding.rule == name else attrs.evolve(finding, rule=name)
