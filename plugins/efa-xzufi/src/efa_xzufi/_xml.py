@@ -258,28 +258,7 @@ def check_element(element: Any, limits: Limits, name: str) -> None:
 
     :raises XZuFiRefused: naming the source and the line.
     """
-    depth = 1 + sum(1 for _ in element.iterancestors())
-    levels = limits.max_depth - depth + 1
-    if levels < 1 or _too_deep_check(levels)(element):
-        raise XZuFiRefused(
-            f"elements are nested deeper than {limits.max_depth} levels (max_depth)",
-            source=name,
-            line=element.sourceline,
-        )
-    if _LONG_TEXT(element, n=limits.max_text_chars):
-        line = element.sourceline
-        for item in element.iter():
-            if len(item.text or "") > limits.max_text_chars or any(
-                len(value) > limits.max_text_chars for value in item.attrib.values()
-            ):
-                line = item.sourceline
-                break
-        raise XZuFiRefused(
-            f"a text or attribute value is longer than {limits.max_text_chars} characters "
-            "(max_text_chars)",
-            source=name,
-            line=line,
-        )
+    _check_entry(element, 1 + sum(1 for _ in element.iterancestors()), limits, name)
 
 
 def _open(source: Source, name: str | None) -> tuple[IO[bytes], str, bool]:
