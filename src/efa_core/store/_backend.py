@@ -1,7 +1,7 @@
 """The thin dialect layer under :class:`efa_core.store.Store`: connections and hot paths.
 
 Everything dialect-specific lives here: connecting, transactions, parameter style, how
-timestamps and JSON travel, the per-batch bulk operations (lookup by key hash, mirror upsert,
+timestamps and JSON travel, the per-batch bulk operations (lookup of existing keys, mirror upsert,
 history insert, snapshot seen-keys) and the per-source sync lock.  SQLite uses the standard
 library's :mod:`sqlite3` with ``executemany``; PostgreSQL uses psycopg 3 and sends a whole
 batch by ``COPY`` (into the history, or into a temporary staging table that one
@@ -163,19 +163,14 @@ class Backend(ABC):
     # -- hot paths -------------------------------------------------------------------------
 
     @abstractmethod
-    def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
-        """Return ``(kind, natural_key, content_hash, deleted)`` of rows with these key hashes."""
-
     def lookup_keys(
         self, source: str, keys: Sequence[tuple[str, str, int]]
     ) -> list[tuple[str, str, str, Any]]:
         """Return ``(kind, natural_key, content_hash, deleted)`` of rows with these keys.
 
         *keys* are distinct ``(kind, natural_key, key_hash)``; the result may also contain
-        rows of other keys with the same hash (the caller matches by key).  The default
-        looks up by key hash.
+        rows of other keys with the same hash (the caller matches by key).
         """
-        return self.lookup(source, [kh for _, _, kh in keys])
 
     @abstractmethod
     def upsert_mirror(
@@ -375,21 +370,6 @@ class SqliteBackend(Backend):
         if not self._lock_holders and self._lock is not None:
             self._lock.release()
 
-    def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
-        """Fetch existing rows in chunks of ``IN (...)`` lists."""
-        out: list[tuple[str, str, str, Any]] = []
-        for start in range(0, len(key_hashes), _SQLITE_CHUNK):
-            chunk = key_hashes[start : start + _SQLITE_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            out.extend(
-                self.conn.execute(
-                    "SELECT kind, natural_key, content_hash, deleted FROM records "  # noqa: S608
-                    f"WHERE source = ? AND key_hash IN ({marks})",
-                    (source, *chunk),
-                )
-            )
-        return out
-
     def lookup_keys(
         self, source: str, keys: Sequence[tuple[str, str, int]]
     ) -> list[tuple[str, str, str, Any]]:
@@ -397,7 +377,7 @@ class SqliteBackend(Backend):
 
         The unique index on the natural key keeps a batch's keys close together (and so
         their table rows, which were written together), where the key hashes are spread
-        over the whole index: this reads far fewer pages than :meth:`lookup`.
+        over the whole index: this reads far fewer pages than a lookup by key hash.
         """
         by_kind: dict[str, list[str]] = {}
         for kind, key, _ in keys:
@@ -602,12 +582,14 @@ class PostgresBackend(Backend):
         if not self.conn.closed:
             self.execute("SELECT pg_advisory_unlock(?)", (_source_lock_key(source),))
 
-    def lookup(self, source: str, key_hashes: Sequence[int]) -> list[tuple[str, str, str, Any]]:
-        """One query with ``key_hash = ANY(array)``."""
+    def lookup_keys(
+        self, source: str, keys: Sequence[tuple[str, str, int]]
+    ) -> list[tuple[str, str, str, Any]]:
+        """One query by key hash with ``key_hash = ANY(array)``."""
         return self.fetchall(
             "SELECT kind, natural_key, content_hash, deleted FROM records"
             " WHERE source = ? AND key_hash = ANY(?::bigint[])",
-            (source, list(key_hashes)),
+            (source, [key_hash for _, _, key_hash in keys]),
         )
 
     def _stage(self, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
