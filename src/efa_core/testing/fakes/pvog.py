@@ -50,11 +50,13 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from xml.sax.saxutils import escape, quoteattr
 
 import attrs
+
+from efa_core.testing.fakes import Receive, Scope, Send, serve_lifespan
 
 __all__ = [
     "DEFAULT_AREAS",
@@ -474,10 +476,6 @@ def _valid_restriction(restriction: str) -> bool:
 
 # -- the server -------------------------------------------------------------------------------
 
-_Scope = MutableMapping[str, Any]
-_Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-_Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 
 @attrs.define
 class _Injection:
@@ -650,16 +648,10 @@ class FakePvog:
 
     # -- ASGI -----------------------------------------------------------------------------
 
-    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI request (lifespan events are acknowledged)."""
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+        if await serve_lifespan(scope, receive, send):
+            return
         if scope["type"] != "http":
             return
         body = b""
@@ -752,8 +744,8 @@ class FakePvog:
 
     async def _feed(
         self,
-        scope: _Scope,
-        send: _Send,
+        scope: Scope,
+        send: Send,
         method: str,
         path: str,
         params: Mapping[str, str],
@@ -857,7 +849,7 @@ class FakePvog:
 
 
 async def _send_json(
-    send: _Send,
+    send: Send,
     status: int,
     payload: Any,
     headers: list[tuple[str, str]] | None = None,
@@ -867,7 +859,7 @@ async def _send_json(
 
 
 async def _send_bytes(
-    send: _Send,
+    send: Send,
     status: int,
     body: bytes,
     content_type: str,

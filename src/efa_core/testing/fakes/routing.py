@@ -38,11 +38,13 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 import attrs
+
+from efa_core.testing.fakes import Receive, Scope, Send, serve_lifespan
 
 __all__ = [
     "ARS_URN_PREFIX",
@@ -56,9 +58,6 @@ __all__ = [
     "make_jws",
 ]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: URN prefix of an ARS in a signed payload's ``gebietIDs``.
 ARS_URN_PREFIX = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:"
@@ -214,14 +213,8 @@ class FakeApi:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (HTTP and lifespan)."""
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+        if await serve_lifespan(scope, receive, send):
+            return
         if scope["type"] != "http":
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
