@@ -158,21 +158,22 @@ def _line(node: Any) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _entry_rows(
-    name: str, node: Any, entry: object, index: int
-) -> tuple[list[SourceRow], Rejected | None]:
-    position = f"{name}:line {_line(node)}"
-    if not isinstance(entry, dict):
-        problem = ("$", f"an agreement is a mapping (key: value), not {type(entry).__name__}")
-        return [], Rejected("agreement", position, entry, [problem])
-    problems: list[tuple[str, str]] = []
+def _mapped_values(
+    entry: Mapping[Any, Any], keys: Mapping[str, str], *, extra: Sequence[str] = ()
+) -> tuple[dict[str, Cell], list[tuple[str, str]]]:
+    """Map an entry's YAML keys to logical fields; problems are named by the YAML key.
+
+    Keys in *extra* are known but handled by the caller (skipped here); every other key
+    must be in *keys* and hold a single value.
+    """
     values: dict[str, Cell] = {}
+    problems: list[tuple[str, str]] = []
     for key, value in entry.items():
-        if key == "history":
+        if key in extra:
             continue
-        field = YAML_KEYS.get(str(key))
+        field = keys.get(str(key))
         if field is None:
-            known = ", ".join([*YAML_KEYS, "history"])
+            known = ", ".join([*keys, *extra])
             problems.append((str(key), f"unknown key {key!r}; known keys: {known}"))
             continue
         cell = _scalar(value)
@@ -180,6 +181,17 @@ def _entry_rows(
             problems.append((str(key), f"must be a single value, not a {type(value).__name__}"))
             continue
         values[field] = cell
+    return values, problems
+
+
+def _entry_rows(
+    name: str, node: Any, entry: object, index: int
+) -> tuple[list[SourceRow], Rejected | None]:
+    position = f"{name}:line {_line(node)}"
+    if not isinstance(entry, dict):
+        problem = ("$", f"an agreement is a mapping (key: value), not {type(entry).__name__}")
+        return [], Rejected("agreement", position, entry, [problem])
+    values, problems = _mapped_values(entry, YAML_KEYS, extra=("history",))
     history = entry.get("history") or []
     history_nodes = _value_node(node, "history")
     if not isinstance(history, list):
@@ -336,19 +348,7 @@ def note_items(
             problem = ("$", f"a note is a mapping with at least a text, not {type(entry).__name__}")
             items.append(Rejected(Note.KIND, position, entry, [problem]))
             continue
-        values: dict[str, Cell] = {}
-        problems: list[tuple[str, str]] = []
-        for key, value in entry.items():
-            field = NOTE_KEYS.get(str(key))
-            if field is None:
-                names = ", ".join(NOTE_KEYS)
-                problems.append((str(key), f"unknown key {key!r}; known keys: {names}"))
-                continue
-            cell = _scalar(value)
-            if cell is None and value is not None:
-                problems.append((str(key), f"must be a single value, not a {type(value).__name__}"))
-                continue
-            values[field] = cell
+        values, problems = _mapped_values(entry, NOTE_KEYS)
         if problems:
             items.append(Rejected(Note.KIND, position, entry, problems))
             continue
