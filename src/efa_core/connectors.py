@@ -28,6 +28,13 @@ Pulling yields :class:`Batch` objects.  The semantics every connector keeps:
   :attr:`Batch.rejected` as :class:`Rejected` (the engine quarantines and counts them, the
   rest goes on).  Failures of the source itself (unreachable, bad credentials, a missing
   file) raise :class:`~efa_core.errors.ConnectorError` (or a subclass).
+* **Every input object is accounted for**: it becomes a change, a :class:`Rejected`, or is
+  counted in :attr:`Batch.skipped` with a reason (a footer line, an object kind the
+  connector does not map).  Nothing disappears silently.
+* **Input the connector does not understand** (an unknown root element, an unsupported
+  format version, no header row, not XML at all) raises
+  :class:`~efa_core.errors.SourceNotUnderstood`: the run fails and nothing is deleted.
+  It is never an empty, complete snapshot.
 
 Connectors are async context managers that own their clients::
 
@@ -74,6 +81,7 @@ __all__ = [
     "Delete",
     "PushResult",
     "Rejected",
+    "Skipped",
     "StoreView",
     "Upsert",
     "check_sync",
@@ -160,6 +168,27 @@ class Rejected:
     problems: tuple[tuple[str, str], ...] = attrs.field(converter=_problem_tuple)
 
 
+@attrs.frozen
+class Skipped:
+    """Input objects a connector deliberately did not turn into records, with the reason.
+
+    Skipping is not rejecting: a footer line (``Summe: 8 Vorgänge``), an empty trailing line
+    or an XZuFi object kind the connector does not map is not bad data.  The engine adds the
+    counts to the run's report, so that *objects in the input = stored + quarantined +
+    skipped* holds per kind.
+    """
+
+    #: The kind of input object skipped, e.g. ``"footer-line"``, ``"spezialisierung"``, or a
+    #: record kind.
+    kind: str
+    #: Why, for people, e.g. ``"summary line"``.
+    reason: str
+    #: How many objects of this kind were skipped for this reason in the batch.
+    count: int = 1
+    #: Where (the first one) was, e.g. ``"export.csv:line 212"``; ``None`` if not useful.
+    position: str | None = None
+
+
 # One typed converter per field type: the attrs mypy plugin cannot use a generic one.
 def _change_tuple(changes: Iterable[Change]) -> tuple[Change, ...]:
     return tuple(changes)
@@ -167,6 +196,10 @@ def _change_tuple(changes: Iterable[Change]) -> tuple[Change, ...]:
 
 def _rejected_tuple(rejected: Iterable[Rejected]) -> tuple[Rejected, ...]:
     return tuple(rejected)
+
+
+def _skipped_tuple(skipped: Iterable[Skipped]) -> tuple[Skipped, ...]:
+    return tuple(skipped)
 
 
 def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
@@ -185,6 +218,8 @@ class Batch:
     complete: bool
     #: Records of this batch that failed validation (quarantined, counted).
     rejected: tuple[Rejected, ...] = attrs.field(default=(), converter=_rejected_tuple)
+    #: Input objects of this batch that were deliberately not turned into records.
+    skipped: tuple[Skipped, ...] = attrs.field(default=(), converter=_skipped_tuple)
 
 
 @attrs.frozen(kw_only=True)

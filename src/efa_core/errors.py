@@ -17,6 +17,7 @@ __all__ = [
     "IllegalTransition",
     "InvalidIdentifier",
     "PluginError",
+    "SourceNotUnderstood",
     "ValidationError",
 ]
 
@@ -81,3 +82,25 @@ class PluginError(EfaError):
 
 class ConnectorError(EfaError):
     """A connector failed while talking to its source."""
+
+
+class SourceNotUnderstood(ConnectorError):
+    """A connector did not understand its input as a whole, so it cannot say what is in it.
+
+    Raised for an unknown root element, an unsupported format version or namespace, a file
+    that is not XML (or not a table) at all, a table without a recognisable header row.  The
+    sync run fails with this reason and nothing is deleted: a source that suddenly delivers
+    nothing recognisable is never taken to be empty.
+
+    :param source: the configured source name (or ``None`` when not known).
+    :param where: the file, URL or position, e.g. ``"export/XZUFI2021.xml"``.
+    :param reason: what was found and what was expected.
+    """
+
+    def __init__(self, reason: str, *, source: str | None = None, where: str | None = None) -> None:
+        self.source = source
+        self.where = where
+        self.reason = reason
+        parts = [p for p in (f"source {source!r}" if source else None, where) if p]
+        head = ", ".join(parts)
+        super().__init__(f"{head}: {reason}" if head else reason)
