@@ -1,0 +1,49 @@
+"""The HTTP layer shared by every connector that talks to a web API (see ``docs/http.md``).
+
+:func:`create_client` builds an :class:`httpx.AsyncClient` with the project's defaults
+(:class:`HttpSettings`); :class:`RetryingTransport` retries and rate-limits below it;
+:class:`OAuth2ClientCredentials` authenticates; :func:`paginate` walks paged APIs;
+:class:`HttpError` is every failure, redacted; :class:`HttpConnector` is the base class of
+connectors that own a client.
+"""
+
+from __future__ import annotations
+
+from efa_core.http._client import create_client
+from efa_core.http._connector import HttpConnector
+from efa_core.http._errors import HttpError, raise_for_status
+from efa_core.http._oauth2 import OAuth2ClientCredentials
+from efa_core.http._paginate import NextPage, next_url, offset_limit, page_number, paginate
+from efa_core.http._redact import redact_headers, redact_text, redact_url
+from efa_core.http._settings import (
+    DEFAULT_SETTINGS,
+    IDEMPOTENT_EXTENSION,
+    STREAM_EXTENSION,
+    Clock,
+    HttpSettings,
+    user_agent,
+)
+from efa_core.http._transport import RetryingTransport
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "IDEMPOTENT_EXTENSION",
+    "STREAM_EXTENSION",
+    "Clock",
+    "HttpConnector",
+    "HttpError",
+    "HttpSettings",
+    "NextPage",
+    "OAuth2ClientCredentials",
+    "RetryingTransport",
+    "create_client",
+    "next_url",
+    "offset_limit",
+    "page_number",
+    "paginate",
+    "raise_for_status",
+    "redact_headers",
+    "redact_text",
+    "redact_url",
+    "user_agent",
+]
