@@ -32,10 +32,6 @@ from efa_core.http import (
     HttpSettings,
     OAuth2ClientCredentials,
     create_client,
-    next_url,
-    offset_limit,
-    page_number,
-    paginate,
     raise_for_status,
     redact_headers,
     redact_text,
@@ -788,7 +784,7 @@ async def test_too_long_ratelimit_reset_fails_clearly(fake: FakeClock) -> None:
 
 async def test_rate_limit_per_second_spaces_requests_per_host(fake: FakeClock) -> None:
     transport, bodies = scripted(httpx.Response(200))
-    settings = HttpSettings(rate_limit_per_second=2)
+    settings = HttpSettings(rate_limit_per_second=2, rate_limit_burst=1)
     async with create_client(
         base_url="https://x.invalid", settings=settings, transport=transport, clock=fake.clock
     ) as c:
@@ -1038,128 +1034,6 @@ async def test_logs_contain_no_secret_or_token(
     assert "httpx" in {r.name for r in caplog.records}
     for secret in (CLIENT_SECRET, "SECRETTOKEN", "QUERY-TOKEN-123"):
         assert secret not in logged
-
-
-# --------------------------------------------------------------------------- pagination
-
-
-ROUTES = [{"destinationId": f"d{i}"} for i in range(7)]
-
-
-async def routes_app(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    query = dict(urllib.parse.parse_qsl(scope["query_string"].decode()))
-    if scope["path"] == "/routes":
-        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
-        page = ROUTES[offset : offset + limit]
-        await send_response(
-            send,
-            200,
-            {"count": len(page), "offset": offset, "totalCount": len(ROUTES), "routes": page},
-        )
-    elif scope["path"] == "/feed":
-        index = int(query.get("index", 0))
-        following = f"feed?index={index + 3}" if index + 3 < len(ROUTES) else None
-        body = {"items": ROUTES[index : index + 3], "naechsteAnfrageUrl": following}
-        await send_response(send, 200, body)
-    elif scope["path"] == "/pages":
-        seite = int(query.get("seite", 0))
-        body = {"page": seite, "totalPages": 3, "leistungen": ROUTES[seite * 3 : seite * 3 + 3]}
-        await send_response(send, 200, body)
-    else:
-        await send_response(send, 500, {"detail": "boom"})
-
-
-@pytest.fixture
-def routes_url() -> Iterator[str]:
-    with serve_asgi(routes_app) as base_url:
-        yield base_url
-
-
-async def test_paginate_offset_limit(routes_url: str) -> None:
-    async with create_client(base_url=routes_url, settings=FAST) as client:
-        pages = [
-            response
-            async for response in paginate(
-                client,
-                "/routes",
-                {"leikaKey": "99123456760610", "limit": 3},
-                next_page=offset_limit(items="routes", total="totalCount"),
-            )
-        ]
-    assert [p.json()["offset"] for p in pages] == [0, 3, 6]
-    assert [r for p in pages for r in p.json()["routes"]] == ROUTES
-    assert all(p.request.url.params["leikaKey"] == "99123456760610" for p in pages)
-
-
-async def test_offset_limit_stops_at_total_without_a_short_page() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        offset = int(request.url.params.get("offset", "0"))
-        return httpx.Response(200, json={"data": {"rows": [offset, offset + 1]}, "total": 4})
-
-    transport = httpx.MockTransport(handler)
-    async with create_client(base_url="https://x.invalid", transport=transport) as client:
-        pages = [
-            r.json()["data"]["rows"]
-            async for r in paginate(
-                client, "/", next_page=offset_limit(items="data.rows", total="total")
-            )
-        ]
-    assert pages == [[0, 1], [2, 3]]
-
-
-async def test_paginate_next_url_from_body(routes_url: str) -> None:
-    async with create_client(base_url=routes_url, settings=FAST) as client:
-        items = [
-            item
-            async for response in paginate(
-                client, "/feed", next_page=next_url("naechsteAnfrageUrl")
-            )
-            for item in response.json()["items"]
-        ]
-    assert items == ROUTES
-
-
-async def test_paginate_next_url_from_link_header() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        n = int(request.url.params.get("p", "1"))
-        headers = {"Link": f'</items?p={n + 1}>; rel="next"'} if n < 3 else {}
-        return httpx.Response(200, json=[n], headers=headers)
-
-    transport = httpx.MockTransport(handler)
-    async with create_client(base_url="https://x.invalid/api", transport=transport) as client:
-        pages = [r async for r in paginate(client, "/items", next_page=next_url())]
-    assert [p.json() for p in pages] == [[1], [2], [3]]
-    assert str(pages[-1].url) == "https://x.invalid/items?p=3"
-
-
-async def test_paginate_page_number(routes_url: str) -> None:
-    async with create_client(base_url=routes_url, settings=FAST) as client:
-        pages = [
-            r.json()
-            async for r in paginate(
-                client, "/pages", next_page=page_number(total_pages="totalPages", param="seite")
-            )
-        ]
-    assert [p["page"] for p in pages] == [0, 1, 2]
-
-
-async def test_paginate_raises_on_error_page_and_on_loops(routes_url: str) -> None:
-    async with create_client(base_url=routes_url, settings=FAST) as client:
-        with pytest.raises(HttpError, match="failed with 500 Internal Server Error after 3"):
-            async for _ in paginate(client, "/broken", next_page=lambda r: None):
-                pass
-        with pytest.raises(HttpError, match="pagination does not advance"):
-            async for _ in paginate(client, "/routes", next_page=lambda r: {"offset": 0}):
-                pass
-        pages = paginate(
-            client, "/routes", {"limit": 1}, next_page=offset_limit(items="routes"), max_pages=2
-        )
-        assert (await pages.__anext__()).json()["offset"] == 0
-        assert (await pages.__anext__()).json()["offset"] == 1
-        with pytest.raises(HttpError, match="max_pages=2"):
-            await pages.__anext__()
 
 
 # --------------------------------------------------------------------------- log redaction of httpx

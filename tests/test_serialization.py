@@ -174,6 +174,15 @@ def test_other_records_serialize_identifiers_uuids_and_enums_as_strings() -> Non
         "signed_areas": [],
         "signed_leika_keys": [],
         "signature_verified": None,
+        "signed_at": None,
+        "submission_host": None,
+        "privacy_policy_url": None,
+        "imprint_url": None,
+        "accessibility_url": None,
+        "contact_form_url": None,
+        "contacts": [],
+        "addresses": [],
+        "processing_duration": None,
         "modified_at": None,
     }
     row = Availability(

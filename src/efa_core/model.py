@@ -79,12 +79,14 @@ __all__ = [
     "AgreementState",
     "Area",
     "Availability",
+    "Contact",
     "Coverage",
     "InvalidField",
     "Maturity",
     "MaturityModel",
     "Note",
     "OrganisationUnit",
+    "PostalAddress",
     "Provider",
     "ProviderKind",
     "Record",
@@ -874,6 +876,41 @@ def _uuid(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
 
 
 @attrs.frozen(kw_only=True)
+class Contact:
+    """A contact person of a route's destination (Routing API ``contactPersons[]``)."""
+
+    name: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    phone: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    fax: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    email: str | None = attrs.field(default=None, validator=_optional_non_blank)
+
+
+@attrs.frozen(kw_only=True)
+class PostalAddress:
+    """An address of a route's destination (``address``, ``postalAddress``, ``postOfficeBox``).
+
+    :attr:`usage` says which: ``"visit"`` (Hausanschrift), ``"postal"`` or ``"po-box"``.
+    """
+
+    usage: str = attrs.field(validator=_non_blank)
+    street: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    house_number: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    additional: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The post office box (``"Postfach 12 34"``), for ``"po-box"`` addresses.
+    po_box: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    zip: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    city: str | None = attrs.field(default=None, validator=_optional_non_blank)
+
+
+def _contacts(value: Iterable[Contact]) -> tuple[Contact, ...]:
+    return _tuple(value)
+
+
+def _addresses(value: Iterable[PostalAddress]) -> tuple[PostalAddress, ...]:
+    return _tuple(value)
+
+
+@attrs.frozen(kw_only=True)
 class Route:
     """A FIT-Connect destination for a LeiKa key in an area (Routing API ``/routes``).
 
@@ -908,6 +945,24 @@ class Route:
     #: ``True`` if the signature was verified against the Routing API's key, ``False`` if
     #: it failed verification, ``None`` if it was not checked (no key configured).
     signature_verified: bool | None = attrs.field(default=None, validator=_optional_bool)
+    #: When the addressing data was signed (the signature's ``iat``).
+    signed_at: datetime | None = attrs.field(default=None, validator=_aware)
+    #: The Submission API host the signature names (``submissionHost``).
+    submission_host: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The destination's privacy policy (``privacyPolicyUrl``): onboarding asks for it.
+    privacy_policy_url: str | None = attrs.field(default=None, validator=_url)
+    #: The destination's imprint (``imprintUrl``).
+    imprint_url: str | None = attrs.field(default=None, validator=_url)
+    #: The destination's accessibility statement (``accessibilityUrl``).
+    accessibility_url: str | None = attrs.field(default=None, validator=_url)
+    #: The destination's contact form (``contactFormUrl``).
+    contact_form_url: str | None = attrs.field(default=None, validator=_url)
+    #: The contact persons (``contactPersons``), in the answer's order.
+    contacts: tuple[Contact, ...] = attrs.field(default=(), converter=_contacts)
+    #: The addresses (``address``, ``postalAddress``, ``postOfficeBox``).
+    addresses: tuple[PostalAddress, ...] = attrs.field(default=(), converter=_addresses)
+    #: The processing duration (``processingDuration``) as text, e.g. ``"2-5 workday"``.
+    processing_duration: str | None = attrs.field(default=None, validator=_optional_non_blank)
     modified_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     @property
@@ -940,6 +995,12 @@ class Availability:
     ozg_id: OzgId | None = None
     #: The dashboard's name of the Leistung (``leika_bezeichnung``).
     name: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The name of the OZG-Leistung (``ozg_bezeichnung``).
+    ozg_name: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The dashboard's name of the area (``ars_name``).
+    area_name: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The Land of the row (``ars_federal_state``).
+    land: Land | None = None
     modified_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     @property

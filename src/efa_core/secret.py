@@ -3,16 +3,59 @@
 :class:`Secret` wraps a string.  Its ``repr``, ``str`` and its serialized form (see
 :mod:`efa_core.serialization`) show ``'**********'``; only :meth:`Secret.reveal` returns the
 value, and only code that sends it to the remote system should call it.
+
+Every secret made is also remembered (its value, in this process only), so that
+:func:`redact_known` can mask it wherever a remote system echoes it back: in an error body,
+an exception message, a stored run error.  Access tokens obtained at run time are
+:class:`Secret` values too, so they are masked the same way.
 """
 
 from __future__ import annotations
 
+import base64
+import threading
+import urllib.parse
 from typing import Final
 
-__all__ = ["MASK", "Secret"]
+__all__ = ["MASK", "MIN_REDACTED_LENGTH", "Secret", "redact_known"]
 
 #: What a secret looks like wherever it is shown.
 MASK: Final = "**********"
+
+#: Secrets shorter than this are not searched for in free text: masking every ``"abc"`` in
+#: a message would make it unreadable, and a real secret or token is longer.
+MIN_REDACTED_LENGTH: Final = 8
+
+_known: set[str] = set()
+_known_lock = threading.Lock()
+#: The known forms, longest first (so a longer form is masked before a shorter one in it).
+_forms: tuple[str, ...] = ()
+
+
+def _remember(value: str) -> None:
+    global _forms
+    if len(value) < MIN_REDACTED_LENGTH or value in _known:
+        return
+    with _known_lock:
+        _known.add(value)
+        forms = set(_forms)
+        forms.add(value)
+        forms.add(urllib.parse.quote(value, safe=""))
+        forms.add(urllib.parse.quote_plus(value))
+        forms.add(base64.b64encode(value.encode()).decode("ascii").rstrip("="))
+        _forms = tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact_known(text: str) -> str:
+    """Return *text* with the value of every :class:`Secret` made in this process masked.
+
+    Also masks their URL-encoded and base64 forms (as a form body or an HTTP Basic header
+    carries them).  Values shorter than :data:`MIN_REDACTED_LENGTH` are left alone.
+    """
+    for form in _forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
 
 
 class Secret:
@@ -26,6 +69,7 @@ class Secret:
         if not isinstance(value, str):  # pragma: no cover - guards untyped callers
             raise TypeError(f"a Secret wraps a str, not {type(value).__name__}")
         self._value = value
+        _remember(value)
 
     def reveal(self) -> str:
         """Return the secret value; call this only to send it to the system that needs it."""

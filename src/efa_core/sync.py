@@ -36,6 +36,7 @@ import contextlib
 import functools
 import logging
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,7 @@ import orjson
 from efa_core.config import EfaConfig, build_connector
 from efa_core.connectors import Batch, Capability, Change, Connector, Delete, Upsert
 from efa_core.errors import ConfigError, EfaError, ValidationError
+from efa_core.secret import redact_known
 from efa_core.store import (
     COUNT_NAMES,
     Operation,
@@ -479,12 +481,11 @@ class SyncEngine:
             error = str(exc) or type(exc).__name__
             if not isinstance(exc, EfaError):
                 error = f"{type(exc).__name__}: {error}"
-            log.error(
-                "sync of source %r failed: %s",
-                name,
-                error,
-                exc_info=None if isinstance(exc, EfaError) else exc,
-            )
+            error = redact_known(error)  # a secret echoed by a server never reaches the store
+            trace = ""
+            if not isinstance(exc, EfaError):  # a bug: keep the traceback, without secrets
+                trace = "\n" + redact_known("".join(traceback.format_exception(exc)))
+            log.error("sync of source %r failed: %s%s", name, error, trace)
         finally:
             if run_id is not None:
                 try:

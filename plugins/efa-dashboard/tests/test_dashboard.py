@@ -11,7 +11,7 @@ from efa_dashboard import DashboardConfig, DashboardConnector, read_padded_ars
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import Batch, pull_sync
 from efa_core.errors import ConnectorError
-from efa_core.http import HttpError
+from efa_core.http import HttpError, HttpSettings
 from efa_core.ids import Ars, OzgId
 from efa_core.model import Area, Availability, Coverage
 from efa_core.plugins import PluginRegistry
@@ -24,10 +24,14 @@ HUND = "99041006017000"
 KFZ = "99036004001000"
 
 
-def make(base_url: str, **options: Any) -> DashboardConnector:
+def make(base_url: str, attempts: int = 4, **options: Any) -> DashboardConnector:
     options.setdefault("scopes", ("16",))
-    options.setdefault("initial_backoff", 0.0)
-    options.setdefault("max_backoff", 0.0)
+    options.setdefault(
+        "http",
+        HttpSettings(
+            attempts=attempts, initial_backoff=0.0, max_backoff=0.0, rate_limit_per_second=None
+        ),
+    )
     return DashboardConnector(DashboardConfig(base_url=base_url, **options), name="dashboard")
 
 

@@ -33,8 +33,7 @@ def test_sync_scope_and_tombstone_what_vanished(tmp_path, registry, efa_serve_as
         "base_url": efa_serve_asgi(fake),
         "scopes": ["16"],
         "page_size": 1,
-        "initial_backoff": 0.0,
-        "max_backoff": 0.0,
+        "http": {"initial_backoff": 0.0, "max_backoff": 0.0},
     }
     store = open_store(f"sqlite:///{tmp_path / 'efa.db'}")
     sync = SyncEngine(store, registry, parse_config({"connectors": {"dash-th": table}}))
@@ -59,3 +58,91 @@ def test_sync_scope_and_tombstone_what_vanished(tmp_path, registry, efa_serve_as
     assert (second.added, second.changed, second.deleted) == (0, 1, 1)
     [row] = store.records(source="dash-th", kind="availability")
     assert row.to_record().online is False
+
+
+class _HostileDashboard(DashboardApiFake):
+    """The fake with Spring's page facts removed or paging ignored (issue 16 §1)."""
+
+    mode = "normal"
+
+    def handle(self, method, path, query, headers):
+        status, content_type, body, extra = super().handle(method, path, query, headers)
+        if status == 200 and isinstance(body, dict) and "content" in body:
+            if self.mode == "no-page-facts":
+                body = {k: v for k, v in body.items() if k not in ("totalPages", "last")}
+            elif self.mode == "string-facts":
+                body = {**body, "totalPages": str(body["totalPages"]), "last": str(body["last"])}
+            elif self.mode == "ignore-page":
+                first = super().handle(method, path, [("size", dict(query)["size"])], headers)
+                body = first[2]
+        return status, content_type, body, extra
+
+
+def _engine(tmp_path, registry, base_url):
+    table = {
+        "type": "dashboard",
+        "base_url": base_url,
+        "scopes": ["16"],
+        "page_size": 1,
+        "areas": False,
+        "http": {"initial_backoff": 0.0, "max_backoff": 0.0},
+    }
+    store = open_store(f"sqlite:///{tmp_path / 'efa.db'}")
+    return SyncEngine(store, registry, parse_config({"connectors": {"dash": table}}))
+
+
+@pytest.mark.parametrize("mode", ["no-page-facts", "ignore-page"])
+def test_pages_that_cannot_prove_the_end_fail_the_run_and_delete_nothing(
+    tmp_path, registry, efa_serve_asgi, mode
+) -> None:
+    fake = _HostileDashboard()
+    for n in range(5):
+        fake.add_row(HUND, f"1605{n}0000000", url=f"https://k{n}.example/hund")
+    sync = _engine(tmp_path, registry, efa_serve_asgi(fake))
+    assert sync.run()["dash"].added == 5
+    fake.mode = mode
+    report = sync.run()["dash"]
+    assert not report.ok
+    assert report.deleted == 0
+    assert len(list(sync.store.records(source="dash", kind="availability"))) == 5
+    if mode == "ignore-page":
+        assert "loop: page 1 repeats the items of page 0" in report.error
+
+
+def test_page_facts_sent_as_strings_read_every_page(tmp_path, registry, efa_serve_asgi) -> None:
+    fake = _HostileDashboard()
+    fake.mode = "string-facts"
+    for n in range(3):
+        fake.add_row(HUND, f"1605{n}0000000", url=f"https://k{n}.example/hund")
+    report = _engine(tmp_path, registry, efa_serve_asgi(fake)).run()["dash"]
+    assert report.ok, report.error
+    assert report.added == 3
+
+
+def test_spec_valid_rows_are_normalised_and_kept_with_their_names(
+    tmp_path, registry, efa_serve_asgi, caplog
+) -> None:
+    fake = DashboardApiFake()
+    fake.add_row(
+        HUND,
+        "160550000000",
+        url="www.weimar.example/hund",
+        ozgid=0,
+        ars_name="Weimar, Stadt",
+        ozg_bezeichnung="Hundehaltung",
+    )
+    sync = _engine(tmp_path, registry, efa_serve_asgi(fake))
+    report = sync.run()["dash"]
+    assert report.ok, report.error
+    assert (report.added, report.quarantined) == (1, 0)
+    [row] = sync.store.records(source="dash", kind="availability")
+    record = row.to_record()
+    assert record.url == "https://www.weimar.example/hund"
+    assert record.ozg_id is None
+    assert (record.ozg_name, record.area_name, str(record.land)) == (
+        "Hundehaltung",
+        "Weimar, Stadt",
+        "16",
+    )
+    assert "has no scheme; stored as 'https://www.weimar.example/hund'" in caplog.text
+    assert "ozgid 0 names no OZG-Leistung" in caplog.text

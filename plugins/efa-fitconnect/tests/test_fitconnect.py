@@ -24,6 +24,7 @@ from efa_fitconnect.signature import SignatureError, load_public_keys, verify_si
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import Batch, check_sync, pull_sync
 from efa_core.errors import ConfigError
+from efa_core.http import HttpSettings
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import (
     Agreement,
@@ -45,10 +46,20 @@ KEY_B = "99134005017000"
 DEST_1 = uuid.UUID("3fa85f64-5717-4562-b3fc-2c963f66afa6")
 
 
-def make(base_url: str, **options: Any) -> FitConnectConnector:
+def make(
+    base_url: str, attempts: int = 4, user_agent: str | None = None, **options: Any
+) -> FitConnectConnector:
     options.setdefault("pairs", (f"{KEY_A}@16055", f"{KEY_B}@120645410", f"{KEY_A}@16051"))
-    options.setdefault("initial_backoff", 0.0)
-    options.setdefault("max_backoff", 0.0)
+    options.setdefault(
+        "http",
+        HttpSettings(
+            attempts=attempts,
+            initial_backoff=0.0,
+            max_backoff=0.0,
+            rate_limit_per_second=None,
+            user_agent_suffix=user_agent,
+        ),
+    )
     return FitConnectConnector(FitConnectConfig(base_url=base_url, **options), name="routing")
 
 

@@ -45,8 +45,7 @@ def routing(base_url: str, **options) -> dict:
         "type": "fitconnect",
         "base_url": base_url,
         "page_size": 2,
-        "initial_backoff": 0.0,
-        "max_backoff": 0.0,
+        "http": {"initial_backoff": 0.0, "max_backoff": 0.0},
         **options,
     }
 
@@ -88,7 +87,8 @@ def test_a_failing_api_deletes_nothing(tmp_path, registry, efa_serve_asgi) -> No
     fake = RoutingApiFake(page_limit=2)
     fake.add_route(KEY_A, "16055", destination_id=DEST)
     fake.add_route(KEY_B, "16051")
-    config = routing(efa_serve_asgi(fake), pairs=[f"{KEY_A}@16055", f"{KEY_B}@16051"], attempts=1)
+    config = routing(efa_serve_asgi(fake), pairs=[f"{KEY_A}@16055", f"{KEY_B}@16051"])
+    config["http"]["attempts"] = 1
     sync = engine(tmp_path, registry, {"routing": config})
     assert sync.run()["routing"].ok
     fake.fail(500, path="/routes", times=5)
@@ -137,3 +137,100 @@ def test_pairs_come_from_the_store(tmp_path, registry, efa_serve_asgi) -> None:
     asked = sorted((dict(e.query)["leikaKey"], dict(e.query)["ars"]) for e in fake.exchanges)
     assert asked == [(KEY_A, "16055"), (KEY_B, "16051")]
     assert sync.store.count(source="routing", kind="route") == 2
+
+
+class _HostileRouting(RoutingApiFake):
+    """The fake Routing API with a broken ``totalCount`` or paging (issue 16 §1)."""
+
+    def __init__(self, mode: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.mode = mode
+
+    def handle(self, method, path, query, headers):
+        status, content_type, body, extra = super().handle(method, path, query, headers)
+        if status == 200 and isinstance(body, dict) and "routes" in body:
+            if self.mode == "string-total":
+                body = {**body, "totalCount": str(body["totalCount"])}
+            elif self.mode == "no-total":
+                body = {k: v for k, v in body.items() if k != "totalCount"}
+            elif self.mode == "ignore-offset":
+                body = {**body, "routes": self.routes[(KEY_B, "ars", "16051")][:2]}
+        return status, content_type, body, extra
+
+
+@pytest.mark.parametrize("mode", ["no-total", "ignore-offset"])
+def test_a_snapshot_that_cannot_prove_its_end_fails_and_deletes_nothing(
+    tmp_path, registry, efa_serve_asgi, mode
+) -> None:
+    fake = _HostileRouting("normal", page_limit=2)
+    for n in range(5):
+        fake.add_route(KEY_B, "16051", name=f"Amt {n}")
+    config = routing(efa_serve_asgi(fake), pairs=[f"{KEY_B}@16051"])
+    sync = engine(tmp_path, registry, {"routing": config})
+    assert sync.run()["routing"].added == 5
+    fake.mode = mode
+    report = sync.run()["routing"]
+    assert not report.ok
+    assert report.deleted == 0
+    expected = "cannot be proven" if mode == "no-total" else "loop: page 1 repeats"
+    assert expected in (report.error or "")
+    assert len(list(sync.store.records(source="routing", kind="route"))) == 5
+    # A loop is detected at the first repeated page: two requests, not thousands.
+    assert len([e for e in fake.exchanges if e.path == "/routes"]) <= 2 + 3
+
+
+def test_a_total_sent_as_a_string_still_reads_every_page(
+    tmp_path, registry, efa_serve_asgi
+) -> None:
+    fake = _HostileRouting("string-total", page_limit=2)
+    for n in range(5):
+        fake.add_route(KEY_B, "16051", name=f"Amt {n}")
+    sync = engine(
+        tmp_path, registry, {"routing": routing(efa_serve_asgi(fake), pairs=[f"{KEY_B}@16051"])}
+    )
+    report = sync.run()["routing"]
+    assert report.ok, report.error
+    assert report.added == 5
+
+
+def test_destination_details_and_signature_facts_reach_the_store(
+    tmp_path, registry, efa_serve_asgi
+) -> None:
+    fake = RoutingApiFake(page_limit=2)
+    fake.add_route(
+        KEY_A,
+        "16055",
+        destination_id=DEST,
+        name="Bürgeramt Weimar",
+        privacyPolicyUrl="https://weimar.example/datenschutz",
+        imprintUrl="https://weimar.example/impressum",
+        accessibilityUrl="https://weimar.example/barrierefreiheit",
+        contactFormUrl="https://weimar.example/kontakt",
+        contactPersons=[
+            {"name": "Frau Muster", "tel": "+49 3643 000", "email": "amt@weimar.example"}
+        ],
+        address={
+            "street": "Schwanseestraße",
+            "houseNumber": "17",
+            "zip": "99423",
+            "city": "Weimar",
+        },
+        postOfficeBox={"postOfficeBox": "Postfach 2012", "zip": "99401", "city": "Weimar"},
+        processingDuration={"minDuration": 2, "maxDuration": 5, "unit": "workday"},
+    )
+    sync = engine(
+        tmp_path, registry, {"routing": routing(efa_serve_asgi(fake), pairs=[f"{KEY_A}@16055"])}
+    )
+    assert sync.run()["routing"].ok
+    (row,) = sync.store.records(source="routing", kind="route")
+    payload = dict(row.payload)
+    assert payload["privacy_policy_url"] == "https://weimar.example/datenschutz"
+    assert payload["contact_form_url"] == "https://weimar.example/kontakt"
+    assert payload["contacts"] == [
+        {"name": "Frau Muster", "phone": "+49 3643 000", "fax": None, "email": "amt@weimar.example"}
+    ]
+    assert [a["usage"] for a in payload["addresses"]] == ["visit", "po-box"]
+    assert payload["addresses"][1]["po_box"] == "Postfach 2012"
+    assert payload["processing_duration"] == "2-5 workday"
+    assert payload["signed_at"] == "2021-11-25T18:04:41+00:00"  # the fake's iat 1637863481
+    assert payload["submission_host"] == "submission-api-testing.fit-connect.fitko.dev"

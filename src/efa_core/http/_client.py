@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import urllib.parse
 import urllib.request
-from collections.abc import (
-    Mapping,
-)
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
-from efa_core.http._redact import _install_httpx_log_redaction
-from efa_core.http._settings import DEFAULT_SETTINGS, Clock, HttpSettings, user_agent
+from efa_core.http._body import ACCEPT_ENCODING
+from efa_core.http._errors import HttpError
+from efa_core.http._log import logger, warn_once
+from efa_core.http._redact import _install_httpx_log_redaction, redact_url
+from efa_core.http._settings import (
+    DEFAULT_SETTINGS,
+    Clock,
+    HttpSettings,
+    RedirectPolicy,
+    user_agent,
+)
 from efa_core.http._transport import RetryingTransport
 
 
@@ -21,6 +28,79 @@ def _proxy_for(base_url: httpx.URL, settings: HttpSettings) -> str | None:
     if not base_url.host or urllib.request.proxy_bypass(base_url.host):
         return None
     return urllib.request.getproxies_environment().get(base_url.scheme)
+
+
+def _redirect_allowed(source: httpx.URL, target: httpx.URL) -> bool:
+    """Tell whether a redirect stays on the host (any port) and never leaves https."""
+    if target.host and target.host.lower() != source.host.lower():
+        return False
+    return not (source.scheme == "https" and target.scheme == "http")
+
+
+class _Client(httpx.AsyncClient):
+    """An :class:`httpx.AsyncClient` whose every failure is an :class:`HttpError`.
+
+    Transport errors, too many redirects, undecodable bodies and stream misuse become
+    :class:`HttpError` with the redacted URL; redirects to another host are refused unless
+    the policy is ``"any"``; a followed redirect is logged once with its final URL.
+    """
+
+    def __init__(self, *, redirects: RedirectPolicy, **kwargs: Any) -> None:
+        self._redirects = redirects
+        hooks = kwargs.pop("event_hooks", None) or {}
+        hooks.setdefault("response", []).insert(0, self._check_redirect)
+        super().__init__(follow_redirects=redirects != "never", event_hooks=hooks, **kwargs)
+
+    async def _check_redirect(self, response: httpx.Response) -> None:
+        if self._redirects != "same-host" or not response.has_redirect_location:
+            return
+        request = response.request
+        try:
+            target = request.url.join(response.headers["Location"])
+        except httpx.InvalidURL as exc:
+            raise HttpError(
+                f"answered {response.status_code} with an invalid Location: {exc}",
+                method=request.method,
+                url=request.url,
+                status=response.status_code,
+            ) from None
+        if not _redirect_allowed(request.url, target):
+            await response.aread()
+            raise HttpError(
+                f"answered {response.status_code} redirecting to {redact_url(target)}, another "
+                "host (or from https to http); not followed. Set the source's "
+                'http.follow_redirects = "any" if that host is trusted',
+                method=request.method,
+                url=request.url,
+                status=response.status_code,
+            )
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """Send *request* as httpx does; failures raise :class:`HttpError`."""
+        try:
+            response = await super().send(request, **kwargs)
+        except HttpError:
+            raise
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
+            message = str(exc).strip()
+            raise HttpError(
+                f"{type(exc).__name__}: {message}" if message else type(exc).__name__,
+                method=request.method,
+                url=request.url,
+            ) from exc
+        redirects = [r for r in response.history if r.is_redirect]
+        if redirects:  # (the history also holds the responses of an auth flow)
+            first = redirects[0].request.url
+            warn_once(
+                response,
+                f"redirect {first.host} {response.url}",
+                "%s %s was redirected to %s; the data is read from there",
+                request.method,
+                redact_url(first),
+                redact_url(response.url),
+            )
+            logger.debug("redirect chain: %d hop(s)", len(redirects))
+        return response
 
 
 def create_client(
@@ -35,14 +115,17 @@ def create_client(
     """Create the :class:`httpx.AsyncClient` a connector uses for *base_url*.
 
     :param base_url: prefix of relative request URLs.
-    :param settings: timeouts, retries, rate limit, connections, User-Agent suffix.
+    :param settings: timeouts, retries, rate limit, body limit, redirects, connections,
+        User-Agent suffix.
     :param auth: e.g. :class:`OAuth2ClientCredentials`.
     :param transport: replaces the network (e.g. :class:`httpx.MockTransport` in tests); it is
         wrapped in :class:`RetryingTransport` like the default one.
     :param headers: extra default headers (an explicit ``User-Agent`` replaces ours).
     :param clock: time sources for ``Retry-After`` and rate-limit waits (tests).
 
-    The caller owns the client: use it as ``async with create_client(...) as client:``.
+    Every failure of a request made with the client raises :class:`HttpError` (the URL
+    redacted).  The caller owns the client: use it as ``async with create_client(...) as
+    client:``.
     """
     _install_httpx_log_redaction()
     url = httpx.URL(base_url)
@@ -54,13 +137,16 @@ def create_client(
         )
     if not isinstance(transport, RetryingTransport):
         transport = RetryingTransport(transport, settings=settings, clock=clock)
-    all_headers = {"User-Agent": user_agent(settings.user_agent_suffix)}
+    all_headers = {
+        "User-Agent": user_agent(settings.user_agent_suffix),
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
     all_headers.update(headers or {})
-    return httpx.AsyncClient(
+    return _Client(
+        redirects=settings.redirect_policy,
         base_url=url,
         auth=auth,
         headers=all_headers,
         timeout=settings.timeout,
-        follow_redirects=settings.follow_redirects,
         transport=transport,
     )

@@ -38,6 +38,8 @@ class HttpError(ConnectorError):
         self.url = redact_url(url)
         self.status = status
         self.detail = redact_text(detail) if detail else None
+        #: The (read) error response, when the error is one (see :meth:`from_response`).
+        self.response: httpx.Response | None = None
         text = f"{method} {self.url}: {redact_text(message)}"
         if self.detail:
             text += f": {self.detail}"
@@ -52,13 +54,15 @@ class HttpError(ConnectorError):
             attempts = response.extensions.get("efa_core.attempts")
             if isinstance(attempts, int) and attempts > 1:
                 message += f" after {attempts} attempts"
-        return cls(
+        error = cls(
             message,
             method=request.method,
             url=request.url,
             status=response.status_code,
             detail=_body_excerpt(response),
         )
+        error.response = response
+        return error
 
 
 def _body_excerpt(response: httpx.Response) -> str | None:
@@ -76,6 +80,9 @@ def _body_excerpt(response: httpx.Response) -> str | None:
         except ValueError:
             body = None
         if isinstance(body, Mapping):
+            error, message = body.get("error"), body.get("message")
+            if isinstance(error, str) and isinstance(message, str) and message.strip():
+                return _shorten(f"{error}: {message}")  # Spring Boot's error body
             for key in ("detail", "title", "error_description", "error", "message"):
                 value = body.get(key)
                 if isinstance(value, str) and value.strip():
@@ -110,3 +117,14 @@ async def raise_for_status(response: httpx.Response) -> httpx.Response:
     with contextlib.suppress(httpx.HTTPError):  # the status alone still makes a useful error
         await response.aread()
     raise HttpError.from_response(response)
+
+
+class ResponseTooLarge(HttpError):
+    """A response body is larger than ``max_body_bytes``, as received or after decoding.
+
+    Not retried.  :attr:`limit` is the limit in bytes.
+    """
+
+    def __init__(self, message: str, *, method: str, url: httpx.URL | str, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message, method=method, url=url)

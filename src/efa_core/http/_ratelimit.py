@@ -33,13 +33,19 @@ def _origin(url: httpx.URL) -> str:
 
 
 class _RateLimiter:
-    """Spaces requests per host and honours ``RateLimit-Remaining: 0`` until the reset."""
+    """Spaces requests per host and honours ``RateLimit-Remaining: 0`` until the reset.
+
+    The spacing is a generic cell rate algorithm: up to ``rate_limit_burst`` requests go out
+    at once, then one every ``1 / rate_limit_per_second`` seconds.
+    """
 
     def __init__(self, settings: HttpSettings, clock: Clock) -> None:
         per_second = settings.rate_limit_per_second
         self._interval = 1.0 / per_second if per_second else 0.0
+        self._tolerance = self._interval * (settings.rate_limit_burst - 1)
         self._max_wait = settings.max_retry_after
         self._clock = clock
+        #: The theoretical arrival time of the next request per host.
         self._next_slot: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -59,9 +65,10 @@ class _RateLimiter:
                     method=request.method,
                     url=request.url,
                 )
-            start = max(now, self._next_slot.get(key, now), self._blocked_until.get(key, now))
+            slot = max(self._next_slot.get(key, now), now)
+            start = max(now, slot - self._tolerance, self._blocked_until.get(key, now))
             if self._interval:
-                self._next_slot[key] = start + self._interval
+                self._next_slot[key] = max(slot, start) + self._interval
             wait = start - now
             if wait > 0:
                 logger.debug("rate limit: waiting %.3f s before %s", wait, _origin(request.url))

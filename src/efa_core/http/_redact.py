@@ -13,7 +13,7 @@ from typing import Final
 
 import httpx
 
-from efa_core.secret import MASK
+from efa_core.secret import MASK, redact_known
 
 _SENSITIVE_NAMES: Final = frozenset(
     {
@@ -61,15 +61,17 @@ def redact_url(url: httpx.URL | str) -> str:
         ]
         query = urllib.parse.urlencode(pairs, safe="*")
         parsed = parsed.copy_with(query=query.encode("ascii"))
-    return str(parsed)
+    return redact_known(str(parsed))
 
 
 def redact_text(text: str) -> str:
     """Mask tokens and secrets in free text (response bodies, exception messages).
 
-    Handles JSON members and form fields named like secrets, ``Bearer``/``Basic``
-    credentials and JWTs.
+    Handles the values of every :class:`~efa_core.secret.Secret` (configured secrets and
+    tokens obtained; :func:`efa_core.secret.redact_known`), JSON members and form fields
+    named like secrets, ``Bearer``/``Basic`` credentials and JWTs.
     """
+    text = redact_known(text)
     text = _JSON_SECRET_RE.sub(rf'\1"{MASK}"', text)
     text = _FORM_SECRET_RE.sub(rf"\1{MASK}", text)
     text = _AUTH_SCHEME_RE.sub(rf"\1 {MASK}", text)

@@ -9,7 +9,7 @@ from collections.abc import (
     Awaitable,
     Callable,
 )
-from typing import Any, Final
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 import httpx
@@ -27,6 +27,14 @@ IDEMPOTENT_EXTENSION: Final = "efa_core.idempotent"
 #: (so a cut-off body is retried); with it, an error while the body is read reaches the
 #: caller (from ``aiter_bytes``) and is not retried.
 STREAM_EXTENSION: Final = "efa_core.stream"
+
+#: What :attr:`HttpSettings.follow_redirects` accepts: ``"same-host"`` (the default; also
+#: ``True``) follows redirects on the requested host only, ``"any"`` follows every redirect,
+#: ``"never"`` (also ``False``) follows none (the 3xx answer is the response).
+RedirectPolicy: TypeAlias = Literal["same-host", "any", "never"]
+
+#: The default of :attr:`HttpSettings.max_body_bytes`: 64 MiB.
+DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024 * 1024
 
 
 def _check_positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -55,6 +63,14 @@ def _check_connections(instance: object, attribute: attrs.Attribute[Any], value:
 _PRODUCT: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?"
 _COMMENT: Final = r"\([\x20-\x27\x2a-\x7e]*\)"
 _SUFFIX_RE: Final = re.compile(rf"(?:{_PRODUCT}|{_COMMENT})(?: (?:{_PRODUCT}|{_COMMENT}))*")
+
+
+def _check_redirects(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in (True, False, "same-host", "any", "never"):
+        raise ConfigError(
+            f"HttpSettings.follow_redirects must be 'same-host', 'any' or 'never' (or true / "
+            f"false), got {value!r}"
+        )
 
 
 def _check_suffix(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -86,16 +102,29 @@ class HttpSettings:
     #: Longest ``Retry-After`` / ``RateLimit-Reset`` wait accepted; a longer one fails the
     #: request with :class:`HttpError` instead of sleeping.
     max_retry_after: float = attrs.field(default=300.0, validator=_check_not_negative)
-    #: Requests per second per host (``None``: no client-side limit).
-    rate_limit_per_second: float | None = attrs.field(default=None, validator=_check_positive)
+    #: Requests per second per host (``None``: no client-side limit).  The default keeps a
+    #: broken server (one that answers the same page forever) from being hammered.
+    rate_limit_per_second: float | None = attrs.field(default=10.0, validator=_check_positive)
+    #: Requests per host that may go out at once before :attr:`rate_limit_per_second`
+    #: spaces them (a burst; small syncs never wait).
+    rate_limit_burst: int = attrs.field(default=20, validator=_check_positive)
+    #: Largest response body accepted, counted both as received and after decoding
+    #: (gzip/deflate); a larger one fails the request with
+    #: :class:`~efa_core.http.ResponseTooLarge` naming the URL and this limit.  Streamed
+    #: requests (:data:`STREAM_EXTENSION`) are not limited here.
+    max_body_bytes: int = attrs.field(default=DEFAULT_MAX_BODY_BYTES, validator=_check_positive)
     #: Connections per client (at most 8).
     max_connections: int = attrs.field(default=8, validator=_check_connections)
     #: Product token(s) appended to ``efa-core/<version>``, e.g. ``"efa-pvog/1.0"``.
     user_agent_suffix: str | None = attrs.field(default=None, validator=_check_suffix)
     #: Verify TLS certificates.
     verify: bool = True
-    #: Follow redirects (``Authorization`` is dropped on cross-origin redirects by httpx).
-    follow_redirects: bool = True
+    #: Which redirects to follow (see :data:`RedirectPolicy`); a redirect to another host
+    #: fails the request unless this is ``"any"``.  ``Authorization`` is dropped on
+    #: cross-origin redirects by httpx.
+    follow_redirects: RedirectPolicy | bool = attrs.field(
+        default="same-host", validator=_check_redirects
+    )
     #: Retry POST/PATCH on 5xx and read errors too (only safe if the API is idempotent).
     retry_unsafe_methods: bool = False
     #: Proxy URL; ``None`` takes it from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``.
@@ -110,6 +139,16 @@ class HttpSettings:
             write=self.write_timeout,
             pool=self.pool_timeout,
         )
+
+    @property
+    def redirect_policy(self) -> RedirectPolicy:
+        """:attr:`follow_redirects` with ``True``/``False`` read as ``"same-host"``/``"never"``."""
+        value = self.follow_redirects
+        if value is True:
+            return "same-host"
+        if value is False:
+            return "never"
+        return value
 
     @property
     def limits(self) -> httpx.Limits:

@@ -11,8 +11,9 @@ from typing import Final
 import httpx
 import stamina
 
+from efa_core.http._body import read_limited
 from efa_core.http._errors import HttpError, _body_excerpt
-from efa_core.http._log import logger
+from efa_core.http._log import ONCE_EXTENSION, logger
 from efa_core.http._ratelimit import _RateLimiter
 from efa_core.http._redact import redact_url
 from efa_core.http._settings import (
@@ -84,24 +85,6 @@ def _with_body(response: httpx.Response, raw: bytes) -> httpx.Response:
     )
 
 
-async def _buffered(response: httpx.Response) -> httpx.Response:
-    """Read the raw body of *response* into memory; return an unread copy holding it.
-
-    The copy is an ordinary transport response (an in-memory stream, still encoded as sent),
-    so the client decodes it, times it and lets the caller read it in any way, including
-    ``aiter_raw``.  A response that is already in memory (built with ``content=`` by a
-    ``MockTransport``) is returned as it is.  Transport errors while reading propagate; the
-    response is closed in any case.
-    """
-    if response.is_stream_consumed:
-        return response
-    try:
-        chunks = [chunk async for chunk in response.aiter_raw()]
-    finally:
-        await response.aclose()
-    return _with_body(response, b"".join(chunks))
-
-
 class RetryingTransport(httpx.AsyncBaseTransport):
     """Wraps a transport with retries (stamina) and per-host rate limiting.
 
@@ -113,9 +96,10 @@ class RetryingTransport(httpx.AsyncBaseTransport):
     returned (so :func:`raise_for_status` reports it) or, after a transport error,
     :class:`HttpError` is raised.
 
-    The response body is read into memory inside the attempt, so an error while reading it
-    (a body cut off by a closed connection, a read timeout mid-body) counts as a read error
-    of that attempt and is retried by the same rules.  Requests with the
+    The response body is read into memory inside the attempt, at most ``max_body_bytes`` as
+    received and after decoding (else :class:`ResponseTooLarge`, not retried), so an error
+    while reading it (a body cut off by a closed connection, a read timeout mid-body) counts
+    as a read error of that attempt and is retried by the same rules.  Requests with the
     :data:`STREAM_EXTENSION` get their response unread instead: nothing is buffered, and
     errors while the caller reads the stream are not retried.
     """
@@ -131,6 +115,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         self._settings = settings
         self._clock = clock or _DEFAULT_CLOCK
         self._limiter = _RateLimiter(settings, self._clock)
+        #: What was already warned about through this transport (see ``warn_once``).
+        self._once: set[str] = set()
 
     def __repr__(self) -> str:
         return f"RetryingTransport({self._transport!r})"
@@ -183,7 +169,11 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                     await self._limiter.acquire(request)
                     response = await self._transport.handle_async_request(request)
                     response.request = request
-                    response.extensions = {**response.extensions, "efa_core.attempts": attempt_no}
+                    response.extensions = {
+                        **response.extensions,
+                        "efa_core.attempts": attempt_no,
+                        ONCE_EXTENSION: self._once,
+                    }
                     self._limiter.observe(response)
                     logger.debug(
                         "%s %s -> %d (attempt %d)",
@@ -196,10 +186,10 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                         if streaming:
                             return response
                         in_body = True
-                        return await _buffered(response)
+                        return await read_limited(response, settings.max_body_bytes)
                     try:
-                        response = await _buffered(response)
-                    except httpx.HTTPError:  # the status alone makes it retryable
+                        response = await read_limited(response, settings.max_body_bytes)
+                    except (httpx.HTTPError, HttpError):  # the status alone makes it retryable
                         response = _with_body(response, b"")
                     pending_wait = await self._retry_after(request, response)
                     logger.info(

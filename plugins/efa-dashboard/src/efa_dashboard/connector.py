@@ -38,8 +38,8 @@ import httpx
 
 from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
 from efa_core.errors import ConnectorError, InvalidIdentifier, ValidationError
-from efa_core.http import HttpConnector, HttpError, HttpSettings, create_client, page_number
-from efa_core.ids import Ars
+from efa_core.http import HttpConnector, HttpSettings, create_client, page_number, paginate
+from efa_core.ids import Ars, Land
 from efa_core.model import Coverage
 from efa_core.serialization import record_from_dict
 
@@ -59,6 +59,8 @@ DEFAULT_URL = "https://dashboard-daten.digitale-verwaltung.de/api"
 _PLUGIN_VERSION = "0.1.0"
 _CURSOR = re.compile(r"(?:ars|data:(?P<scope>\d{2,12})):(?P<page>\d+|end)\Z")
 _ONLINE = {"ok": True, "nicht ok": False}
+#: Spring pages: ``last`` or ``totalPages`` prove the end; a page over ``size`` is refused.
+_SPRING = page_number(items="content", total_pages="totalPages", last="last", size_param="size")
 _ACTIVE = {"ja": True, "nein": False}
 
 
@@ -95,16 +97,9 @@ class DashboardConfig:
     page_size: int = attrs.field(default=500, validator=_page_size)
     #: Also deliver area records (names from ``/v1/ars``).
     areas: bool = True
-    #: Requests per second (client side).
-    rate_limit_per_second: float | None = None
-    #: Attempts per request (retries on 429, 5xx and connection errors).
-    attempts: int = 4
-    #: Longest ``Retry-After`` accepted, in seconds.
-    max_retry_after: float = 300.0
-    #: Backoff before the first retry, in seconds (doubles per retry, plus jitter).
-    initial_backoff: float = 0.5
-    #: Upper bound of the backoff between retries, in seconds.
-    max_backoff: float = 30.0
+    #: Timeouts, retries, rate limit, body limit, redirects, proxy (an ``[connectors.NAME.http]``
+    #: table; see :class:`efa_core.http.HttpSettings`).
+    http: HttpSettings = attrs.field(factory=HttpSettings)
 
     @property
     def scope_ars(self) -> tuple[Ars, ...]:
@@ -125,27 +120,6 @@ def read_padded_ars(padded: str, scopes: Sequence[Ars]) -> Ars | None:
     return None
 
 
-def _spring_error(response: httpx.Response) -> HttpError:
-    """Build the error of a failed answer; Spring's ``message`` is the detail if present."""
-    error = HttpError.from_response(response)
-    try:
-        body = response.json()
-    except ValueError:
-        return error
-    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"]:
-        reason = body.get("error")
-        detail = f"{reason}: {body['message']}" if isinstance(reason, str) else body["message"]
-        request = response.request
-        return HttpError(
-            f"failed with {response.status_code} {response.reason_phrase}",
-            method=request.method,
-            url=request.url,
-            status=response.status_code,
-            detail=detail,
-        )
-    return error
-
-
 def _choice(value: object, table: Mapping[str, bool]) -> bool | str | None:
     if value is None:
         return None
@@ -154,8 +128,26 @@ def _choice(value: object, table: Mapping[str, bool]) -> bool | str | None:
     return f"expected one of {', '.join(repr(k) for k in table)}, got {value!r}"
 
 
+def _normalised_url(value: object, position: str) -> str | None:
+    """Return the row's URL, with ``https://`` added to a URL without scheme (warned)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = value.strip()
+    if "://" not in url and not any(c.isspace() for c in url) and "." in url.split("/", 1)[0]:
+        log.warning("%s: url %r has no scheme; stored as 'https://%s'", position, url, url)
+        url = "https://" + url
+    return url
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
     """Map one ``DvDataDto`` row (its ARS already read) to an ``availability`` record.
+
+    What the spec allows is kept: a URL without scheme (``www.x.de/a``) gets ``https://``
+    and an ``ozgid`` of 0 (no OZG-Leistung) is stored as none, each with a warning.
 
     :raises efa_core.errors.ValidationError: naming each field that does not fit.
     """
@@ -164,9 +156,8 @@ def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
         "kind": "availability",
         "leika_key": row.get("leika_key"),
         "ars": str(ars),
+        "url": _normalised_url(row.get("url"), position),
     }
-    url = row.get("url")
-    data["url"] = url.strip() if isinstance(url, str) and url.strip() else None
     for field, source, table in (
         ("online", "online_status", _ONLINE),
         ("active", "aktiv", _ACTIVE),
@@ -183,11 +174,21 @@ def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
         except ValueError as exc:
             problems.append(("$.art_flaechendeckung", str(exc)))
     ozgid = row.get("ozgid")
-    if ozgid is not None:
+    if ozgid in (0, "0"):
+        log.warning("%s: ozgid 0 names no OZG-Leistung; stored without one", position)
+    elif ozgid is not None:
         data["ozg_id"] = str(ozgid)
     name = row.get("leika_bezeichnung") or row.get("leika_name")
-    if isinstance(name, str) and name.strip():
-        data["name"] = name.strip()
+    data["name"] = _text(name)
+    data["ozg_name"] = _text(row.get("ozg_bezeichnung"))
+    data["area_name"] = _text(row.get("ars_name"))
+    land = _text(row.get("ars_federal_state"))
+    if land is None and isinstance(row.get("ars"), str):
+        land = row["ars"][:2]
+    try:
+        data["land"] = None if land is None else str(Land.parse(land))
+    except InvalidIdentifier:
+        log.warning("%s: ars_federal_state %r is no Land; stored without one", position, land)
     if problems:
         raise ValidationError(problems, context=position)
     return record_from_dict(data, context=position)
@@ -207,14 +208,9 @@ class DashboardConnector(HttpConnector):
 
     def make_client(self) -> httpx.AsyncClient:
         """Create the HTTP client."""
-        settings = HttpSettings(
-            attempts=self.config.attempts,
-            rate_limit_per_second=self.config.rate_limit_per_second,
-            max_retry_after=self.config.max_retry_after,
-            initial_backoff=self.config.initial_backoff,
-            max_backoff=self.config.max_backoff,
-            user_agent_suffix=f"efa-dashboard/{_PLUGIN_VERSION}",
-        )
+        settings = self.config.http
+        if settings.user_agent_suffix is None:
+            settings = attrs.evolve(settings, user_agent_suffix=f"efa-dashboard/{_PLUGIN_VERSION}")
         return create_client(
             base_url=self.config.base_url,
             settings=settings,
@@ -223,25 +219,13 @@ class DashboardConnector(HttpConnector):
             headers={"Accept": "application/json"},
         )
 
-    async def _page(self, path: str, params: Mapping[str, str]) -> tuple[httpx.Response, Any]:
-        response = await self.client.get(path, params=params)
-        await response.aread()
-        if not response.is_success:
-            raise _spring_error(response)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ConnectorError(f"{self.label}: {response.request.url} is not JSON") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("content"), list):
-            raise ConnectorError(
-                f"{self.label}: {response.request.url} is not a page (no 'content' list)"
-            )
-        return response, body
-
     async def check_source(self) -> CheckResult:
         """Fetch one area from ``/v1/ars``: proves the API answers."""
         try:
-            await self._page("/v1/ars", {"page": "0", "size": "1"})
+            async for _ in paginate(
+                self.client, "/v1/ars", {"page": "0", "size": "1"}, next_page=_SPRING, max_pages=1
+            ):
+                break
         except ConnectorError as exc:
             return CheckResult(False, str(exc))
         return CheckResult(True, f"OZG-Dashboard API answers at {self.config.base_url}")
@@ -274,37 +258,33 @@ class DashboardConnector(HttpConnector):
             return
         scopes = self.config.scope_ars
         seen: set[tuple[str, str]] = set()
-        next_page = page_number(total_pages="totalPages")
         for index in range(first_phase, len(phases)):
             kind, scope = phases[index]
             page = first_page if index == first_phase else 0
             last_phase = index == len(phases) - 1
-            while True:
-                params = {"page": str(page), "size": str(self.config.page_size)}
+            params = {"page": str(page), "size": str(self.config.page_size)}
+            if kind == "ars":
+                path, label = "/v1/ars", "ars"
+            else:
+                assert scope is not None
+                path, label = f"/v1/data/{scope.padded()}", f"data:{scope}"
+                params.update({"includeBelow": "true", "includeAbove": "false"})
+            # A phase ends only where a page proves it (``last`` or ``totalPages``); a page
+            # that proves nothing fails the pull, so a cut-off snapshot never completes.
+            async for result in paginate(self.client, path, params, next_page=_SPRING):
+                number = int(result.response.request.url.params.get("page", "0"))
+                where = f"{label.replace(':', ' ')} page {number}"
                 if kind == "ars":
-                    path, label = "/v1/ars", "ars"
+                    changes, rejected = self._areas(list(result.items), scopes, where, seen)
                 else:
                     assert scope is not None
-                    path, label = f"/v1/data/{scope.padded()}", f"data:{scope}"
-                    params.update({"includeBelow": "true", "includeAbove": "false"})
-                response, body = await self._page(path, params)
-                where = f"{label.replace(':', ' ')} page {page}"
-                if kind == "ars":
-                    changes, rejected = self._areas(body["content"], scopes, where, seen)
-                else:
-                    assert scope is not None
-                    changes, rejected = self._rows(body["content"], scope, where, seen)
-                following = next_page(response)
-                done = following is None or not body["content"]
+                    changes, rejected = self._rows(list(result.items), scope, where, seen)
                 yield Batch(
                     changes,
-                    f"{label}:{'end' if done else page}",
-                    complete=done and last_phase,
+                    f"{label}:{'end' if result.last else number}",
+                    complete=result.last and last_phase,
                     rejected=rejected,
                 )
-                if done:
-                    break
-                page += 1
 
     def _rows(
         self, rows: list[Any], scope: Ars, where: str, seen: set[tuple[str, str]]

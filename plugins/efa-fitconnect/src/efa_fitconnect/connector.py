@@ -37,10 +37,11 @@ by the shared HTTP layer, honouring ``Retry-After`` and ``RateLimit-*``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -48,9 +49,17 @@ import httpx
 
 from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
 from efa_core.errors import ConfigError, ConnectorError, EfaError, InvalidIdentifier
-from efa_core.http import HttpConnector, HttpError, HttpSettings, create_client, offset_limit
+from efa_core.http import (
+    HttpConnector,
+    HttpError,
+    HttpSettings,
+    create_client,
+    json_body,
+    offset_limit,
+    paginate,
+)
 from efa_core.ids import Ars, LeikaKey
-from efa_core.model import AgreementState, Route
+from efa_core.model import AgreementState, Contact, PostalAddress, Route
 from efa_fitconnect.signature import (
     SignatureError,
     decode_destination_signature,
@@ -78,6 +87,9 @@ PRODUCTION_URL = "https://routing-api-prod.fit-connect.fitko.net/v1"
 TESTING_URL = "https://routing-api-testing.fit-connect.fitko.dev/v1"
 
 _PLUGIN_VERSION = "0.1.0"
+#: ``totalCount`` (an int, or a numeric string) proves the end; a page over ``limit`` is cut.
+_ROUTES = offset_limit(items="routes", total="totalCount")
+_AREAS = offset_limit(items="areas", total="totalCount")
 _CURSOR = re.compile(r"(?P<leika>\d{14})@(?P<ars>\d{2,12}):(?P<offset>\d+|end)\Z")
 
 #: A (LeiKa key, ARS) pair to ask the Routing API about.
@@ -125,18 +137,10 @@ class FitConnectConfig:
     #: A PEM public key or a JWK / JWK Set file to verify ``destinationSignature`` with
     #: (needs the ``verify`` extra); ``None``: decode only.
     signature_key: str | None = None
-    #: Requests per second (client side); the API's ``RateLimit-*`` headers apply anyway.
-    rate_limit_per_second: float | None = None
-    #: Attempts per request (retries on 429, 5xx and connection errors).
-    attempts: int = 4
-    #: Longest ``Retry-After`` accepted, in seconds.
-    max_retry_after: float = 300.0
-    #: Backoff before the first retry, in seconds (doubles per retry, plus jitter).
-    initial_backoff: float = 0.5
-    #: Upper bound of the backoff between retries, in seconds.
-    max_backoff: float = 30.0
-    #: Product token(s) added to the User-Agent, e.g. ``"my-tool/1.0 (+mailto:me@example.org)"``.
-    user_agent: str | None = None
+    #: Timeouts, retries, rate limit, body limit, redirects, proxy (an ``[connectors.NAME.http]``
+    #: table; see :class:`efa_core.http.HttpSettings`).  Its ``user_agent_suffix`` (e.g.
+    #: ``"my-tool/1.0 (+mailto:me@example.org)"``) follows ``efa-fitconnect/<version>``.
+    http: HttpSettings = attrs.field(factory=HttpSettings)
 
 
 @attrs.frozen
@@ -259,17 +263,11 @@ class FitConnectConnector(HttpConnector):
 
     def make_client(self) -> httpx.AsyncClient:
         """Create the HTTP client."""
+        settings = self.config.http
         suffix = f"efa-fitconnect/{_PLUGIN_VERSION}"
-        if self.config.user_agent:
-            suffix += f" {self.config.user_agent}"
-        settings = HttpSettings(
-            attempts=self.config.attempts,
-            rate_limit_per_second=self.config.rate_limit_per_second,
-            max_retry_after=self.config.max_retry_after,
-            initial_backoff=self.config.initial_backoff,
-            max_backoff=self.config.max_backoff,
-            user_agent_suffix=suffix,
-        )
+        if settings.user_agent_suffix:
+            suffix += f" {settings.user_agent_suffix}"
+        settings = attrs.evolve(settings, user_agent_suffix=suffix)
         return create_client(
             base_url=self.config.base_url,
             settings=settings,
@@ -285,12 +283,7 @@ class FitConnectConnector(HttpConnector):
         await response.aread()
         if not response.is_success:
             raise RoutingApiError.from_problem(response)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ConnectorError(
-                f"{self.label}: GET {response.request.url} answered no JSON: {exc}"
-            ) from exc
+        return json_body(response)
 
     async def info(self) -> tuple[int, int, int]:
         """``GET /info``: the API's version as ``(major, minor, patch)``."""
@@ -330,26 +323,28 @@ class FitConnectConnector(HttpConnector):
         """``GET /areas``: areas whose name or postcode matches every term (``*`` wildcard)."""
         if not 1 <= len(terms) <= 10:
             raise ValueError("give 1 to 10 search terms")
+        query: list[tuple[str, str | int | float | bool | None]] = [
+            ("areaSearchexpression", t) for t in terms
+        ]
+        query += [("offset", "0"), ("limit", str(limit))]
         found: list[FoundArea] = []
-        offset = 0
-        next_page = offset_limit(items="areas", total="totalCount")
-        while True:
-            query: list[tuple[str, str | int | float | bool | None]] = [
-                ("areaSearchexpression", t) for t in terms
-            ]
-            query += [("offset", str(offset)), ("limit", str(limit))]
-            response = await self.client.get("/areas", params=httpx.QueryParams(query))
-            await response.aread()
-            if not response.is_success:
-                raise RoutingApiError.from_problem(response)
-            body = response.json()
+        async for page in self._pages("/areas", httpx.QueryParams(query), _AREAS):
             found.extend(
-                FoundArea(str(a["id"]), str(a["name"]), str(a["type"])) for a in body["areas"]
+                FoundArea(str(a["id"]), str(a["name"]), str(a["type"])) for a in page.items
             )
-            following = next_page(response)
-            if following is None or not isinstance(following, Mapping):
-                return found
-            offset = int(following["offset"])
+        return found
+
+    async def _pages(
+        self, path: str, params: httpx.QueryParams, strategy: Any
+    ) -> AsyncIterator[Any]:
+        """Walk a paged answer; error answers become :class:`RoutingApiError`."""
+        try:
+            async for page in paginate(self.client, path, params, next_page=strategy):
+                yield page
+        except HttpError as exc:
+            if exc.response is None or isinstance(exc, RoutingApiError):
+                raise
+            raise RoutingApiError.from_problem(exc.response) from None
 
     async def check_source(self) -> CheckResult:
         """Ask ``/info``: proves the API is reachable and accepts our User-Agent."""
@@ -405,50 +400,34 @@ class FitConnectConnector(HttpConnector):
             return
         for number, ((leika_key, ars), offset) in enumerate(todo, start=1):
             last_pair = number == len(todo)
-            while True:
-                params: dict[str, str | int] = {
+            params = httpx.QueryParams(
+                {
                     "leikaKey": leika_key.value,
                     "ars": ars.value,
-                    "offset": offset,
-                    "limit": self.config.page_size,
+                    "offset": str(offset),
+                    "limit": str(self.config.page_size),
                 }
-                response = await self.client.get("/routes", params=httpx.QueryParams(params))
-                await response.aread()
-                if not response.is_success:
-                    raise RoutingApiError.from_problem(response)
-                body = self._json(response)
-                changes, rejected = self._page(leika_key, ars, offset, body)
-                following = _next_offset(offset, body)
-                done = following is None
-                position = "end" if following is None else str(following)
+            )
+            # A pair ends only where ``totalCount`` proves it; a page without a usable total
+            # fails the pull, so a cut-off snapshot never completes (and deletes nothing).
+            async for page in self._pages("/routes", params, _ROUTES):
+                at = int(page.response.request.url.params.get("offset", "0"))
+                changes, rejected = self._page(leika_key, ars, at, page.items)
+                position = "end" if page.last else str(at + len(page.items))
                 yield Batch(
                     changes,
                     f"{leika_key}@{ars}:{position}",
-                    complete=done and last_pair,
+                    complete=page.last and last_pair,
                     rejected=rejected,
                 )
-                if done:
-                    break
-                offset = int(position)
-
-    def _json(self, response: httpx.Response) -> Mapping[str, Any]:
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ConnectorError(f"{self.label}: {response.request.url} is not JSON") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("routes"), list):
-            raise ConnectorError(
-                f"{self.label}: {response.request.url} answered without a 'routes' list"
-            )
-        return body
 
     def _page(
-        self, leika_key: LeikaKey, ars: Ars, offset: int, body: Mapping[str, Any]
+        self, leika_key: LeikaKey, ars: Ars, offset: int, items: Sequence[Any]
     ) -> tuple[list[Upsert], list[Rejected]]:
         changes: list[Upsert] = []
         rejected: list[Rejected] = []
         seen: set[str] = set()
-        for index, item in enumerate(body["routes"]):
+        for index, item in enumerate(items):
             position = f"/routes {leika_key}@{ars} item {offset + index}"
             try:
                 record, evidence = self._route(leika_key, ars, item)
@@ -489,6 +468,7 @@ class FitConnectConnector(HttpConnector):
             destination_id = uuid.UUID(str(destination))
         except ValueError as exc:
             raise _Invalid("$.destinationId", str(exc)) from None
+        links = _links(item, self.label)
         try:
             record = Route(
                 leika_key=leika_key,
@@ -499,6 +479,15 @@ class FitConnectConnector(HttpConnector):
                 signed_areas=signature.areas,
                 signed_leika_keys=signature.leika_keys,
                 signature_verified=verified,
+                signed_at=_signed_at(signature.claims.get("iat")),
+                submission_host=_text(signature.claims.get("submissionHost")),
+                contacts=_contacts(item.get("contactPersons")),
+                addresses=_addresses(item),
+                processing_duration=_duration(item.get("processingDuration")),
+                privacy_policy_url=links.get("privacy_policy_url"),
+                imprint_url=links.get("imprint_url"),
+                accessibility_url=links.get("accessibility_url"),
+                contact_form_url=links.get("contact_form_url"),
             )
         except ValueError as exc:
             raise _Invalid("$", str(exc)) from None
@@ -523,22 +512,6 @@ class FitConnectConnector(HttpConnector):
         return record, evidence
 
 
-def _next_offset(offset: int, body: Mapping[str, Any]) -> int | None:
-    """Return the offset of the next page, or ``None`` after the last one.
-
-    ``totalCount`` decides (the server may return fewer routes than ``limit`` per page);
-    an empty page always ends the pair.
-    """
-    count = len(body["routes"])
-    total = body.get("totalCount")
-    if count == 0:
-        return None
-    following = offset + count
-    if isinstance(total, int) and not isinstance(total, bool):
-        return following if following < total else None
-    return None
-
-
 class _Invalid(Exception):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
@@ -548,3 +521,88 @@ class _Invalid(Exception):
 
 def _text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+_LINKS = {
+    "privacyPolicyUrl": "privacy_policy_url",
+    "imprintUrl": "imprint_url",
+    "accessibilityUrl": "accessibility_url",
+    "contactFormUrl": "contact_form_url",
+}
+
+
+def _links(item: Mapping[str, Any], label: str) -> dict[str, str]:
+    """Return the destination's links that are http(s) URLs; others are dropped (logged)."""
+    links: dict[str, str] = {}
+    for source, field in _LINKS.items():
+        url = _text(item.get(source))
+        if url is None:
+            continue
+        if not url.lower().startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            log.warning("%s: %s %r is not an http(s) URL; not kept", label, source, url)
+            continue
+        links[field] = url
+    return links
+
+
+def _signed_at(value: object) -> dt.datetime | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _contacts(value: object) -> tuple[Contact, ...]:
+    if not isinstance(value, list):
+        return ()
+    contacts = []
+    for person in value:
+        if not isinstance(person, dict):
+            continue
+        contact = Contact(
+            name=_text(person.get("name")),
+            phone=_text(person.get("tel")),
+            fax=_text(person.get("fax")),
+            email=_text(person.get("email")),
+        )
+        if contact != Contact():
+            contacts.append(contact)
+    return tuple(contacts)
+
+
+def _addresses(item: Mapping[str, Any]) -> tuple[PostalAddress, ...]:
+    addresses = []
+    for source, usage in (
+        ("address", "visit"),
+        ("postalAddress", "postal"),
+        ("postOfficeBox", "po-box"),
+    ):
+        value = item.get(source)
+        if not isinstance(value, dict):
+            continue
+        address = PostalAddress(
+            usage=usage,
+            street=_text(value.get("street")),
+            house_number=_text(value.get("houseNumber")),
+            additional=_text(value.get("additional")),
+            po_box=_text(value.get("postOfficeBox")),
+            zip=_text(value.get("zip")),
+            city=_text(value.get("city")),
+        )
+        if address != PostalAddress(usage=usage):
+            addresses.append(address)
+    return tuple(addresses)
+
+
+def _duration(value: object) -> str | None:
+    """``processingDuration`` as text: ``"2-5 workday"``, ``"5 day"``."""
+    if not isinstance(value, dict):
+        return None
+    low, high, unit = value.get("minDuration"), value.get("maxDuration"), _text(value.get("unit"))
+    numbers = [str(n) for n in (low, high) if isinstance(n, int) and not isinstance(n, bool)]
+    if not numbers:
+        return None
+    span = "-".join(dict.fromkeys(numbers))
+    return f"{span} {unit}" if unit else span
