@@ -214,3 +214,29 @@ def test_discovered_through_its_entry_point() -> None:
         pytest.skip("efa-dashboard is not installed (pip install -e .)")
     registry = PluginRegistry(strict=True, env={})
     assert registry.connector_class("dashboard") is DashboardConnector
+
+
+def test_every_row_and_area_is_accounted_for_on_a_messy_answer(efa_serve_asgi) -> None:
+    """Issue 10 §4: stored + quarantined + skipped = the objects the API answered."""
+    from efa_core.testing.accounting import assert_accounted
+
+    fake = DashboardApiFake()
+    fake.add_area("160000000000", "Thüringen")
+    fake.add_area("160550000000", "Weimar")
+    fake.add_area("160550000000", "Weimar")  # the same area twice
+    fake.add_area("160510000000", "   ")  # blank name: quarantined
+    fake.add_area("010510000000", "Dithmarschen")  # outside the scope: skipped
+    fake.add_row(HUND, "160550000000", url="https://weimar.example/hund")
+    fake.add_row(HUND, "160550000000", url="https://weimar.example/hund")  # duplicate
+    fake.add_row(HUND, "160510000000", url="www.erfurt.example/hund", ozgid=0)  # normalised
+    fake.add_row("12345", "160510000000")  # not a LeiKa key: quarantined
+    fake.add_row(KFZ, "160510000000", online_status="vielleicht")  # quarantined
+    fake.add_row(KFZ, "010510000000")  # another Land: not in the answer for scope 16
+    answered_rows = sum(1 for row in fake.rows if row["ars"].startswith("16"))
+    accounting = assert_accounted(
+        make(efa_serve_asgi(fake), page_size=2),
+        {"area": len(fake.area_list), "availability": answered_rows},
+    )
+    assert accounting.stored == {"area": 2, "availability": 2}
+    assert accounting.quarantined == {"area": 1, "availability": 2}
+    assert accounting.skipped == {"area": 2, "availability": 1}

@@ -492,3 +492,25 @@ def test_discovered_through_its_entry_point() -> None:
         pytest.skip("efa-fitconnect is not installed (pip install -e .)")
     registry = PluginRegistry(strict=True, env={})
     assert registry.connector_class("fitconnect") is FitConnectConnector
+
+
+def test_every_route_is_accounted_for_on_a_messy_answer(efa_serve_asgi) -> None:
+    """Issue 10 §4: stored + quarantined + skipped = the routes the API answered."""
+    from efa_core.testing.accounting import assert_accounted
+
+    fake = RoutingApiFake(page_limit=2)
+    first = fake.add_route(KEY_A, "16055", destination_id=DEST_1, name="Bürgeramt")
+    fake.routes[(KEY_A, "ars", "16055")].append(dict(first))  # the same destination again
+    fake.add_route(KEY_A, "16055", name="  ", origin=None)  # blank name: kept without one
+    bad = fake.add_route(KEY_A, "16055", name="Amt ohne Signatur")
+    del bad["destinationSignature"]  # quarantined
+    fake.add_route(KEY_A, "16055", destination_id="not-a-uuid", signature="a.b.c")  # quarantined
+    fake.add_route(KEY_B, "16051", name="Amt B")
+    answered = sum(len(routes) for routes in fake.routes.values())
+    accounting = assert_accounted(
+        make(efa_serve_asgi(fake), pairs=(f"{KEY_A}@16055", f"{KEY_B}@16051")),
+        {"route": answered},
+    )
+    assert accounting.stored == {"route": 3}
+    assert accounting.quarantined == {"route": 2}
+    assert accounting.skipped == {"route": 1}

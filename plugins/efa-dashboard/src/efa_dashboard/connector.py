@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
-from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Skipped, Upsert
 from efa_core.errors import ConnectorError, InvalidIdentifier, ValidationError
 from efa_core.http import HttpConnector, HttpSettings, create_client, page_number, paginate
 from efa_core.ids import Ars, Land
@@ -126,6 +126,20 @@ def _choice(value: object, table: Mapping[str, bool]) -> bool | str | None:
     if isinstance(value, str) and value.strip().lower() in table:
         return table[value.strip().lower()]
     return f"expected one of {', '.join(repr(k) for k in table)}, got {value!r}"
+
+
+_OUTSIDE = "outside the configured scopes"
+_DUPLICATE = "repeats a row already delivered in this snapshot"
+
+
+def _counted(skipped: list[Skipped]) -> list[Skipped]:
+    """Merge single skips into one :class:`Skipped` per kind and reason (first position)."""
+    merged: dict[tuple[str, str], Skipped] = {}
+    for skip in skipped:
+        key = (skip.kind, skip.reason)
+        have = merged.get(key)
+        merged[key] = skip if have is None else attrs.evolve(have, count=have.count + 1)
+    return list(merged.values())
 
 
 def _normalised_url(value: object, position: str) -> str | None:
@@ -274,20 +288,28 @@ class DashboardConnector(HttpConnector):
             async for result in paginate(self.client, path, params, next_page=_SPRING):
                 number = int(result.response.request.url.params.get("page", "0"))
                 where = f"{label.replace(':', ' ')} page {number}"
+                skipped: list[Skipped] = []
+                items = list(result.items)
                 if kind == "ars":
-                    changes, rejected = self._areas(list(result.items), scopes, where, seen)
+                    changes, rejected = self._areas(items, scopes, where, seen, skipped)
                 else:
                     assert scope is not None
-                    changes, rejected = self._rows(list(result.items), scope, where, seen)
+                    changes, rejected = self._rows(items, scope, where, seen, skipped)
                 yield Batch(
                     changes,
                     f"{label}:{'end' if result.last else number}",
                     complete=result.last and last_phase,
                     rejected=rejected,
+                    skipped=_counted(skipped),
                 )
 
     def _rows(
-        self, rows: list[Any], scope: Ars, where: str, seen: set[tuple[str, str]]
+        self,
+        rows: list[Any],
+        scope: Ars,
+        where: str,
+        seen: set[tuple[str, str]],
+        skipped: list[Skipped],
     ) -> tuple[list[Upsert], list[Rejected]]:
         changes: list[Upsert] = []
         rejected: list[Rejected] = []
@@ -306,6 +328,7 @@ class DashboardConnector(HttpConnector):
                 log.debug(
                     "%s: %s: ARS %s is outside scope %s", self.label, position, row["ars"], scope
                 )
+                skipped.append(Skipped("availability", _OUTSIDE, position=position))
                 continue
             try:
                 record = row_to_record(row, ars, position)
@@ -313,13 +336,20 @@ class DashboardConnector(HttpConnector):
                 rejected.append(Rejected("availability", position, row, exc.problems))
                 continue
             key = ("availability", record.natural_key)
-            if key not in seen:
+            if key in seen:
+                skipped.append(Skipped("availability", _DUPLICATE, position=position))
+            else:
                 seen.add(key)
                 changes.append(Upsert(record))
         return changes, rejected
 
     def _areas(
-        self, items: list[Any], scopes: Sequence[Ars], where: str, seen: set[tuple[str, str]]
+        self,
+        items: list[Any],
+        scopes: Sequence[Ars],
+        where: str,
+        seen: set[tuple[str, str]],
+        skipped: list[Skipped],
     ) -> tuple[list[Upsert], list[Rejected]]:
         changes: list[Upsert] = []
         rejected: list[Rejected] = []
@@ -335,6 +365,7 @@ class DashboardConnector(HttpConnector):
                 rejected.append(Rejected("area", position, item, [("$.ars", str(exc))]))
                 continue
             if ars is None:
+                skipped.append(Skipped("area", _OUTSIDE, position=position))
                 continue
             try:
                 record = record_from_dict(
@@ -346,7 +377,9 @@ class DashboardConnector(HttpConnector):
                 rejected.append(Rejected("area", position, item, problems))
                 continue
             key = ("area", record.natural_key)
-            if key not in seen:
+            if key in seen:
+                skipped.append(Skipped("area", _DUPLICATE, position=position))
+            else:
                 seen.add(key)
                 changes.append(Upsert(record))
         return changes, rejected

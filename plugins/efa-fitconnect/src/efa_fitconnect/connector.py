@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
-from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, CheckResult, Rejected, Skipped, Upsert
 from efa_core.errors import ConfigError, ConnectorError, EfaError, InvalidIdentifier
 from efa_core.http import (
     HttpConnector,
@@ -410,23 +410,25 @@ class FitConnectConnector(HttpConnector):
             )
             # A pair ends only where ``totalCount`` proves it; a page without a usable total
             # fails the pull, so a cut-off snapshot never completes (and deletes nothing).
+            seen: set[str] = set()
             async for page in self._pages("/routes", params, _ROUTES):
                 at = int(page.response.request.url.params.get("offset", "0"))
-                changes, rejected = self._page(leika_key, ars, at, page.items)
+                changes, rejected, skipped = self._page(leika_key, ars, at, page.items, seen)
                 position = "end" if page.last else str(at + len(page.items))
                 yield Batch(
                     changes,
                     f"{leika_key}@{ars}:{position}",
                     complete=page.last and last_pair,
                     rejected=rejected,
+                    skipped=skipped,
                 )
 
     def _page(
-        self, leika_key: LeikaKey, ars: Ars, offset: int, items: Sequence[Any]
-    ) -> tuple[list[Upsert], list[Rejected]]:
+        self, leika_key: LeikaKey, ars: Ars, offset: int, items: Sequence[Any], seen: set[str]
+    ) -> tuple[list[Upsert], list[Rejected], list[Skipped]]:
         changes: list[Upsert] = []
         rejected: list[Rejected] = []
-        seen: set[str] = set()
+        skipped: list[Skipped] = []
         for index, item in enumerate(items):
             position = f"/routes {leika_key}@{ars} item {offset + index}"
             try:
@@ -435,11 +437,16 @@ class FitConnectConnector(HttpConnector):
                 rejected.append(Rejected("route", position, item, [(exc.path, exc.message)]))
                 continue
             if record.natural_key in seen:
+                reason = "repeats a destination already delivered for this pair"
+                if skipped:
+                    skipped[0] = attrs.evolve(skipped[0], count=skipped[0].count + 1)
+                else:
+                    skipped.append(Skipped("route", reason, position=position))
                 continue
             seen.add(record.natural_key)
             self.evidence[record.natural_key] = evidence
             changes.append(Upsert(record))
-        return changes, rejected
+        return changes, rejected, skipped
 
     def _route(self, leika_key: LeikaKey, ars: Ars, item: object) -> tuple[Route, RouteEvidence]:
         if not isinstance(item, dict):
