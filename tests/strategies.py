@@ -147,6 +147,8 @@ def services() -> st.SearchStrategy[Service]:
         operator=st.none() | keys,
         maturity=st.none() | maturities(),
         url=st.none() | urls,
+        onlinedienst_ids=_tuple_of(keys),
+        offer_ids=_tuple_of(keys),
         reuse_channels=_tuple_of(st.sampled_from(list(ReuseChannel))),
         price_model=st.none() | names,
         price=st.none() | prices,

@@ -163,6 +163,18 @@ def test_a_str_is_not_a_collection() -> None:
             {"reuse_channels": (ReuseChannel.FIT_STORE, ReuseChannel.FIT_STORE)},
             "Service.reuse_channels: duplicate entries: ReuseChannel.FIT_STORE",
         ),
+        (
+            {"onlinedienst_ids": ("S16_OD-1", "S16_OD-1")},
+            "Service.onlinedienst_ids: duplicate entries: S16_OD-1",
+        ),
+        (
+            {"onlinedienst_ids": ("S16_OD-1", " ")},
+            "Service.onlinedienst_ids: ' ' is not an identifier (a non-blank str)",
+        ),
+        (
+            {"offer_ids": (" FS-1",)},
+            "Service.offer_ids: ' FS-1' is not an identifier (a non-blank str)",
+        ),
     ],
 )
 def test_service_invariants(changes: dict[str, object], message: str) -> None:

@@ -81,15 +81,19 @@ SERVICE_DICT: dict[str, Any] = {
     "operator": "dataport",
     "maturity": {"model": "1.1", "level": 3},
     "url": "https://serviceportal.example.de/wohnsitz",
+    "onlinedienst_ids": [],
+    "offer_ids": [],
     "reuse_channels": ["fit_store"],
     "price_model": None,
     "price": None,
     "modified_at": "2024-05-01T14:30:00+02:00",
 }
 
-#: SERVICE as stored before ``price_model`` and ``price`` existed.
+#: SERVICE as stored before ``price_model``, ``price`` and the identifiers existed.
 OLD_SERVICE_DICT: dict[str, Any] = {
-    key: value for key, value in SERVICE_DICT.items() if key not in ("price_model", "price")
+    key: value
+    for key, value in SERVICE_DICT.items()
+    if key not in ("price_model", "price", "onlinedienst_ids", "offer_ids")
 }
 
 
@@ -448,17 +452,18 @@ def test_responsibility_enum_problem() -> None:
 
 def test_content_hash_is_blake2b_of_the_sorted_canonical_json() -> None:
     # Pinned on purpose: a change here changes every stored hash (one no-op write per record).
-    # Last changed by adding Service.price_model and Service.price (null here).
+    # Last changed by adding Service.offer_ids and Service.onlinedienst_ids (empty here).
     canonical = (
         b'{"key":"wohnsitz-anmeldung","kind":"service","land":"02",'
         b'"leika_keys":["99115005104000","99115005104001"],"maturity":{"level":3,"model":"1.1"},'
         b'"modified_at":"2024-05-01T14:30:00+02:00","name":"Wohnsitz anmelden",'
+        b'"offer_ids":[],"onlinedienst_ids":[],'
         b'"operator":"dataport","ozg_ids":["10000"],"price":null,"price_model":null,'
         b'"reuse_channels":["fit_store"],'
         b'"themenfeld":"bauen_wohnen","url":"https://serviceportal.example.de/wohnsitz"}'
     )
     expected = hashlib.blake2b(canonical, digest_size=20).hexdigest()
-    assert content_hash(SERVICE) == expected == "ee50e87b3b6f36a53ba8ddbdcae379211c79bfa1"
+    assert content_hash(SERVICE) == expected == "16412a0e4fe14f38c2e1919f426751f183ffe530"
     assert content_hash(structure(SERVICE_DICT, Service)) == expected
 
 

@@ -225,6 +225,18 @@ def _reuse_channels(value: Iterable[ReuseChannel]) -> tuple[ReuseChannel, ...]:
     return _tuple(value)
 
 
+def _strs(value: Iterable[str]) -> tuple[str, ...]:
+    return _tuple(value)
+
+
+def _key_items(inst: object, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+    """Require a tuple of natural-key strings (each like :func:`_key`), no duplicates."""
+    for item in value:
+        if not isinstance(item, str) or not item.strip() or item != item.strip():
+            raise _fail(inst, attribute, f"{item!r} is not an identifier (a non-blank str)")
+    _no_duplicates(inst, attribute, value)
+
+
 def _ars_tuple(value: Iterable[Ars]) -> tuple[Ars, ...]:
     return _tuple(value)
 
@@ -633,6 +645,16 @@ class Service:
     ``natural_key`` is :attr:`key`, the source's stable identifier of the offer (e.g. the
     Marktplatz offer id or a slug the user chose).  The same service offered through two
     registries has two keys, one per source.
+
+    **Identity.**  The derived view joins the records of one offer from every source into
+    one service (see :doc:`/rollout`, "Service identity").  A record contributes the
+    identifiers it knows the offer by: its :attr:`key`, :attr:`offer_ids` (its ids in other
+    registries), :attr:`onlinedienst_ids` (the XZuFi/PVOG Onlinedienste that implement it)
+    and :attr:`url`.  Records sharing an identifier are one service.  LeiKa keys and OZG
+    ids never join: they name the Leistung, which several offers implement.
+
+    .. versionchanged:: 0.2.0
+       :attr:`onlinedienst_ids` and :attr:`offer_ids`.
     """
 
     KIND: ClassVar[str] = "service"
@@ -654,6 +676,16 @@ class Service:
     maturity: Maturity | None = None
     #: Where citizens use the online service.
     url: str | None = attrs.field(default=None, validator=_url)
+    #: The ids of the XZuFi/PVOG Onlinedienste that implement this offer, as a
+    #: :class:`Responsibility` names them (:attr:`Responsibility.target_id`, e.g.
+    #: ``"S16000_Onlinedienst_OD-EWA"``): responsibilities pointing to them are evidence
+    #: for this offer.
+    onlinedienst_ids: tuple[str, ...] = attrs.field(
+        default=(), converter=_strs, validator=_key_items
+    )
+    #: The keys of the same offer in other sources (e.g. the EfA-Marktplatz offer id that a
+    #: FIT-Store row names): records with these keys are the same service.
+    offer_ids: tuple[str, ...] = attrs.field(default=(), converter=_strs, validator=_key_items)
     reuse_channels: tuple[ReuseChannel, ...] = attrs.field(
         default=(), converter=_reuse_channels, validator=_no_duplicates
     )

@@ -218,6 +218,35 @@ def test_price_and_price_model_are_stored_on_the_service():
     assert item.record.price_model == "je Fall"
 
 
+def test_onlinedienst_and_offer_ids_are_identifiers_of_the_service():
+    rows = [
+        SourceRow(
+            position=f"x:row {n}",
+            raw={},
+            values={
+                "service_key": "FS-17",
+                "service_name": "Wohngeld",
+                "leika_keys": "99108004000000",
+                "onlinedienst_ids": ids,
+                "offer_ids": other,
+            },
+        )
+        for n, ids, other in (
+            (2, "S01000_Onlinedienst_WG-SH; S02000_Onlinedienst_WG", "MP-7 FS-17"),
+            (3, "S01000_Onlinedienst_WG-SH|S03000_Onlinedienst_WG", "FS/2024/9"),
+        )
+    ]
+    (item,) = offer_items(rows)
+    assert isinstance(item, Upsert)
+    # ';', '|' and spaces separate ids, '/' does not; the row's own key is no other id
+    assert item.record.onlinedienst_ids == (
+        "S01000_Onlinedienst_WG-SH",
+        "S02000_Onlinedienst_WG",
+        "S03000_Onlinedienst_WG",
+    )
+    assert item.record.offer_ids == ("MP-7", "FS/2024/9")
+
+
 def test_a_negative_price_is_rejected_at_its_field():
     row = SourceRow(
         position="x:row 2",

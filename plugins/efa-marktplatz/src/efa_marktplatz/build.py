@@ -57,6 +57,7 @@ from efa_marktplatz.values import (
     parse_channel,
     parse_channels,
     parse_date,
+    parse_identifiers,
     parse_land,
     parse_leika_keys,
     parse_number,
@@ -157,6 +158,8 @@ class Offer:
     channels: tuple[ReuseChannel, ...] = ()
     ozg_ids: tuple[OzgId, ...] = ()
     url: str | None = None
+    onlinedienst_ids: tuple[str, ...] = ()
+    offer_ids: tuple[str, ...] = ()
     price_model: str | None = None
     price: Decimal | None = None
     modified_at: datetime | None = None
@@ -202,6 +205,8 @@ def parse_offer(
     land = None if _federal(row.text("land")) else problems.parse("land", parse_land)
     channels = problems.parse("channel", parse_channels)
     ozg_ids = problems.parse("ozg_ids", parse_ozg_ids)
+    onlinedienst_ids = problems.parse("onlinedienst_ids", parse_identifiers)
+    offer_ids = problems.parse("offer_ids", parse_identifiers)
     price = problems.parse("price", parse_number)
     modified = problems.parse("modified", parse_date)
     if problems.items or name is None or key is None:
@@ -217,6 +222,8 @@ def parse_offer(
         channels=channels if isinstance(channels, tuple) and channels else tuple(default_channels),
         ozg_ids=ozg_ids if isinstance(ozg_ids, tuple) else (),
         url=row.text("url"),
+        onlinedienst_ids=onlinedienst_ids if isinstance(onlinedienst_ids, tuple) else (),
+        offer_ids=tuple(i for i in (offer_ids if isinstance(offer_ids, tuple) else ()) if i != key),
         price_model=row.text("price_model"),
         price=price if isinstance(price, Decimal) else None,
         modified_at=modified if isinstance(modified, datetime) else None,
@@ -249,6 +256,8 @@ def _service(offer: Offer) -> Service:
         land=offer.land,
         operator=offer.operator_key,
         url=offer.url,
+        onlinedienst_ids=offer.onlinedienst_ids,
+        offer_ids=offer.offer_ids,
         reuse_channels=offer.channels,
         price_model=offer.price_model,
         price=offer.price,
@@ -290,6 +299,8 @@ def _merge(base: Offer, other: Offer) -> Offer | list[tuple[str, str]]:
         base,
         leika_keys=_union(base.leika_keys, other.leika_keys),
         ozg_ids=_union(base.ozg_ids, other.ozg_ids),
+        onlinedienst_ids=_union(base.onlinedienst_ids, other.onlinedienst_ids),
+        offer_ids=_union(base.offer_ids, other.offer_ids),
         channels=_union(base.channels, other.channels),
         land=base.land or other.land,
         operator=base.operator or other.operator,

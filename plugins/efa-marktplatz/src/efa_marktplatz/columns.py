@@ -118,6 +118,16 @@ OFFER_FIELDS: Final[Mapping[str, FieldSpec]] = _fields(
     ),
     FieldSpec("ozg_ids", "the OZG-IDs", ("OZG-ID", "OZG-IDs", "OZG-Leistungs-ID")),
     FieldSpec("url", "where citizens use the service", ("URL", "Link", "Onlinedienst-URL")),
+    FieldSpec(
+        "onlinedienst_ids",
+        "the ids of the XZuFi/PVOG Onlinedienste that implement the offer",
+        ("Onlinedienst-ID", "Onlinedienst-IDs", "PVOG-ID", "PVOG-IDs"),
+    ),
+    FieldSpec(
+        "offer_ids",
+        "the offer's ids in other registries (e.g. the Marktplatz id in a FIT-Store export)",
+        ("Weitere Angebots-IDs", "Marktplatz-ID", "FIT-Store-ID", "Angebots-ID (Marktplatz)"),
+    ),
     FieldSpec("modified", "when the registry last changed the offer", _MODIFIED_HEADERS),
 )
 

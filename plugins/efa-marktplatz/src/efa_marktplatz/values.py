@@ -31,6 +31,7 @@ __all__ = [
     "parse_channel",
     "parse_channels",
     "parse_date",
+    "parse_identifiers",
     "parse_land",
     "parse_leika_keys",
     "parse_number",
@@ -228,6 +229,20 @@ def parse_leika_keys(cell: Cell) -> tuple[LeikaKey, ...]:
     if not keys:
         raise ValueError("no LeiKa key given")
     return tuple(keys)
+
+
+_ID_SEPARATORS = re.compile(r"[\s,;|]+")
+
+
+def parse_identifiers(cell: Cell) -> tuple[str, ...]:
+    """Parse one or more opaque ids (offer or Onlinedienst ids); repeats are kept once.
+
+    Ids are separated by ``,``, ``;``, ``|`` or whitespace, not by ``/``: registry ids
+    may contain it.
+    """
+    digits = _digits_of_number(cell)
+    parts = [digits] if digits is not None else _ID_SEPARATORS.split(cell_text(cell))
+    return tuple(dict.fromkeys(part for part in parts if part))
 
 
 def parse_ozg_ids(cell: Cell) -> tuple[OzgId, ...]:
