@@ -139,7 +139,7 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         (
             "[conectors.a]\n",
             "efa.toml: unknown key 'conectors' (did you mean 'connectors'?); "
-            "known keys: connectors, store",
+            "known keys: connectors, findings, store",
         ),
         (
             "[store]\nuri = 'x'\n",
@@ -180,14 +180,50 @@ def test_interpolation(value: object, expected: object) -> None:
     assert interpolate(value, env=env, where="t", key="k") == expected
 
 
-def test_missing_variable_names_table_key_and_variable(tmp_path: Path) -> None:
+def test_missing_variable_names_table_key_and_variable(efa_registry, tmp_path: Path) -> None:
+    # Issue 13 §1: an unset variable of one source must not stop the others; it is an
+    # error only when that source's connector is built.
     env = {"PGPASSWORD": "pg-s3cret"}
-    with pytest.raises(ConfigError) as raised:
-        load_config(write(tmp_path), env=env)
-    assert str(raised.value) == (
+    config = load_config(write(tmp_path), env=env)
+    pvog = config.connectors["pvog-th"]
+    message = (
         f"{tmp_path / 'efa.toml'} [connectors.pvog-th]: key 'client_secret' refers to "
         "environment variable 'PVOG_TH_SECRET', which is not set"
     )
+    assert pvog.error == message
+    assert dict(pvog.options)["client_secret"] == "${PVOG_TH_SECRET}"  # as written
+    assert config.connectors["own-notes"].error is None
+    with registered(efa_registry, Plugin(), name="pvog-plugin"):
+        with pytest.raises(ConfigError) as raised:
+            build_connector(efa_registry, "pvog-th", config)
+        assert str(raised.value) == message
+        notes = build_connector(efa_registry, "own-notes", config)
+    assert notes.name == "own-notes"
+
+
+def test_missing_variable_of_the_store_is_an_error_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[store\]: key 'url' refers to .*'PGPASSWORD'"):
+        load_config(write(tmp_path), env={"PVOG_TH_SECRET": "x"})
+
+
+def test_malformed_placeholders_in_a_connector_table_are_errors_at_once(tmp_path: Path) -> None:
+    text = '[connectors.a]\ntype = "records-file"\npath = "${A"\n'
+    with pytest.raises(ConfigError, match=r"\[connectors.a\]: key 'path' has an unterminated"):
+        load_config(write(tmp_path, text), env={})
+
+
+def test_findings_table_holds_rule_options(tmp_path: Path) -> None:
+    text = '[findings]\ncontracted_days = 60\nknown_onlinedienste = ["S16_1", "${EXTRA}"]\n'
+    config = load_config(write(tmp_path, text), env={"EXTRA": "S16_2"})
+    assert dict(config.findings) == {
+        "contracted_days": 60,
+        "known_onlinedienste": ["S16_1", "S16_2"],
+    }
+    assert load_config(write(tmp_path, "[store]\nurl = 'x.db'\n"), env={}).findings == {}
+    with pytest.raises(ConfigError, match=r"\[findings\] must be a table, not int"):
+        parse_config({"findings": 3}, env={})
+    with pytest.raises(ConfigError, match=r"\[findings\]: key 'k' refers to .*'NOPE'"):
+        parse_config({"findings": {"k": "${NOPE}"}}, env={})
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,14 @@
 """Configuration: ``efa.toml``, environment interpolation, connector options.
 
-An ``efa.toml`` has one table per connector instance and an optional store table::
+An ``efa.toml`` has one table per connector instance, an optional store table and an
+optional table of finding options::
 
     [store]
-    url = "sqlite:///efa.db"
+    url = "efa.db"            # a path, sqlite:///efa.db or postgresql://user@host/db
+
+    [findings]
+    contracted_days = 60
+    known_onlinedienste = ["S16000_Onlinedienst_OD-EWA"]
 
     [connectors.pvog-th]
     type = "pvog"
@@ -21,7 +26,13 @@ Rules:
   structured into the connector's :attr:`~efa_core.connectors.Connector.config_class`.
 * ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (keep
   secrets out of the file).  A variable that is not set is an error naming the table, the
-  key and the variable.  ``$${`` stands for a literal ``${``.
+  key and the variable: in ``[store]`` and ``[findings]`` when the file is read, in a
+  connector table only when that connector is built (:func:`build_connector`), so a source
+  whose secret is not set never stops the commands and syncs that do not use it.
+  ``$${`` stands for a literal ``${``.
+* ``[findings]`` holds the options of the finding rules (see :mod:`efa_core.rollout.findings`);
+  ``efa findings``, ``efa report`` and ``efa demo`` all read them, and ``--option`` on the
+  command line overrides single keys.
 * Unknown keys are errors that name the table and the key and list the known keys, with
   close matches suggested.
 * Fields typed :class:`~efa_core.secret.Secret` receive strings and never show them again.
@@ -39,7 +50,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import attrs
 
@@ -52,12 +63,12 @@ else:  # pragma: no cover - Python 3.10
 
 if TYPE_CHECKING:
     from efa_core.connectors import Connector
-    from efa_core.plugins import PluginRegistry
 
 __all__ = [
     "CONFIG_ENV_VAR",
     "DEFAULT_CONFIG_FILE",
     "ConnectorSettings",
+    "ConnectorTypes",
     "EfaConfig",
     "build_connector",
     "config_to_table",
@@ -74,7 +85,7 @@ CONFIG_ENV_VAR: Final = "EFA_CONFIG"
 #: The file looked for in the working directory when no path is given.
 DEFAULT_CONFIG_FILE: Final = "efa.toml"
 
-_TOP_LEVEL_KEYS: Final = ("connectors", "store")
+_TOP_LEVEL_KEYS: Final = ("connectors", "findings", "store")
 _STORE_KEYS: Final = ("url",)
 _CONNECTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -114,6 +125,10 @@ class ConnectorSettings:
     )
     #: The configuration file the table comes from, as shown in messages.
     origin: str = DEFAULT_CONFIG_FILE
+    #: Why the table cannot be used yet (an environment variable it names is not set);
+    #: ``None`` if it can.  :func:`build_connector` raises it as a
+    #: :class:`~efa_core.errors.ConfigError`; :attr:`options` then hold the table as written.
+    error: str | None = None
 
     @property
     def where(self) -> str:
@@ -133,6 +148,29 @@ class EfaConfig:
     store_url: str | None = attrs.field(default=None, repr=_url_repr)
     #: The file the configuration was read from; ``None`` if none was found or given.
     path: Path | None = None
+    #: The options of the finding rules from ``[findings]`` (e.g. ``contracted_days``).
+    findings: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_mapping, repr=_options_repr, hash=False
+    )
+
+
+class ConnectorTypes(Protocol):
+    """What :func:`build_connector` needs of a plugin registry: a class per connector type.
+
+    :class:`efa_core.plugins.PluginRegistry` is one; the configuration itself never needs the
+    registry.
+    """
+
+    def connector_class(self, type_name: str, /) -> type[Connector]:
+        """Return the connector class registered under *type_name*.
+
+        :raises efa_core.errors.PluginError: no such type.
+        """
+        ...
+
+
+class _UnsetVariable(ConfigError):
+    """A ``${NAME}`` names an environment variable that is not set."""
 
 
 def _suggest(key: str, known: Sequence[str]) -> str:
@@ -173,7 +211,7 @@ def interpolate(value: Any, *, env: Mapping[str, str], where: str, key: str) -> 
                     "variable name (letters, digits and '_', not starting with a digit)"
                 )
             if body not in env:
-                raise ConfigError(
+                raise _UnsetVariable(
                     f"{where}: key {key!r} refers to environment variable {body!r}, "
                     "which is not set"
                 )
@@ -214,6 +252,15 @@ def parse_config(
     if unknown:
         raise _unknown_keys_error(origin, unknown, _TOP_LEVEL_KEYS)
 
+    findings: dict[str, Any] = {}
+    if "findings" in data:
+        where = f"{origin} [findings]"
+        table = _table(data["findings"], where)
+        findings = {
+            key: interpolate(value, env=environ, where=where, key=key)
+            for key, value in table.items()
+        }
+
     store_url: str | None = None
     if "store" in data:
         where = f"{origin} [store]"
@@ -242,15 +289,19 @@ def parse_config(
             raise ConfigError(f"{where}: missing key 'type' (the connector type)")
         if not isinstance(type_name, str) or not type_name.strip():
             raise ConfigError(f"{where}: key 'type' must be a non-empty string")
-        options = {
-            key: interpolate(value, env=environ, where=where, key=key)
-            for key, value in table.items()
-            if key != "type"
-        }
+        raw = {key: value for key, value in table.items() if key != "type"}
+        error: str | None = None
+        try:
+            options = {
+                key: interpolate(value, env=environ, where=where, key=key)
+                for key, value in raw.items()
+            }
+        except _UnsetVariable as exc:
+            options, error = raw, str(exc)
         connectors[name] = ConnectorSettings(
-            name=name, type=type_name.strip(), options=options, origin=origin
+            name=name, type=type_name.strip(), options=options, origin=origin, error=error
         )
-    return EfaConfig(connectors=connectors, store_url=store_url, path=path)
+    return EfaConfig(connectors=connectors, store_url=store_url, path=path, findings=findings)
 
 
 def load_config(
@@ -341,13 +392,16 @@ def config_to_table(config: Any) -> dict[str, Any]:
     return table
 
 
-def build_connector(registry: PluginRegistry, name: str, config: EfaConfig) -> Connector:
+def build_connector(registry: ConnectorTypes, name: str, config: EfaConfig) -> Connector:
     """Create the connector configured in table ``[connectors.NAME]`` of *config*.
 
     The connector is not opened; use it with ``async with``.
 
-    :raises efa_core.errors.ConfigError: no such table, an unknown connector type, or
-        invalid options; the message names the file and table.
+    :param registry: where connector types are looked up, usually a
+        :class:`~efa_core.plugins.PluginRegistry`.
+    :raises efa_core.errors.ConfigError: no such table, an environment variable of the
+        table is not set, an unknown connector type, or invalid options; the message names
+        the file and table.
     """
     settings = config.connectors.get(name)
     if settings is None:
@@ -357,6 +411,8 @@ def build_connector(registry: PluginRegistry, name: str, config: EfaConfig) -> C
             f"{origin}: no connector named {name!r}{_suggest(name, configured)}; "
             f"configured: {', '.join(configured) or 'none'}"
         )
+    if settings.error is not None:
+        raise ConfigError(settings.error)
     try:
         connector_class = registry.connector_class(settings.type)
     except PluginError as exc:
