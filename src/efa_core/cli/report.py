@@ -12,29 +12,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from efa_core.cli.sync import _config, _config_option, _db_option, _open
+from efa_core.cli._common import (
+    config_option,
+    db_option,
+    load,
+    open_for_reading,
+    plugin_registry,
+    rule_options,
+    warn_if_empty,
+)
 from efa_core.errors import EfaError
 from efa_core.model import Stage
 
 __all__ = ["demo", "report"]
 
 _FORMATS = ("table", "csv", "json", "html")
-
-
-def _registry(ctx: click.Context) -> Any:
-    from efa_core.plugins import PluginRegistry
-
-    return ctx.find_object(PluginRegistry) or PluginRegistry()
-
-
-def _options(values: tuple[str, ...]) -> dict[str, Any]:
-    from efa_core.cli.rollout import _options as parse
-
-    return parse(values)
 
 
 def _write(text: str, output: str | None) -> None:
@@ -76,8 +71,8 @@ def _write(text: str, output: str | None) -> None:
     help="Clock of the stage-over-time chart (json/html); none: skip it.",
 )
 @click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Rule option.")
-@_config_option
-@_db_option
+@config_option
+@db_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -96,11 +91,12 @@ def report(
     from efa_core.report.formats import render_table
 
     fmt = fmt.lower()
-    options = _options(option_values)
-    registry = _registry(ctx)
-    config = _config(config_path)
+    config = load(config_path)
+    options = rule_options(option_values, config.findings)
+    registry = plugin_registry(ctx)
     wants_timeline = fmt in ("json", "html") and timeline != "none"
-    with _open(db, config) as store:
+    with open_for_reading(db, config) as store:
+        warn_if_empty(store, db, config)
         try:
             data = collect_report(
                 store,
@@ -157,7 +153,7 @@ def demo(ctx: click.Context, db: str | None, output: str) -> None:
     if not console.is_terminal:
         console.width = 160  # a file or pipe: do not wrap the tables at 80 columns
     try:
-        result = run_demo(output, db=db, registry=_registry(ctx))
+        result = run_demo(output, db=db, registry=plugin_registry(ctx))
     except EfaError as exc:
         raise click.ClickException(str(exc)) from exc
     for r in result.sync.reports:

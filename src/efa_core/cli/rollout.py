@@ -1,47 +1,35 @@
 """``efa areas import``, ``efa findings``, ``efa coverage`` and ``efa costs``.
 
-The store is found as for ``efa sync`` (``--db``, ``$EFA_DB``, the configuration, the
-default).  ``findings``, ``coverage`` and ``costs`` first bring the derived view up to date
+The store is found as every command finds it (:mod:`efa_core.cli._common`); ``findings``,
+``coverage`` and ``costs`` never create one, and first bring the derived view up to date
 (:meth:`efa_core.rollout.RolloutView.refresh`: incremental from the store's history).
+``findings`` takes the rule options of ``[findings]`` in the configuration, then
+``--contracted-days`` and ``--option``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from efa_core.cli.sync import _config, _config_option, _db_option, _json_option, _open, _table
+from efa_core.cli._common import (
+    config_option,
+    db_option,
+    json_option,
+    load,
+    open_for_reading,
+    open_for_writing,
+    plugin_registry,
+    rule_options,
+    table,
+    warn_if_empty,
+)
 from efa_core.errors import EfaError
 from efa_core.ids import Ars, ArsLevel
 from efa_core.model import Stage
 
 __all__ = ["areas", "costs", "coverage", "findings"]
-
-
-def _registry(ctx: click.Context) -> Any:
-    """Return the registry passed by an embedding program, or a fresh one.
-
-    The built-in finding rules and cost strategies are a bundled plugin
-    (:data:`efa_core.plugins.DEFAULT_PLUGINS`), so every registry has them.
-    """
-    from efa_core.plugins import PluginRegistry
-
-    return ctx.find_object(PluginRegistry) or PluginRegistry()
-
-
-def _options(values: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--option")
-        try:
-            out[name.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[name.strip()] = value
-    return out
 
 
 # -- efa areas --------------------------------------------------------------------------------
@@ -55,9 +43,9 @@ def areas() -> None:
 @areas.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", default="register", show_default=True, help="Source name to store as.")
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 def areas_import(
     file: str, source: str, config_path: str | None, db: str | None, as_json: bool
 ) -> None:
@@ -68,8 +56,8 @@ def areas_import(
     """
     from efa_core.areas import import_register
 
-    config = _config(config_path)
-    with _open(db, config) as store:
+    config = load(config_path)
+    with open_for_writing(db, config) as store:
         try:
             report = import_register(store, file, source=source)
         except EfaError as exc:
@@ -93,9 +81,9 @@ def areas_import(
     "--contracted-days", type=int, default=None, help="Days a contract may wait for publication."
 )
 @click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Rule option.")
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 @click.pass_context
 def findings(
     ctx: click.Context,
@@ -110,12 +98,14 @@ def findings(
     """List contradictions between sources and stalled rollouts."""
     from efa_core.rollout import RolloutView, run_findings
 
-    options = _options(option_values)
+    config = load(config_path)
+    options = rule_options(option_values, config.findings)
     if contracted_days is not None:
         options["contracted_days"] = contracted_days
-    registry = _registry(ctx)
-    config = _config(config_path)
-    with _open(db, config) as store:
+    registry = plugin_registry(ctx)
+    with open_for_reading(db, config) as store:
+        if not as_json:
+            warn_if_empty(store, db, config)
         try:
             view = RolloutView(store)
             view.refresh()
@@ -137,7 +127,7 @@ def findings(
         click.echo("no findings")
         return
     click.echo(
-        _table(
+        table(
             ("SEVERITY", "RULE", "SERVICE", "AREA", "MESSAGE"),
             [
                 (f.severity.value, f.rule, f.service or "-", str(f.area or "-"), f.message)
@@ -165,9 +155,9 @@ def findings(
     show_default=True,
     help="The stage the classification is about.",
 )
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 def coverage(
     services: tuple[str, ...],
     within: str | None,
@@ -185,8 +175,10 @@ def coverage(
         area = None if within is None else Ars.parse(within)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--within") from exc
-    config = _config(config_path)
-    with _open(db, config) as store:
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
+        if not as_json:
+            warn_if_empty(store, db, config)
         view = RolloutView(store)
         view.refresh()
         known = view.services()
@@ -239,7 +231,7 @@ def coverage(
                     row.label,
                 )
             )
-    click.echo(_table(header, lines))
+    click.echo(table(header, lines))
 
 
 # -- efa costs --------------------------------------------------------------------------------
@@ -251,9 +243,9 @@ def coverage(
 @click.option("--strategy", default="koenigsteiner", show_default=True, help="Cost strategy.")
 @click.option("--places", type=int, default=4, show_default=True, help="Decimal places shown.")
 @click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Option.")
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 @click.pass_context
 def costs(
     ctx: click.Context,
@@ -269,14 +261,16 @@ def costs(
     """Split the costs of SERVICE among its contracted participants."""
     from efa_core.rollout import service_costs
 
-    strategies = _registry(ctx).cost_strategies()
+    strategies = plugin_registry(ctx).cost_strategies()
     if strategy not in strategies:
         raise click.BadParameter(
             f"unknown strategy {strategy!r}; known: {', '.join(strategies)}",
             param_hint="--strategy",
         )
-    config = _config(config_path)
-    with _open(db, config) as store:
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
+        if not as_json:
+            warn_if_empty(store, db, config)
         try:
             split = service_costs(
                 store,
@@ -284,7 +278,7 @@ def costs(
                 strategies[strategy],
                 name=strategy,
                 year=year,
-                options=_options(option_values),
+                options=rule_options(option_values),
             )
         except EfaError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -314,7 +308,7 @@ def costs(
         )
         return
     click.echo(
-        _table(
+        table(
             ("PAYER", "NAME", "SHARE", "BASIS"),
             [(str(s.payer), s.name or "-", str(r), s.basis) for s, r in rounded],
         )

@@ -1,24 +1,34 @@
 """``efa sync``, ``efa status``, ``efa history`` and ``efa quarantine``.
 
-Every command finds the store the same way: ``--db URL``, else ``$EFA_DB``, else
-``[store] url`` in the configuration (``--config``, else ``$EFA_CONFIG``, else
-``./efa.toml``), else ``efa.db`` in the user data directory (platformdirs).
+The store is found as every command finds it (:mod:`efa_core.cli._common`); ``status``,
+``history`` and ``quarantine`` only read and never create a store.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import click
-import platformdirs
 
-from efa_core.config import EfaConfig, load_config
+from efa_core.cli._common import (
+    DB_ENV_VAR,
+    config_option,
+    db_option,
+    default_store_url,
+    json_option,
+    load,
+    open_for_reading,
+    open_for_writing,
+    plugin_registry,
+    resolve_store_url,
+    table,
+    time_text,
+    warn_if_empty,
+)
 from efa_core.errors import EfaError
-from efa_core.store import RunStatus, Store, open_store
+from efa_core.store import RunStatus
 from efa_core.sync import SourceReport, SyncEngine, SyncProgress, SyncReport
 
 __all__ = [
@@ -30,83 +40,6 @@ __all__ = [
     "status",
     "sync",
 ]
-
-#: The environment variable naming the store URL.
-DB_ENV_VAR = "EFA_DB"
-
-
-def default_store_url() -> str:
-    """Return ``sqlite:///<user data dir>/efa.db`` (e.g. ``~/.local/share/efa-core/efa.db``)."""
-    path = Path(platformdirs.user_data_dir("efa-core", appauthor=False)) / "efa.db"
-    return f"sqlite:///{path}"
-
-
-def resolve_store_url(db: str | None, config: EfaConfig) -> str:
-    """Pick the store URL: *db* (``--db`` or ``$EFA_DB``), the config's, or the default."""
-    if db:
-        return db
-    if config.store_url:
-        return config.store_url
-    return default_store_url()
-
-
-def _config(path: str | None) -> EfaConfig:
-    try:
-        return load_config(path)
-    except EfaError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _open(db: str | None, config: EfaConfig) -> Store:
-    url = resolve_store_url(db, config)
-    try:
-        return open_store(url)
-    except EfaError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except Exception as exc:
-        raise click.ClickException(f"cannot open the store {url}: {exc}") from exc
-
-
-def _registry(ctx: click.Context) -> Any:
-    from efa_core.plugins import PluginRegistry
-
-    return ctx.find_object(PluginRegistry) or PluginRegistry()
-
-
-def _time(value: datetime | None) -> str:
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
-
-
-def _db_option(f: Any) -> Any:
-    return click.option(
-        "--db",
-        envvar=DB_ENV_VAR,
-        metavar="URL",
-        help="Store URL: sqlite:///path/efa.db or postgresql://… "
-        f"(default: ${DB_ENV_VAR}, [store] url of the config, or efa.db in the user data dir).",
-    )(f)
-
-
-def _config_option(f: Any) -> Any:
-    return click.option(
-        "--config",
-        "config_path",
-        metavar="PATH",
-        help="Configuration file (default: $EFA_CONFIG, else ./efa.toml).",
-    )(f)
-
-
-def _json_option(f: Any) -> Any:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-
 
 # -- efa sync -------------------------------------------------------------------------------------
 
@@ -220,7 +153,7 @@ def _report_text(report: SyncReport) -> Iterator[str]:
         )
         for r in report.reports
     ]
-    yield _table(header, rows)
+    yield table(header, rows)
     for r in report.reports:
         if r.error:
             yield f"{r.source}: {r.error}"
@@ -241,8 +174,8 @@ def _report_text(report: SyncReport) -> Iterator[str]:
 @click.command(name="sync")
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@_config_option
-@_db_option
+@config_option
+@db_option
 @click.option(
     "--lock-timeout",
     type=float,
@@ -251,7 +184,7 @@ def _report_text(report: SyncReport) -> Iterator[str]:
     help="Seconds to wait for a source that another process is syncing.",
 )
 @click.option("--progress/--no-progress", default=True, help="Show progress on a terminal.")
-@_json_option
+@json_option
 @click.pass_context
 def sync(
     ctx: click.Context,
@@ -268,12 +201,12 @@ def sync(
     Exits with status 1 if a source failed; what was committed before the failure stays,
     and the next run resumes from the stored cursor.
     """
-    config = _config(config_path)
+    config = load(config_path)
     if not config.connectors:
         where = config.path or "efa.toml"
         raise click.ClickException(f"no sources configured ({where} has no [connectors.*])")
-    registry = _registry(ctx)
-    with _open(db, config) as store, _Progress(progress and not as_json) as bar:
+    registry = plugin_registry(ctx)
+    with open_for_writing(db, config) as store, _Progress(progress and not as_json) as bar:
         engine = SyncEngine(store, registry, config, progress=bar, lock_timeout=lock_timeout)
         try:
             report = engine.run(sources or None, dry_run=dry_run)
@@ -288,15 +221,17 @@ def sync(
 
 
 @click.command(name="status")
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 def status(config_path: str | None, db: str | None, as_json: bool) -> None:
     """Show each source's last run, record counts, cursor and quarantine."""
-    config = _config(config_path)
-    with _open(db, config) as store:
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
         states = store.source_states()
         url = store.url
+        if not as_json:
+            warn_if_empty(store, db, config)
     if as_json:
         click.echo(
             json.dumps(
@@ -334,7 +269,6 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
     click.echo(f"store: {url}")
     configured = [name for name in config.connectors if name not in {s.source for s in states}]
     if not states and not configured:
-        click.echo("no sources synced yet")
         return
     rows = []
     for s in states:
@@ -344,7 +278,7 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
             (
                 s.source,
                 "-" if s.mode is None else s.mode.value,
-                _time(run.started_at if run else None),
+                time_text(run.started_at if run else None),
                 run.status.value if run else "-",
                 f"+{counts.get('added', 0)} ~{counts.get('changed', 0)} -{counts.get('deleted', 0)}"
                 if run
@@ -357,7 +291,7 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
         )
     rows.extend((name, "-", "never", "-", "-", "0", "0", "0", "-") for name in configured)
     click.echo(
-        _table(
+        table(
             (
                 "SOURCE",
                 "MODE",
@@ -386,9 +320,9 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
 @click.option("--kind", help="Only this record kind (e.g. responsibility).")
 @click.option("--prefix", is_flag=True, help="KEY is a prefix of the natural keys.")
 @click.option("--limit", type=int, default=1000, show_default=True, help="At most this many.")
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 def history(
     key: str,
     source: str | None,
@@ -400,8 +334,10 @@ def history(
     as_json: bool,
 ) -> None:
     """Show what changed when, and from which source, for the record(s) with natural KEY."""
-    config = _config(config_path)
-    with _open(db, config) as store:
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
+        if not as_json:
+            warn_if_empty(store, db, config)
         entries = list(
             store.history(
                 None if prefix else key,
@@ -437,11 +373,11 @@ def history(
         click.echo(f"no history for {key!r}")
         raise click.exceptions.Exit(1)
     click.echo(
-        _table(
+        table(
             ("CHANGED AT", "SOURCE", "KIND", "KEY", "OP", "CONTENT", "RUN"),
             [
                 (
-                    _time(e.changed_at),
+                    time_text(e.changed_at),
                     e.source,
                     e.kind,
                     e.natural_key,
@@ -466,15 +402,17 @@ def history(
     is_flag=True,
     help="Every run's quarantined records, not only each source's last run.",
 )
-@_config_option
-@_db_option
-@_json_option
+@config_option
+@db_option
+@json_option
 def quarantine(
     source: str | None, show_all: bool, config_path: str | None, db: str | None, as_json: bool
 ) -> None:
     """List records that failed validation: where they were and what is wrong."""
-    config = _config(config_path)
-    with _open(db, config) as store:
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
+        if not as_json:
+            warn_if_empty(store, db, config)
         if show_all:
             entries = list(store.quarantine(source))
         else:
@@ -510,7 +448,7 @@ def quarantine(
     for e in entries:
         click.echo(
             f"{e.source} {e.position or '-'} ({e.kind or 'unknown kind'}), "
-            f"{_time(e.quarantined_at)}:"
+            f"{time_text(e.quarantined_at)}:"
         )
         for path, message in e.problems:
             click.echo(f"  {path}: {message}")
