@@ -24,7 +24,7 @@ from efa_xzufi import (
 )
 from efa_xzufi.testing import generate_transfer_message
 
-from efa_core.connectors import Delete, Rejected, Upsert
+from efa_core.connectors import Delete, Rejected, Skipped, Upsert
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import OrganisationUnit, Responsibility, Service, TargetKind, XZuFiObject
 
@@ -135,11 +135,15 @@ def test_2_2_0_maps_to_records_deletes_and_rejections(fixtures):
     ]
     [rejected] = [c for c in changes if isinstance(c, Rejected)]
     assert rejected.kind == "responsibility"
-    assert rejected.position == "m22.xml:line 104"
+    assert rejected.position == "m22.xml:line 109"  # the line of the bad gebietID
     assert rejected.problems == (
-        ("zustaendigkeit/gebietID", "ARS '1605' has 4 digits; an ARS has 2, 3, 5, 9 or 12 digits"),
+        (
+            "zustaendigkeitTransferObjekt/zustaendigkeit/gebietID",
+            "ARS '1605' has 4 digits; an ARS has 2, 3, 5, 9 or 12 digits",
+        ),
     )
     assert "Z-BAD" in rejected.raw
+    assert "OD-4711" in rejected.raw  # the target is kept with the rejected responsibility
     assert isinstance(changes[-1], Upsert)
     assert changes[-1].kind == "service"  # services come last
 
@@ -160,8 +164,8 @@ def test_2_3_1_with_varied_prefixes_and_forward_reference(fixtures):
     assert "13 digits" in bad_leistung.problems[0][1]
     dependent = rejected["m231.xml:line 52"]
     assert dependent.kind == "responsibility"
-    assert dependent.problems[0][0] == "zustaendigkeit/leistungID"
-    assert "rejected at m231.xml:line 39" in dependent.problems[0][1]
+    assert dependent.problems[0][0] == "zustaendigkeitTransferObjekt/zustaendigkeit/leistungID"
+    assert "invalid (at m231.xml:line 39)" in dependent.problems[0][1]
     [service] = records(changes, Service)
     assert service.name == "Anmeldung Sachsen"
     assert service.url == "https://amt24.example.org/anmeldung"
@@ -197,7 +201,7 @@ def test_sources_bytes_stream_and_path_agree(fixtures):
     assert list(parse_transfer_message(data, name="m.xml")) == from_path
     assert list(parse_transfer_message(io.BytesIO(data), name="m.xml")) == from_path
     positions = [c.position for c in parse_transfer_message(data) if isinstance(c, Rejected)]
-    assert positions == ["<bytes>:line 104"]
+    assert positions == ["<bytes>:line 109"]
 
 
 def _message(*entries: str) -> bytes:
@@ -233,7 +237,7 @@ def test_unknown_leistung_is_rejected_with_the_reason():
     assert rejected.position == "x.xml:line 1"
     assert rejected.problems == (
         (
-            "zustaendigkeit/leistungID",
+            "zustaendigkeitTransferObjekt/zustaendigkeit/leistungID",
             "leistungID 'A_Leistung_NOPE' names no leistung in this export, so the LeiKa "
             "key is unknown",
         ),
@@ -295,7 +299,7 @@ def test_fast_and_general_paths_give_the_same_records(monkeypatch):
     ]
     assert records(fast, Responsibility)[3].ars == Ars("16")
     [rejected] = [c for c in fast if isinstance(c, Rejected)]
-    assert rejected.problems[0][0] == "zustaendigkeit/gebietID"
+    assert rejected.problems[0][0] == "zustaendigkeitTransferObjekt/zustaendigkeit/gebietID"
     [service] = records(fast, Service)
     assert service.leika_keys == (HUNDESTEUER, ANMELDUNG)  # in key order
 
@@ -372,11 +376,12 @@ def test_missing_parts_are_named():
     )
     [item] = TransferMessageReader(message)
     assert isinstance(item, InvalidObject)
+    assert item.kind == "zustaendigkeit"
     paths = [path for path, _ in item.problems]
     assert paths == [
         "uebergeordnetesObjektID",
-        "zustaendigkeit/id/@schemeID",
-        "zustaendigkeit/leistungID",
+        "zustaendigkeitTransferObjekt/zustaendigkeit/id/@schemeID",
+        "zustaendigkeitTransferObjekt/zustaendigkeit/leistungID",
     ]
 
 
@@ -402,7 +407,18 @@ def test_record_mapper_maps_only_zustaendigkeiten_and_services_by_default(fixtur
     mapper = RecordMapper()
     reader = TransferMessageReader(fixtures / "transfer-2.2.0.xml", leistung_xml=True)
     changes = [m for item in reader for m in mapper.map(item)] + mapper.finish()
-    assert {c.kind for c in changes} == {"responsibility", "service"}
+    assert {c.kind for c in changes if not isinstance(c, Skipped)} == {"responsibility", "service"}
+    skipped = Counter()
+    for item in changes:
+        if isinstance(item, Skipped):
+            skipped[item.kind] += item.count
+    assert skipped == {
+        "leistung": 2,
+        "spezialisierung": 1,
+        "formular": 1,
+        "organisationseinheit": 1,
+        "loesche": 1,
+    }
     assert mapper.skipped == {
         "leistung": 2,
         "spezialisierung": 1,
@@ -441,6 +457,9 @@ def test_deletes_follow_the_klasse_attribute():
         Delete("xzufi-object", "leistung:A_Leistung_L1"),
         Delete("xzufi-object", "leistung:A_Leistung_L2"),
         Delete("xzufi-object", "spezialisierung:A_Spezialisierung_S1"),
+        Skipped(
+            "loesche", "deletes of class 'Formular' are not mapped", 1, "<bytes>:line 1, entry 4"
+        ),
     ]
     mapper = RecordMapper(organisation_units=True, raw_objects=True)
     for item in TransferMessageReader(message):
@@ -486,7 +505,8 @@ def test_organisation_unit_without_name_is_rejected_but_its_zustaendigkeiten_cou
         "</organisationseinheit></schreibe>",
     )
     changes = list(parse_transfer_message(message, name="m.xml", raw_objects=False))
-    unit, responsibility = changes
+    leistung, unit, responsibility = changes
+    assert isinstance(leistung, Skipped)
     assert isinstance(unit, Rejected)
     assert unit.kind == "organisation-unit"
     assert unit.raw == {"id": "A_Organisationseinheit_OE1", "name": None, "ars": None}

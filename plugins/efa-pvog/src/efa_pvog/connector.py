@@ -11,8 +11,12 @@ One feed page is one :class:`~efa_core.connectors.Batch`:
 * an object that cannot be read (an invalid ARS, a Zuständigkeit whose Leistung is
   unknown) becomes a :class:`~efa_core.connectors.Rejected`; the rest of the page goes on;
 * Leistungen are not records; the connector remembers their LeiKa keys (a Zuständigkeit
-  names its Leistung only by id).  Onlinedienste, Organisationseinheiten, Spezialisierungen
-  and their deletes are counted in :attr:`PvogConnector.skipped`.
+  names its Leistung only by id).  Leistungen, Onlinedienste, Organisationseinheiten,
+  Spezialisierungen, other objects and their deletes are reported per batch as
+  :class:`~efa_core.connectors.Skipped` with the reason (and counted in
+  :attr:`PvogConnector.skipped`), so every object of a page is accounted for;
+* a page whose XZuFi message is no XZuFi 2.2/2.3 transfer message (an HTML error page,
+  another version) fails the pull with :class:`~efa_core.errors.SourceNotUnderstood`.
 
 The cursor of a batch is the page's ``naechsterIndex`` and ``naechsteAnfrageUrl`` (plus
 the ARS restriction): a pull resumes exactly after the last page stored.  A page that cannot
@@ -48,11 +52,12 @@ from efa_xzufi import (
     TransferMessageReader,
     XZuFiError,
     XZuFiItem,
+    XZuFiNotUnderstood,
     ZustaendigkeitObject,
 )
 
-from efa_core.connectors import Batch, Capability, CheckResult, Delete, Rejected, Upsert
-from efa_core.errors import ConnectorError, InvalidIdentifier
+from efa_core.connectors import Batch, Capability, CheckResult, Delete, Rejected, Skipped, Upsert
+from efa_core.errors import ConnectorError, InvalidIdentifier, SourceNotUnderstood
 from efa_core.http import (
     Clock,
     HttpConnector,
@@ -276,6 +281,13 @@ class PvogConnector(HttpConnector):
                 name += f" message {number}"
             try:
                 items.extend(TransferMessageReader(message, name=name, kinds=kinds))
+            except XZuFiNotUnderstood as exc:
+                raise SourceNotUnderstood(
+                    f"the XZuFi message in 'xzufiObjekte' {exc.reason}; the pull stops before "
+                    "this page (the stored cursor still points at it)",
+                    source=self.name,
+                    where=f"feed page index={page.index}",
+                ) from exc
             except XZuFiError as exc:
                 raise PvogFeedError(
                     f"{self._where(page.index)}: the XZuFi message in 'xzufiObjekte' cannot "
@@ -328,7 +340,9 @@ class PvogConnector(HttpConnector):
             position = FeedCursor(index=page.next_index, url=None, ars=self.config.ars)
         self._covered = until
 
-    async def _map(self, page: FeedPage) -> tuple[list[Upsert | Delete], list[Rejected]]:
+    async def _map(
+        self, page: FeedPage
+    ) -> tuple[list[Upsert | Delete], list[Rejected], list[Skipped]]:
         items = self._read(page)
         self._learn(items)
         unknown = self._unknown_leistungen(items)
@@ -342,19 +356,32 @@ class PvogConnector(HttpConnector):
         mapper = RecordMapper(self._leistungen, services=False)
         changes: list[Upsert | Delete] = []
         rejected: list[Rejected] = []
+        skipped: dict[tuple[str, str], Skipped] = {}
         for item in items:
             for mapped in mapper.map(item):
-                if isinstance(mapped, Rejected):
-                    rejected.append(mapped)
-                else:
-                    changes.append(mapped)
+                self._sort(mapped, changes, rejected, skipped)
         for mapped in mapper.finish():
-            if isinstance(mapped, Rejected):
-                rejected.append(mapped)
-            else:
-                changes.append(mapped)
+            self._sort(mapped, changes, rejected, skipped)
         self.skipped.update(mapper.skipped)
-        return changes, rejected
+        return changes, rejected, list(skipped.values())
+
+    @staticmethod
+    def _sort(
+        mapped: Upsert | Delete | Rejected | Skipped,
+        changes: list[Upsert | Delete],
+        rejected: list[Rejected],
+        skipped: dict[tuple[str, str], Skipped],
+    ) -> None:
+        if isinstance(mapped, Rejected):
+            rejected.append(mapped)
+        elif isinstance(mapped, Skipped):
+            # one entry per kind and reason, counted, at its first position
+            same = skipped.get((mapped.kind, mapped.reason))
+            skipped[(mapped.kind, mapped.reason)] = (
+                mapped if same is None else attrs.evolve(same, count=same.count + mapped.count)
+            )
+        else:
+            changes.append(mapped)
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -378,7 +405,7 @@ class PvogConnector(HttpConnector):
         position = self._start(cursor)
         while True:
             page = await self._fetch(position)
-            changes, rejected = await self._map(page)
+            changes, rejected, skipped = await self._map(page)
             following = FeedCursor(index=page.next_index, url=page.next_url, ars=self.config.ars)
             log.debug(
                 "%s: page index=%d: %d changes, %d rejected, next index %d%s",
@@ -389,7 +416,13 @@ class PvogConnector(HttpConnector):
                 page.next_index,
                 " (complete)" if page.complete else "",
             )
-            yield Batch(changes, following.encode(), complete=page.complete, rejected=rejected)
+            yield Batch(
+                changes,
+                following.encode(),
+                complete=page.complete,
+                rejected=rejected,
+                skipped=skipped,
+            )
             if page.complete:
                 return
             if page.next_index == position.index and following.url == position.url:

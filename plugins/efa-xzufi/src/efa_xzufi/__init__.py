@@ -4,13 +4,16 @@
   :func:`parse_transfer_message` maps them to efa-core changes (responsibilities,
   services, organisation units, raw ``xzufi-object`` payloads, deletes) and rejected
   objects;
+* :class:`ExportSnapshot` maps the messages of an export directory as one snapshot
+  (deletes and duplicate ids resolved within it);
 * :func:`write_transfer_message` writes Zuständigkeiten (and an Onlinedienst) as an
   XZuFi 2.2.0 message for a Land's editorial system;
 * the connector type ``xzufi-dir`` reads an editorial system's export directory
   (``index.txt`` + files, local or over HTTP) and writes transfer messages on push.
 
 Reading is hardened: no DTD, no entities, no network; size and depth limits
-(:class:`Limits`) bound memory for hostile input.
+(:class:`Limits`) bound memory for hostile input.  Input that is no XZuFi 2.2/2.3 transfer
+message raises :class:`XZuFiNotUnderstood` (an :class:`efa_core.errors.SourceNotUnderstood`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from efa_xzufi._xml import (
     MessageInfo,
     XZuFiError,
     XZuFiFormatError,
+    XZuFiNotUnderstood,
     XZuFiRefused,
 )
 from efa_xzufi.mapping import (
@@ -38,11 +42,13 @@ from efa_xzufi.parser import (
     OnlinedienstObject,
     OrganisationseinheitObject,
     RawObject,
+    SkippedEntry,
     TransferMessageReader,
     XZuFiId,
     XZuFiItem,
     ZustaendigkeitObject,
 )
+from efa_xzufi.snapshot import ExportSnapshot
 from efa_xzufi.writer import (
     XZUFI_2_2_0_NAMESPACE,
     XZUFI_2_3_1_NAMESPACE,
@@ -60,6 +66,7 @@ __all__ = [
     "XZUFI_2_2_0_NAMESPACE",
     "XZUFI_2_3_1_NAMESPACE",
     "DeleteObject",
+    "ExportSnapshot",
     "InvalidObject",
     "LeistungIndex",
     "LeistungObject",
@@ -70,12 +77,14 @@ __all__ = [
     "OrganisationseinheitObject",
     "RawObject",
     "RecordMapper",
+    "SkippedEntry",
     "TransferMessageReader",
     "WriteSummary",
     "XZuFiError",
     "XZuFiFormatError",
     "XZuFiId",
     "XZuFiItem",
+    "XZuFiNotUnderstood",
     "XZuFiRefused",
     "XZuFiWriteError",
     "ZustaendigkeitObject",

@@ -10,8 +10,15 @@ or over HTTP(S), with the collector's semantics:
   twice is read once;
 * a listed file that is missing or not well-formed XML **aborts** the pull, before any
   batch is delivered (a first pass reads every file);
+* a listed file that is no XZuFi 2.2/2.3 transfer message (not XML, a web page, an
+  unknown root element, another XZuFi version) fails the pull with
+  :class:`~efa_core.errors.SourceNotUnderstood`, before any batch is delivered;
 * a single invalid object is quarantined (:class:`~efa_core.connectors.Rejected` at
-  ``"<file>:line <N>"``) and the rest is imported.
+  ``"<file>:line <N>"``), one bad area of a Zuständigkeit alone; the rest is imported;
+* objects not mapped (switched off, ``loesche`` entries, empty entries) are counted as
+  :class:`~efa_core.connectors.Skipped` with the reason;
+* locally, files (and ``index.txt``) must be regular files inside the export directory:
+  a symbolic link that leads out of it is refused unless ``follow_symlinks = true``.
 
 Configuration::
 
@@ -24,14 +31,19 @@ Configuration::
     organisation_units = true             # organisationseinheit -> organisation-unit
     raw_objects = true                    # spezialisierung, leistung, unknown -> xzufi-object
     max_raw_chars = 262144                # longer raw objects are rejected
+    language = "de"                       # which language variant of names to take
+    follow_symlinks = false               # refuse symbolic links out of the directory
 
-**Pull** (SNAPSHOT) makes two passes over the listed files: the first collects the
-Leistungen (to resolve the LeiKa keys of Zuständigkeiten) and proves every file
-well-formed; the second maps the objects (see :mod:`efa_xzufi.mapping`), file by file in
-index order, services last.  Files over HTTP are downloaded to a temporary directory first
-(removed afterwards).  The cursor is ``"<items delivered>@<index digest>"``; resuming reads
-the files again and skips what was delivered, and refuses a cursor taken from a different
-``index.txt``.
+**Pull** (SNAPSHOT) makes two passes over the listed files
+(:class:`~efa_xzufi.snapshot.ExportSnapshot`): the first collects the Leistungen (to
+resolve the LeiKa keys of Zuständigkeiten), the ids of all objects and the deletes, and
+proves every file readable; the second maps the objects (see :mod:`efa_xzufi.mapping`),
+file by file in index order, services last.  Within the snapshot, the later of a
+``schreibe`` and a ``loesche`` of one object wins, and of two copies of one id the later
+wins (the earlier is quarantined as a duplicate).  Files over HTTP are downloaded to a
+temporary directory first (removed afterwards).  The cursor is
+``"<items delivered>@<index digest>"``; resuming reads the files again and skips what was
+delivered, and refuses a cursor taken from a different ``index.txt``.
 
 **Push** writes one XZuFi 2.2.0 transfer message into ``output_dir`` (temporary file, then
 :func:`os.replace`): ``schreibe`` entries for the pushed responsibilities and services and
@@ -43,6 +55,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -62,19 +75,13 @@ from efa_core.connectors import (
     Delete,
     PushResult,
     Rejected,
-    Upsert,
+    Skipped,
 )
-from efa_core.errors import ConnectorError
+from efa_core.errors import ConnectorError, SourceNotUnderstood
 from efa_core.model import Responsibility, Service
-from efa_xzufi._xml import DEFAULT_LIMITS, Limits
-from efa_xzufi.mapping import (
-    DEFAULT_MAX_RAW_CHARS,
-    LeistungIndex,
-    MappedItem,
-    RecordMapper,
-    check_max_raw_chars,
-)
-from efa_xzufi.parser import TransferMessageReader
+from efa_xzufi._xml import DEFAULT_LIMITS, Limits, XZuFiNotUnderstood, file_kind
+from efa_xzufi.mapping import DEFAULT_MAX_RAW_CHARS, MappedItem, check_max_raw_chars
+from efa_xzufi.snapshot import ExportSnapshot
 from efa_xzufi.writer import XZuFiWriteError, write_transfer_message
 
 __all__ = ["XZuFiDirConfig", "XZuFiDirConnector"]
@@ -95,6 +102,14 @@ def _non_blank(instance: object, attribute: attrs.Attribute[Any], value: str) ->
 
 def _max_raw_chars(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
     check_max_raw_chars(value)
+
+
+_LANGUAGE: Final = re.compile(r"\A[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*\Z")
+
+
+def _language(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not _LANGUAGE.match(value):
+        raise ValueError(f"language must be a language code such as 'de', got {value!r}")
 
 
 def _file_name(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -126,6 +141,12 @@ class XZuFiDirConfig:
     raw_objects: bool = True
     #: The longest XML kept in an ``xzufi-object`` (characters); longer objects are rejected.
     max_raw_chars: int = attrs.field(default=DEFAULT_MAX_RAW_CHARS, validator=_max_raw_chars)
+    #: The language whose names to take when a name comes in several: that language,
+    #: then a regional form of it (``de-AT``), then a name without language, then the first.
+    language: str = attrs.field(default="de", validator=_language)
+    #: Follow symbolic links that lead out of the export directory (files, folders,
+    #: ``index.txt``).  Off: such a link fails the pull, and nothing behind it is read.
+    follow_symlinks: bool = False
     #: The name of the index file.
     index_file: str = attrs.field(default="index.txt", validator=_file_name)
     #: Limits for reading (see :class:`efa_xzufi.Limits`).
@@ -187,41 +208,24 @@ class _Snapshot:
     """Produces the items of one snapshot (blocking; runs in a worker thread)."""
 
     def __init__(self, files: Sequence[tuple[Path, str]], config: XZuFiDirConfig) -> None:
-        self._files = files
-        self._limits = config.limits
-        self._config = config
+        self._export = ExportSnapshot(
+            files,
+            limits=config.limits,
+            services=config.services,
+            organisation_units=config.organisation_units,
+            raw_objects=config.raw_objects,
+            max_raw_chars=config.max_raw_chars,
+            language=config.language,
+        )
         self._items: Iterator[MappedItem] | None = None
         self._pending: MappedItem | None = None
         #: Items produced so far.
         self.count = 0
 
-    def _generate(self) -> Iterator[MappedItem]:
-        index = LeistungIndex.from_sources(
-            [(path, name) for path, name in self._files], limits=self._limits
-        )
-        config = self._config
-        mapper = RecordMapper(
-            index,
-            services=config.services,
-            organisation_units=config.organisation_units,
-            raw_objects=config.raw_objects,
-            max_raw_chars=config.max_raw_chars,
-        )
-        for path, name in self._files:
-            reader = TransferMessageReader(
-                path, name=name, limits=self._limits, leistung_xml=config.raw_objects
-            )
-            for item in reader._items(mapper.fast_transfer_objekt):
-                if type(item) is Upsert:
-                    yield item
-                else:
-                    yield from mapper.map(item)  # type: ignore[arg-type]
-        yield from mapper.iter_finish()
-
     def take(self, size: int) -> tuple[list[MappedItem], bool]:
         """Return up to *size* items and whether the snapshot ended with them."""
         if self._items is None:
-            self._items = self._generate()
+            self._items = iter(self._export)
         taken: list[MappedItem] = []
         if self._pending is not None:
             taken.append(self._pending)
@@ -251,12 +255,24 @@ class _Snapshot:
 def _batch(items: list[MappedItem], cursor: str, complete: bool) -> Batch:
     changes: list[Change] = []
     rejected: list[Rejected] = []
+    skipped: dict[tuple[str, str], Skipped] = {}
     for item in items:
         if isinstance(item, Rejected):
             rejected.append(item)
+        elif isinstance(item, Skipped):
+            # one entry per kind and reason, counted, at its first position
+            same = skipped.get((item.kind, item.reason))
+            if same is None:
+                skipped[(item.kind, item.reason)] = item
+            else:
+                skipped[(item.kind, item.reason)] = attrs.evolve(
+                    same, count=same.count + item.count
+                )
         else:
             changes.append(item)
-    return Batch(changes, cursor, complete=complete, rejected=rejected)
+    return Batch(
+        changes, cursor, complete=complete, rejected=rejected, skipped=list(skipped.values())
+    )
 
 
 class XZuFiDirConnector(Connector):
@@ -311,17 +327,60 @@ class XZuFiDirConnector(Connector):
             if len(response.content) > _INDEX_MAX_BYTES:
                 raise ConnectorError(f"{self.label}: {index} is larger than 4 MiB")
             return response.content
-        path = Path(self.config.path).expanduser() / index
+        path = self._local_file(index, f"{self.label}:")
+        shown = str(Path(self.config.path).expanduser() / index)
         try:
-            with path.open("rb") as stream:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as stream:
+                kind = file_kind(os.fstat(stream.fileno()).st_mode)
+                if kind is not None:
+                    raise ConnectorError(f"{self.label}: {shown!r} is {kind}, not a regular file")
                 data = stream.read(_INDEX_MAX_BYTES + 1)
         except FileNotFoundError:
-            raise ConnectorError(f"{self.label}: {str(path)!r} does not exist") from None
+            raise ConnectorError(f"{self.label}: {shown!r} does not exist") from None
         except OSError as exc:
-            raise ConnectorError(f"{self.label}: cannot read {str(path)!r}: {exc}") from exc
+            raise ConnectorError(
+                f"{self.label}: cannot read {shown!r}: {exc.strerror or exc}"
+            ) from exc
         if len(data) > _INDEX_MAX_BYTES:
-            raise ConnectorError(f"{self.label}: {str(path)!r} is larger than 4 MiB")
+            raise ConnectorError(f"{self.label}: {shown!r} is larger than 4 MiB")
         return data
+
+    def _local_file(self, name: str, prefix: str) -> Path:
+        """Check a file of the local export directory; return the path to read.
+
+        It must exist and be a regular file; unless ``follow_symlinks``, it must resolve
+        to a place inside the export directory (no symbolic link, of the file or of a
+        folder on the way, may lead out).  Nothing behind a refused link is read, so no
+        error names its content.
+
+        :raises ConnectorError: starting with *prefix*, naming the path and the problem.
+        """
+        base = Path(self.config.path).expanduser()
+        path = base / name
+        shown = repr(str(path))
+        if not os.path.lexists(path):
+            raise ConnectorError(f"{prefix} {shown} does not exist")
+        try:
+            real = path.resolve(strict=True)
+        except FileNotFoundError:
+            raise ConnectorError(
+                f"{prefix} {shown} is a symbolic link to nothing (a dangling link)"
+            ) from None
+        except (OSError, RuntimeError) as exc:
+            raise ConnectorError(f"{prefix} {shown} cannot be resolved: {exc}") from exc
+        if not self.config.follow_symlinks:
+            inside = base.resolve()
+            if real != inside and inside not in real.parents:
+                raise ConnectorError(
+                    f"{prefix} {shown} is a symbolic link, or lies behind one, that leads out "
+                    "of the export directory; refused, and nothing behind it was read (set "
+                    "follow_symlinks = true to allow links out of the directory)"
+                )
+        kind = file_kind(real.stat().st_mode)
+        if kind is not None:
+            raise ConnectorError(f"{prefix} {shown} is {kind}, not a regular file")
+        return real
 
     async def _download(self, name: str, target: Path) -> None:
         assert self._client is not None
@@ -351,14 +410,14 @@ class XZuFiDirConnector(Connector):
                 await self._download(name, target)
                 files.append((target, name))
             return files
-        base = Path(self.config.path).expanduser()
         for name in names:
-            path = base / name
-            if not path.is_file():
-                raise ConnectorError(
-                    f"{self.label}: {self.config.index_file} lists {name!r}, but "
-                    f"{str(path)!r} does not exist; a missing file aborts the import"
-                )
+            prefix = f"{self.label}: {self.config.index_file} lists {name!r}, but"
+            try:
+                path = self._local_file(name, prefix)
+            except ConnectorError as exc:
+                if "does not exist" in str(exc):
+                    raise ConnectorError(f"{exc}; a missing file aborts the import") from None
+                raise
             files.append((path, name))
         return files
 
@@ -398,7 +457,12 @@ class XZuFiDirConnector(Connector):
                 await anyio.to_thread.run_sync(snapshot.skip, skip)
             size = self.config.batch_size
             while True:
-                items, done = await anyio.to_thread.run_sync(snapshot.take, size)
+                try:
+                    items, done = await anyio.to_thread.run_sync(snapshot.take, size)
+                except XZuFiNotUnderstood as exc:
+                    raise SourceNotUnderstood(
+                        exc.reason, source=self.name, where=exc.where
+                    ) from exc
                 yield _batch(items, f"{snapshot.count}@{digest}", done)
                 if done:
                     return

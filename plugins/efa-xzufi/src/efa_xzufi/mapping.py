@@ -64,7 +64,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, Final, Union
 
-from efa_core.connectors import Delete, Rejected, Upsert
+from efa_core.connectors import Delete, Rejected, Skipped, Upsert
 from efa_core.errors import EfaError, InvalidIdentifier
 from efa_core.ids import LeikaKey
 from efa_core.model import (
@@ -86,12 +86,14 @@ from efa_xzufi.parser import (
     OnlinedienstObject,
     OrganisationseinheitObject,
     RawObject,
+    SkippedEntry,
     TransferMessageReader,
     XZuFiId,
     XZuFiItem,
     ZustaendigkeitObject,
     _ars,
     _leika,
+    _modified,
 )
 
 __all__ = [
@@ -105,13 +107,13 @@ __all__ = [
 #: The longest XML kept in an ``xzufi-object`` record by default, in characters (256 KiB).
 DEFAULT_MAX_RAW_CHARS: Final = 256 * 1024
 
-#: What mapping yields: a change, or a rejected object.
-MappedItem = Union[Upsert, Delete, Rejected]  # noqa: UP007 - a runtime alias
+#: What mapping yields: a change, a rejected object, or input skipped with the reason.
+MappedItem = Union[Upsert, Delete, Rejected, Skipped]  # noqa: UP007 - a runtime alias
 
 _ONLINEDIENST = TargetKind.ONLINEDIENST
 _RECORD_KIND_OF = {
     "zustaendigkeitTransferObjekt": "responsibility",
-    "organisationseinheit": "responsibility",
+    "zustaendigkeit": "responsibility",
     "onlinedienst": "service",
 }
 _RAW_KIND: Final = XZuFiObject.KIND
@@ -122,6 +124,30 @@ _RAW_CLASSES: Final = {
     "LeistungSpezialisierung": "spezialisierung",
     "Spezialisierung": "spezialisierung",
 }
+
+
+_LEISTUNG_NOT_KEPT: Final = (
+    "read for the LeiKa keys of its Zuständigkeiten; not kept as a record (raw objects off)"
+)
+_SERVICES_OFF: Final = "not mapped: services are switched off"
+_UNITS_OFF: Final = "not mapped: organisation units are switched off"
+_RAW_OFF: Final = "not mapped: raw objects are switched off"
+
+
+def duplicate(earlier: Any, kind: str | None, raw: object, later: str) -> Rejected:
+    """Quarantine the *earlier* of two objects with the same id: the later one wins."""
+    ident = getattr(earlier, "id", None)
+    shown = ident.composite if isinstance(ident, XZuFiId) else "?"
+    return Rejected(
+        kind,
+        earlier.position,
+        raw,
+        [("id", f"duplicate id {shown!r}: also at {later}, which replaces it")],
+    )
+
+
+def _onlinedienst_raw(item: OnlinedienstObject) -> dict[str, object]:
+    return {"id": item.id.composite, "bezeichnung": item.name, "link": item.url}
 
 
 def check_max_raw_chars(value: object) -> int:
@@ -155,8 +181,9 @@ class LeistungIndex:
         if isinstance(item, LeistungObject):
             self._keys[item.id.composite] = item.leika_keys
             self._invalid.pop(item.id.composite, None)
-        elif item.id is not None:
+        elif item.id is not None:  # the later object wins, valid or not
             self._invalid[item.id.composite] = item.position
+            self._keys.pop(item.id.composite, None)
 
     def update(self, items: Iterable[XZuFiItem]) -> None:
         """Add every Leistung among *items* (other items are ignored)."""
@@ -176,7 +203,7 @@ class LeistungIndex:
         invalid = self._invalid.get(leistung_id.composite)
         if invalid is not None:
             return (
-                f"the leistung {leistung_id.composite!r} is invalid (rejected at {invalid}), "
+                f"the leistung {leistung_id.composite!r} is invalid (at {invalid}), "
                 "so its LeiKa key is unknown"
             )
         return (
@@ -200,13 +227,14 @@ class LeistungIndex:
 _LEISTUNG_ONLY = frozenset({"leistung"})
 
 
-def _summary(item: ZustaendigkeitObject) -> dict[str, object]:
+def _summary(item: ZustaendigkeitObject, area: object) -> dict[str, object]:
+    """Return what the quarantine keeps of one rejected responsibility (Leistung x Gebiet)."""
     return {
         "zustaendigkeit_id": item.id.composite if item.id else None,
         "uebergeordnetesObjektID": item.target_id.composite,
         "target_kind": item.target_kind.value,
         "leistungID": item.leistung_id.composite,
-        "gebietID": [str(area) for area in item.areas],
+        "gebietID": str(area),
         "rolle": item.role,
     }
 
@@ -268,7 +296,7 @@ class RecordMapper:
         }
 
     def map(self, item: XZuFiItem) -> list[MappedItem]:
-        """Map one item; may return nothing, one or several changes."""
+        """Map one item; may return nothing, one or several changes (or skips)."""
         if isinstance(item, ZustaendigkeitObject):
             return self._responsibilities(item)
         if isinstance(item, DeleteObject):
@@ -278,38 +306,66 @@ class RecordMapper:
                 self.leistungen.add(item)
             if self._raw and item.xml is not None:
                 return [self._raw_object("leistung", item.id, item.xml, item)]
-            self.skipped["leistung"] += 1
-            return []
+            return [self._skip("leistung", _LEISTUNG_NOT_KEPT, item.position)]
         if isinstance(item, OnlinedienstObject):
-            if self._services:
-                self._onlinedienste[item.id.composite] = item
-            else:
-                self.skipped["onlinedienst"] += 1
+            if not self._services:
+                return [self._skip("onlinedienst", _SERVICES_OFF, item.position)]
+            earlier = self._onlinedienste.get(item.id.composite)
+            self._onlinedienste[item.id.composite] = item
+            if earlier is not None:
+                return [duplicate(earlier, "service", _onlinedienst_raw(earlier), item.position)]
             return []
         if isinstance(item, OrganisationseinheitObject):
             mapped: list[MappedItem] = []
             if self._units:
                 mapped.append(self._unit(item))
             else:
-                self.skipped["organisationseinheit"] += 1
+                mapped.append(self._skip("organisationseinheit", _UNITS_OFF, item.position))
             for embedded in item.zustaendigkeiten:
                 mapped.extend(self._responsibilities(embedded))
             return mapped
         if isinstance(item, InvalidObject):
-            if item.kind == "leistung" and self._defer:
-                self.leistungen.add(item)
-            kind = _RECORD_KIND_OF.get(item.kind)
-            if kind == "service" and not self._services:
-                kind = None
-            elif item.kind == "leistung" and self._raw:
-                kind = _RAW_KIND
-            return [Rejected(kind, item.position, item.xml, item.problems)]
+            return [self._rejected(item)]
         if isinstance(item, RawObject):
             if self._raw:
                 return [self._raw_object(item.kind, item.id, item.xml, item)]
-            self.skipped[item.kind] += 1
-            return []
+            return [self._skip(item.kind, _RAW_OFF, item.position)]
+        if isinstance(item, SkippedEntry):
+            return [self._skip(item.kind, item.reason, item.position)]
         raise TypeError(f"not an XZuFi item: {item!r}")  # pragma: no cover
+
+    def _skip(
+        self,
+        kind: str,
+        reason: str,
+        position: str | None,
+        count: int = 1,
+        counter: str | None = None,
+    ) -> Skipped:
+        self.skipped[counter or kind] += count
+        return Skipped(kind, reason, count, position)
+
+    def _rejected(self, item: InvalidObject) -> MappedItem:
+        """Quarantine an invalid object, or skip it if its kind is not mapped anyway."""
+        if item.kind == "leistung":
+            if self._defer:
+                self.leistungen.add(item)
+            if not self._raw:
+                problem = item.problems[0][1] if item.problems else "invalid"
+                return self._skip(
+                    "leistung", f"invalid ({problem}); {_LEISTUNG_NOT_KEPT}", item.position
+                )
+            return Rejected(_RAW_KIND, item.position, item.xml, item.problems)
+        kind = _RECORD_KIND_OF.get(item.kind)
+        off = {
+            "onlinedienst": (self._services, _SERVICES_OFF),
+            "organisationseinheit": (self._units, _UNITS_OFF),
+        }.get(item.kind)
+        if off is not None:
+            if not off[0]:
+                return self._skip(item.kind, f"invalid; {off[1]}", item.position)
+            kind = "service" if item.kind == "onlinedienst" else _UNIT_KIND
+        return Rejected(kind, item.position, item.xml, item.problems)
 
     def finish(self) -> list[MappedItem]:
         """Map what had to wait for the end: deferred Zuständigkeiten, then services."""
@@ -330,21 +386,27 @@ class RecordMapper:
         for composite, onlinedienst in onlinedienste.items():
             yield self._service(composite, onlinedienst, service_keys.pop(composite, ()))
 
-    def fast_transfer_objekt(self, element: Any) -> Upsert | None:
+    def fast_transfer_objekt(self, element: Any, *, remember: bool = True) -> Upsert | None:
         """Map the common ``zustaendigkeitTransferObjekt`` straight from its element.
 
         Handles one ``zustaendigkeit`` with one area whose Leistung is known with one LeiKa
-        key (nearly all of them); returns ``None`` for everything else, which then takes
-        the general path (:class:`~efa_xzufi.parser.TransferMessageReader` items).  This
-        keeps national-scale parsing fast; the result equals the general path's (the same
-        cached, validated :class:`~efa_core.ids.Ars` and :class:`~efa_core.ids.LeikaKey`
-        objects, the same :class:`~efa_core.model.Responsibility` constructor).
+        key, or named by its LeiKa key (``schemeID`` :data:`~efa_xzufi.parser.
+        LEIKA_SCHEME_ID`, as efa-xzufi's writer does), with or without
+        ``versionsinformation`` (nearly all of them); returns ``None`` for everything
+        else, which then takes the general path (:class:`~efa_xzufi.parser.
+        TransferMessageReader` items).  This keeps national-scale parsing fast; the result
+        equals the general path's (the same cached, validated :class:`~efa_core.ids.Ars`,
+        :class:`~efa_core.ids.LeikaKey` and timestamps, the same
+        :class:`~efa_core.model.Responsibility` constructor).  *remember* ``False``
+        leaves the record's LeiKa key out of its Onlinedienst's service (the caller adds
+        it with :meth:`_remember` once the record is kept).
         """
         # The hot path of national exports: local names only, no helper calls on the way,
         # children taken as lists (``element[:]`` is cheaper than an lxml iterator).
         names = _LOCAL
         target = None
         zustaendigkeit = None
+        modified = None
         for child in element[:]:
             tag = names.get(child.tag) or local_name(child.tag)
             if tag == "zustaendigkeit":
@@ -361,10 +423,11 @@ class RecordMapper:
                 scheme = get("schemeID") or ""
                 target = f"{agency.strip()}_{scheme.strip()}_{value}"
             elif tag == "versionsinformation":
-                return None
+                modified = _modified(child)
         if zustaendigkeit is None or target is None:
             return None
         ident = leistung = role = None
+        leika_value = None
         kind = None
         area = None
         for child in zustaendigkeit[:]:
@@ -384,6 +447,7 @@ class RecordMapper:
                     ident = f"{agency}_{scheme}_{value}"
                 else:
                     leistung = f"{agency}_{scheme}_{value}"
+                    leika_value = value if scheme == LEIKA_SCHEME_ID else None
             elif tag == "gebietID":
                 if area is not None:
                     return None
@@ -404,11 +468,20 @@ class RecordMapper:
                 else:
                     return None
             elif tag == "versionsinformation":
-                return None
+                modified = _modified(child) or modified
         if ident is None or leistung is None or area is None or kind is None:
             return None
         keys = self.leistungen._keys.get(leistung)
-        if keys is None or len(keys) != 1:
+        leistung_id: str | None = leistung
+        if keys is None:
+            if leika_value is None or leistung in self.leistungen._invalid:
+                return None
+            try:
+                keys = (_leika(leika_value),)
+            except InvalidIdentifier:
+                return None  # the general path names the problem
+            leistung_id = None
+        elif len(keys) != 1:
             return None
         key = keys[0]
         try:
@@ -418,12 +491,13 @@ class RecordMapper:
                 target_kind=kind,
                 target_id=target,
                 responsibility_id=ident,
-                leistung_id=leistung,
+                leistung_id=leistung_id,
                 role=role,
+                modified_at=modified,
             )
         except (EfaError, ValueError):
             return None
-        if kind is _ONLINEDIENST and self._services:
+        if remember and kind is _ONLINEDIENST and self._services:
             self._remember(target, key)
         return Upsert(record)
 
@@ -463,7 +537,11 @@ class RecordMapper:
         resolved = self.leistungen.resolve(item.leistung_id)
         leistung_id: str | None = item.leistung_id.composite
         if isinstance(resolved, str):
-            if self._defer and item.leistung_id.composite not in self.leistungen:
+            if (
+                self._defer
+                and item.leistung_id.composite not in self.leistungen
+                and item.leistung_id.scheme_id != LEIKA_SCHEME_ID
+            ):
                 self._deferred.append(item)
                 return []
             if item.leistung_id.scheme_id == LEIKA_SCHEME_ID:
@@ -473,13 +551,10 @@ class RecordMapper:
                 except EfaError as exc:
                     resolved = f"leistungID with schemeID {LEIKA_SCHEME_ID!r}: {exc}"
         if isinstance(resolved, str):
+            problem = (f"{item.path}/leistungID", resolved)
             return [
-                Rejected(
-                    "responsibility",
-                    item.position,
-                    _summary(item),
-                    [("zustaendigkeit/leistungID", resolved)],
-                )
+                Rejected("responsibility", item.position, _summary(item, area), [problem])
+                for area in item.areas
             ]
         rows = [(key, area) for key in resolved for area in item.areas]
         base_id = item.id.composite if item.id is not None else None
@@ -501,12 +576,17 @@ class RecordMapper:
                     modified_at=item.modified_at,
                 )
             except (EfaError, ValueError) as exc:
-                return [
-                    Rejected("responsibility", item.position, _summary(item), [("$", str(exc))])
-                ]
+                mapped.append(
+                    Rejected(
+                        "responsibility",
+                        item.position,
+                        _summary(item, area),
+                        [(item.path, str(exc))],
+                    )
+                )
+                continue
             mapped.append(Upsert(record))
-        if self._services and item.target_kind is TargetKind.ONLINEDIENST:
-            for key in resolved:
+            if self._services and item.target_kind is TargetKind.ONLINEDIENST:
                 self._remember(target, key)
         return mapped
 
@@ -537,8 +617,9 @@ class RecordMapper:
         object_class = _RAW_CLASSES.get(item.klasse)
         if object_class is not None and self._raw:
             return [Delete(_RAW_KIND, f"{object_class}:{ident.composite}") for ident in item.ids]
-        self.skipped[f"loesche {item.klasse}"] += len(item.ids)
-        return []
+        reason = f"deletes of class {item.klasse!r} are not mapped"
+        counter = f"loesche {item.klasse}"
+        return [self._skip("loesche", reason, item.position, len(item.ids), counter)]
 
     def _unit(self, item: OrganisationseinheitObject) -> MappedItem:
         raw = {

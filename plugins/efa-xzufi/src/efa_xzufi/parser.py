@@ -33,8 +33,10 @@ consumers build it, so ids of different editorial systems (Mandanten) never coll
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, NamedTuple, TypeVar, Union
 
 import attrs
@@ -46,11 +48,11 @@ from efa_core.model import TargetKind
 from efa_xzufi._xml import (
     _LOCAL,
     DEFAULT_LIMITS,
+    Entries,
     Limits,
     MessageInfo,
     Source,
     check_element,
-    iter_entries,
     local_name,
 )
 
@@ -147,7 +149,9 @@ class OnlinedienstObject:
 class ZustaendigkeitObject(NamedTuple):
     """One ``zustaendigkeit``: Leistung x areas -> an Onlinedienst or an OE.
 
-    A named tuple (not an attrs class) because millions of them are built.
+    A named tuple (not an attrs class) because millions of them are built.  Areas whose
+    ``gebietID`` is invalid are not in :attr:`areas`: the reader yields an
+    :class:`InvalidObject` for each of them (rejection per Leistung x Gebiet).
     """
 
     #: The Zuständigkeit's own id, if given.
@@ -162,6 +166,9 @@ class ZustaendigkeitObject(NamedTuple):
     role: str | None
     modified_at: dt.datetime | None
     position: str
+    #: The element path of the ``zustaendigkeit`` inside its object, e.g.
+    #: ``"zustaendigkeitTransferObjekt/zustaendigkeit[2]"``.
+    path: str = "zustaendigkeit"
 
 
 @attrs.frozen(kw_only=True)
@@ -208,17 +215,40 @@ class DeleteObject:
 
 @attrs.frozen(kw_only=True)
 class InvalidObject:
-    """An object that could not be read; the rest of the message goes on."""
+    """An object (or one area of a Zuständigkeit) that could not be read; the rest goes on.
 
-    #: The object element's local name, e.g. ``"zustaendigkeitTransferObjekt"``.
+    A Zuständigkeit is rejected per area (Leistung x Gebiet): a bad ``gebietID`` gives an
+    invalid item of kind ``"zustaendigkeit"`` for that area alone, whose :attr:`xml` holds
+    the Zuständigkeit with just that ``gebietID``; its other areas are read as usual.
+    """
+
+    #: The object element's local name, e.g. ``"zustaendigkeitTransferObjekt"``, or
+    #: ``"zustaendigkeit"`` for one rejected Zuständigkeit (or one of its areas).
     kind: str
     #: The object's (first) id, if it has a readable one.
     id: XZuFiId | None
+    #: ``"<file>:line <N>"`` (``", entry <M>"`` added when entries share lines).
     position: str
-    #: The object's XML as it was received.
+    #: The object's XML as it was received (for one area: reduced to that area).
     xml: str
-    #: Every problem as ``(path, message)``, e.g. ``("zustaendigkeit/gebietID", "...")``.
+    #: Every problem as ``(element path, message)``, e.g.
+    #: ``("zustaendigkeitTransferObjekt/zustaendigkeit/gebietID[2]", "...")``.
     problems: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen(kw_only=True)
+class SkippedEntry:
+    """Something in the message that holds no object to read (counted, not rejected).
+
+    An empty ``schreibe``, or an element beside the entries that is neither an entry nor a
+    header part (``nachrichtenkopf``, ``transaktionID``, ``transaktionPosition``).
+    """
+
+    #: The element's local name, e.g. ``"schreibe"`` or ``"signatur"``.
+    kind: str
+    #: Why it holds nothing to read.
+    reason: str
+    position: str
 
 
 #: One item of a transfer message.
@@ -230,6 +260,7 @@ XZuFiItem = Union[  # noqa: UP007 - a runtime alias
     RawObject,
     DeleteObject,
     InvalidObject,
+    SkippedEntry,
 ]
 
 
@@ -239,6 +270,19 @@ class _Invalid(Exception):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__(problems)
         self.problems = problems
+
+
+class _Place:
+    """Internal: turns a line into a position in the current message."""
+
+    __slots__ = ("entries", "source")
+
+    def __init__(self, source: str, entries: Entries) -> None:
+        self.source = source
+        self.entries = entries
+
+    def __call__(self, line: int | None) -> str:
+        return self.entries.position(self.source, line)
 
 
 # -- small readers ------------------------------------------------------------------------
@@ -269,20 +313,100 @@ def _code(element: Any) -> str:
     return _text(element)
 
 
-def _multilang(element: Any) -> str | None:
-    """Text of a (possibly multi-language) name element, preferring German."""
-    candidates: list[tuple[str, str]] = []
-    own = _text(element)
-    if own:
-        candidates.append((element.get("languageCode") or "", own))
+# -- names: language and markup --------------------------------------------------------------
+
+_XML_LANG: Final = "{http://www.w3.org/XML/1998/namespace}lang"
+#: An HTML tag in a text (a name written with markup inside CDATA, or escaped).
+_HTML_TAG: Final = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:[\s/][^<>]*)?>")
+_HTML_ENTITY: Final = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+#: Tags that do not separate words (the rest, e.g. ``p``, ``br``, ``li``, do).
+_INLINE_TAGS: Final = frozenset(
+    {"a", "abbr", "b", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"}
+)
+
+
+def _tag_gap(match: re.Match[str]) -> str:
+    return "" if match[1].lower() in _INLINE_TAGS else " "
+
+
+def plain_text(text: str) -> str:
+    """Reduce a name that may carry HTML to plain text.
+
+    Tags are removed (block tags such as ``p`` and ``br`` leave a space, inline ones such
+    as ``b`` nothing), character references are decoded, whitespace is collapsed.  A
+    ``<`` that starts no tag (``Kinder < 6 Jahre``) stays.
+    """
+    if "<" in text:
+        text = _HTML_TAG.sub(_tag_gap, text)
+    if "&" in text:
+        text = _HTML_ENTITY.sub(lambda m: html.unescape(m[0]), text)
+    return " ".join(text.split())
+
+
+def _element_text(element: Any) -> str:
+    """Return the text of *element* with its markup children (``p``, ``b``...) flattened."""
+    parts = [element.text or ""]
     for child in element:
-        text = " ".join("".join(child.itertext()).split())
-        if text:
-            candidates.append((child.get("languageCode") or "", text))
-    for language, text in candidates:
-        if language.lower().startswith("de"):
+        inner = _element_text(child)
+        if local_name(child.tag).lower() in _INLINE_TAGS:
+            parts.append(inner)
+        else:
+            parts.append(f" {inner} ")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _language(element: Any) -> str:
+    """``languageCode`` (XZuFi) or ``xml:lang`` of *element*, lower case ("" if none)."""
+    value = element.get("languageCode") or element.get(_XML_LANG) or ""
+    return value.strip().lower().replace("_", "-")
+
+
+def _name_candidates(element: Any, found: list[tuple[str, str]]) -> None:
+    """Add the ``(language, text)`` variants of a name element to *found*.
+
+    Children that carry a language are the variants (``name/name[@languageCode]``);
+    otherwise the element's whole text, markup flattened, is one variant in its own
+    language.
+    """
+    language = _language(element)
+    variants = [child for child in element if isinstance(child.tag, str) and _language(child)]
+    if variants:
+        own = plain_text(element.text or "")
+        if own:
+            found.append((language, own))
+        for child in variants:
+            text = plain_text(_element_text(child))
+            if text:
+                found.append((_language(child), text))
+        return
+    text = plain_text(_element_text(element))
+    if text:
+        found.append((language, text))
+
+
+def pick_language(candidates: list[tuple[str, str]], language: str = "de") -> str | None:
+    """Choose the text of the wanted *language* among ``(language, text)`` variants.
+
+    Order: exactly *language*, then a regional form (``de-DE``, ``de-AT``), then a text
+    without a language, then the first one.  Ties go to the earlier variant.
+    """
+    wanted = language.strip().lower().replace("_", "-")
+    best: tuple[int, str] | None = None
+    for code, text in candidates:
+        if code == wanted:
             return text
-    return candidates[0][1] if candidates else None
+        rank = 1 if code.startswith(wanted + "-") else 2 if not code else 3
+        if best is None or rank < best[0]:
+            best = (rank, text)
+    return None if best is None else best[1]
+
+
+def _multilang(element: Any, language: str = "de") -> str | None:
+    """Text of a (possibly multi-language) name element in the wanted *language*."""
+    found: list[tuple[str, str]] = []
+    _name_candidates(element, found)
+    return pick_language(found, language)
 
 
 _BERLIN: dt.tzinfo | None
@@ -316,9 +440,20 @@ def parse_datetime(text: str | None) -> dt.datetime | None:
     return parsed
 
 
+_DATETIME_CACHE: dict[str, dt.datetime | None] = {}
+
+
 def _modified(element: Any) -> dt.datetime | None:
+    """Return the first ``geaendertDatumZeit`` inside *element* (cached: exports repeat)."""
     for item in element.iter("{*}geaendertDatumZeit"):
-        return parse_datetime(item.text)
+        text = item.text or ""
+        try:
+            return _DATETIME_CACHE[text]
+        except KeyError:
+            parsed = parse_datetime(text)
+            if len(_DATETIME_CACHE) < _CACHE_MAX:
+                _DATETIME_CACHE[text] = parsed
+            return parsed
     return None
 
 
@@ -330,11 +465,13 @@ def _xml(element: Any) -> str:
 # -- object readers -----------------------------------------------------------------------
 
 
-def _read_leistung(element: Any, position: str, keep_xml: bool = False) -> LeistungObject:
+def _read_leistung(
+    element: Any, position: str, keep_xml: bool = False, language: str = "de"
+) -> LeistungObject:
     problems: list[tuple[str, str]] = []
     ident: XZuFiId | None = None
     keys: list[LeikaKey] = []
-    name: str | None = None
+    names: list[tuple[str, str]] = []
     for child in element:
         tag = local_name(child.tag)
         if tag == "id":
@@ -348,8 +485,8 @@ def _read_leistung(element: Any, position: str, keep_xml: bool = False) -> Leist
                 continue
             if key not in keys:
                 keys.append(key)
-        elif tag == "modulText" and name is None:
-            name = _leistungsbezeichnung(child)
+        elif tag == "modulText":
+            _leistungsbezeichnung(child, names)
     if ident is None:
         problems.insert(0, ("leistung/id", "missing or empty; a leistung needs an id"))
     if problems:
@@ -358,43 +495,39 @@ def _read_leistung(element: Any, position: str, keep_xml: bool = False) -> Leist
     return LeistungObject(
         id=ident,
         leika_keys=tuple(keys),
-        name=name,
+        name=pick_language(names, language),
         modified_at=_modified(element),
         position=position,
         xml=_xml(element) if keep_xml else None,
     )
 
 
-def _leistungsbezeichnung(modul: Any) -> str | None:
+def _leistungsbezeichnung(modul: Any, names: list[tuple[str, str]]) -> None:
+    """Add the variants of a text module ``02`` (Leistungsbezeichnung) to *names*."""
     code = None
-    content = None
+    contents = []
     for child in modul:
         tag = local_name(child.tag)
         if tag == "leikaTextmodul":
             code = _code(child)
-        elif tag == "inhalt" and content is None:
-            content = _multilang(child) if len(child) else (" ".join(_text(child).split()) or None)
-    return content if code == "02" else None
+        elif tag == "inhalt":
+            contents.append(child)
+    if code == "02":
+        for content in contents:
+            _name_candidates(content, names)
 
 
-def _is_german(element: Any) -> bool:
-    return (element.get("languageCode") or "").lower().startswith("de")
-
-
-def _read_onlinedienst(element: Any, position: str) -> OnlinedienstObject:
+def _read_onlinedienst(element: Any, position: str, language: str = "de") -> OnlinedienstObject:
     ident: XZuFiId | None = None
-    name: str | None = None
-    german = False
+    names: list[tuple[str, str]] = []
     url: str | None = None
     fallback_url: str | None = None
     for child in element:
         tag = local_name(child.tag)
         if tag == "id":
             ident = _identifier(child)
-        elif tag == "bezeichnung" and not german:
-            text = _multilang(child)
-            if text is not None and (name is None or _is_german(child)):
-                name, german = text, _is_german(child)
+        elif tag == "bezeichnung":
+            _name_candidates(child, names)
         elif tag == "link":
             link_type = None
             target = None
@@ -415,7 +548,7 @@ def _read_onlinedienst(element: Any, position: str) -> OnlinedienstObject:
         raise _Invalid([("onlinedienst/id", "missing or empty; an onlinedienst needs an id")])
     return OnlinedienstObject(
         id=ident,
-        name=name,
+        name=pick_language(names, language),
         url=url or fallback_url,
         modified_at=_modified(element),
         position=position,
@@ -448,6 +581,33 @@ def _leika(text: str) -> LeikaKey:
     return key
 
 
+def _reduced(obj: Any, zustaendigkeit: Any, gebiet: Any | None) -> str:
+    """Return the XML of rejected responsibilities, reduced to what names them.
+
+    *obj* keeps its id (or target) and the Zuständigkeit, whose ``gebietID`` elements are
+    reduced to the first with *gebiet*'s text (if given).
+    """
+    import copy
+
+    shell = etree.Element(obj.tag, nsmap=obj.nsmap)
+    for child in obj:
+        if local_name(child.tag) in ("id", "uebergeordnetesObjektID"):
+            shell.append(copy.deepcopy(child))
+    part = copy.deepcopy(zustaendigkeit)
+    shell.append(part)
+    if gebiet is not None:
+        kept = False
+        for child in list(part):
+            if local_name(child.tag) == "gebietID":
+                if kept or child.text != gebiet.text:
+                    part.remove(child)
+                else:
+                    kept = True
+    for child in (*shell, *part):
+        child.tail = None
+    return _xml(shell)
+
+
 def _read_zustaendigkeit(
     element: Any,
     target_id: XZuFiId | None,
@@ -455,13 +615,25 @@ def _read_zustaendigkeit(
     path: str,
     position: str,
     modified_at: dt.datetime | None,
-) -> ZustaendigkeitObject:
+    obj: Any,
+    place: Callable[[int | None], str],
+    invalid: list[InvalidObject],
+) -> ZustaendigkeitObject | None:
+    """Read one ``zustaendigkeit``; put what cannot be used into *invalid*.
+
+    A bad ``gebietID`` rejects only that area; a problem of the Zuständigkeit itself
+    (its ``leistungID``, ``id/@schemeID``, the target) rejects each of its areas.  Returns
+    ``None`` when no area is left.
+    """
     # The hot path of national exports: kept free of helper calls where it matters.
     names = _LOCAL
     problems: list[tuple[str, str]] | None = None
     ident: XZuFiId | None = None
     leistung: XZuFiId | None = None
     areas: list[Ars] = []
+    area_elements: list[Any] = []
+    bad_areas: list[tuple[Any, int, str]] | None = None
+    gebiet_count = 0
     role: str | None = None
     for child in element:
         tag = names.get(child.tag) or local_name(child.tag)
@@ -480,15 +652,17 @@ def _read_zustaendigkeit(
                 else:
                     leistung = found
         elif tag == "gebietID":
+            gebiet_count += 1
             text = child.text
             try:
                 area = _ars(text.strip() if text else "")
             except InvalidIdentifier as exc:
-                problems = problems or []
-                problems.append((f"{path}/gebietID", str(exc)))
+                bad_areas = bad_areas or []
+                bad_areas.append((child, gebiet_count, str(exc)))
                 continue
             if area not in areas:
                 areas.append(area)
+                area_elements.append(child)
         elif tag == "rolle":
             for part in child:
                 if (names.get(part.tag) or local_name(part.tag)) == "code":
@@ -523,16 +697,47 @@ def _read_zustaendigkeit(
                 "(ZustaendigkeitOnlinedienst | ZustaendigkeitOrganisationseinheit)",
             )
         )
-    if leistung is None or not areas or target_id is None or problems:
+    if leistung is None:
         problems = problems or []
-        if leistung is None:
-            problems.append((f"{path}/leistungID", "missing or empty"))
-        if not areas and not any(p[0].endswith("gebietID") for p in problems):
-            problems.append((f"{path}/gebietID", "missing; a Zuständigkeit needs an area (ARS)"))
-        if target_id is None:
+        problems.append((f"{path}/leistungID", "missing or empty"))
+    if target_id is None:
+        problems = problems or []
+        if default_kind is TargetKind.ORGANISATIONSEINHEIT:
+            problems.insert(0, ("organisationseinheit/id", "missing or empty"))
+        else:
             problems.insert(0, ("uebergeordnetesObjektID", "missing or empty"))
-        raise _Invalid(problems)
+    if gebiet_count == 0:
+        problems = problems or []
+        problems.append((f"{path}/gebietID", "missing; a Zuständigkeit needs an area (ARS)"))
+    for gebiet, number, message in bad_areas or ():
+        gebiet_path = f"{path}/gebietID[{number}]" if gebiet_count > 1 else f"{path}/gebietID"
+        invalid.append(
+            InvalidObject(
+                kind="zustaendigkeit",
+                id=ident,
+                position=place(gebiet.sourceline),
+                xml=_reduced(obj, element, gebiet),
+                problems=((gebiet_path, message), *(problems or ())),
+            )
+        )
+    if problems:
+        # a problem of the Zuständigkeit itself: each of its (valid) areas is rejected
+        for gebiet in area_elements or ([None] if gebiet_count == 0 else []):
+            invalid.append(
+                InvalidObject(
+                    kind="zustaendigkeit",
+                    id=ident,
+                    position=position,
+                    xml=_reduced(obj, element, gebiet),
+                    problems=tuple(problems),
+                )
+            )
+        return None
+    if not areas:
+        return None
     assert kind is not None
+    assert target_id is not None
+    assert leistung is not None
     return ZustaendigkeitObject(
         id=ident,
         target_kind=kind,
@@ -542,10 +747,13 @@ def _read_zustaendigkeit(
         role=role,
         modified_at=modified_at,
         position=position,
+        path=path,
     )
 
 
-def _read_transfer_objekt(element: Any, position: str) -> list[ZustaendigkeitObject]:
+def _read_transfer_objekt(
+    element: Any, position: str, place: Callable[[int | None], str]
+) -> list[ZustaendigkeitObject | InvalidObject]:
     names = _LOCAL
     target: XZuFiId | None = None
     entries: list[Any] = []
@@ -558,22 +766,19 @@ def _read_transfer_objekt(element: Any, position: str) -> list[ZustaendigkeitObj
             target = _identifier(child)
         elif tag == "versionsinformation":
             modified = _modified(child)
-    if len(entries) == 1:
-        return [
-            _read_zustaendigkeit(entries[0], target, None, "zustaendigkeit", position, modified)
-        ]
     if not entries:
         raise _Invalid([("zustaendigkeitTransferObjekt/zustaendigkeit", "missing")])
-    results: list[ZustaendigkeitObject] = []
-    problems: list[tuple[str, str]] = []
+    results: list[ZustaendigkeitObject | InvalidObject] = []
+    several = len(entries) > 1
     for number, entry in enumerate(entries, start=1):
-        path = f"zustaendigkeit[{number}]"
-        try:
-            results.append(_read_zustaendigkeit(entry, target, None, path, position, modified))
-        except _Invalid as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise _Invalid(problems)
+        path = "zustaendigkeitTransferObjekt/zustaendigkeit" + (f"[{number}]" if several else "")
+        invalid: list[InvalidObject] = []
+        item = _read_zustaendigkeit(
+            entry, target, None, path, position, modified, element, place, invalid
+        )
+        if item is not None:
+            results.append(item)
+        results.extend(invalid)
     return results
 
 
@@ -587,9 +792,12 @@ def _address_ars(anschrift: Any) -> Ars | None:
     return None
 
 
-def _read_organisationseinheit(element: Any, position: str) -> OrganisationseinheitObject:
+def _read_organisationseinheit(
+    element: Any, position: str, place: Callable[[int | None], str], language: str = "de"
+) -> Sequence[OrganisationseinheitObject | InvalidObject]:
+    """Read an OE; its embedded Zuständigkeiten are rejected one by one, never the OE."""
     ident: XZuFiId | None = None
-    name: str | None = None
+    names: list[tuple[str, str]] = []
     ars: Ars | None = None
     address_seen = False
     embedded: list[Any] = []
@@ -597,41 +805,60 @@ def _read_organisationseinheit(element: Any, position: str) -> Organisationseinh
         tag = local_name(child.tag)
         if tag == "id":
             ident = _identifier(child)
-        elif tag == "name" and name is None:
-            name = _multilang(child)
+        elif tag == "name":
+            _name_candidates(child, names)
         elif tag == "anschrift" and not address_seen:
             address_seen = True
             ars = _address_ars(child)
         elif tag == "zustaendigkeit":
             embedded.append(child)
+    invalid: list[InvalidObject] = []
     if ident is None:
-        raise _Invalid(
-            [("organisationseinheit/id", "missing or empty; an organisationseinheit needs an id")]
+        # the OE is rejected; its Zuständigkeiten (no target without its id) area by area
+        invalid.append(
+            InvalidObject(
+                kind="organisationseinheit",
+                id=None,
+                position=position,
+                xml=_xml(element),
+                problems=(
+                    (
+                        "organisationseinheit/id",
+                        "missing or empty; an organisationseinheit needs an id",
+                    ),
+                ),
+            )
         )
-    problems: list[tuple[str, str]] = []
     results: list[ZustaendigkeitObject] = []
     modified = _modified(element)
+    several = len(embedded) > 1
     for number, entry in enumerate(embedded, start=1):
-        path = f"organisationseinheit/zustaendigkeit[{number}]"
-        try:
-            results.append(
-                _read_zustaendigkeit(
-                    entry, ident, TargetKind.ORGANISATIONSEINHEIT, path, position, modified
-                )
-            )
-        except _Invalid as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise _Invalid(problems)
-    return OrganisationseinheitObject(
+        path = "organisationseinheit/zustaendigkeit" + (f"[{number}]" if several else "")
+        item = _read_zustaendigkeit(
+            entry,
+            ident,
+            TargetKind.ORGANISATIONSEINHEIT,
+            path,
+            place(entry.sourceline),
+            modified,
+            element,
+            place,
+            invalid,
+        )
+        if item is not None:
+            results.append(item)
+    if ident is None:
+        return list(invalid)
+    unit = OrganisationseinheitObject(
         id=ident,
-        name=name,
+        name=pick_language(names, language),
         zustaendigkeiten=tuple(results),
         modified_at=modified,
         position=position,
         xml=_xml(element),
         ars=ars,
     )
+    return [unit, *invalid]
 
 
 def _read_loesche(element: Any, position: str) -> DeleteObject:
@@ -668,14 +895,21 @@ class TransferMessageReader:
     *source* is a path, the message as bytes, or a binary file object; *name* is how
     positions and errors call it (default: the path, or ``"<bytes>"``).  Iterating reads
     the message once, streaming; memory stays flat whatever its size.  After iteration
-    started, :attr:`info` holds what the root and ``nachrichtenkopf`` say.
+    started, :attr:`info` holds what the root and ``nachrichtenkopf`` say, and
+    :attr:`entry` the number of the entry the last item came from.
 
     *kinds* restricts the objects that are read: a set of local names (``"leistung"``,
     ``"loesche"``, ...); other entries are skipped cheaply (used for a first pass that only
     collects Leistungen).  *leistung_xml* keeps the XML of every ``leistung`` in
     :attr:`LeistungObject.xml` (for raw ``xzufi-object`` records; off by default because
-    serializing costs time).
+    serializing costs time).  *language* chooses among the language variants of names
+    (``"de"``: German, then ``de-*``, then a name without language, then the first).
 
+    Positions are ``"<name>:line <N>"``; in a file that puts several entries on one line
+    (minified) they also name the entry: ``"<name>:line 1, entry 5"``.
+
+    :raises efa_xzufi.XZuFiNotUnderstood: the input is no XZuFi 2.2/2.3 transfer message
+        (raised before the first item).
     :raises efa_xzufi.XZuFiFormatError: the input is missing or not well-formed (raised
         while iterating; everything yielded before stays valid).
     :raises efa_xzufi.XZuFiRefused: a DOCTYPE, or a limit of *limits* was exceeded.
@@ -689,18 +923,37 @@ class TransferMessageReader:
         limits: Limits = DEFAULT_LIMITS,
         kinds: frozenset[str] | None = None,
         leistung_xml: bool = False,
+        language: str = "de",
     ) -> None:
+        if not isinstance(language, str) or not language.strip():
+            raise ValueError(f"language must be a language code such as 'de', got {language!r}")
         self._source = source
         self._name = name
         self._limits = limits
         self._kinds = kinds
         self._leistung_xml = leistung_xml
-        self._info: list[MessageInfo] = []
+        self._language = language.strip().lower()
+        self._entries: Entries | None = None
+        self._source_name = ""
+        #: The object element whose items are being yielded, and its local name.
+        self._object: Any = None
+        self._object_kind = ""
 
     @property
     def info(self) -> MessageInfo | None:
         """The message's root and header data (``None`` before iteration reached it)."""
-        return self._info[0] if self._info else None
+        return None if self._entries is None else self._entries.info
+
+    @property
+    def entry(self) -> int:
+        """The number (1-based, document order) of the entry the last item came from."""
+        return 0 if self._entries is None else self._entries.ordinal
+
+    def entry_position(self) -> str:
+        """Return the position of the entry the last item came from."""
+        if self._entries is None:
+            return self._source_name
+        return self._entries.position(self._source_name, self._entries.line)
 
     def __iter__(self) -> Iterator[XZuFiItem]:
         yield from self._items(None)  # without a fast path: items only
@@ -714,16 +967,33 @@ class TransferMessageReader:
         limits = self._limits
         source = self._name_of_source()
         names = _LOCAL
-        for entry in iter_entries(self._source, name=source, limits=limits, info=self._info):
+        language = self._language
+        self._source_name = source
+        entries = self._entries = Entries(self._source, name=source, limits=limits)
+        place = _Place(source, entries)
+        strays = entries.strays
+        for entry in entries:
+            if strays:
+                yield from self._strays(place)
             operation = names.get(entry.tag) or local_name(entry.tag)
+            self._object = None
             if operation == "loesche":
                 if kinds is None or "loesche" in kinds:
-                    yield self._loesche(entry, f"{source}:line {entry.sourceline}")
+                    yield self._loesche(entry, place(entry.sourceline))
                 continue
-            for element in entry[:]:  # a list: cheaper than an lxml iterator
+            children = entry[:]  # a list: cheaper than an lxml iterator
+            if not children and (kinds is None or "schreibe" in kinds):
+                yield SkippedEntry(
+                    kind="schreibe",
+                    reason="an empty schreibe entry (no object in it)",
+                    position=place(entry.sourceline),
+                )
+            for element in children:
                 kind = names.get(element.tag) or local_name(element.tag)
                 if not kind or (kinds is not None and kind not in kinds):
                     continue
+                self._object = element
+                self._object_kind = kind
                 if kind == "zustaendigkeitTransferObjekt":
                     # the hot path: read only three levels deep, deeper content is dropped
                     if fast is not None:
@@ -731,21 +1001,21 @@ class TransferMessageReader:
                         if result is not None:
                             yield result
                             continue
-                    position = f"{source}:line {element.sourceline}"
+                    position = place(element.sourceline)
                     try:
-                        yield from _read_transfer_objekt(element, position)
+                        yield from _read_transfer_objekt(element, position, place)
                     except _Invalid as exc:
                         yield self._invalid(kind, element, position, exc)
                     continue
-                position = f"{source}:line {element.sourceline}"
+                position = place(element.sourceline)
                 check_element(element, limits, source)
                 try:
                     if kind == "leistung":
-                        yield _read_leistung(element, position, self._leistung_xml)
+                        yield _read_leistung(element, position, self._leistung_xml, language)
                     elif kind == "onlinedienst":
-                        yield _read_onlinedienst(element, position)
+                        yield _read_onlinedienst(element, position, language)
                     elif kind == "organisationseinheit":
-                        yield _read_organisationseinheit(element, position)
+                        yield from _read_organisationseinheit(element, position, place, language)
                     else:
                         yield RawObject(
                             kind=kind,
@@ -756,6 +1026,23 @@ class TransferMessageReader:
                         )
                 except _Invalid as exc:
                     yield self._invalid(kind, element, position, exc)
+        if strays:
+            yield from self._strays(place)
+
+    def _strays(self, place: _Place) -> Iterator[SkippedEntry]:
+        strays = place.entries.strays
+        self._object = None
+        while strays:
+            kind, line = strays.pop(0)
+            if self._kinds is None or kind in self._kinds:
+                yield SkippedEntry(
+                    kind=kind,
+                    reason=(
+                        f"a <{kind}> element beside the entries: neither a schreibe/loesche "
+                        "entry nor a header part"
+                    ),
+                    position=f"{place.source}:line {line}",
+                )
 
     @staticmethod
     def _invalid(kind: str, element: Any, position: str, exc: _Invalid) -> InvalidObject:
