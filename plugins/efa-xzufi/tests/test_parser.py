@@ -109,6 +109,7 @@ def test_2_2_0_maps_to_records_deletes_and_rejections(fixtures):
         name="Online-Anmeldung",
         leika_keys=(ANMELDUNG,),
         url="https://anmeldung.example.org/start",
+        onlinedienst_ids=("S16000_Onlinedienst_OD-4711",),
     )
     assert keys["S16000_Organisationseinheit_OE-ERFURT"] == OrganisationUnit(
         key="S16000_Organisationseinheit_OE-ERFURT",

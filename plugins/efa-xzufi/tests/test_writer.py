@@ -45,6 +45,7 @@ SERVICE = Service(
     leika_keys=(KEY,),
     url="https://anmeldung.example.org/start",
     modified_at=datetime(2026, 2, 1, tzinfo=timezone.utc),
+    onlinedienst_ids=(OD,),  # read back: the Onlinedienst is its own implementation
 )
 
 

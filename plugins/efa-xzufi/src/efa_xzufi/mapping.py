@@ -21,7 +21,8 @@ Mapping rules (:class:`RecordMapper`):
   how :func:`efa_xzufi.write_transfer_message` writes a reference to a Leistung whose
   editorial id is not known) and ``leistung_id`` stays ``None``;
 * an ``onlinedienst`` becomes a :class:`~efa_core.model.Service` keyed by its composite
-  id, named by its ``bezeichnung``, with the LeiKa keys of the Zuständigkeiten that point
+  id (also its only :attr:`~efa_core.model.Service.onlinedienst_ids`), named by its
+  ``bezeichnung`` in the wanted language, with the LeiKa keys of the Zuständigkeiten that point
   at it, in key order (the Onlinedienst object lists no keys, and the order of its
   Zuständigkeiten in a file means nothing, so key order keeps the record stable between
   exports).  The keys are known only at the end, so services come last; until then the
@@ -697,11 +698,16 @@ class RecordMapper:
                 leika_keys=keys,
                 url=item.url,
                 modified_at=item.modified_at,
+                onlinedienst_ids=(composite,),
             )
         except (EfaError, ValueError):
             try:  # a link that is no http(s) URL is dropped, not the service
                 record = Service(
-                    key=composite, name=item.name, leika_keys=keys, modified_at=item.modified_at
+                    key=composite,
+                    name=item.name,
+                    leika_keys=keys,
+                    modified_at=item.modified_at,
+                    onlinedienst_ids=(composite,),
                 )
             except (EfaError, ValueError) as exc:
                 return Rejected("service", item.position, raw, [("$", str(exc))])
@@ -718,6 +724,7 @@ def parse_transfer_message(
     organisation_units: bool = True,
     raw_objects: bool = True,
     max_raw_chars: int = DEFAULT_MAX_RAW_CHARS,
+    language: str = "de",
 ) -> Iterator[MappedItem]:
     """Parse one transfer message and yield its changes and rejected objects, streaming.
 
@@ -725,8 +732,14 @@ def parse_transfer_message(
     further down are held back to the end of the message (pass *leistungen* to resolve
     against a prepared index instead).  Services come last.  *services*,
     *organisation_units*, *raw_objects* and *max_raw_chars* are
-    :class:`RecordMapper`'s options (here all kinds are on by default).
+    :class:`RecordMapper`'s options (here all kinds are on by default); *language* chooses
+    among the language variants of names (see :class:`~efa_xzufi.parser.TransferMessageReader`).
 
+    Objects that are not mapped come as :class:`~efa_core.connectors.Skipped` with the
+    reason; ``loesche`` entries as :class:`~efa_core.connectors.Delete` (replayed in
+    order: this is one message, not a snapshot; see :class:`~efa_xzufi.ExportSnapshot`).
+
+    :raises efa_xzufi.XZuFiNotUnderstood: the input is no XZuFi 2.2/2.3 transfer message.
     :raises efa_xzufi.XZuFiFormatError: missing or not well-formed input.
     :raises efa_xzufi.XZuFiRefused: a DOCTYPE, or a limit was exceeded.
     """
@@ -737,7 +750,9 @@ def parse_transfer_message(
         raw_objects=raw_objects,
         max_raw_chars=max_raw_chars,
     )
-    reader = TransferMessageReader(source, name=name, limits=limits, leistung_xml=raw_objects)
+    reader = TransferMessageReader(
+        source, name=name, limits=limits, leistung_xml=raw_objects, language=language
+    )
     for item in reader._items(mapper.fast_transfer_objekt):
         if type(item) is Upsert:
             yield item
