@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from efa_core.cli.report import demo
+from efa_core.cli.demo import demo
 from efa_core.model import Stage
 from efa_core.plugins import PluginRegistry
 from efa_core.report import DemoError, DemoResult, run_demo
@@ -47,6 +47,7 @@ def test_every_source_synced(demo_result: DemoResult) -> None:
     }
     assert all(r.ok and r.quarantined == 0 for r in demo_result.sync.reports)
     assert demo_result.report_path.is_file()
+    assert demo_result.db_path is not None
     assert demo_result.db_path.is_file()
 
 
@@ -101,7 +102,7 @@ def test_findings_follow_the_example(demo_result: DemoResult) -> None:
         # Jena is published for MP-101 and MP-103 but has no route for either
         ("published-without-route", "MP-101", "160530000000"),
         ("published-without-route", "MP-103", "160530000000"),
-        # Jena's MP-103 Zuständigkeit points to an Onlinedienst not in findings.json
+        # Jena's MP-103 Zuständigkeit points to an Onlinedienst not in [findings] of efa.toml
         ("unknown-online-service", "MP-103", "160530000000"),
     ]
     assert found == sorted(expected)
@@ -135,8 +136,10 @@ def test_demo_refuses_foreign_output_and_existing_db(tmp_path: Path) -> None:
     assert (foreign / "notes.txt").read_text() == "keep me"
     db = tmp_path / "there.db"
     db.write_bytes(b"")
-    with pytest.raises(DemoError, match="already exists"):
-        run_demo(tmp_path / "out", db=db)
+    for value in (db, str(db), f"sqlite:///{db}"):
+        with pytest.raises(DemoError, match="already exists"):
+            run_demo(tmp_path / "out", db=value)
+    assert db.read_bytes() == b""
 
 
 def test_missing_plugins_name_the_pip_command(tmp_path: Path) -> None:
@@ -163,3 +166,98 @@ def test_cli_demo_prints_tables_and_report_path(tmp_path: Path) -> None:
     # a second run replaces the demo's own directory
     again = CliRunner().invoke(demo, ["--output", str(out)], terminal_width=200)
     assert again.exit_code == 0, again.output
+
+
+# -- after the demo: its folder is a working efa project (issue 13 §1) -------------------------
+
+
+def _efa(folder: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    from efa_core.cli import main
+
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(
+            main, list(args), env={"EFA_DB": None, "EFA_CONFIG": None, **(env or {})}
+        )
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.output
+
+
+def test_the_demo_folder_works_without_flags(demo_result: DemoResult) -> None:
+    import json
+
+    folder = demo_result.output_dir
+    assert demo_result.config_path == folder / "efa.toml"
+    code, out = _efa(folder, "findings", "--json")
+    assert code == 0, out
+    found = sorted((f["rule"], f["service"], f["area"]) for f in json.loads(out))
+    demo_found = [(f.rule, f.service, str(f.area)) for f in demo_result.data.findings]
+    assert found == sorted(demo_found), "efa findings in the demo folder = the demo's findings"
+    code, out = _efa(folder, "report")
+    assert code == 0, out
+    assert "MP-101" in out
+    assert "holds no data" not in out
+    code, out = _efa(folder, "coverage", "MP-101", "--by", "kreis")
+    assert code == 0, out
+    assert "kreisweit" in out
+    code, out = _efa(folder, "status")
+    assert code == 0, out
+    assert "dashboard-th" in out
+    assert f"store: sqlite:///{folder / 'efa-demo.db'}" in out or "efa-demo.db" in out
+
+
+def test_the_demo_folder_syncs_again_offline_and_unchanged(
+    demo_result: DemoResult, tmp_path: Path
+) -> None:
+    # The example can be used by hand: `efa sync` in the folder, no server, no variables.
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(demo_result.output_dir, folder)
+    code, out = _efa(folder, "sync", "--json")
+    assert code == 0, out
+    import json
+
+    reports = {r["source"]: r for r in json.loads(out)["sources"]}
+    assert set(reports) == {"marktplatz", "lrs-th", "fit-connect", "dashboard-th"}
+    assert all(r["status"] == "succeeded" for r in reports.values())
+    assert all(r["added"] == r["changed"] == r["deleted"] == 0 for r in reports.values())
+
+
+def test_demo_db_takes_a_url_or_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _need_plugins()
+    monkeypatch.chdir(tmp_path)
+    for number, value in enumerate(["plain.db", f"sqlite:///{tmp_path / 'url.db'}"]):
+        out = tmp_path / f"out{number}"
+        result = run_demo(out, db=value, timeline=False)
+        assert result.db_path is not None
+        assert result.db_path.is_file()
+        assert result.db_path.parent == tmp_path
+        # The folder's efa.toml names that store, so commands there find it.
+        code, text = _efa(out, "status", "--json")
+        assert code == 0, text
+        sources = {s["source"] for s in json_list(text)}  # type: ignore[index]
+        assert sources == {"register", "marktplatz", "lrs-th", "fit-connect", "dashboard-th"}
+
+
+def json_list(text: str) -> list[object]:
+    import json
+
+    data = json.loads(text)
+    assert isinstance(data, list)
+    return data
+
+
+def test_the_demo_does_not_import_the_dashboard_fake() -> None:
+    # Core never imports a plugin's test helpers: the demo reads a saved dashboard answer.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, efa_core.report.demo, efa_core.cli.demo; "
+        "print([m for m in sys.modules if 'fakes' in m])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -39,8 +39,11 @@ def _add_commands() -> None:
 
     from efa_core.cli import report as _report
 
-    for command in (_report.report, _report.demo):
-        main.add_command(command)
+    main.add_command(_report.report)
+
+    from efa_core.cli import demo as _demo
+
+    main.add_command(_demo.demo)
 
 
 _add_commands()

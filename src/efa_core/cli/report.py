@@ -1,15 +1,13 @@
-"""``efa report`` and ``efa demo``.
+"""``efa report``.
 
-``efa report`` finds the store as ``efa sync`` does (``--db``, ``$EFA_DB``, the
-configuration, the default), brings the derived view up to date and prints (or writes with
-``--output``) the report as a table, CSV, JSON or a self-contained HTML page.
-``efa demo`` syncs the shipped Thüringen example through the real connector plugins into a
-fresh SQLite file, prints the rollout and the findings and writes the HTML report.
+``efa report`` finds the store as every command does (:mod:`efa_core.cli._common`; it never
+creates one), brings the derived view up to date and prints (or writes with ``--output``)
+the report as a table, CSV, JSON or a self-contained HTML page.  The finding options come
+from ``[findings]`` of the configuration, then ``--option``.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from efa_core.cli._common import (
 from efa_core.errors import EfaError
 from efa_core.model import Stage
 
-__all__ = ["demo", "report"]
+__all__ = ["report"]
 
 _FORMATS = ("table", "csv", "json", "html")
 
@@ -121,54 +119,3 @@ def report(
             render_table(data, color=output is None and sys.stdout.isatty()),
             output,
         )
-
-
-@click.command(name="demo")
-@click.option(
-    "--db",
-    metavar="PATH",
-    type=click.Path(dir_okay=False),
-    help="The SQLite file to create (must not exist; default: <output>/efa-demo.db).",
-)
-@click.option(
-    "--output",
-    "-o",
-    metavar="DIR",
-    type=click.Path(file_okay=False),
-    default="efa-demo",
-    show_default=True,
-    help="Directory for the example copy, the store and the HTML report.",
-)
-@click.pass_context
-def demo(ctx: click.Context, db: str | None, output: str) -> None:
-    """Sync the Thüringen example through the real connectors and report on it.
-
-    Needs the connector plugins efa-xzufi, efa-marktplatz and efa-dashboard.
-    """
-    from rich.console import Console
-
-    from efa_core.report import findings_table, rollout_table, run_demo
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 160  # a file or pipe: do not wrap the tables at 80 columns
-    try:
-        result = run_demo(output, db=db, registry=plugin_registry(ctx))
-    except EfaError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for r in result.sync.reports:
-        console.print(
-            f"synced {r.source}: {r.added} added, {r.quarantined} quarantined", markup=False
-        )
-    console.print(rollout_table(result.data))
-    console.print(findings_table(result.data))
-    console.print(f"store:  {result.store_url}", markup=False)
-    console.print(f"report: {result.report_path}", markup=False)
-    known = json.loads((result.example_dir / "findings.json").read_text(encoding="utf-8"))
-    option = json.dumps(known["known_onlinedienste"], separators=(",", ":"))
-    console.print(
-        f"next:   efa report --db {result.store_url} --land TH --format html -o report.html"
-        f" --option 'known_onlinedienste={option}'",
-        markup=False,
-        soft_wrap=True,
-    )

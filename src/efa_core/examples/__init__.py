@@ -3,8 +3,9 @@
 ``thueringen/`` is a small, realistic example written for the project: four EfA services with
 real LeiKa keys, Thüringen's kreisfreie Städte and two Landkreise with their real ARS and
 population (an extract of the Destatis register), a registry export for ``efa-marktplatz``,
-an XZuFi export directory for ``efa-xzufi``, FIT-Connect routes as a records file and
-OZG-Dashboard rows (served by the dashboard fake during the demo).  The rollout facts
+an XZuFi export directory for ``efa-xzufi``, FIT-Connect routes as a records file,
+OZG-Dashboard rows as saved from its API (read by ``dashboard-file``) and an ``efa.toml``
+naming the sources, the store and the finding options.  The rollout facts
 (agreements, Zuständigkeiten, routes, dashboard rows and their dates) are invented; its
 ``README.md`` explains the design.
 """
@@ -50,15 +51,18 @@ def _copy(source: Traversable, target: Path) -> None:
             (target / item.name).write_bytes(item.read_bytes())
 
 
-def copy_example(target: str | Path, name: str = "thueringen") -> Path:
-    """Copy the example *name* into the directory *target* (replaced if it exists).
+def copy_example(target: str | Path, name: str = "thueringen", *, replace: bool = True) -> Path:
+    """Copy the example *name* into the directory *target*.
+
+    :param replace: remove *target* first if it exists; with ``False`` the example's files
+        are written over the ones of the same name and other files stay.
 
     Returns *target* as a :class:`~pathlib.Path`.  Copying works for any installation
     (also from a zip file) and gives the connectors real files to read.
     """
     source = example_files(name)
     path = Path(target)
-    if path.exists():
+    if replace and path.exists():
         shutil.rmtree(path)
     _copy(source, path)
     return path

@@ -4,29 +4,26 @@
 
 1. checks that the connector plugins the example needs are installed (else
    :class:`DemoError` naming the ``pip install`` command);
-2. copies the example (:mod:`efa_core.examples`) into ``<output>/example/``;
-3. serves the example's OZG-Dashboard rows with efa-core's dashboard fake on 127.0.0.1
-   (the dashboard has no file export the connector reads) for the duration of the sync;
-4. creates a fresh SQLite store, imports the example's register extract
-   (:func:`efa_core.areas.import_register`) and syncs every source of the example's
-   ``efa.toml`` with :class:`~efa_core.sync.SyncEngine`;
-5. collects the report (:func:`~efa_core.report.data.collect_report`, Land Thüringen, with
-   the example's finding options from ``findings.json``) and writes the HTML report.
+2. copies the example (:mod:`efa_core.examples`) into the output folder, with its
+   ``efa.toml`` naming the store, so that afterwards ``cd efa-demo && efa report`` (and
+   ``efa findings``, ``efa coverage``, ``efa sync`` …) work without flags;
+3. opens a fresh store, imports the example's register extract
+   (:func:`efa_core.areas.import_register`) and syncs every source of the ``efa.toml``
+   with :class:`~efa_core.sync.SyncEngine`; no network is used (the OZG-Dashboard rows are
+   a saved answer, read by the ``dashboard-file`` connector);
+4. collects the report (:func:`~efa_core.report.data.collect_report`, Land Thüringen, with
+   the ``[findings]`` options of the ``efa.toml``) and writes the HTML report.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import re
 import sys
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -45,33 +42,34 @@ else:  # pragma: no cover - Python 3.10
 
 if TYPE_CHECKING:
     from efa_core.plugins import PluginRegistry
-    from efa_core.testing.fakes.dashboard import DashboardApiFake
 
 __all__ = [
-    "DASHBOARD_URL_VAR",
     "DEFAULT_OUTPUT",
+    "DEFAULT_STORE",
     "REQUIRED_PLUGINS",
     "DemoError",
     "DemoResult",
     "check_plugins",
     "run_demo",
-    "serve_dashboard_rows",
 ]
 
 #: Connector type -> the distribution that provides it (the bundled plugins).
 REQUIRED_PLUGINS: Mapping[str, str] = {
     "marktplatz": "efa-marktplatz",
     "xzufi-dir": "efa-xzufi",
-    "dashboard": "efa-dashboard",
+    "dashboard-file": "efa-dashboard",
 }
-#: The environment variable the example's ``efa.toml`` takes the dashboard URL from.
-DASHBOARD_URL_VAR = "EFA_DEMO_DASHBOARD_URL"
 #: The output directory when none is given.
 DEFAULT_OUTPUT = "efa-demo"
+#: The store file in the output directory when no ``db`` is given (as the example's
+#: ``efa.toml`` names it).
+DEFAULT_STORE = "efa-demo.db"
 #: Marks a directory as written by the demo (so a re-run may replace its contents).
 _MARKER = ".efa-demo"
-#: Options that name files, per connector type (resolved against the example directory).
+#: Options that name files, per connector type (resolved against the output directory).
 _PATH_OPTIONS = ("path", "offers", "agreements", "output_dir")
+#: The ``url = …`` line of the example's ``[store]`` table.
+_STORE_LINE = re.compile(r'^url = "[^"]*"', re.MULTILINE)
 
 
 class DemoError(EfaError):
@@ -82,17 +80,21 @@ class DemoError(EfaError):
 class DemoResult:
     """What :func:`run_demo` made."""
 
+    #: The folder with the example's files, its ``efa.toml``, the store and the report.
     output_dir: Path
-    db_path: Path
+    #: The store's URL (a SQLite file's ``sqlite:///…`` URL, or the PostgreSQL URL given,
+    #: password included: show it with :func:`efa_core.store.mask_url`).
+    store_url: str
+    #: The SQLite file of the store; ``None`` for PostgreSQL.
+    db_path: Path | None
+    #: The HTML report.
     report_path: Path
+    #: The folder of the example's files (the same as :attr:`output_dir`).
     example_dir: Path
+    #: The ``efa.toml`` in :attr:`output_dir`.
+    config_path: Path
     sync: SyncReport
     data: ReportData
-
-    @property
-    def store_url(self) -> str:
-        """The SQLite URL of the demo's store (for ``efa report --db``)."""
-        return f"sqlite:///{self.db_path}"
 
 
 def check_plugins(registry: PluginRegistry) -> None:
@@ -107,92 +109,39 @@ def check_plugins(registry: PluginRegistry) -> None:
             f"efa demo needs the connector plugin(s) {', '.join(missing)}, which are not "
             "installed. From an efa-core checkout: pip install "
             + " ".join(f"./plugins/{m}" for m in missing)
-            + " (from PyPI: pip install "
-            + " ".join(missing)
-            + ")"
         )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Answers requests with a :class:`DashboardApiFake` (stdlib server, no uvicorn)."""
-
-    fake: ClassVar[Any] = None
-    server_version = "efa-demo-dashboard"
-
-    def do_GET(self) -> None:
-        """Answer one GET request."""
-        parts = urlsplit(self.path)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, content_type, body, extra = self.fake.respond("GET", parts.path, query, headers)
-        if isinstance(body, (bytes, str)):
-            payload = body.encode() if isinstance(body, str) else body
-        else:
-            payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet (the demo prints its own output)."""
-
-
-@contextmanager
-def serve_dashboard_rows(rows_file: str | Path) -> Iterator[str]:
-    """Serve the OZG-Dashboard rows of *rows_file* (a JSON list of ``DvDataDto`` rows).
-
-    Yields the API's base URL (``http://127.0.0.1:<port>/api``).  The server is efa-core's
-    :class:`~efa_core.testing.fakes.dashboard.DashboardApiFake` behind the standard
-    library's HTTP server, listening on 127.0.0.1 only; it stops when the block ends.
-
-    :raises DemoError: the file is not a JSON list of rows with ``leika_key`` and ``ars``.
-    """
-    from efa_core.testing.fakes.dashboard import DashboardApiFake
-
-    fake: DashboardApiFake = DashboardApiFake()
-    path = Path(rows_file)
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DemoError(f"{path}: cannot read the dashboard rows: {exc}") from exc
-    if not isinstance(rows, list):
-        raise DemoError(f"{path}: expected a JSON list of dashboard rows")
-    for number, row in enumerate(rows, start=1):
-        if not isinstance(row, dict) or "leika_key" not in row or "ars" not in row:
-            raise DemoError(f"{path}: row {number} needs 'leika_key' and 'ars'")
-        rest = {k: v for k, v in row.items() if k not in ("leika_key", "ars")}
-        fake.add_row(str(row["leika_key"]), str(row["ars"]), **rest)
-    handler = type("_DashboardHandler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="efa-demo-dashboard", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def _example_config(example: Path, dashboard_url: str) -> EfaConfig:
-    """Read the example's ``efa.toml``, with file options made absolute."""
-    file = example / "efa.toml"
-    data = tomllib.loads(file.read_text(encoding="utf-8"))
+def _example_config(folder: Path, config_file: Path) -> EfaConfig:
+    """Read the demo's ``efa.toml``, with file options made absolute (any working dir)."""
+    data = tomllib.loads(config_file.read_text(encoding="utf-8"))
     for table in data.get("connectors", {}).values():
         for key in _PATH_OPTIONS:
             value = table.get(key)
             if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
-                table[key] = str(example / value)
-    env = {**os.environ, DASHBOARD_URL_VAR: dashboard_url}
-    return parse_config(data, env=env, path=file)
+                table[key] = str(folder / value)
+    return parse_config(data, env={}, path=config_file)
 
 
-def _prepare_output(output: Path, db: Path | None) -> Path:
+def _is_url(value: str) -> bool:
+    return "://" in value
+
+
+def _store_for_file(db: str) -> str:
+    """Return how the demo's ``efa.toml`` names the store *db* (never with a password)."""
+    if not _is_url(db):
+        return str(Path(db).expanduser().resolve())
+    parts = urlsplit(db)
+    if parts.scheme.lower() == "sqlite":
+        return db
+    if parts.password is None:
+        return db
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:${{PGPASSWORD}}@{host}"))
+
+
+def _prepare_output(output: Path, db: str | None) -> tuple[str, Path | None]:
+    """Check and mark *output*; return the store URL and its SQLite file (if one)."""
     if output.exists() and not output.is_dir():
         raise DemoError(f"{output} exists and is not a directory; choose another --output")
     if output.is_dir() and any(output.iterdir()) and not (output / _MARKER).exists():
@@ -200,15 +149,45 @@ def _prepare_output(output: Path, db: Path | None) -> Path:
             f"{output} exists and was not made by efa demo; choose another --output "
             "(the demo replaces the contents of its own directory only)"
         )
+    if db is None:
+        file: Path | None = output / DEFAULT_STORE
+    elif not _is_url(db):
+        file = Path(db).expanduser().resolve()
+    elif urlsplit(db).scheme.lower() == "sqlite":
+        rest = db.split("://", 1)[1]
+        if not rest.startswith("/") or rest in ("/", "/:memory:"):
+            raise DemoError(
+                f"--db {db!r}: the demo needs a SQLite file: sqlite:///relative.db, "
+                "sqlite:////absolute.db or a plain path"
+            )
+        file = Path(rest[1:].split("?", 1)[0]).expanduser().resolve()
+    else:
+        file = None
+    if db is not None and file is not None and file.exists():
+        raise DemoError(
+            f"{file} already exists; the demo needs a fresh store (choose another --db)"
+        )
     output.mkdir(parents=True, exist_ok=True)
     (output / _MARKER).write_text("made by efa demo; a re-run replaces this directory's files\n")
     if db is None:
-        db = output / "efa-demo.db"
+        assert file is not None
         for suffix in ("", "-wal", "-shm", ".sync-lock"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-    elif db.exists():
-        raise DemoError(f"{db} already exists; the demo needs a fresh store (choose another --db)")
-    return db
+            Path(str(file) + suffix).unlink(missing_ok=True)
+    url = db if db is not None and _is_url(db) else f"sqlite:///{file}"
+    return url, file
+
+
+def _write_config(output: Path, db: str | None) -> Path:
+    """Point the copied ``efa.toml`` at the store (unchanged for the default store)."""
+    config_file = output / "efa.toml"
+    if db is not None:
+        text = config_file.read_text(encoding="utf-8")
+        line = 'url = "' + _store_for_file(db).replace("\\", "\\\\") + '"'
+        text, count = _STORE_LINE.subn(lambda _: line, text, count=1)
+        if count != 1:  # pragma: no cover - the shipped example has the line
+            raise DemoError(f"{config_file}: no [store] url line to point at {db}")
+        config_file.write_text(text, encoding="utf-8")
+    return config_file
 
 
 def run_demo(
@@ -221,12 +200,14 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo into *output* (default ``./efa-demo``); see the module docs.
 
-    :param db: the SQLite file to create (default ``<output>/efa-demo.db``); it must not
-        exist.
+    :param db: the store to fill: a plain path, ``sqlite:///…`` or ``postgresql://…``
+        (default ``<output>/efa-demo.db``).  A SQLite file must not exist; a PostgreSQL
+        database must hold no efa-core data yet.  The ``efa.toml`` in *output* names it
+        (a PostgreSQL password as ``${PGPASSWORD}``).
     :param registry: the plugin registry (default: a new one with the installed plugins).
     :param now: the report's "now" (default: the current time).
-    :raises DemoError: a plugin is missing, *output* holds other files, *db* exists, or a
-        source failed to sync (the message names it and its error).
+    :raises DemoError: a plugin is missing, *output* holds other files, *db* exists or holds
+        data, or a source failed to sync (the message names it and its error).
     """
     from efa_core.areas import import_register
     from efa_core.plugins import PluginRegistry
@@ -234,14 +215,19 @@ def run_demo(
     registry = registry or PluginRegistry()
     check_plugins(registry)
     out = Path(output if output is not None else DEFAULT_OUTPUT).resolve()
-    db_path = _prepare_output(out, None if db is None else Path(db).resolve())
-    example = copy_example(out / "example")
-    options = json.loads((example / "findings.json").read_text(encoding="utf-8"))
-    with open_store(f"sqlite:///{db_path}") as store:
-        import_register(store, example / "gemeinden.csv")
-        with serve_dashboard_rows(example / "dashboard.json") as url:
-            config = _example_config(example, url)
-            report = SyncEngine(store, registry, config).run()
+    db_text = None if db is None else str(db)
+    url, db_file = _prepare_output(out, db_text)
+    copy_example(out, replace=False)
+    config_file = _write_config(out, db_text)
+    config = _example_config(out, config_file)
+    with open_store(url) as store:
+        if store.sources():
+            raise DemoError(
+                f"the store {store.url} already holds data; the demo needs a fresh store "
+                "(choose another --db)"
+            )
+        import_register(store, out / "gemeinden.csv")
+        report = SyncEngine(store, registry, config).run()
         if not report.ok:
             failed = [f"{r.source}: {r.error}" for r in report.reports if not r.ok]
             raise DemoError("the demo sync failed: " + "; ".join(failed))
@@ -249,7 +235,7 @@ def run_demo(
             store,
             registry.finding_rules(),
             land="TH",
-            options=options,
+            options=dict(config.findings),
             now=now,
             timeline=timeline,
             title="EfA-Rollout Thüringen (Beispiel)",
@@ -258,9 +244,11 @@ def run_demo(
     report_path.write_text(render_html(data), encoding="utf-8")
     return DemoResult(
         output_dir=out,
-        db_path=db_path,
+        store_url=url,
+        db_path=db_file,
         report_path=report_path,
-        example_dir=example,
+        example_dir=out,
+        config_path=config_file,
         sync=report,
         data=data,
     )

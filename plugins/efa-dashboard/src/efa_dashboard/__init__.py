@@ -2,7 +2,8 @@
 
 The connector type ``dashboard`` pulls availability rows (LeiKa key × area → online
 service, status, coverage) and area names for configured ARS scopes; see
-:mod:`efa_dashboard.connector`.
+:mod:`efa_dashboard.connector`.  ``dashboard-file`` reads the same rows from a saved answer
+of the API (:mod:`efa_dashboard.file`), for work without network.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from efa_dashboard.connector import (
     read_padded_ars,
     row_to_record,
 )
+from efa_dashboard.file import DashboardFileConfig, DashboardFileConnector
 
 __version__ = "0.1.0"
 
@@ -21,6 +23,8 @@ __all__ = [
     "DEFAULT_URL",
     "DashboardConfig",
     "DashboardConnector",
+    "DashboardFileConfig",
+    "DashboardFileConnector",
     "__version__",
     "read_padded_ars",
     "row_to_record",
