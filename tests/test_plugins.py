@@ -270,6 +270,7 @@ def test_entry_point_plugin_loads_with_its_distribution(good: None) -> None:
             hooks=("efa_on_sync_finished", "efa_register_connectors"),
             bundled=False,
             distribution="efa-good",
+            connectors=("echo",),
         )
     ]
     assert registry.connector_class("echo").type_name == "echo"
@@ -841,6 +842,9 @@ def test_cli_plugins_json_with_injected_registry(site: MakeDist, good: None) -> 
             "hooks": ["efa_on_sync_finished", "efa_register_connectors"],
             "bundled": False,
             "distribution": "efa-good",
+            "connectors": ["echo"],
+            "finding_rules": [],
+            "cost_strategies": [],
         }
     ]
     result = CliRunner().invoke(plugins, ["--json", "--all"], obj=registry)
@@ -856,11 +860,14 @@ def test_cli_plugins_table_reads_the_environment(good: None) -> None:
     result = CliRunner(env=env).invoke(main, ["plugins"])
     assert result.exit_code == 0, result.output
     header, row = result.output.splitlines()
-    assert header.split() == ["NAME", "VERSION", "DISTRIBUTION", "HOOKS"]
+    assert header.split() == ["NAME", "VERSION", "DISTRIBUTION", "REGISTERS", "HOOKS"]
     assert row.split() == [
         "good",
         "2.0",
         "efa-good",
+        "connector",
+        "types:",
+        "echo",
         "efa_on_sync_finished,",
         "efa_register_connectors",
     ]
@@ -868,4 +875,65 @@ def test_cli_plugins_table_reads_the_environment(good: None) -> None:
     result = CliRunner(env={**env, "EFA_LOAD_PLUGINS": ""}).invoke(main, ["plugins"])
     assert (
         result.output.strip() == "No plugins installed (use --all to include the bundled plugins)."
+    )
+
+
+class EverythingPlugin:
+    """Registers two connector types, a finding rule and a cost strategy."""
+
+    @hookimpl
+    def efa_register_connectors(self, register: Callable[[Any], None]) -> None:
+        register(make_connector("second-b"))
+        register(make_connector("first-a"))
+
+    @hookimpl
+    def efa_register_finding_rules(self, register: Callable[[str, Any], None]) -> None:
+        register("my-rule", lambda context: iter(()))
+
+    @hookimpl
+    def efa_register_cost_strategies(self, register: Callable[[str, Any], None]) -> None:
+        register("my-split", lambda context: {})
+
+
+def test_list_plugins_says_what_each_plugin_registers() -> None:
+    # Issue 13 §3: a second connector type of a plugin was invisible.
+    registry = PluginRegistry(entrypoints=False, env={})  # with the bundled plugins
+    registry.register(EverythingPlugin(), name="everything")
+    registry.register(ConnectorPlugin(make_connector("solo")), name="solo")
+    infos = {info.name: info for info in registry.list_plugins(all=True)}
+    assert infos["everything"].connectors == ("first-a", "second-b")
+    assert infos["everything"].finding_rules == ("my-rule",)
+    assert infos["everything"].cost_strategies == ("my-split",)
+    assert infos["solo"].connectors == ("solo",)
+    assert infos["solo"].finding_rules == ()
+    assert infos["efa_core.default_plugins.records_file"].connectors == ("records-file",)
+    builtin = infos["efa_core.rollout.builtin_rules"]
+    assert "live-without-agreement" in builtin.finding_rules
+    assert "koenigsteiner" in builtin.cost_strategies
+    # after unregistering, the listing follows
+    registry.unregister("solo")
+    assert "solo" not in {info.name for info in registry.list_plugins()}
+
+
+def test_list_plugins_survives_a_name_conflict() -> None:
+    registry = isolated()
+    registry.register(ConnectorPlugin(make_connector("same")), name="one")
+    registry.register(ConnectorPlugin(make_connector("same")), name="two")
+    with pytest.warns(PluginLoadWarning, match="connector type 'same' is registered by both"):
+        infos = registry.list_plugins()
+    assert [(i.name, i.connectors) for i in infos] == [("one", ()), ("two", ())]
+
+
+def test_cli_plugins_table_shows_registrations() -> None:
+    from click.testing import CliRunner
+
+    from efa_core.cli.plugins import plugins
+
+    registry = isolated()
+    registry.register(EverythingPlugin(), name="everything")
+    result = CliRunner().invoke(plugins, [], obj=registry)
+    assert result.exit_code == 0, result.output
+    assert (
+        "connector types: first-a, second-b; finding rules: my-rule; cost strategies: my-split"
+        in result.output
     )

@@ -109,6 +109,12 @@ class PluginInfo:
     bundled: bool
     #: The name of the distribution that provides the plugin, if known.
     distribution: str | None
+    #: The connector types it registers (``type_name``), sorted.
+    connectors: tuple[str, ...] = ()
+    #: The finding rules it registers, sorted.
+    finding_rules: tuple[str, ...] = ()
+    #: The cost-sharing strategies it registers, sorted.
+    cost_strategies: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -227,6 +233,8 @@ class PluginRegistry:
         self._dists: dict[str, _Dist] = {}
         self._bundled_names: set[str] = set()
         self._collected: dict[str, Mapping[str, Any]] = {}
+        #: hook name -> registered name -> the plugin that registered it
+        self._owners: dict[str, Mapping[str, str]] = {}
         self._loaded = False
         self._loading = False
         self._load_error: PluginError | None = None
@@ -371,6 +379,7 @@ class PluginRegistry:
             self._pm.unregister(name=registered)
             raise
         self._collected.clear()
+        self._owners.clear()
         return registered
 
     def _impls_of(self, plugin: object) -> Iterator[tuple[pluggy.HookCaller, pluggy.HookImpl]]:
@@ -441,6 +450,7 @@ class PluginRegistry:
         self._dists.pop(name, None)
         self._bundled_names.discard(name)
         self._collected.clear()
+        self._owners.clear()
         return plugin
 
     def get_plugin(self, name: str) -> object | None:
@@ -461,11 +471,23 @@ class PluginRegistry:
         return self._pm
 
     def list_plugins(self, all: bool = False) -> list[PluginInfo]:
-        """Describe the registered plugins, sorted by name.
+        """Describe the registered plugins and what each registers, sorted by name.
+
+        Collecting what the plugins register calls their ``efa_register_*`` hooks (once;
+        the results are cached).  A collection that fails (two plugins claim one name) is
+        left empty here, with a warning; :meth:`connectors` and its siblings raise it.
 
         :param all: include the plugins bundled with efa-core.
         """
         self._ensure_loaded()
+        owners = {
+            hook: self._owned_by(hook, collect)
+            for hook, collect in (
+                ("efa_register_connectors", self.connectors),
+                ("efa_register_finding_rules", self.finding_rules),
+                ("efa_register_cost_strategies", self.cost_strategies),
+            )
+        }
         infos = []
         for name, plugin in self._pm.list_name_plugin():
             if plugin is None:  # a blocked name
@@ -482,9 +504,28 @@ class PluginRegistry:
                     hooks=tuple(hooks),
                     bundled=bundled,
                     distribution=dist.name,
+                    connectors=owners["efa_register_connectors"].get(name, ()),
+                    finding_rules=owners["efa_register_finding_rules"].get(name, ()),
+                    cost_strategies=owners["efa_register_cost_strategies"].get(name, ()),
                 )
             )
         return sorted(infos, key=lambda info: info.name)
+
+    def _owned_by(
+        self, hook_name: str, collect: Callable[[], Mapping[str, Any]]
+    ) -> dict[str, tuple[str, ...]]:
+        """Return plugin name -> the sorted names it registered through *hook_name*."""
+        try:
+            collect()
+        except PluginError as exc:
+            message = f"cannot list what plugins register through {hook_name}: {exc}"
+            logger.warning("%s", message)
+            warnings.warn(message, PluginLoadWarning, stacklevel=3)
+            return {}
+        by_plugin: dict[str, list[str]] = {}
+        for key, plugin in self._owners.get(hook_name, {}).items():
+            by_plugin.setdefault(plugin, []).append(key)
+        return {plugin: tuple(sorted(keys)) for plugin, keys in by_plugin.items()}
 
     # -- tracing -----------------------------------------------------------------------
 
@@ -608,6 +649,7 @@ class PluginRegistry:
             )
         collected = types.MappingProxyType({k: r.obj for k, r in sorted(found.items())})
         self._collected[hook_name] = collected
+        self._owners[hook_name] = {k: r.plugin for k, r in found.items()}
         return collected
 
     def connectors(self) -> Mapping[str, type[Connector]]:

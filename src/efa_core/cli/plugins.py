@@ -1,4 +1,4 @@
-"""``efa plugins``: list the installed plugins."""
+"""``efa plugins``: list the installed plugins and what each registers."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ from collections.abc import Sequence
 import attrs
 import click
 
-from efa_core.plugins import PluginInfo, PluginRegistry
+from efa_core.cli._common import plugin_registry, table
+from efa_core.plugins import PluginInfo
 
 __all__ = ["plugins"]
 
-_COLUMNS = ("name", "version", "distribution", "hooks")
+_HEADER = ("NAME", "VERSION", "DISTRIBUTION", "REGISTERS", "HOOKS")
+
+
+def _registers(info: PluginInfo) -> str:
+    parts = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (
+            ("connector types", info.connectors),
+            ("finding rules", info.finding_rules),
+            ("cost strategies", info.cost_strategies),
+        )
+        if names
+    ]
+    return "; ".join(parts) or "-"
 
 
 def _table(infos: Sequence[PluginInfo]) -> str:
@@ -21,16 +35,12 @@ def _table(infos: Sequence[PluginInfo]) -> str:
             info.name,
             info.version or "-",
             (info.distribution or "-") + (" (bundled)" if info.bundled else ""),
+            _registers(info),
             ", ".join(info.hooks) or "-",
         )
         for info in infos
     ]
-    header = tuple(column.upper() for column in _COLUMNS)
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
+    return table(_HEADER, rows)
 
 
 @click.command(name="plugins")
@@ -38,17 +48,16 @@ def _table(infos: Sequence[PluginInfo]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @click.pass_context
 def plugins(ctx: click.Context, show_all: bool, as_json: bool) -> None:
-    """List the installed efa-core plugins and the hooks they implement.
+    """List the installed efa-core plugins: what each registers, and the hooks it implements.
 
-    Installed plugins are loaded as configured by EFA_LOAD_PLUGINS, EFA_DISABLED_PLUGINS
-    and EFA_STRICT_PLUGINS.  An embedding program can pass its own PluginRegistry as the
-    click context object.
+    A plugin registers connector types, finding rules and cost strategies.  Installed
+    plugins are loaded as configured by EFA_LOAD_PLUGINS, EFA_DISABLED_PLUGINS and
+    EFA_STRICT_PLUGINS.  An embedding program can pass its own PluginRegistry as the click
+    context object.
     """
-    registry = ctx.find_object(PluginRegistry) or PluginRegistry()
-    infos = registry.list_plugins(all=show_all)
+    infos = plugin_registry(ctx).list_plugins(all=show_all)
     if as_json:
-        data = [attrs.asdict(info) for info in infos]
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps([attrs.asdict(info) for info in infos], indent=2))
     elif infos:
         click.echo(_table(infos))
     else:
