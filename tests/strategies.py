@@ -6,7 +6,7 @@ Every strategy builds *valid* values; ``records()`` draws any record kind.  Use 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import strategies as st
@@ -17,16 +17,22 @@ from efa_core.model import (
     AgreementState,
     Area,
     Availability,
+    ChecklistItem,
     Coverage,
+    ItemCondition,
+    ItemState,
     Maturity,
     MaturityModel,
     Note,
+    OnboardingItem,
     OrganisationUnit,
+    PlanService,
     Provider,
     ProviderKind,
     Record,
     Responsibility,
     ReuseChannel,
+    RolloutPlan,
     Route,
     Service,
     Stage,
@@ -34,7 +40,11 @@ from efa_core.model import (
     SubscriberKind,
     TargetKind,
     Themenfeld,
+    Tick,
     Transition,
+    Usage,
+    Wave,
+    WaveKind,
     XZuFiObject,
 )
 
@@ -51,18 +61,22 @@ __all__ = [
     "maturities",
     "names",
     "notes",
+    "onboarding_items",
     "organisation_units",
     "ozg_ids",
     "prices",
     "providers",
     "records",
     "responsibilities",
+    "rollout_plans",
     "routes",
     "services",
     "stages",
     "subscribers",
     "transitions",
     "urls",
+    "usages",
+    "waves",
     "xzufi_objects",
 ]
 
@@ -311,6 +325,94 @@ def xzufi_objects() -> st.SearchStrategy[XZuFiObject]:
     )
 
 
+_slugs = st.from_regex(r"\A[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,2}\Z")
+_plan_keys = keys.filter(lambda k: "/" not in k)
+dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1))
+checklist_items = st.builds(
+    ChecklistItem,
+    key=_slugs,
+    label=names,
+    ticked_by=st.none() | st.sampled_from(list(Tick)),
+    only_if=st.none() | st.sampled_from(list(ItemCondition)),
+)
+_checklists = st.lists(checklist_items, max_size=3, unique_by=lambda i: i.key).map(tuple)
+
+
+def rollout_plans() -> st.SearchStrategy[RolloutPlan]:
+    """Any valid :class:`RolloutPlan`."""
+    plan_services = st.builds(
+        PlanService,
+        key=keys,
+        checklist=_checklists,
+        fees=st.booleans(),
+        onlinedienst=st.none() | keys,
+    )
+    return st.builds(
+        RolloutPlan,
+        key=_plan_keys,
+        name=names,
+        land=lands,
+        services=st.lists(plan_services, min_size=1, max_size=3, unique_by=lambda s: s.key).map(
+            tuple
+        ),
+        planning_body=st.none() | names,
+        financing=st.none() | names,
+        checklist=_checklists,
+        modified_at=_optional_dt,
+    )
+
+
+@st.composite
+def waves(draw: st.DrawFn) -> Wave:
+    """Any valid :class:`Wave` (the go-live date, if any, is not before the Stichtag)."""
+    stichtag = draw(st.none() | dates)
+    golive = draw(st.none() | dates)
+    if stichtag is not None and golive is not None and golive < stichtag:
+        stichtag, golive = golive, stichtag
+    return Wave(
+        plan_key=draw(_plan_keys),
+        name=draw(keys),
+        wave_kind=draw(st.sampled_from(list(WaveKind))),
+        targets=draw(_tuple_of(ars(), min_size=1)),
+        stichtag=stichtag,
+        target_golive=golive,
+        services=draw(_tuple_of(keys)),
+        modified_at=draw(_optional_dt),
+    )
+
+
+def onboarding_items() -> st.SearchStrategy[OnboardingItem]:
+    """Any valid :class:`OnboardingItem`."""
+    return st.builds(
+        OnboardingItem,
+        plan_key=_plan_keys,
+        service_key=keys,
+        ars=ars(),
+        item=_slugs,
+        state=st.sampled_from(list(ItemState)),
+        on=st.none() | dates,
+        by=st.none() | names,
+        value=st.none() | names,
+        note=st.none() | names,
+        modified_at=_optional_dt,
+    )
+
+
+def usages() -> st.SearchStrategy[Usage]:
+    """Any valid :class:`Usage`."""
+    periods = st.integers(1990, 2100).map(str) | st.builds(
+        lambda y, m: f"{y}-{m:02d}", st.integers(1990, 2100), st.integers(1, 12)
+    )
+    return st.builds(
+        Usage,
+        service_key=keys,
+        ars=ars(),
+        period=periods,
+        uses=st.integers(0, 10**9),
+        modified_at=_optional_dt,
+    )
+
+
 #: One strategy per record kind.
 RECORD_STRATEGIES: dict[str, st.SearchStrategy[Record]] = {
     "service": services(),
@@ -324,6 +426,10 @@ RECORD_STRATEGIES: dict[str, st.SearchStrategy[Record]] = {
     "note": notes(),
     "organisation-unit": organisation_units(),
     "xzufi-object": xzufi_objects(),
+    "rollout-plan": rollout_plans(),
+    "plan-wave": waves(),
+    "onboarding-item": onboarding_items(),
+    "usage": usages(),
 }
 
 

@@ -26,12 +26,14 @@ from efa_core.model import (
     Maturity,
     MaturityModel,
     Note,
+    OnboardingItem,
     OrganisationUnit,
     Provider,
     ProviderKind,
     Record,
     Responsibility,
     ReuseChannel,
+    RolloutPlan,
     Route,
     Service,
     Stage,
@@ -40,6 +42,8 @@ from efa_core.model import (
     TargetKind,
     Themenfeld,
     Transition,
+    Usage,
+    Wave,
     XZuFiObject,
 )
 from strategies import aware_datetimes, records, stages
@@ -90,6 +94,10 @@ def test_record_types_map_every_kind_to_its_class() -> None:
         "note": Note,
         "organisation-unit": OrganisationUnit,
         "xzufi-object": XZuFiObject,
+        "rollout-plan": RolloutPlan,
+        "plan-wave": Wave,
+        "onboarding-item": OnboardingItem,
+        "usage": Usage,
     }
     assert set(Record.__args__) == set(RECORD_TYPES.values())
 

@@ -313,7 +313,8 @@ def test_unknown_kind() -> None:
         record_from_dict({"kind": "leistung", "key": "x"})
     assert str(info.value) == (
         "$.kind: unknown kind 'leistung'; known kinds: agreement, area, availability, note, "
-        "organisation-unit, provider, responsibility, route, service, subscriber, xzufi-object"
+        "onboarding-item, organisation-unit, plan-wave, provider, responsibility, "
+        "rollout-plan, route, service, subscriber, usage, xzufi-object"
     )
 
 

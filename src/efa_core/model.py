@@ -60,7 +60,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, TypeAlias, TypeVar
@@ -73,25 +73,32 @@ from efa_core.ids import Land as Land  # re-exported for convenience
 
 __all__ = [
     "AGREEMENT_TRANSITIONS",
+    "DEFAULT_CHECKLIST",
     "RECORD_TYPES",
     "XZUFI_XML_MAX_CHARS",
     "Agreement",
     "AgreementState",
     "Area",
     "Availability",
+    "ChecklistItem",
     "Contact",
     "Coverage",
     "InvalidField",
+    "ItemCondition",
+    "ItemState",
     "Maturity",
     "MaturityModel",
     "Note",
+    "OnboardingItem",
     "OrganisationUnit",
+    "PlanService",
     "PostalAddress",
     "Provider",
     "ProviderKind",
     "Record",
     "Responsibility",
     "ReuseChannel",
+    "RolloutPlan",
     "Route",
     "Service",
     "Stage",
@@ -99,7 +106,12 @@ __all__ = [
     "SubscriberKind",
     "TargetKind",
     "Themenfeld",
+    "Tick",
     "Transition",
+    "Transport",
+    "Usage",
+    "Wave",
+    "WaveKind",
     "XZuFiObject",
 ]
 
@@ -1196,6 +1208,369 @@ class XZuFiObject:
         return f"{self.object_class}:{self.object_id}"
 
 
+# --------------------------------------------------------------------------------------
+# rollout planning: plans, waves, onboarding checklists (see docs/planning.md)
+# --------------------------------------------------------------------------------------
+
+
+def _date(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require a calendar date (not a datetime) or None."""
+    if value is None:
+        return
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise _fail(
+            inst, attribute, f"must be a date such as 2025-03-01, not {type(value).__name__}"
+        )
+
+
+def _slug(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require lower-case letters and digits in words joined by hyphens, e.g. ``go-live``."""
+    _key(inst, attribute, value)
+    assert isinstance(value, str)
+    parts = value.split("-")
+    if not all(p and p.isascii() and p.isalnum() and p == p.lower() for p in parts):
+        raise _fail(
+            inst,
+            attribute,
+            f"{value!r} is not a slug (lower-case letters and digits joined by hyphens)",
+        )
+
+
+def _plan_key(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _key(inst, attribute, value)
+    if isinstance(value, str) and "/" in value:
+        raise _fail(inst, attribute, f"must not contain '/' (it separates keys): {value!r}")
+
+
+class WaveKind(enum.Enum):
+    """What a :class:`Wave` of a rollout plan is: a pilot or a rollout wave."""
+
+    PILOT = "pilot"
+    ROLLOUT = "rollout"
+
+
+class ItemState(enum.Enum):
+    """The state of one onboarding checklist item of a service in a municipality."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Tick(enum.Enum):
+    """The evidence that ticks a checklist item automatically (see docs/planning.md)."""
+
+    #: An interest, negotiation or contract (an :class:`Agreement`) covers the area.
+    INTEREST = "interest"
+    #: A contracted :class:`Agreement` covers the area.
+    CONTRACT = "contract"
+    #: A :class:`Responsibility` (Zuständigkeit) of the service covers the area.
+    RESPONSIBILITY = "responsibility"
+    #: A FIT-Connect :class:`Route` exists for the area.
+    ROUTE = "route"
+    #: The OZG-Dashboard says the service is online there (:class:`Availability`).
+    LIVE = "live"
+
+
+class Transport(enum.Enum):
+    """How applications reach the municipality's Fachverfahren (the ``transport`` item)."""
+
+    FIT_CONNECT = "fit-connect"
+    OSCI_XTA = "osci-xta"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, text: str) -> Transport:
+        """Return the transport for a value or a spelling such as ``"FIT-Connect"``, ``"XTA"``.
+
+        Raises :class:`ValueError` naming the known values.
+        """
+        wanted = "".join(c for c in text.casefold() if c.isalnum())
+        aliases = {
+            "fitconnect": cls.FIT_CONNECT,
+            "osci": cls.OSCI_XTA,
+            "xta": cls.OSCI_XTA,
+            "oscixta": cls.OSCI_XTA,
+            "xtaosci": cls.OSCI_XTA,
+            "other": cls.OTHER,
+            "andere": cls.OTHER,
+            "anderer": cls.OTHER,
+            "sonstige": cls.OTHER,
+            "sonstiger": cls.OTHER,
+        }
+        if wanted in aliases:
+            return aliases[wanted]
+        known = ", ".join(t.value for t in cls)
+        raise ValueError(f"{text!r} is not a transport; expected one of: {known}")
+
+
+class ItemCondition(enum.Enum):
+    """When a checklist item applies to a service in a municipality."""
+
+    #: Only where the chosen transport is FIT-Connect (or none is chosen yet).
+    FIT_CONNECT = "fit-connect"
+    #: Only where the chosen transport is OSCI/XTA.
+    OSCI_XTA = "osci-xta"
+    #: Only for services that charge fees (:attr:`PlanService.fees`).
+    FEES = "fees"
+
+
+@attrs.frozen(kw_only=True)
+class ChecklistItem:
+    """One item of an onboarding checklist, e.g. "FIT-Connect destination"."""
+
+    #: The item's key, a slug such as ``"destination"``; unique within a checklist.
+    key: str = attrs.field(validator=_slug)
+    label: str = attrs.field(validator=_non_blank)
+    #: The evidence that ticks it automatically, if any.
+    ticked_by: Tick | None = None
+    #: When it applies (None: always).
+    only_if: ItemCondition | None = None
+
+
+def _checklist(value: Iterable[ChecklistItem]) -> tuple[ChecklistItem, ...]:
+    return _tuple(value)
+
+
+def _unique_items(
+    inst: object, attribute: attrs.Attribute[Any], value: tuple[ChecklistItem, ...]
+) -> None:
+    _no_duplicates(inst, attribute, tuple(item.key for item in value))
+
+
+#: The default onboarding checklist, in the order practice works through it (Dataport's
+#: "Anbindungsprozess"; see docs/planning.md).
+DEFAULT_CHECKLIST: Final[tuple[ChecklistItem, ...]] = (
+    ChecklistItem(key="interest", label="Interesse bekundet", ticked_by=Tick.INTEREST),
+    ChecklistItem(key="contract", label="Vertrag / Nutzungsvereinbarung", ticked_by=Tick.CONTRACT),
+    ChecklistItem(key="transport", label="Übertragungsweg gewählt"),
+    ChecklistItem(key="fachverfahren", label="Fachverfahren angebunden"),
+    ChecklistItem(
+        key="zustaendigkeit",
+        label="OE und Zuständigkeit im Redaktionssystem",
+        ticked_by=Tick.RESPONSIBILITY,
+    ),
+    ChecklistItem(
+        key="destination",
+        label="FIT-Connect-Zustellpunkt",
+        ticked_by=Tick.ROUTE,
+        only_if=ItemCondition.FIT_CONNECT,
+    ),
+    ChecklistItem(key="dvdv", label="DVDV-Eintrag", only_if=ItemCondition.OSCI_XTA),
+    ChecklistItem(key="payment", label="Bezahldaten (ePayBL)", only_if=ItemCondition.FEES),
+    ChecklistItem(key="contacts", label="Ansprechpersonen benannt"),
+    ChecklistItem(key="production-test", label="Produktionstest"),
+    ChecklistItem(key="go-live", label="Liveschaltung", ticked_by=Tick.LIVE),
+    ChecklistItem(key="announcement", label="Bekanntmachung"),
+)
+
+
+@attrs.frozen(kw_only=True)
+class PlanService:
+    """A service of a :class:`RolloutPlan`, with what the plan says about it."""
+
+    #: The natural key of the :class:`Service`.
+    key: str = attrs.field(validator=_key)
+    #: The checklist for this service (empty: the plan's).
+    checklist: tuple[ChecklistItem, ...] = attrs.field(
+        default=(), converter=_checklist, validator=_unique_items
+    )
+    #: Whether the service charges fees (the ``payment`` item applies).
+    fees: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    #: The composite XZuFi id of the Onlinedienst the municipalities' Zuständigkeiten point
+    #: to (``"<schemeAgencyID>_<schemeID>_<value>"``), for the onboarding package.
+    onlinedienst: str | None = attrs.field(default=None, validator=_optional_key)
+
+
+def _plan_services(value: Iterable[PlanService]) -> tuple[PlanService, ...]:
+    return _tuple(value)
+
+
+def _unique_services(
+    inst: object, attribute: attrs.Attribute[Any], value: tuple[PlanService, ...]
+) -> None:
+    _min_one(inst, attribute, value)
+    _no_duplicates(inst, attribute, tuple(s.key for s in value))
+
+
+@attrs.frozen(kw_only=True)
+class RolloutPlan:
+    """A Land's plan to roll services out to its municipalities (see docs/planning.md).
+
+    A plan is a set of offers and targets: its :class:`Wave` records say which areas are
+    meant to go live by when, its :class:`OnboardingItem` records what the roll-in
+    organisation ticked by hand.  What really happened is observed in the other sources.
+
+    ``natural_key`` is :attr:`key`.
+    """
+
+    KIND: ClassVar[str] = "rollout-plan"
+
+    #: The plan's key, e.g. ``"th-2025"`` (no ``/``).
+    key: str = attrs.field(validator=_plan_key)
+    name: str = attrs.field(validator=_non_blank)
+    #: The Land whose municipalities the plan is for.
+    land: Land
+    #: The services the plan rolls out (at least one, each once).
+    services: tuple[PlanService, ...] = attrs.field(
+        converter=_plan_services, validator=_unique_services
+    )
+    #: The planning body, the Land's roll-in organisation (e.g. ``"ThüringenDigital"``).
+    planning_body: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The financing model: a cost strategy name (``efa costs --strategy``) or a text.
+    financing: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: The plan's checklist (empty: :data:`DEFAULT_CHECKLIST`).
+    checklist: tuple[ChecklistItem, ...] = attrs.field(
+        default=(), converter=_checklist, validator=_unique_items
+    )
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """The plan's key (:attr:`key`)."""
+        return self.key
+
+    @property
+    def service_keys(self) -> tuple[str, ...]:
+        """The keys of :attr:`services`, in plan order."""
+        return tuple(s.key for s in self.services)
+
+    def service(self, key: str) -> PlanService | None:
+        """Return the plan's entry for the service *key* (None if it is not in the plan)."""
+        return next((s for s in self.services if s.key == key), None)
+
+    def checklist_for(self, service_key: str) -> tuple[ChecklistItem, ...]:
+        """Return the checklist of a service: its own, else the plan's, else the default."""
+        entry = self.service(service_key)
+        if entry is not None and entry.checklist:
+            return entry.checklist
+        return self.checklist or DEFAULT_CHECKLIST
+
+
+def _golive_after_stichtag(inst: Wave, attribute: attrs.Attribute[Any], value: date | None) -> None:
+    _date(inst, attribute, value)
+    if value is not None and inst.stichtag is not None and value < inst.stichtag:
+        raise _fail(
+            inst,
+            attribute,
+            f"{value.isoformat()} is before the Stichtag {inst.stichtag.isoformat()}",
+        )
+
+
+def _targets(inst: object, attribute: attrs.Attribute[Any], value: tuple[Ars, ...]) -> None:
+    _min_one(inst, attribute, value)
+    _no_duplicates(inst, attribute, value)
+
+
+def _service_keys(value: Iterable[str]) -> tuple[str, ...]:
+    return _tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Wave:
+    """A wave of a :class:`RolloutPlan`: target areas with a Stichtag and a go-live date.
+
+    A target is an ARS: a Gemeinde, or a Kreis or Land meaning every Gemeinde inside it.
+    The pilot municipalities of a plan are a wave of kind :attr:`WaveKind.PILOT`.
+
+    ``natural_key`` is ``"<plan_key>/<name>"``, e.g. ``"th-2025/Pilot"``.
+    """
+
+    KIND: ClassVar[str] = "plan-wave"
+
+    #: The natural key of the :class:`RolloutPlan`.
+    plan_key: str = attrs.field(validator=_plan_key)
+    name: str = attrs.field(validator=_key)
+    wave_kind: WaveKind = WaveKind.ROLLOUT
+    #: The target areas (at least one, no duplicates).
+    targets: tuple[Ars, ...] = attrs.field(converter=_ars_tuple, validator=_targets)
+    #: The agreed date the roll-in organisation hands the questionnaires over (Stichtag).
+    stichtag: date | None = attrs.field(default=None, validator=_date)
+    #: The date the targets are meant to be live.
+    target_golive: date | None = attrs.field(default=None, validator=_golive_after_stichtag)
+    #: The plan services this wave rolls out (empty: all of the plan's).
+    services: tuple[str, ...] = attrs.field(
+        default=(), converter=_service_keys, validator=_no_duplicates
+    )
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """``"<plan_key>/<name>"``."""
+        return f"{self.plan_key}/{self.name}"
+
+
+@attrs.frozen(kw_only=True)
+class OnboardingItem:
+    """A checklist item of a service in an area as the roll-in organisation recorded it.
+
+    Items ticked by evidence are derived, not stored: this record holds a manual state
+    (see :mod:`efa_core.rollout.planning`).  An item recorded for a Kreis applies to the
+    Gemeinden inside it that have no item of their own.
+
+    ``natural_key`` is ``"<plan_key>/<service_key>@<ars>#<item>"``.
+    """
+
+    KIND: ClassVar[str] = "onboarding-item"
+
+    plan_key: str = attrs.field(validator=_plan_key)
+    service_key: str = attrs.field(validator=_key)
+    ars: Ars
+    #: The checklist item's key, e.g. ``"transport"``.
+    item: str = attrs.field(validator=_slug)
+    state: ItemState
+    #: When the state was reached (a date).
+    on: date | None = attrs.field(default=None, validator=_date)
+    #: Who recorded it (a name or an e-mail address).
+    by: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    #: What was chosen or entered, e.g. ``"fit-connect"`` for the transport, a DVDV key.
+    value: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    note: str | None = attrs.field(default=None, validator=_optional_non_blank)
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """``"<plan_key>/<service_key>@<ars>#<item>"``."""
+        return f"{self.plan_key}/{self.service_key}@{self.ars}#{self.item}"
+
+
+def _period(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _key(inst, attribute, value)
+    assert isinstance(value, str)
+    year, sep, month = value.partition("-")
+    ok = len(year) == 4 and year.isdigit() and year.isascii()
+    if sep:
+        ok = ok and len(month) == 2 and month.isdigit() and 1 <= int(month) <= 12
+    if not ok:
+        raise _fail(inst, attribute, f"{value!r} is not a year (2024) or a month (2024-03)")
+
+
+@attrs.frozen(kw_only=True)
+class Usage:
+    """How often a service was used in an area in a period (a usage statistic).
+
+    The OZG-Dashboard publishes monthly transactions per online service down to Kreis and
+    Gemeinde; the ``usage`` cost strategy splits costs by these numbers.
+
+    ``natural_key`` is ``"<service_key>@<ars>#<period>"``.
+    """
+
+    KIND: ClassVar[str] = "usage"
+
+    service_key: str = attrs.field(validator=_key)
+    ars: Ars
+    #: A year (``"2024"``) or a month (``"2024-03"``).
+    period: str = attrs.field(validator=_period)
+    uses: int = attrs.field(validator=_non_negative)
+    modified_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def natural_key(self) -> str:
+        """``"<service_key>@<ars>#<period>"``."""
+        return f"{self.service_key}@{self.ars}#{self.period}"
+
+
 #: Any record.
 Record: TypeAlias = (
     Service
@@ -1209,6 +1584,10 @@ Record: TypeAlias = (
     | Note
     | OrganisationUnit
     | XZuFiObject
+    | RolloutPlan
+    | Wave
+    | OnboardingItem
+    | Usage
 )
 
 #: Record kind (``KIND``) -> record class.
@@ -1227,6 +1606,10 @@ RECORD_TYPES: Final[Mapping[str, type[Record]]] = MappingProxyType(
             Note,
             OrganisationUnit,
             XZuFiObject,
+            RolloutPlan,
+            Wave,
+            OnboardingItem,
+            Usage,
         )
     }
 )

@@ -15,7 +15,8 @@ The plain form is strict and canonical:
 * identifiers (LeiKa key, ARS, AGS, OZG id, Land) are their canonical strings; reading
   goes through ``Type.parse``, so the URN forms and surrounding whitespace are accepted;
 * datetimes are ISO 8601 strings with their offset (``2024-05-01T12:00:00+02:00``); a
-  trailing ``Z`` is accepted, naive datetimes are rejected;
+  trailing ``Z`` is accepted, naive datetimes are rejected; dates (a plan's Stichtag) are
+  ``YYYY-MM-DD`` strings;
 * enums are their values, UUIDs their canonical strings, tuples are lists;
 * decimals (a service's price) are strings as :class:`~decimal.Decimal` writes itself
   (``"1234.50"`` keeps its trailing zero); reading takes a string only, because a JSON
@@ -39,7 +40,7 @@ import enum
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar, get_args, get_origin
 
@@ -131,6 +132,24 @@ def _structure_datetime(value: object, _: object) -> datetime:
 
 
 def _unstructure_datetime(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _structure_date(value: object, _: object) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+        except ValueError:
+            pass
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    raise TypeError(f"expected a date string (YYYY-MM-DD), got {_describe(value)}")
+
+
+def _unstructure_date(value: date) -> str:
     return value.isoformat()
 
 
@@ -322,6 +341,8 @@ def _make_converter() -> Any:
     converter.register_structure_hook(bool, _structure_bool)
     converter.register_structure_hook(datetime, _structure_datetime)
     converter.register_unstructure_hook(datetime, _unstructure_datetime)
+    converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(date, _unstructure_date)
     converter.register_structure_hook(uuid.UUID, _structure_uuid)
     converter.register_unstructure_hook(uuid.UUID, str)
     converter.register_structure_hook(Decimal, _structure_decimal)
