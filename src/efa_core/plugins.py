@@ -67,7 +67,9 @@ logger = logging.getLogger(__name__)
 #: Module paths of the plugins bundled with efa-core, registered before installed plugins.
 DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "efa_core.default_plugins.records_file",
+    "efa_core.default_plugins.plan",
     "efa_core.rollout.builtin_rules",
+    "efa_core.rollout.planning.rules",
 )
 
 #: The hooks that :meth:`PluginRegistry.anotify` and :meth:`PluginRegistry.notify` may call.
