@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "serialization": 2,
     "connectors": 3,
     "config": 3,
+    "tabular": 3,
     "hookspecs": 4,
     "plugins": 4,
     "http": 5,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from efa_marktplatz import LIFECYCLE_PREFIX, MarktplatzConfig, MarktplatzConnector
 from efa_marktplatz.build import Offer, SourceRow, offer_items, parse_offer
-from efa_marktplatz.values import BERLIN
 
 from efa_core.config import structure_options
 from efa_core.connectors import Rejected, Upsert, check_sync, pull_sync
-from efa_core.errors import ConfigError, ConnectorError
+from efa_core.errors import ConfigError, ConnectorError, SourceNotUnderstood
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import AgreementState, Land, ReuseChannel, SubscriberKind
+from efa_core.tabular import BERLIN
 
 OFFERS = "marktplatz_angebote_semikolon_bom.csv"
 AGREEMENTS = "marktplatz_interessen_komma.csv"
@@ -272,10 +272,10 @@ def test_missing_file_is_a_connector_error_and_check_says_so(tmp_path: Path):
 def test_missing_column_error_names_connector_file_and_field(data: Path):
     path = data / "odd.csv"
     path.write_text("Titel;Schlüssel\nA;99018005000000\n", encoding="utf-8")
-    with pytest.raises(ConnectorError) as raised:
+    with pytest.raises(SourceNotUnderstood) as raised:
         pull(offers=str(path))
     message = str(raised.value)
-    assert f"marktplatz connector 'mp': offers file '{path}'" in message
+    assert message.startswith(f"source 'mp', offers file '{path}': no header row found")
     assert "no column for service_name" in message
     upserts, _ = pull(
         offers=str(path), columns={"service_name": "Titel", "leika_keys": "Schlüssel"}

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from efa_marktplatz import LIFECYCLE_PREFIX, LocalConfig, LocalConnector
-from efa_marktplatz.values import BERLIN
 
 from efa_core.connectors import pull_sync
 from efa_core.errors import ConnectorError
 from efa_core.model import AgreementState, Note, ReuseChannel, SubscriberKind
+from efa_core.tabular import BERLIN
 
 
 def pull(path: Path, **options):

@@ -9,10 +9,11 @@ Two connector types for efa-core (registered by :mod:`efa_marktplatz.plugin`):
 ``local`` (:class:`LocalConnector`)
     The user's own agreements and notes in a YAML file of their repository.
 
-The building blocks are public for scripts that read exports without syncing:
-:func:`~efa_marktplatz.tabular.read_table`, the value parsers in
-:mod:`efa_marktplatz.values` (:func:`parse_date`, :func:`parse_number`, ...),
-:func:`parse_state` and the default column headers in :mod:`efa_marktplatz.columns`.
+The building blocks are public for scripts that read exports without syncing: the
+schemas :data:`OFFERS` and :data:`AGREEMENTS` (the default column headers, in
+:mod:`efa_marktplatz.columns`) for :func:`efa_core.tabular.open_table`, and
+:func:`parse_state`.  Reading itself (encodings, delimiters, header rows, XLSX) and the
+cell parsers are :mod:`efa_core.tabular`.
 """
 
 from __future__ import annotations
@@ -25,34 +26,27 @@ from efa_marktplatz.build import (
     agreement_items,
     offer_items,
 )
-from efa_marktplatz.columns import AGREEMENT_FIELDS, OFFER_FIELDS, FieldSpec
+from efa_marktplatz.columns import AGREEMENTS, OFFERS
 from efa_marktplatz.connector import MarktplatzConfig, MarktplatzConnector
 from efa_marktplatz.local import LocalConfig, LocalConnector
 from efa_marktplatz.states import STATE_LABELS, parse_state
-from efa_marktplatz.tabular import Table, read_table
-from efa_marktplatz.values import parse_date, parse_number
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AGREEMENT_FIELDS",
+    "AGREEMENTS",
     "LIFECYCLE_PREFIX",
-    "OFFER_FIELDS",
+    "OFFERS",
     "STATE_LABELS",
     "AgreementRow",
-    "FieldSpec",
     "LocalConfig",
     "LocalConnector",
     "MarktplatzConfig",
     "MarktplatzConnector",
     "Offer",
     "SourceRow",
-    "Table",
     "__version__",
     "agreement_items",
     "offer_items",
-    "parse_date",
-    "parse_number",
     "parse_state",
-    "read_table",
 ]

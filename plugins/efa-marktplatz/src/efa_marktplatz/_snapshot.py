@@ -1,11 +1,13 @@
-"""The shared machinery of the file connectors: read whole, deliver in batches, resume.
+"""The shared machinery of the file connectors: read, deliver in batches, resume.
 
-Registry exports and the user's own files hold hundreds to a few thousand rows, and the
-rows of one agreement must be seen together to replay its lifecycle, so a pull reads its
-files whole (in a worker thread), builds the items, and delivers them in batches of
-``batch_size``.  The cursor is ``"<fingerprint>:<items delivered>"``; the fingerprint
-covers the files' bytes and the configuration, so a cursor taken before the files
-changed restarts the snapshot from the beginning (logged) instead of skipping items.
+A pull streams each file through :mod:`efa_core.tabular` (never holding its bytes whole),
+builds the items (in a worker thread), and delivers them in batches of ``batch_size``.
+The rows of one service or agreement must be seen together (offers listed once per
+*Anbieter* are joined; status rows replay an agreement's lifecycle), so the parsed rows
+of a pull are held, not the files.  The cursor is ``"<fingerprint>:<items delivered>"``;
+the fingerprint covers the files' bytes (hashed in chunks) and the configuration, so a
+cursor taken before the files changed restarts the snapshot from the beginning (logged)
+instead of skipping items.
 """
 
 from __future__ import annotations
@@ -15,41 +17,48 @@ import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 
-from efa_core.connectors import Batch, CheckResult, Connector, Rejected, Upsert
+from efa_core.connectors import Batch, CheckResult, Connector, Rejected, Skipped, Upsert
 from efa_core.errors import ConnectorError
 from efa_marktplatz.build import Item
 
-__all__ = ["FileSnapshotConnector", "read_file"]
+__all__ = ["FileSnapshotConnector", "file_digest"]
 
 log = logging.getLogger("efa_marktplatz")
 
+_CHUNK = 1 << 20
 
-def read_file(path: Path, label: str, what: str) -> bytes:
-    """Read *path* whole.
+
+def file_digest(path: Path, label: str, what: str) -> bytes:
+    """Return the SHA-256 of the file at *path*, read in chunks.
 
     :raises ConnectorError: naming the connector (*label*), the role (*what*) and the path.
     """
+    digest = hashlib.sha256()
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
     except FileNotFoundError:
         raise ConnectorError(f"{label}: {what} file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConnectorError(f"{label}: {what} file {str(path)!r} is a directory") from None
     except OSError as exc:
         raise ConnectorError(f"{label}: cannot read {what} file {str(path)!r}: {exc}") from exc
+    return digest.digest()
 
 
 class FileSnapshotConnector(Connector):
-    """Base class of SNAPSHOT connectors that read local files whole (no ``type_name``)."""
+    """Base class of SNAPSHOT connectors that read local files (no ``type_name``)."""
 
     def files(self) -> Sequence[tuple[str, Path]]:
         """Return the ``(role, path)`` of every file the connector reads."""
         raise NotImplementedError
 
-    def load(self, contents: Sequence[bytes]) -> list[Item]:
-        """Build the items from the files' contents (blocking; runs in a worker thread)."""
+    def load(self) -> list[Item]:
+        """Read the files and build the items (blocking; runs in a worker thread)."""
         raise NotImplementedError
 
     @property
@@ -61,8 +70,8 @@ class FileSnapshotConnector(Connector):
     async def check_source(self) -> CheckResult:
         """Read and map every configured file; report what is wrong, or what it holds.
 
-        The files are small, so the check reads them whole: a missing file, an unreadable
-        encoding or a missing required column shows here, before a sync.
+        A missing file, an unreadable encoding or a missing required column shows here,
+        before a sync.
         """
         for role, path in self.files():
             if not path.is_file():
@@ -74,18 +83,26 @@ class FileSnapshotConnector(Connector):
         except ConnectorError as exc:
             return CheckResult(False, str(exc))
         rejected = sum(isinstance(item, Rejected) for item in items)
+        records = sum(isinstance(item, Upsert) for item in items)
         listed = ", ".join(f"{role} {str(path)!r}" for role, path in self.files())
-        return CheckResult(
-            True, f"readable: {listed}: {len(items) - rejected} records, {rejected} rejected rows"
-        )
+        return CheckResult(True, f"readable: {listed}: {records} records, {rejected} rejected rows")
+
+    def fingerprint(self) -> str:
+        """Return the fingerprint of the files' bytes and the configuration (for cursors)."""
+        digest = hashlib.sha256(repr(self.config).encode())
+        for role, path in self.files():
+            digest.update(file_digest(path, self.label, role))
+        return digest.hexdigest()[:16]
 
     def _read(self) -> tuple[str, list[Item]]:
-        contents = [read_file(path, self.label, role) for role, path in self.files()]
-        digest = hashlib.sha256(repr(self.config).encode())
-        for content in contents:
-            digest.update(len(content).to_bytes(8, "big"))
-            digest.update(content)
-        return digest.hexdigest()[:16], self.load(contents)
+        fingerprint = self.fingerprint()
+        items = self.load()
+        if self.fingerprint() != fingerprint:
+            raise ConnectorError(
+                f"{self.label}: a file changed while it was read; sync again when the export "
+                "is written completely"
+            )
+        return fingerprint, items
 
     def _start(self, cursor: str | None, fingerprint: str) -> int:
         if cursor is None:
@@ -112,7 +129,7 @@ class FileSnapshotConnector(Connector):
         size = self.batch_size
         offset = start
         while True:
-            chunk: list[Any] = items[offset : offset + size]
+            chunk: Sequence[Item] = items[offset : offset + size]
             offset += len(chunk)
             done = offset >= len(items)
             yield Batch(
@@ -120,6 +137,7 @@ class FileSnapshotConnector(Connector):
                 f"{fingerprint}:{offset}",
                 complete=done,
                 rejected=[item for item in chunk if isinstance(item, Rejected)],
+                skipped=[item for item in chunk if isinstance(item, Skipped)],
             )
             if done:
                 return

@@ -33,7 +33,7 @@ from typing import TypeVar
 
 import attrs
 
-from efa_core.connectors import Rejected, Upsert
+from efa_core.connectors import Rejected, Skipped, Upsert
 from efa_core.errors import EfaError, IllegalTransition
 from efa_core.ids import Ars, ArsLevel, LeikaKey, OzgId
 from efa_core.model import (
@@ -48,14 +48,11 @@ from efa_core.model import (
     Subscriber,
     SubscriberKind,
 )
-from efa_marktplatz.states import normalize_label, parse_state
-from efa_marktplatz.values import (
+from efa_core.tabular import (
     Cell,
     blank,
     cell_text,
     parse_ars,
-    parse_channel,
-    parse_channels,
     parse_date,
     parse_identifiers,
     parse_land,
@@ -64,6 +61,8 @@ from efa_marktplatz.values import (
     parse_ozg_ids,
     slugify,
 )
+from efa_marktplatz.states import normalize_label, parse_state
+from efa_marktplatz.values import parse_channel, parse_channels
 
 __all__ = [
     "LIFECYCLE_PREFIX",
@@ -84,7 +83,7 @@ _T = TypeVar("_T")
 LIFECYCLE_PREFIX = "lifecycle: "
 
 #: What the builders return.
-Item = Upsert | Rejected
+Item = Upsert | Rejected | Skipped
 
 
 @attrs.frozen(kw_only=True)

@@ -25,26 +25,20 @@ and :mod:`efa_marktplatz.states` for the mapping rules.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 
-from efa_core.connectors import Capability
+from efa_core.connectors import Capability, Skipped
 from efa_core.model import AgreementState, ReuseChannel
+from efa_core.tabular import Schema, Table, open_table
 from efa_marktplatz._snapshot import FileSnapshotConnector
 from efa_marktplatz.build import Item, SourceRow, agreement_items, offer_items
-from efa_marktplatz.columns import (
-    AGREEMENT_FIELDS,
-    AGREEMENT_REQUIRED,
-    ALL_FIELDS,
-    OFFER_FIELDS,
-    OFFER_REQUIRED,
-    FieldSpec,
-)
+from efa_marktplatz.columns import AGREEMENTS, ALL_FIELDS, OFFERS
 from efa_marktplatz.states import normalize_label
-from efa_marktplatz.tabular import Table, read_table
 
 __all__ = [
     "REGISTRIES",
@@ -56,6 +50,8 @@ __all__ = [
     "state_labels",
     "table_rows",
 ]
+
+log = logging.getLogger("efa_marktplatz")
 
 #: ``registry`` option → the reuse channel assumed where an export names none.
 REGISTRIES: Mapping[str, ReuseChannel | None] = {
@@ -154,18 +150,16 @@ class MarktplatzConfig:
             raise ValueError("give at least one of 'offers' and 'agreements' (file paths)")
 
 
-def table_rows(table: Table, name: str, *, start: int = 0) -> list[SourceRow]:
-    """Turn the rows of *table* into :class:`SourceRow` objects at ``"<name>:row <N>"``."""
-    indexes = table.columns.indexes
+def table_rows(table: Iterable[Any], *, start: int = 0) -> list[SourceRow]:
+    """Turn the data rows of *table* (an :class:`~efa_core.tabular.Table`) into source rows."""
     rows = []
-    for offset, (number, cells) in enumerate(table.rows):
-        values = {field: cells[i] if i < len(cells) else None for field, i in indexes.items()}
+    for offset, row in enumerate(table):
         rows.append(
             SourceRow(
-                position=f"{name}:row {number}",
-                raw=table.raw(cells),
-                values=values,
-                labels=table.columns.headers,
+                position=row.position,
+                raw=row.raw(),
+                values=row.values(),
+                labels=row.columns.headers,
                 index=start + offset,
             )
         )
@@ -173,35 +167,47 @@ def table_rows(table: Table, name: str, *, start: int = 0) -> list[SourceRow]:
 
 
 def read_export(
-    data: bytes,
+    path: Path,
     *,
     where: str,
     name: str,
-    fields: Mapping[str, FieldSpec],
-    required: Sequence[tuple[str, ...]],
+    schema: Schema,
     columns: Mapping[str, str],
     encoding: str | None,
     delimiter: str | None,
     sheet: str | None,
-) -> list[SourceRow]:
-    """Read an export and return its rows (see :func:`efa_marktplatz.tabular.read_table`).
+    source: str | None = None,
+) -> tuple[list[SourceRow], list[Skipped]]:
+    """Read an export (streamed by :func:`efa_core.tabular.open_table`): its rows and skips.
 
     Positions are ``"<name>:row <N>"``, or ``"<name>[<sheet>]:row <N>"`` when a sheet of
-    an XLSX workbook is named explicitly (two sheets of one workbook stay apart).
+    an XLSX workbook is named explicitly (two sheets of one workbook stay apart).  A file
+    with a header row and no data rows is read as empty, with a warning.
+
+    :raises efa_core.errors.SourceNotUnderstood: not a table, or no header row found.
     """
-    table = read_table(
-        data,
-        where=where,
-        fields=fields,
-        required=required,
+    table: Table
+    with open_table(
+        path,
+        schema,
         columns=columns,
+        name=name,
+        where=where,
         encoding=encoding,
         delimiter=delimiter,
         sheet=sheet,
-    )
-    return table_rows(
-        table, f"{name}[{sheet}]" if sheet is not None and table.format == "xlsx" else name
-    )
+        source_name=source,
+    ) as table:
+        if sheet is not None and table.format == "xlsx":
+            table.name = f"{name}[{sheet}]"
+        rows = table_rows(table)
+        skipped = list(table.skipped)
+    if not rows:
+        log.warning(
+            "%s: a header row but no data rows; read as an empty table",
+            table.prefix,
+        )
+    return rows, skipped
 
 
 class MarktplatzConnector(FileSnapshotConnector):
@@ -222,41 +228,35 @@ class MarktplatzConnector(FileSnapshotConnector):
             out.append(("agreements", Path(self.config.agreements).expanduser()))
         return out
 
-    def load(self, contents: Sequence[bytes]) -> list[Item]:
+    def load(self) -> list[Item]:
         """Read the exports and build providers, services, subscribers and agreements."""
         config = self.config
         channel = REGISTRIES[config.registry]
         items: list[Item] = []
-        for (role, path), data in zip(self.files(), contents, strict=True):
+        for role, path in self.files():
             name = str(path)
             common: dict[str, Any] = {
-                "where": f"{self.label}: {role} file {name!r}",
+                "where": f"{role} file {name!r}",
                 "name": name,
                 "columns": config.columns,
                 "encoding": config.encoding,
                 "delimiter": config.delimiter,
+                "source": self.name,
             }
             if role == "offers":
-                rows = read_export(
-                    data,
-                    fields=OFFER_FIELDS,
-                    required=OFFER_REQUIRED,
-                    sheet=config.offers_sheet,
-                    **common,
+                rows, skipped = read_export(
+                    path, schema=OFFERS, sheet=config.offers_sheet, **common
                 )
                 defaults = (channel,) if channel is not None else ()
                 items.extend(offer_items(rows, default_channels=defaults))
             else:
-                rows = read_export(
-                    data,
-                    fields=AGREEMENT_FIELDS,
-                    required=AGREEMENT_REQUIRED,
-                    sheet=config.agreements_sheet,
-                    **common,
+                rows, skipped = read_export(
+                    path, schema=AGREEMENTS, sheet=config.agreements_sheet, **common
                 )
                 items.extend(
                     agreement_items(
                         rows, states=state_labels(config.states), default_channel=channel
                     )
                 )
+            items.extend(skipped)
         return items

@@ -69,9 +69,10 @@ import attrs
 from efa_core.connectors import Capability, Rejected, Upsert
 from efa_core.errors import ConnectorError, EfaError
 from efa_core.model import Note, Subscriber
+from efa_core.tabular import Cell, parse_ars, parse_date, parse_land, slugify
 from efa_marktplatz._snapshot import FileSnapshotConnector
 from efa_marktplatz.build import Item, SourceRow, _Problems, _subscriber, agreement_items
-from efa_marktplatz.columns import AGREEMENT_FIELDS, AGREEMENT_REQUIRED
+from efa_marktplatz.columns import AGREEMENTS
 from efa_marktplatz.connector import (
     _delimiter,
     _encoding,
@@ -82,8 +83,6 @@ from efa_marktplatz.connector import (
     state_labels,
 )
 from efa_marktplatz.states import normalize_label
-from efa_marktplatz.tabular import decode_text
-from efa_marktplatz.values import Cell, parse_ars, parse_date, parse_land, slugify
 
 __all__ = ["NOTE_KEYS", "YAML_KEYS", "LocalConfig", "LocalConnector", "note_items", "yaml_items"]
 
@@ -452,25 +451,42 @@ class LocalConnector(FileSnapshotConnector):
         """Return the one file of the source."""
         return [("local", self.path)]
 
-    def load(self, contents: Sequence[bytes]) -> list[Item]:
+    def load(self) -> list[Item]:
         """Read the YAML file, or the CSV/XLSX agreements list."""
         path = self.path
         name = str(path)
-        where = f"{self.label}: local file {name!r}"
-        (data,) = contents
         if path.suffix.lower() in _YAML_SUFFIXES:
-            text, _ = decode_text(data, "utf-8", where)
+            where = f"{self.label}: local file {name!r}"
+            text = _yaml_text(path, where)
             items, _ = yaml_items(text, name=name, states=self.config.states, where=where)
             return items
-        rows = read_export(
-            data,
-            where=where,
+        rows, skipped = read_export(
+            path,
+            where=f"local file {name!r}",
             name=name,
-            fields=AGREEMENT_FIELDS,
-            required=AGREEMENT_REQUIRED,
+            schema=AGREEMENTS,
             columns=self.config.columns,
             encoding=self.config.encoding,
             delimiter=self.config.delimiter,
             sheet=self.config.sheet,
+            source=self.name,
         )
-        return agreement_items(rows, states=state_labels(self.config.states))
+        return [*agreement_items(rows, states=state_labels(self.config.states)), *skipped]
+
+
+def _yaml_text(path: Path, where: str) -> str:
+    """Read a YAML file as UTF-8 (BOM optional); the error names the line of a bad byte."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConnectorError(f"{where}: the file does not exist") from None
+    except OSError as exc:
+        raise ConnectorError(f"{where}: cannot read the file: {exc}") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConnectorError(
+            f"{where}: line {line} is not utf-8 text ({exc.reason} at byte {exc.start}); "
+            "YAML files are UTF-8"
+        ) from None

@@ -14,12 +14,12 @@ availability from other sources.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
 from efa_core.model import AgreementState
+from efa_core.tabular import fold
 
 __all__ = ["STATE_LABELS", "normalize_label", "parse_state"]
 
@@ -32,11 +32,11 @@ _W = AgreementState.WITHDRAWN
 
 
 def normalize_label(text: str) -> str:
-    """Fold a status text for lookup: case, umlauts, punctuation and spacing are ignored."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    for umlaut, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        folded = folded.replace(umlaut, plain)
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+    """Fold a status text for lookup: case, umlauts, punctuation and spacing are ignored.
+
+    The same folding as for headers (:func:`efa_core.tabular.fold`).
+    """
+    return fold(text)
 
 
 _LABELS: dict[str, AgreementState] = {
