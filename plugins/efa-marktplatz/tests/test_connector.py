@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from efa_marktplatz import LIFECYCLE_PREFIX, MarktplatzConfig, MarktplatzConnector
-from efa_marktplatz.build import Offer, SourceRow, offer_items, parse_offer
+from efa_marktplatz.build import JOINED_REASON, Offer, SourceRow, offer_items, parse_offer
 
 from efa_core.config import structure_options
-from efa_core.connectors import Rejected, Upsert, check_sync, pull_sync
+from efa_core.connectors import Rejected, Skipped, Upsert, check_sync, pull_sync
 from efa_core.errors import ConfigError, ConnectorError, SourceNotUnderstood
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import AgreementState, Land, ReuseChannel, SubscriberKind
-from efa_core.tabular import BERLIN
+from efa_core.tabular import BERLIN, CellWarnings
 
 OFFERS = "marktplatz_angebote_semikolon_bom.csv"
 AGREEMENTS = "marktplatz_interessen_komma.csv"
@@ -69,9 +69,9 @@ def test_offers_become_services_and_providers(data: Path):
     assert sorted(rejected) == [f"{path}:row 5", f"{path}:row 6", f"{path}:row 8"]
     bad = rejected[f"{path}:row 5"]
     assert bad.kind == "service"
-    assert [field for field, _ in bad.problems] == ["leika_keys", "land"]
+    # only identity fields reject: the Land 'Atlantis' alone would be dropped with a warning
+    assert [field for field, _ in bad.problems] == ["leika_keys"]
     assert "column 'Leistungsschlüssel': LeiKa key '12345' has 5 digits" in bad.problems[0][1]
-    assert "'Atlantis'" in bad.problems[1][1]
     assert bad.raw["Leistung"] == "Hundesteuer"
     assert rejected[f"{path}:row 6"].problems == (
         ("service_name", "column 'Leistung': missing: the service has no name"),
@@ -87,9 +87,11 @@ def test_agreement_rows_fold_through_the_lifecycle(data: Path):
     agreements = {key: r for (kind, key), r in upserts.items() if kind == "agreement"}
     assert sorted(agreements) == [
         "MP-001@ars:160510000000",
+        "MP-002@ars:16",  # its date '31.02.2024' is dropped with a warning, the row is kept
         "MP-002@ars:160530000000#IB-2024-7",
         "MP-005@ars:16",
     ]
+    assert agreements["MP-002@ars:16"].state_since is None
     # rows in file order interest, contract, alignment: replayed by date, all legal
     erfurt = agreements["MP-001@ars:160510000000"]
     assert erfurt.state is AgreementState.CONTRACTED
@@ -114,15 +116,13 @@ def test_agreement_rows_fold_through_the_lifecycle(data: Path):
     subscribers = sorted(key for kind, key in upserts if kind == "subscriber")
     assert subscribers == ["ars:16", "ars:160510000000", "ars:160530000000"]
     problems = {pos.rsplit(":", 1)[1]: r.problems for pos, r in rejected.items()}
-    assert problems["row 8"] == (
-        ("date", "column 'Datum': '31.02.2024' is not a valid date: day is out of range for month"),
-    )
+    assert "row 8" not in problems
     assert problems["row 9"][0][0] == "state"
     assert "'Vertrag im Kühlschrank' is not a known status" in problems["row 9"][0][1]
     assert problems["row 11"][0][0] == "service_key"
     assert problems["row 12"][0][0] == "subscriber_ars"
     assert "'Gemeinde Irgendwo' is not a Land" in problems["row 12"][0][1]
-    assert len(rejected) == 5
+    assert len(rejected) == 4
 
 
 def test_states_option_maps_extra_status_texts(data: Path):
@@ -131,7 +131,7 @@ def test_states_option_maps_extra_status_texts(data: Path):
     )
     weimar = upserts["agreement", "MP-001@ars:160550000000"]
     assert weimar.state is AgreementState.CONTRACTED
-    assert len(rejected) == 4
+    assert len(rejected) == 3
 
 
 def test_fit_store_cp1252_exports(data: Path):
@@ -171,13 +171,7 @@ def test_xlsx_export(xlsx_export: Path):
     assert upserts["service", "MP-011"].land is Land.TH  # 16 as a number
     assert upserts["service", "MP-011"].reuse_channels == (ReuseChannel.FIT_STORE,)
     bad = rejected[f"{xlsx_export}[Angebote]:row 6"]
-    assert [field for field, _ in bad.problems] == [
-        "leika_keys",
-        "land",
-        "channel",
-        "price",
-        "modified",
-    ]
+    assert [field for field, _ in bad.problems] == ["leika_keys"]  # the identity field
     # Kiel's ARS lost its leading zero in Excel; the contract date comes from Vertragsbeginn
     kiel = upserts["agreement", "MP-010@ars:010020000000"]
     assert kiel.state is AgreementState.CONTRACTED
@@ -236,8 +230,9 @@ def test_onlinedienst_and_offer_ids_are_identifiers_of_the_service():
             (3, "S01000_Onlinedienst_WG-SH|S03000_Onlinedienst_WG", "FS/2024/9"),
         )
     ]
-    (item,) = offer_items(rows)
+    item, joined = offer_items(rows)
     assert isinstance(item, Upsert)
+    assert joined == Skipped("service", JOINED_REASON, count=1, position="x:row 3")
     # ';', '|' and spaces separate ids, '/' does not; the row's own key is no other id
     assert item.record.onlinedienst_ids == (
         "S01000_Onlinedienst_WG-SH",
@@ -247,15 +242,21 @@ def test_onlinedienst_and_offer_ids_are_identifiers_of_the_service():
     assert item.record.offer_ids == ("MP-7", "FS/2024/9")
 
 
-def test_a_negative_price_is_rejected_at_its_field():
+def test_a_negative_price_is_dropped_with_a_warning():
     row = SourceRow(
         position="x:row 2",
         raw={},
         values={"service_name": "A", "leika_keys": "99018005000000", "price": "-5,00"},
+        labels={"price": "Preis"},
     )
-    rejected = parse_offer(row)
-    assert isinstance(rejected, Rejected)
-    assert rejected.problems == (("price", "Service.price: must not be negative, got -5.00"),)
+    warnings = CellWarnings()
+    offer = parse_offer(row, warnings=warnings)
+    assert isinstance(offer, Offer)
+    assert offer.price is None
+    assert warnings.lines() == [
+        "price (column 'Preis'): not a price (a number >= 0, 'kostenfrei' or 'auf Anfrage'); "
+        "stored without one: 1 row (x:row 2 '-5,00')"
+    ]
 
 
 def test_missing_file_is_a_connector_error_and_check_says_so(tmp_path: Path):

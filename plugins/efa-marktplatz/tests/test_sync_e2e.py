@@ -76,10 +76,11 @@ def test_sync_sample_exports_into_the_store(
 
     marktplatz = report["marktplatz"]
     assert marktplatz.batches > 1
-    assert marktplatz.quarantined == 8  # 3 offer rows, 5 agreement rows
+    assert marktplatz.quarantined == 7  # 3 offer rows, 4 agreement rows
     assert keys(store, "marktplatz", "service") == {"MP-001", "MP-002", "MP-005"}
     assert keys(store, "marktplatz", "agreement") == {
         "MP-001@ars:160510000000",
+        "MP-002@ars:16",
         "MP-002@ars:160530000000#IB-2024-7",
         "MP-005@ars:16",
     }

@@ -22,6 +22,18 @@ allow at that point (``Vertragsschluss`` after ``zurückgezogen``) is *not* appl
 agreement keeps its last legal state, and the row is reported as a
 :class:`~efa_core.connectors.Rejected` whose problem, on path ``state``, starts with
 ``"lifecycle: "``, so the findings layer can pick it up from the quarantine.
+
+**Only identity fields reject a row**: the service key or name and the LeiKa keys of an
+offer; the service, the subscriber (its name, its ARS, or that it is an organisation) and
+the status of an agreement.  A bad optional cell (a price ``ca. 500 €``, a URL ``siehe
+Portal``, an unknown channel, a date ``gestern``) is dropped, a URL without scheme gets
+``https://``, and each case is noted in a :class:`~efa_core.tabular.CellWarnings` that the
+connector logs, one line per field and problem.
+
+**Accounting.**  Every row ends as a record, a :class:`~efa_core.connectors.Rejected`, or a
+:class:`~efa_core.connectors.Skipped` of its kind: a row joined into an earlier offer of the
+same service, and a status row folded into an agreement listed earlier, are reported as
+skipped (``service`` and ``agreement``), so that rows in = stored + quarantined + skipped.
 """
 
 from __future__ import annotations
@@ -50,6 +62,7 @@ from efa_core.model import (
 )
 from efa_core.tabular import (
     Cell,
+    CellWarnings,
     blank,
     cell_text,
     parse_ars,
@@ -57,12 +70,14 @@ from efa_core.tabular import (
     parse_identifiers,
     parse_land,
     parse_leika_keys,
-    parse_number,
     parse_ozg_ids,
+    parse_price,
+    parse_url,
+    single_line,
     slugify,
 )
 from efa_marktplatz.states import normalize_label, parse_state
-from efa_marktplatz.values import parse_channel, parse_channels
+from efa_marktplatz.values import KNOWN_CHANNELS, parse_channel, split_channels
 
 __all__ = [
     "LIFECYCLE_PREFIX",
@@ -107,7 +122,16 @@ class SourceRow:
         return None if blank(cell) else cell
 
     def text(self, name: str) -> str | None:
-        """Return the stripped text of field *name*, or ``None`` if blank or absent."""
+        """Return the text of field *name* on one line, or ``None`` if blank or absent.
+
+        Line breaks inside a cell (Alt+Enter in a spreadsheet) and runs of spaces become
+        one space: ``Stadt⏎Erfurt`` is ``Stadt Erfurt``.
+        """
+        cell = self.get(name)
+        return None if cell is None else single_line(cell_text(cell))
+
+    def block(self, name: str) -> str | None:
+        """Return the stripped text of field *name* with its line breaks (a note's text)."""
         cell = self.get(name)
         return None if cell is None else cell_text(cell)
 
@@ -118,11 +142,32 @@ class SourceRow:
 
 
 class _Problems:
-    """Collects ``(field, message)`` problems of one row."""
+    """Collects ``(field, message)`` problems of one row, and warnings of optional cells."""
 
-    def __init__(self, row: SourceRow) -> None:
+    def __init__(self, row: SourceRow, warnings: CellWarnings | None = None) -> None:
         self.row = row
         self.items: list[tuple[str, str]] = []
+        self.warnings = warnings
+
+    def warn(self, name: str, what: str, value: str | None = None) -> None:
+        """Note that the optional field *name* was repaired or dropped (*what* says how)."""
+        if self.warnings is None:
+            return
+        label = self.row.labels.get(name)
+        field = f"{name} (column {label!r})" if label and label != name else name
+        shown = value if value is not None else cell_text(self.row.get(name))
+        self.warnings.add(field, what, self.row.position, shown)
+
+    def optional(self, name: str, parser: Callable[[Cell], _T], what: str) -> _T | None:
+        """Parse an optional cell; a bad value is dropped with a warning, never a problem."""
+        cell = self.row.get(name)
+        if cell is None:
+            return None
+        try:
+            return parser(cell)
+        except (ValueError, EfaError):
+            self.warn(name, what)
+            return None
 
     def add(self, name: str, message: str) -> None:
         self.items.append((name, f"{self.row.where(name)}{message}"))
@@ -189,11 +234,58 @@ def _federal(text: str | None) -> bool:
     return text is not None and normalize_label(text) in ("bund", "bundesweit")
 
 
+_NOT_A_DATE = "not a date (dd.mm.yyyy or yyyy-mm-dd); stored without it"
+
+
+def _url(problems: _Problems) -> str | None:
+    """Return the offer's URL: ``www.…`` gets ``https://``; a non-URL is dropped."""
+    text = problems.row.text("url")
+    if text is None:
+        return None
+    try:
+        url = parse_url(text)
+    except ValueError:
+        problems.warn("url", "not an http(s) URL; stored without one")
+        return None
+    if url != text:
+        problems.warn("url", "no scheme; stored with https://")
+    return url
+
+
+def _channels(problems: _Problems) -> tuple[ReuseChannel, ...]:
+    """Return the known channels of the cell; unknown ones are dropped with a warning."""
+    cell = problems.row.get("channel")
+    if cell is None:
+        return ()
+    channels, unknown = split_channels(cell)
+    for text in unknown:
+        problems.warn("channel", f"unknown reuse channel (known: {KNOWN_CHANNELS}); ignored", text)
+    return channels
+
+
+def _operator(problems: _Problems) -> str | None:
+    operator = problems.row.text("operator")
+    if operator is not None:
+        try:
+            slugify(operator)
+        except ValueError:
+            problems.warn("operator", "gives no key (no letters or digits); stored without it")
+            return None
+    return operator
+
+
 def parse_offer(
-    row: SourceRow, *, default_channels: Sequence[ReuseChannel] = ()
+    row: SourceRow,
+    *,
+    default_channels: Sequence[ReuseChannel] = (),
+    warnings: CellWarnings | None = None,
 ) -> Offer | Rejected:
-    """Parse one offer row; every problem is named by its field."""
-    problems = _Problems(row)
+    """Parse one offer row.
+
+    Only the identity fields (service key or name, LeiKa keys) reject the row, each problem
+    named by its field; bad optional cells are dropped and noted in *warnings*.
+    """
+    problems = _Problems(row, warnings)
     name = row.text("service_name")
     if name is None:
         problems.add("service_name", "missing: the service has no name")
@@ -201,46 +293,44 @@ def parse_offer(
     leika = problems.parse("leika_keys", parse_leika_keys)
     if leika is None and row.get("leika_keys") is None:
         problems.add("leika_keys", "missing: a service needs at least one LeiKa key")
-    land = None if _federal(row.text("land")) else problems.parse("land", parse_land)
-    channels = problems.parse("channel", parse_channels)
-    ozg_ids = problems.parse("ozg_ids", parse_ozg_ids)
-    onlinedienst_ids = problems.parse("onlinedienst_ids", parse_identifiers)
-    offer_ids = problems.parse("offer_ids", parse_identifiers)
-    price = problems.parse("price", parse_number)
-    modified = problems.parse("modified", parse_date)
     if problems.items or name is None or key is None:
         return problems.rejected(Service.KIND)
     assert isinstance(leika, tuple)
+    land = (
+        None
+        if _federal(row.text("land"))
+        else problems.optional("land", parse_land, "not a Land; stored without one")
+    )
+    price = problems.optional(
+        "price",
+        parse_price,
+        "not a price (a number >= 0, 'kostenfrei' or 'auf Anfrage'); stored without one",
+    )
+    offer_ids = problems.optional("offer_ids", parse_identifiers, "not an id; ignored") or ()
     offer = Offer(
         row=row,
         key=key,
         name=name,
         leika_keys=leika,
-        land=land if isinstance(land, Land) else None,
-        operator=row.text("operator"),
-        channels=channels if isinstance(channels, tuple) and channels else tuple(default_channels),
-        ozg_ids=ozg_ids if isinstance(ozg_ids, tuple) else (),
-        url=row.text("url"),
-        onlinedienst_ids=onlinedienst_ids if isinstance(onlinedienst_ids, tuple) else (),
-        offer_ids=tuple(i for i in (offer_ids if isinstance(offer_ids, tuple) else ()) if i != key),
+        land=land,
+        operator=_operator(problems),
+        channels=_channels(problems) or tuple(default_channels),
+        ozg_ids=problems.optional("ozg_ids", parse_ozg_ids, "not an OZG-ID; stored without") or (),
+        url=_url(problems),
+        onlinedienst_ids=problems.optional(
+            "onlinedienst_ids", parse_identifiers, "not an id; ignored"
+        )
+        or (),
+        offer_ids=tuple(i for i in offer_ids if i != key),
         price_model=row.text("price_model"),
-        price=price if isinstance(price, Decimal) else None,
-        modified_at=modified if isinstance(modified, datetime) else None,
+        price=price,
+        modified_at=problems.optional("modified", parse_date, _NOT_A_DATE),
     )
     try:
-        _service(offer)  # the model's own checks (URL, key whitespace, ...)
-        if offer.operator is not None:
-            slugify(offer.operator)
+        _service(offer)  # the model's own checks (key whitespace, ...)
     except (ValueError, EfaError) as exc:
         field = getattr(exc, "field", "$")
-        names = {
-            "operator": "operator",
-            "url": "url",
-            "key": "service_key",
-            "name": "service_name",
-            "price": "price",
-            "price_model": "price_model",
-        }
+        names = {"key": "service_key", "name": "service_name", "leika_keys": "leika_keys"}
         problems.add(names.get(field, field), str(exc))
         return problems.rejected(Service.KIND)
     return offer
@@ -310,14 +400,35 @@ def _merge(base: Offer, other: Offer) -> Offer | list[tuple[str, str]]:
     )
 
 
+def _skipped(kind: str, reason: str, positions: Sequence[str]) -> list[Item]:
+    """One :class:`Skipped` for *positions* (none if empty), naming the first."""
+    if not positions:
+        return []
+    return [Skipped(kind, reason, count=len(positions), position=positions[0])]
+
+
+#: Why a row joined into an earlier offer is reported as skipped.
+JOINED_REASON = "another row of a service listed earlier (same service key): joined into it"
+#: Why a status row folded into an agreement listed earlier is reported as skipped.
+FOLDED_REASON = "a status row of an agreement listed earlier: part of its history"
+
+
 def offer_items(
-    rows: Iterable[SourceRow], *, default_channels: Sequence[ReuseChannel] = ()
+    rows: Iterable[SourceRow],
+    *,
+    default_channels: Sequence[ReuseChannel] = (),
+    warnings: CellWarnings | None = None,
 ) -> list[Item]:
-    """Turn offer rows into provider and service upserts and rejected rows (input order)."""
+    """Turn offer rows into provider and service upserts, rejected and skipped rows.
+
+    Records and rejected rows follow the input order; rows joined into an earlier row of
+    the same service come last, as one :class:`Skipped` of kind ``service``.
+    """
     offers: dict[str, Offer] = {}
     order: list[tuple[int, int, Item | str]] = []  # (row index, sub-order, item or offer key)
+    joined: list[str] = []
     for row in rows:
-        parsed = parse_offer(row, default_channels=default_channels)
+        parsed = parse_offer(row, default_channels=default_channels, warnings=warnings)
         if isinstance(parsed, Rejected):
             order.append((row.index, 0, parsed))
             continue
@@ -331,6 +442,7 @@ def offer_items(
             order.append((row.index, 0, Rejected(Service.KIND, row.position, row.raw, merged)))
         else:
             offers[parsed.key] = merged
+            joined.append(row.position)
     items: list[Item] = []
     providers: set[str] = set()
     for _, _, entry in sorted(order, key=lambda e: (e[0], e[1])):
@@ -349,6 +461,7 @@ def offer_items(
                 )
             )
         items.append(Upsert(_service(offer)))
+    items.extend(_skipped(Service.KIND, JOINED_REASON, joined))
     return items
 
 
@@ -430,38 +543,90 @@ class AgreementRow:
         )
 
 
+#: Words that make a name without ARS an organisation (a Zweckverband, an IT-Dienstleister).
+_ORGANISATION_WORDS: frozenset[str] = frozenset(
+    {
+        "zweckverband",
+        "gmbh",
+        "aoer",
+        "anstalt",
+        "koerperschaft",
+        "rechenzentrum",
+        "dienstleister",
+        "datenverarbeitung",
+        "datenzentrale",
+        "ministerium",
+        "ev",
+        "eg",
+    }
+)
+
+
+def _organisation_by_name(name: str) -> bool:
+    """Whether *name* names an organisation (``Zweckverband …``, ``… GmbH``, ``… AöR``)."""
+    folded = normalize_label(name).replace("e v", "ev").split()
+    return any(
+        word in _ORGANISATION_WORDS or word.startswith(("zweckverband", "rechenzentrum"))
+        for word in folded
+    )
+
+
+def _organisation(
+    name: str, ars: Ars | None, problems: _Problems, row: SourceRow
+) -> Subscriber | None:
+    try:
+        org_id = slugify(name)
+    except ValueError as exc:
+        problems.add("subscriber_name", str(exc))
+        return None
+    return Subscriber(
+        subscriber_kind=SubscriberKind.ORGANISATION, name=name, organisation_id=org_id, ars=ars
+    )
+
+
 def _subscriber(row: SourceRow, problems: _Problems) -> Subscriber | None:
+    """Return the subscriber: an area by its ARS, a Land by its name, or an organisation.
+
+    The subscriber is the named organisation or area (``subscriber_name``) and its ARS; a
+    Land column is never taken for it.  Without an ARS, a Land's name is that Land; a kind
+    ``Organisation`` (or ``Zweckverband``, ``IT-Dienstleister`` …), or a name that says so
+    (``Zweckverband …``, ``… GmbH``), is an organisation subscriber; anything else needs
+    its ARS.  An unknown kind is ignored with a warning and the ARS tells the level.
+    """
     name = row.text("subscriber_name")
     ars = problems.parse("subscriber_ars", parse_ars)
-    kind = problems.parse("subscriber_kind", parse_subscriber_kind)
-    if name is None:
-        problems.add("subscriber_name", "missing: the subscriber has no name")
-        return None
+    kind = problems.optional(
+        "subscriber_kind",
+        parse_subscriber_kind,
+        "not a kind of subscriber (Land, Kreis, kreisfreie Stadt, Gemeinde, Organisation); ignored",
+    )
     if problems.items:
         return None
-    if not isinstance(ars, Ars) and row.get("subscriber_ars") is None:
+    if name is None:
+        if not isinstance(ars, Ars):
+            problems.add("subscriber_name", "missing: the subscriber has no name and no ARS")
+            return None
+        name = str(ars)
+        problems.warn("subscriber_name", "no name; the ARS is used as the name", name)
+    if not isinstance(ars, Ars):
         try:
             land = parse_land(name)
         except ValueError:
             land = None
         if land is not None and kind in (None, SubscriberKind.LAND):
             ars, kind = land.ars, SubscriberKind.LAND
+        elif kind is None and _organisation_by_name(name):
+            kind = SubscriberKind.ORGANISATION
+            problems.warn(
+                "subscriber_kind", "no ARS and no kind; an organisation by its name", name
+            )
     if kind is SubscriberKind.ORGANISATION:
-        try:
-            org_id = slugify(name)
-        except ValueError as exc:
-            problems.add("subscriber_name", str(exc))
-            return None
-        return Subscriber(
-            subscriber_kind=SubscriberKind.ORGANISATION,
-            name=name,
-            organisation_id=org_id,
-            ars=ars if isinstance(ars, Ars) else None,
-        )
+        return _organisation(name, ars if isinstance(ars, Ars) else None, problems, row)
     if not isinstance(ars, Ars):
+        what = "is not a Land" if kind is None else f"is a {kind.value}"
         problems.add(
             "subscriber_ars",
-            f"missing: {name!r} is not a Land, so it needs its ARS (Regionalschlüssel); "
+            f"missing: {name!r} {what}, so it needs its ARS (Regionalschlüssel); "
             "or give subscriber_kind 'Organisation'",
         )
         return None
@@ -485,12 +650,17 @@ def parse_agreement_row(
     *,
     states: Mapping[str, AgreementState] | None = None,
     default_channel: ReuseChannel | None = None,
+    warnings: CellWarnings | None = None,
 ) -> AgreementRow | Rejected:
-    """Parse one status row of an interest/contract list; every problem names its field.
+    """Parse one status row of an interest/contract list.
+
+    Only the identity fields (service, subscriber, status) reject the row, each problem
+    named by its field; bad optional cells (dates, channel, kind) are dropped and noted in
+    *warnings*.
 
     :param states: extra status labels (normalized) from the ``states`` option.
     """
-    problems = _Problems(row)
+    problems = _Problems(row, warnings)
     service_key = _service_key(row, problems)
     subscriber = _subscriber(row, problems)
     state: object = None
@@ -502,15 +672,17 @@ def parse_agreement_row(
             state = parse_state(state_text, states)
         except ValueError as exc:
             problems.add("state", str(exc))
-    at = problems.parse("date", parse_date)
-    start = problems.parse("contract_start", parse_date)
-    end = problems.parse("contract_end", parse_date)
-    channel = problems.parse("channel", parse_channel)
-    modified = problems.parse("modified", parse_date)
     reference = row.text("reference")
     if problems.items or service_key is None or subscriber is None:
         return problems.rejected(Agreement.KIND)
     assert isinstance(state, AgreementState)
+    at = problems.optional("date", parse_date, _NOT_A_DATE)
+    start = problems.optional("contract_start", parse_date, _NOT_A_DATE)
+    end = problems.optional("contract_end", parse_date, _NOT_A_DATE)
+    channel = problems.optional(
+        "channel", parse_channel, f"unknown reuse channel (known: {KNOWN_CHANNELS}); ignored"
+    )
+    modified = problems.optional("modified", parse_date, _NOT_A_DATE)
     if at is None and state is AgreementState.CONTRACTED:
         at = start
     elif at is None and state is AgreementState.TERMINATED:
@@ -520,10 +692,10 @@ def parse_agreement_row(
         service_key=service_key,
         subscriber=subscriber,
         state=state,
-        at=at if isinstance(at, datetime) else None,
-        channel=channel if isinstance(channel, ReuseChannel) else default_channel,
+        at=at,
+        channel=channel if channel is not None else default_channel,
         reference=reference,
-        modified_at=modified if isinstance(modified, datetime) else None,
+        modified_at=modified,
     )
     try:
         parsed.agreement(parsed.state, parsed.at)
@@ -590,17 +762,22 @@ def agreement_items(
     states: Mapping[str, AgreementState] | None = None,
     default_channel: ReuseChannel | None = None,
     rejected: Iterable[tuple[int, Rejected]] = (),
+    warnings: CellWarnings | None = None,
 ) -> list[Item]:
-    """Turn status rows into subscriber and agreement upserts and rejected rows.
+    """Turn status rows into subscriber and agreement upserts, rejected and skipped rows.
 
     Rows of one agreement are folded through the lifecycle (see the module docs); the
     output follows the input order (an agreement at its first row).  *rejected* adds
-    ``(index, item)`` pairs the caller rejected already, placed by their index.
+    ``(index, item)`` pairs the caller rejected already, placed by their index.  The status
+    rows folded into an agreement listed earlier come last, as one :class:`Skipped` of kind
+    ``agreement``.
     """
     groups: dict[str, list[AgreementRow]] = {}
     order: list[tuple[int, Item | str]] = list(rejected)
     for row in rows:
-        parsed = parse_agreement_row(row, states=states, default_channel=default_channel)
+        parsed = parse_agreement_row(
+            row, states=states, default_channel=default_channel, warnings=warnings
+        )
         if isinstance(parsed, Rejected):
             order.append((row.index, parsed))
             continue
@@ -611,15 +788,21 @@ def agreement_items(
         groups[key].append(parsed)
     items: list[Item] = []
     subscribers: set[str] = set()
+    folded: list[str] = []
     for _, entry in sorted(order, key=lambda e: e[0]):
         if not isinstance(entry, str):
             items.append(entry)
             continue
-        agreement, violations = _fold(groups[entry])
+        group = groups[entry]
+        agreement, violations = _fold(group)
         subscriber = agreement.subscriber
         if subscriber.natural_key not in subscribers:
             subscribers.add(subscriber.natural_key)
             items.append(Upsert(subscriber))
         items.append(Upsert(agreement))
         items.extend(violations)
+        rejected_at = {violation.position for violation in violations}
+        kept = [r.row.position for r in group if r.row.position not in rejected_at]
+        folded.extend(kept[1:])  # the first kept row is the agreement, the others its history
+    items.extend(_skipped(Agreement.KIND, FOLDED_REASON, folded))
     return items

@@ -34,7 +34,7 @@ import attrs
 
 from efa_core.connectors import Capability, Skipped
 from efa_core.model import AgreementState, ReuseChannel
-from efa_core.tabular import Schema, Table, open_table
+from efa_core.tabular import CellWarnings, Schema, Table, open_table
 from efa_marktplatz._snapshot import FileSnapshotConnector
 from efa_marktplatz.build import Item, SourceRow, agreement_items, offer_items
 from efa_marktplatz.columns import AGREEMENTS, ALL_FIELDS, OFFERS
@@ -243,20 +243,25 @@ class MarktplatzConnector(FileSnapshotConnector):
                 "delimiter": config.delimiter,
                 "source": self.name,
             }
+            warnings = CellWarnings()
             if role == "offers":
                 rows, skipped = read_export(
                     path, schema=OFFERS, sheet=config.offers_sheet, **common
                 )
                 defaults = (channel,) if channel is not None else ()
-                items.extend(offer_items(rows, default_channels=defaults))
+                items.extend(offer_items(rows, default_channels=defaults, warnings=warnings))
             else:
                 rows, skipped = read_export(
                     path, schema=AGREEMENTS, sheet=config.agreements_sheet, **common
                 )
                 items.extend(
                     agreement_items(
-                        rows, states=state_labels(config.states), default_channel=channel
+                        rows,
+                        states=state_labels(config.states),
+                        default_channel=channel,
+                        warnings=warnings,
                     )
                 )
             items.extend(skipped)
+            warnings.log(log, f"source {self.name!r}, {common['where']}")
         return items

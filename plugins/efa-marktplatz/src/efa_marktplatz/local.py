@@ -69,7 +69,7 @@ import attrs
 from efa_core.connectors import Capability, Rejected, Upsert
 from efa_core.errors import ConnectorError, EfaError
 from efa_core.model import Note, Subscriber
-from efa_core.tabular import Cell, parse_ars, parse_date, parse_land, slugify
+from efa_core.tabular import Cell, CellWarnings, parse_ars, parse_date, parse_land, slugify
 from efa_marktplatz._snapshot import FileSnapshotConnector
 from efa_marktplatz.build import Item, SourceRow, _Problems, _subscriber, agreement_items
 from efa_marktplatz.columns import AGREEMENTS
@@ -79,6 +79,7 @@ from efa_marktplatz.connector import (
     _positive,
     check_columns,
     check_states,
+    log,
     read_export,
     state_labels,
 )
@@ -283,7 +284,7 @@ def _note_subscriber(
 def _note(row: SourceRow, known: Mapping[str, set[str]]) -> Note | Rejected:
     """Build the note of one YAML entry (its cells keyed by the fields of :data:`NOTE_KEYS`)."""
     problems = _Problems(row)
-    text = row.text("text")
+    text = row.block("text")
     if text is None:
         problems.add("text", "missing: a note needs a text")
     on = problems.parse("date", parse_date)
@@ -471,7 +472,10 @@ class LocalConnector(FileSnapshotConnector):
             sheet=self.config.sheet,
             source=self.name,
         )
-        return [*agreement_items(rows, states=state_labels(self.config.states)), *skipped]
+        warnings = CellWarnings()
+        items = agreement_items(rows, states=state_labels(self.config.states), warnings=warnings)
+        warnings.log(log, f"source {self.name!r}, local file {name!r}")
+        return [*items, *skipped]
 
 
 def _yaml_text(path: Path, where: str) -> str:

@@ -12,7 +12,7 @@ import unicodedata
 from efa_core.model import ReuseChannel
 from efa_core.tabular import Cell, cell_text
 
-__all__ = ["parse_channel", "parse_channels"]
+__all__ = ["KNOWN_CHANNELS", "parse_channel", "parse_channels", "split_channels"]
 
 
 # -- channels -------------------------------------------------------------------------------
@@ -69,3 +69,28 @@ def parse_channels(cell: Cell) -> tuple[ReuseChannel, ...]:
             if channel not in channels:
                 channels.append(channel)
     return tuple(channels)
+
+
+#: The channel texts named in messages about an unknown channel.
+KNOWN_CHANNELS = "FIT-Store, govdigital, FITKO, Verwaltungsabkommen"
+
+
+def split_channels(cell: Cell) -> tuple[tuple[ReuseChannel, ...], tuple[str, ...]]:
+    """Split a channels cell into the known channels and the texts that are none.
+
+    Like :func:`parse_channels`, but an unknown part does not fail the cell: the caller
+    keeps the known channels and warns about the rest.
+    """
+    channels: list[ReuseChannel] = []
+    unknown: list[str] = []
+    for part in re.split(r"[,;/|]+|\s+und\s+", cell_text(cell)):
+        if not part.strip():
+            continue
+        try:
+            channel = parse_channel(part)
+        except ValueError:
+            unknown.append(part.strip())
+            continue
+        if channel not in channels:
+            channels.append(channel)
+    return tuple(channels), tuple(unknown)
