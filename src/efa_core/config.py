@@ -24,6 +24,9 @@ Rules:
 * ``type`` names the connector type (a registered :attr:`Connector.type_name
   <efa_core.connectors.Connector.type_name>`); every other key of the table is an option,
   structured into the connector's :attr:`~efa_core.connectors.Connector.config_class`.
+* Options every table takes, whatever its type: ``max_delete_share`` (default 0.5), the
+  share of a snapshot source's live records that one completed snapshot may delete before
+  the sync engine's shrink guard stops it (see the "Store and sync" page).
 * ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (keep
   secrets out of the file).  A variable that is not set is an error naming the table, the
   key and the variable: in ``[store]`` and ``[findings]`` when the file is read, in a
@@ -67,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_ENV_VAR",
     "DEFAULT_CONFIG_FILE",
+    "DEFAULT_MAX_DELETE_SHARE",
     "ConnectorSettings",
     "ConnectorTypes",
     "EfaConfig",
@@ -84,6 +88,11 @@ _C = TypeVar("_C")
 CONFIG_ENV_VAR: Final = "EFA_CONFIG"
 #: The file looked for in the working directory when no path is given.
 DEFAULT_CONFIG_FILE: Final = "efa.toml"
+
+#: The default of the ``max_delete_share`` option every connector table takes.
+DEFAULT_MAX_DELETE_SHARE: Final = 0.5
+#: Keys of a connector table that the engine reads, not the connector (besides ``type``).
+_COMMON_KEYS: Final = ("max_delete_share",)
 
 _TOP_LEVEL_KEYS: Final = ("connectors", "findings", "store")
 _STORE_KEYS: Final = ("url",)
@@ -129,6 +138,8 @@ class ConnectorSettings:
     #: ``None`` if it can.  :func:`build_connector` raises it as a
     #: :class:`~efa_core.errors.ConfigError`; :attr:`options` then hold the table as written.
     error: str | None = None
+    #: The share of live records one completed snapshot may delete (the shrink guard).
+    max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
 
     @property
     def where(self) -> str:
@@ -233,6 +244,17 @@ def _table(value: object, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _share(value: object, where: str) -> float:
+    if value is None:
+        return DEFAULT_MAX_DELETE_SHARE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(
+            f"{where}: key 'max_delete_share' must be a number from 0 to 1 (a share of the "
+            f"live records, e.g. 0.5), got {value!r}"
+        )
+    return float(value)
+
+
 def parse_config(
     data: Mapping[str, Any],
     *,
@@ -289,7 +311,11 @@ def parse_config(
             raise ConfigError(f"{where}: missing key 'type' (the connector type)")
         if not isinstance(type_name, str) or not type_name.strip():
             raise ConfigError(f"{where}: key 'type' must be a non-empty string")
-        raw = {key: value for key, value in table.items() if key != "type"}
+        raw = {
+            key: value
+            for key, value in table.items()
+            if key != "type" and key not in _COMMON_KEYS
+        }
         error: str | None = None
         try:
             options = {
@@ -299,7 +325,12 @@ def parse_config(
         except _UnsetVariable as exc:
             options, error = raw, str(exc)
         connectors[name] = ConnectorSettings(
-            name=name, type=type_name.strip(), options=options, origin=origin, error=error
+            name=name,
+            type=type_name.strip(),
+            options=options,
+            origin=origin,
+            error=error,
+            max_delete_share=_share(table.get("max_delete_share"), where),
         )
     return EfaConfig(connectors=connectors, store_url=store_url, path=path, findings=findings)
 

@@ -45,18 +45,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import orjson
 
-from efa_core.config import EfaConfig, build_connector
+from efa_core.config import DEFAULT_MAX_DELETE_SHARE, EfaConfig, build_connector
 from efa_core.connectors import Batch, Capability, Change, Connector, Delete, Upsert
 from efa_core.errors import ConfigError, EfaError, ValidationError
 from efa_core.secret import redact_known
 from efa_core.store import (
     COUNT_NAMES,
+    BatchResult,
     Operation,
     PreparedDelete,
     PreparedUpsert,
     Quarantined,
     RunMode,
     RunStatus,
+    SkipCount,
+    SnapshotCheck,
     Store,
     StoreLocked,
     prepare,
@@ -136,7 +139,10 @@ class SourceReport:
     The counters: *added* (new keys, also keys that come back after a delete), *changed*
     (new content for a live key), *unchanged* (same content: not written), *deleted*
     (deletes applied, including tombstones of a completed snapshot), *orphan_deletes*
-    (deletes of unknown or already deleted keys: ignored), *quarantined* (invalid records).
+    (deletes of unknown or already deleted keys: ignored), *quarantined* (invalid records),
+    *skipped* (input objects the connector deliberately did not turn into records, e.g.
+    footer lines; see :attr:`skipped_reasons`).  For every kind, the input objects are
+    ``added + changed + unchanged + quarantined + skipped`` of :attr:`by_kind`.
     """
 
     source: str
@@ -150,6 +156,7 @@ class SourceReport:
     deleted: int = 0
     orphan_deletes: int = 0
     quarantined: int = 0
+    skipped: int = 0
     batches: int = 0
     #: Seconds from the start of the run to its end.
     duration: float = 0.0
@@ -158,6 +165,14 @@ class SourceReport:
     error: str | None = None
     #: The plan of a dry run (``None`` otherwise).
     plan: Plan | None = None
+    #: The counters per record kind: ``by_kind["service"]["added"]``.
+    by_kind: Mapping[str, Mapping[str, int]] = attrs.field(factory=dict)
+    #: The skipped input objects, per kind and reason.
+    skipped_reasons: tuple[SkipCount, ...] = ()
+    #: What completing the snapshot found, and whether the shrink guard refused it.
+    snapshot: SnapshotCheck | None = None
+    #: Things worth knowing that did not fail the run (e.g. an empty snapshot).
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -271,6 +286,163 @@ class _LentStore:
         return iter(executor.submit(lambda: list(store.records(*args, **kwargs))).result())
 
 
+def _skip_counts(batch: Batch) -> list[SkipCount]:
+    return [
+        SkipCount(kind=skip.kind, reason=skip.reason, count=skip.count, position=skip.position)
+        for skip in batch.skipped
+        if skip.count
+    ]
+
+
+class _SourceRun:
+    """The state of one source's run while the engine pulls it: counters, cursor, outcome."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        mode: RunMode,
+        dry_run: bool,
+        examples: int,
+        max_delete_share: float | None,
+        where: str,
+    ) -> None:
+        self.name = name
+        self.mode = mode
+        self.dry_run = dry_run
+        self.examples = examples
+        #: The shrink guard of this run (``None``: the source may shrink this time).
+        self.max_delete_share = max_delete_share
+        self.where = where
+        self.run_id: str | None = None
+        self.cursor_before: str | None = None
+        self.cursor_after: str | None = None
+        self.status = RunStatus.FAILED
+        self.error: str | None = None
+        self.warnings: list[str] = []
+        self.batches = self.records = 0
+        self.complete = False
+        self.snapshot: SnapshotCheck | None = None
+        self.counts: Counter[str] = Counter(dict.fromkeys(COUNT_NAMES, 0))
+        self.by_kind: Counter[tuple[str, str]] = Counter()
+        self.skips: dict[tuple[str, str], list[Any]] = {}
+        self.example_keys: dict[tuple[str, str], list[str]] = {}
+        self._started = time.monotonic()
+
+    def started(self, run_id: str, cursor: str | None) -> None:
+        self.run_id = run_id
+        self.cursor_before = self.cursor_after = cursor
+
+    def on_batch(self, batch: Batch, result: BatchResult) -> None:
+        """Count an applied batch; a refused snapshot fails the run."""
+        self.batches += 1
+        self.records += len(batch.changes) + len(batch.rejected)
+        self.counts.update(result.counts())
+        self.by_kind.update(result.by_kind)
+        for skip in batch.skipped:
+            entry = self.skips.setdefault((skip.kind, skip.reason), [0, skip.position])
+            entry[0] += skip.count
+            entry[1] = entry[1] or skip.position
+        for key, keys in result.examples.items():
+            have = self.example_keys.setdefault(key, [])
+            have.extend(keys[: max(self.examples - len(have), 0)])
+        snapshot_ends = self.mode is RunMode.SNAPSHOT and batch.complete
+        self.cursor_after = None if snapshot_ends else batch.cursor
+        if batch.complete:
+            self.complete = True
+        check = result.snapshot
+        if check is None:
+            return
+        self.snapshot = check
+        if check.refused:
+            self.error = self._refusal(check)
+        elif check.delivered == 0:
+            self.warnings.append(
+                f"the snapshot of source {self.name!r} delivered no records (an empty source, "
+                "or an input that is empty or holds only a header)"
+            )
+
+    def _refusal(self, check: SnapshotCheck) -> str:
+        kept = self.counts["added"] + self.counts["changed"]
+        head = f"source {self.name!r}: {check.reason}; nothing was deleted"
+        if kept:
+            head += f" (the run's {kept} new and changed records are kept)"
+        allow = f"'efa sync --allow-shrink {self.name}'"
+        if check.delivered == 0:
+            return f"{head}. If the source is really empty now, run {allow}."
+        return (
+            f"{head}. If the source really shrank, run {allow} once, or raise "
+            f"max_delete_share in {self.where}."
+        )
+
+    def pulled(self) -> None:
+        """Decide how the run ends, after a pull that ended without an exception."""
+        if self.error is not None:  # the shrink guard refused
+            return
+        if self.mode is RunMode.SNAPSHOT and not self.complete:
+            self.error = (
+                f"the pull of source {self.name!r} ended before its snapshot was complete; "
+                "nothing was deleted, the next run resumes from the stored cursor"
+            )
+            return
+        self.status = RunStatus.SUCCEEDED
+
+    def failed(self, exc: Exception) -> None:
+        """Record why the connector or the store raised (without secrets)."""
+        error = str(exc) or type(exc).__name__
+        if not isinstance(exc, EfaError):
+            error = f"{type(exc).__name__}: {error}"
+        self.error = redact_known(error)  # a secret echoed by a server never reaches the store
+        self.status = RunStatus.FAILED
+        trace = ""
+        if not isinstance(exc, EfaError):  # a bug: keep the traceback, without secrets
+            trace = "\n" + redact_known("".join(traceback.format_exception(exc)))
+        log.error("sync of source %r failed: %s%s", self.name, self.error, trace)
+
+    def final_counts(self) -> dict[str, int]:
+        return {n: int(self.counts[n]) for n in COUNT_NAMES}
+
+    def progress(self, event: str) -> SyncProgress:
+        return SyncProgress(
+            source=self.name,
+            run_id=self.run_id,
+            event=event,
+            batches=self.batches,
+            records=self.records,
+            counts=self.final_counts(),
+            status=self.status if event == "finished" else None,
+        )
+
+    def report(self) -> SourceReport:
+        by_kind: dict[str, dict[str, int]] = {}
+        for (kind, counter), n in sorted(self.by_kind.items()):
+            if n:
+                by_kind.setdefault(kind, {})[counter] = n
+        for message in self.warnings:
+            log.warning("%s", message)
+        return SourceReport(
+            source=self.name,
+            run_id=self.run_id,
+            status=self.status,
+            mode=self.mode,
+            dry_run=self.dry_run,
+            batches=self.batches,
+            duration=time.monotonic() - self._started,
+            cursor_before=self.cursor_before,
+            cursor_after=self.cursor_after,
+            error=self.error,
+            plan=_plan(self.by_kind, self.example_keys) if self.dry_run else None,
+            by_kind=by_kind,
+            skipped_reasons=tuple(
+                SkipCount(kind=kind, reason=reason, count=n, position=position)
+                for (kind, reason), (n, position) in sorted(self.skips.items())
+            ),
+            snapshot=self.snapshot,
+            warnings=tuple(self.warnings),
+            **self.final_counts(),
+        )
+
+
 class SyncEngine:
     """Runs connectors and applies their changes to a store.
 
@@ -304,8 +476,18 @@ class SyncEngine:
 
     # -- entry points --------------------------------------------------------------------------
 
-    def run(self, sources: Iterable[str] | None = None, *, dry_run: bool = False) -> SyncReport:
+    def run(
+        self,
+        sources: Iterable[str] | None = None,
+        *,
+        dry_run: bool = False,
+        allow_shrink: Iterable[str] | bool = (),
+    ) -> SyncReport:
         """Sync *sources* (default: every configured source that can pull); block until done.
+
+        :param allow_shrink: the sources (or ``True``: all) whose completed snapshots may
+            delete any share of their records this time; for the others the shrink guard
+            (``max_delete_share``) holds.
 
         :raises efa_core.errors.ConfigError: a source is not configured or its options are
             invalid (nothing is synced then).
@@ -321,23 +503,40 @@ class SyncEngine:
                 "SyncEngine.run() cannot be called inside a running event loop; "
                 "use 'await engine.arun(...)'"
             )
-        return asyncio.run(self.arun(sources, dry_run=dry_run))
+        return asyncio.run(self.arun(sources, dry_run=dry_run, allow_shrink=allow_shrink))
 
     async def arun(
-        self, sources: Iterable[str] | None = None, *, dry_run: bool = False
+        self,
+        sources: Iterable[str] | None = None,
+        *,
+        dry_run: bool = False,
+        allow_shrink: Iterable[str] | bool = (),
     ) -> SyncReport:
         """Sync *sources* concurrently; return a report per source (see :meth:`run`).
 
         A source whose run fails does not stop the others; its report says why.
         """
         connectors = self._connectors(sources)
+        if isinstance(allow_shrink, bool):
+            allowed = {name for name, _ in connectors} if allow_shrink else set()
+        else:
+            allowed = set(allow_shrink)
+            unknown = sorted(allowed - set(self.config.connectors))
+            if unknown:
+                raise ConfigError(
+                    f"allow_shrink names {', '.join(map(repr, unknown))}, which "
+                    f"{'is' if len(unknown) == 1 else 'are'} not configured"
+                )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="efa-store")
         try:
             if dry_run:
                 await self._call(self.store.begin)
             try:
                 reports = await asyncio.gather(
-                    *(self._sync_source(name, c, dry_run=dry_run) for name, c in connectors)
+                    *(
+                        self._sync_source(name, c, dry_run=dry_run, allow_shrink=name in allowed)
+                        for name, c in connectors
+                    )
                 )
             finally:
                 if dry_run:
@@ -396,38 +595,31 @@ class SyncEngine:
                 warned = True
             await asyncio.sleep(0.1)
 
-    async def _sync_source(self, name: str, connector: Connector, *, dry_run: bool) -> SourceReport:
-        started = time.monotonic()
+    async def _sync_source(
+        self, name: str, connector: Connector, *, dry_run: bool, allow_shrink: bool
+    ) -> SourceReport:
         mode = (
             RunMode.SNAPSHOT if connector.pull_mode is Capability.SNAPSHOT else RunMode.CHANGE_FEED
         )
-        counts: Counter[str] = Counter(dict.fromkeys(COUNT_NAMES, 0))
-        by_kind: Counter[tuple[str, str]] = Counter()
-        examples: dict[tuple[str, str], list[str]] = {}
-        run_id: str | None = None
-        cursor_before: str | None = None
-        cursor_after: str | None = None
-        batches = records = 0
-        status, error = RunStatus.FAILED, None
+        settings = self.config.connectors.get(name)
+        share = settings.max_delete_share if settings is not None else DEFAULT_MAX_DELETE_SHARE
+        run = _SourceRun(
+            name=name,
+            mode=mode,
+            dry_run=dry_run,
+            examples=self.examples,
+            max_delete_share=None if allow_shrink else share,
+            where=settings.where if settings is not None else f"[connectors.{name}]",
+        )
         locked = False
         try:
             await self._lock(name)
             locked = True
-            run = await self._call(self.store.begin_run, name, mode)
-            run_id, cursor_before = run.run_id, run.cursor_before
-            cursor_after = cursor_before
-            self._emit(
-                SyncProgress(
-                    source=name,
-                    run_id=run_id,
-                    event="started",
-                    batches=0,
-                    records=0,
-                    counts=dict(counts),
-                )
-            )
-            complete = False
-            pulled = contextlib.aclosing(self._pull(connector, cursor_before, name))
+            begun = await self._call(self.store.begin_run, name, mode)
+            run_id = begun.run_id
+            run.started(run_id, begun.cursor_before)
+            self._emit(run.progress("started"))
+            pulled = contextlib.aclosing(self._pull(connector, run.cursor_before, name))
             async with pulled as batches_in:
                 async for batch, prepared, quarantined in batches_in:
                     result = await self._call(
@@ -439,100 +631,52 @@ class SyncEngine:
                         complete=batch.complete,
                         mode=mode,
                         quarantined=quarantined,
+                        skipped=_skip_counts(batch),
                         examples=self.examples if dry_run else 0,
+                        max_delete_share=run.max_delete_share,
                     )
-                    batches += 1
-                    records += len(batch.changes) + len(batch.rejected)
-                    counts.update(result.counts())
-                    by_kind.update(result.by_kind)
-                    for key, keys in result.examples.items():
-                        have = examples.setdefault(key, [])
-                        have.extend(keys[: max(self.examples - len(have), 0)])
-                    cursor_after = (
-                        None if (mode is RunMode.SNAPSHOT and batch.complete) else (batch.cursor)
-                    )
+                    run.on_batch(batch, result)
                     if not dry_run:
                         await self._notify_changes(name, run_id, result.applied)
                         if result.snapshot_deleted:
                             await self._notify_snapshot_deletes(
                                 name, run_id, result.snapshot_history_after or 0
                             )
-                    self._emit(
-                        SyncProgress(
-                            source=name,
-                            run_id=run_id,
-                            event="batch",
-                            batches=batches,
-                            records=records,
-                            counts=dict(counts),
-                        )
-                    )
+                    self._emit(run.progress("batch"))
                     if batch.complete:
-                        complete = True
                         break
-            if mode is RunMode.SNAPSHOT and not complete:
-                error = (
-                    f"the pull of source {name!r} ended before its snapshot was complete; "
-                    "nothing was deleted, the next run resumes from the stored cursor"
-                )
-            else:
-                status = RunStatus.SUCCEEDED
+            run.pulled()
         except Exception as exc:
-            error = str(exc) or type(exc).__name__
-            if not isinstance(exc, EfaError):
-                error = f"{type(exc).__name__}: {error}"
-            error = redact_known(error)  # a secret echoed by a server never reaches the store
-            trace = ""
-            if not isinstance(exc, EfaError):  # a bug: keep the traceback, without secrets
-                trace = "\n" + redact_known("".join(traceback.format_exception(exc)))
-            log.error("sync of source %r failed: %s%s", name, error, trace)
+            run.failed(exc)
         finally:
-            if run_id is not None:
+            if run.run_id is not None:
                 try:
-                    await self._call(self.store.finish_run, run_id, status, error)
+                    await self._call(
+                        self.store.finish_run,
+                        run.run_id,
+                        run.status,
+                        run.error,
+                        warnings=run.warnings,
+                    )
                 except Exception as exc:  # pragma: no cover - the database went away
-                    log.error("cannot record the end of run %s: %s", run_id, exc)
+                    log.error("cannot record the end of run %s: %s", run.run_id, exc)
             if locked:
                 try:
                     await self._call(self.store.unlock_source, name)
                 except Exception as exc:  # pragma: no cover
                     log.error("cannot release the sync lock of %r: %s", name, exc)
-        duration = time.monotonic() - started
-        final_counts = {n: int(counts[n]) for n in COUNT_NAMES}
-        self._emit(
-            SyncProgress(
-                source=name,
-                run_id=run_id,
-                event="finished",
-                batches=batches,
-                records=records,
-                counts=final_counts,
-                status=status,
-            )
-        )
-        if run_id is not None and not dry_run:
+        report = run.report()
+        self._emit(run.progress("finished"))
+        if run.run_id is not None and not dry_run:
             await self._notify(
                 "efa_on_sync_finished",
                 source=name,
-                run_id=run_id,
-                status=status.value,
-                counts=final_counts,
-                error=error,
+                run_id=run.run_id,
+                status=report.status.value,
+                counts=report.counts(),
+                error=report.error,
             )
-        return SourceReport(
-            source=name,
-            run_id=run_id,
-            status=status,
-            mode=mode,
-            dry_run=dry_run,
-            batches=batches,
-            duration=duration,
-            cursor_before=cursor_before,
-            cursor_after=cursor_after,
-            error=error,
-            plan=_plan(by_kind, examples) if dry_run else None,
-            **final_counts,
-        )
+        return report
 
     async def _pull(self, connector: Connector, cursor: str | None, source: str) -> Any:
         """Yield ``(batch, prepared, quarantined)``, pulling one batch ahead of the writer."""

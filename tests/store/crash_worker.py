@@ -1,12 +1,14 @@
-"""A sync process for the crash tests: ``python crash_worker.py URL FILE BATCH_SIZE``.
+"""A sync process for the crash tests: ``python crash_worker.py URL FILE BATCH_SIZE [DELAY]``.
 
-Prints ``ready`` once imported and connected, then syncs the records file into the store.
+Prints ``ready`` once imported and connected, then syncs the records file into the store,
+printing a line per progress event (and sleeping *DELAY* seconds after each, if given).
 The test kills it with SIGKILL at a random moment.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 from efa_core.config import parse_config
 from efa_core.plugins import PluginRegistry
@@ -14,7 +16,14 @@ from efa_core.store import open_store
 from efa_core.sync import SyncEngine
 
 
-def main(url: str, path: str, batch_size: str) -> int:
+def main(url: str, path: str, batch_size: str, delay: str = "0") -> int:
+    pause = float(delay)
+
+    def progress(event: object) -> None:
+        print(getattr(event, "event", ""), getattr(event, "batches", ""), flush=True)
+        if pause:
+            time.sleep(pause)
+
     config = parse_config(
         {
             "connectors": {
@@ -30,7 +39,7 @@ def main(url: str, path: str, batch_size: str) -> int:
             PluginRegistry(entrypoints=False, env={}),
             config,
             lock_timeout=30,
-            progress=lambda p: print(p.event, p.batches, flush=True),
+            progress=progress,
         ).run()
     print("done" if report.ok else f"failed: {report['notes'].error}", flush=True)
     return 0 if report.ok else 1

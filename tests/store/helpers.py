@@ -3,8 +3,8 @@
 ``SCRIPTS`` maps a script name to a :class:`Script`: the batches a connector yields.  A
 snapshot script yields its batches from the cursor (a batch index) on, the last one
 ``complete``; a feed script does the same over an append-only log.  ``fail_at`` makes the
-pull raise a ConnectorError when it reaches that batch index (after the earlier batches
-were yielded), ``stop_at`` makes it end quietly there (an incomplete pull).
+pull raise a ConnectorError (or ``error``) when it reaches that batch index (after the
+earlier batches were yielded), ``stop_at`` makes it end quietly there (an incomplete pull).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import attrs
 
 from efa_core.config import parse_config
-from efa_core.connectors import Batch, Capability, Change, Connector, Rejected, Upsert
+from efa_core.connectors import Batch, Capability, Change, Connector, Rejected, Skipped, Upsert
 from efa_core.errors import ConnectorError
 from efa_core.hookspecs import hookimpl
 from efa_core.ids import Ars, LeikaKey
@@ -31,6 +31,9 @@ class Script:
     fail_at: int | None = None
     stop_at: int | None = None
     pulls: list[str | None] = attrs.field(factory=list)
+    skipped: dict[int, Sequence[Skipped]] = attrs.field(factory=dict)
+    #: raised at ``fail_at`` instead of the default ConnectorError
+    error: Exception | None = None
 
 
 SCRIPTS: dict[str, Script] = {}
@@ -51,6 +54,8 @@ class _Scripted(Connector):
         total = len(script.batches)
         for index in range(start, total):
             if script.fail_at == index:
+                if script.error is not None:
+                    raise script.error
                 raise ConnectorError(f"{self.label}: scripted failure at batch {index}")
             if script.stop_at == index:
                 return
@@ -59,8 +64,11 @@ class _Scripted(Connector):
                 cursor=str(index + 1),
                 complete=index == total - 1,
                 rejected=script.rejected.get(index, ()),
+                skipped=script.skipped.get(index, ()),
             )
         if total == start:
+            if script.fail_at == start and script.error is not None:
+                raise script.error
             yield Batch((), cursor=str(total), complete=True)
 
 
@@ -112,14 +120,19 @@ def registry(*plugins: object) -> PluginRegistry:
     return reg
 
 
-def config(**sources: tuple[str, str]) -> Any:
-    """``config(name=("test-snapshot", "script-name"))`` or ``("records-file", path)``."""
+def config(**sources: tuple[str, str] | tuple[str, str, dict[str, Any]]) -> Any:
+    """``config(name=("test-snapshot", "script-name"))`` or ``("records-file", path)``.
+
+    A third item adds keys to the table, e.g. ``{"max_delete_share": 0.8}``.
+    """
     tables: dict[str, Any] = {}
-    for name, (type_name, arg) in sources.items():
+    for name, (type_name, arg, *extra) in sources.items():
         if type_name == "records-file":
             tables[name] = {"type": type_name, "path": arg, "batch_size": 3}
         else:
             tables[name] = {"type": type_name, "script": arg}
+        for more in extra:
+            tables[name].update(more)
     return parse_config({"connectors": tables}, env={})
 
 

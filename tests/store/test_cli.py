@@ -132,3 +132,71 @@ def test_store_url_resolution() -> None:
     assert default == default_store_url()
     assert default.startswith("sqlite:///")
     assert default.endswith("efa.db")
+
+
+def _lines(path: Path, *codes: str) -> None:
+    path.write_text(
+        "".join(f'{{"kind": "area", "ars": "{c}", "name": "A{c}"}}\n' for c in codes),
+        encoding="utf-8",
+    )
+
+
+def test_a_refused_shrink_exits_1_and_allow_shrink_lets_it_through(project: Path) -> None:
+    notes = project / "notes.jsonl"
+    _lines(notes, "01", "02", "03", "04")
+    assert run("sync")[0] == 0
+    notes.write_text(notes.read_text().splitlines()[0] + '\n{"kind": "area", "ars": "1"}\n')
+    code, out = run("sync")
+    assert code == 1
+    assert "notes: source 'notes': the snapshot would delete 3 of 4 live records (75%)" in out
+    assert "run 'efa sync --allow-shrink notes' once" in out
+
+    code, out = run("status")
+    row = next(line for line in out.splitlines() if line.startswith("notes"))
+    assert row.split()[4] == "failed"
+    assert "1 (total 1)" in row, "QUARANTINED: the last run's, with the total beside it"
+    assert "would delete 3 of 4 live records" in out
+    state = json.loads(run("status", "--json")[1])[0]
+    assert state["live_records"] == 4
+    assert state["last_run"]["status"] == "failed"
+    assert state["last_run"]["by_kind"] == {"area": {"quarantined": 1, "unchanged": 1}}
+
+    code, out = run("sync", "--allow-shrink", "notes", "--json")
+    assert code == 0, out
+    report = json.loads(out)["sources"][0]
+    assert (report["source"], report["deleted"], report["snapshot"]["missing"]) == ("notes", 3, 3)
+    assert run("status", "--json")[1].count('"live_records": 1') == 1
+
+
+def test_an_emptied_records_file_is_reported_and_deletes_nothing(project: Path) -> None:
+    notes = project / "notes.jsonl"
+    assert run("sync")[0] == 0
+    notes.write_text("\n\n", encoding="utf-8")
+    code, out = run("sync")
+    assert code == 1
+    assert "the snapshot delivered no records, but the store holds 2 live records" in out
+    code, out = run("sync", "--allow-shrink", "notes")
+    assert code == 0
+    assert "warning: the snapshot of source 'notes' delivered no records" in out
+    code, out = run("status")
+    assert "warning: the snapshot of source 'notes' delivered no records" in out
+
+
+def test_sync_output_counts_skipped_input(project: Path, tmp_path: Path) -> None:
+    code, out = run("sync")
+    assert code == 0
+    assert out.splitlines()[0].split() == [
+        "SOURCE",
+        "STATUS",
+        "ADDED",
+        "CHANGED",
+        "UNCHANGED",
+        "DELETED",
+        "ORPHANS",
+        "QUARANTINED",
+        "SKIPPED",
+        "SECONDS",
+    ]
+    report = json.loads(run("sync", "--json")[1])["sources"][0]
+    assert report["skipped"] == 0
+    assert report["by_kind"] == {"area": {"quarantined": 1, "unchanged": 2}}

@@ -160,18 +160,19 @@ def _add_index(dialect: Dialect) -> list[str]:
 
 
 def test_migrations_apply_missing_steps_in_order(store_url: str) -> None:
-    v2 = Migration(version=2, description="add note", statements=_add_column)
-    v3 = Migration(version=3, description="index note", statements=_add_index)
+    n = LATEST_VERSION
+    v2 = Migration(version=n + 1, description="add note", statements=_add_column)
+    v3 = Migration(version=n + 2, description="index note", statements=_add_index)
     with open_store(store_url) as store:
-        assert store.migrate([*MIGRATIONS, v2]) == [2]
-        assert store.migrate([*MIGRATIONS, v2, v3]) == [3]
+        assert store.migrate([*MIGRATIONS, v2]) == [n + 1]
+        assert store.migrate([*MIGRATIONS, v2, v3]) == [n + 2]
         assert store.migrate([*MIGRATIONS, v2, v3]) == []
-        assert store.schema_version() == 3
+        assert store.schema_version() == n + 2
         rows = store.backend.fetchall("SELECT version, description FROM schema_version ORDER BY 1")
         assert [tuple(r) for r in rows] == [
-            (1, "initial schema"),
-            (2, "add note"),
-            (3, "index note"),
+            *((m.version, m.description) for m in MIGRATIONS),
+            (n + 1, "add note"),
+            (n + 2, "index note"),
         ]
     with pytest.raises(SchemaError, match="newer than this efa-core knows"):
         open_store(store_url)
@@ -182,11 +183,11 @@ def _broken(dialect: Dialect) -> list[str]:
 
 
 def test_a_failed_step_leaves_the_previous_version(store_url: str) -> None:
-    broken = Migration(version=2, description="broken", statements=_broken)
+    broken = Migration(version=LATEST_VERSION + 1, description="broken", statements=_broken)
     with open_store(store_url) as store:
         with pytest.raises(Exception, match=r"(?i)syntax"):
             store.migrate([*MIGRATIONS, broken])
-        assert store.schema_version() == 1
+        assert store.schema_version() == LATEST_VERSION
         assert "extra" not in [c for c, _, _ in columns(store)["sources"]]
 
 

@@ -1,7 +1,9 @@
 """Stateful property tests: any sequence of pulls keeps the store equal to a simple model.
 
 The machine pulls a snapshot source and a change-feed source through the engine, with
-random batches, failures half-way and resumed runs.  After every step: the mirror equals
+random batches, failures half-way, resumed runs and the shrink guard (a completed snapshot
+that would delete more than half of the records alive when it started, or that delivered
+nothing, deletes nothing unless the run allows it).  After every step: the mirror equals
 the model (live content and tombstones), replaying the history reproduces the mirror, the
 integrity checks pass, and re-running the same pull changes nothing (idempotence).
 """
@@ -29,7 +31,7 @@ from hypothesis.stateful import (
 from efa_core.connectors import Delete, Upsert
 from efa_core.serialization import content_hash
 from efa_core.store import Store, open_store
-from efa_core.sync import SyncEngine
+from efa_core.sync import SourceReport, SyncEngine
 
 from .conftest import postgres_schema
 from .helpers import SCRIPTS, Script, area, config, mirror_state, registry, replay_history
@@ -77,6 +79,10 @@ class StoreMachine(RuleBasedStateMachine):
         self.model: dict[str, dict[str, tuple[str, bool]]] = {"snap": {}, "feed": {}}
         self.pending_snapshot: list[list[Upsert]] | None = None
         self.pending_applied = 0
+        self.pending_allow = False
+        #: the snapshot source's live codes when the current snapshot started
+        self.live_at_start: set[str] = set()
+        self.last_refused = False
         self.feed_applied = 0
 
     def teardown(self) -> None:
@@ -106,24 +112,42 @@ class StoreMachine(RuleBasedStateMachine):
         records=st.lists(upserts, max_size=8, unique_by=lambda u: u.key),
         sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
         fail_at=st.none() | st.integers(0, 3),
+        allow=st.booleans(),
     )
-    def snapshot(self, records: list[Upsert], sizes: list[int], fail_at: int | None) -> None:
+    def snapshot(
+        self, records: list[Upsert], sizes: list[int], fail_at: int | None, allow: bool
+    ) -> None:
         batches = _chunks(records, sizes)
         script = SCRIPTS[self.snap_script]
         script.batches, script.fail_at = batches, fail_at
-        report = self.engine.run(["snap"])["snap"]
+        self.live_at_start = {c for c, (_, dead) in self.model["snap"].items() if not dead}
+        report = self.engine.run(["snap"], allow_shrink=allow)["snap"]
         if fail_at is not None and fail_at < len(batches):
             assert not report.ok
             assert report.deleted == 0
             self._apply_snapshot_batches(batches[:fail_at])
             self.pending_snapshot, self.pending_applied = batches, fail_at
+            self.pending_allow = allow
             return
-        assert report.ok, report.error
-        self._finish_snapshot(batches)
+        self._finish_snapshot(batches, report, allow)
 
-    def _finish_snapshot(self, batches: list[list[Upsert]]) -> None:
+    def _finish_snapshot(
+        self, batches: list[list[Upsert]], report: SourceReport, allow: bool
+    ) -> None:
         self._apply_snapshot_batches(batches)
         present = {c.key for batch in batches for c in batch}
+        live = len(self.live_at_start)
+        missing = len(self.live_at_start - present)
+        refused = not allow and live > 0 and (not present or missing > 0.5 * live)
+        assert report.snapshot is not None
+        assert (report.snapshot.live, report.snapshot.missing) == (live, missing)
+        assert report.snapshot.refused == refused
+        assert report.ok == (not refused), report.error
+        self.last_refused = refused
+        if refused:
+            assert report.deleted == 0
+            assert "--allow-shrink snap" in (report.error or "")
+            return
         for code in list(self.model["snap"]):
             if code not in present:
                 self._model_delete("snap", code)
@@ -134,20 +158,25 @@ class StoreMachine(RuleBasedStateMachine):
         assert self.pending_snapshot is not None
         script = SCRIPTS[self.snap_script]
         script.fail_at = None
-        report = self.engine.run(["snap"])["snap"]
-        assert report.ok, report.error
+        report = self.engine.run(["snap"], allow_shrink=self.pending_allow)["snap"]
         assert report.cursor_before == (str(self.pending_applied) if self.pending_applied else None)
-        self._finish_snapshot(self.pending_snapshot)
+        self._finish_snapshot(self.pending_snapshot, report, self.pending_allow)
         self.pending_snapshot = None
 
     @precondition(lambda self: self.pending_snapshot is None)
     @rule()
-    def rerun_snapshot_is_a_no_op(self) -> None:
+    def rerun_snapshot(self) -> None:
+        """Pull the last snapshot again: a no-op, unless the guard refused it last time."""
         before = (mirror_state(self.store), len(list(self.store.history())))
+        was_refused = self.last_refused
+        self.live_at_start = {c for c, (_, dead) in self.model["snap"].items() if not dead}
         report = self.engine.run(["snap"])["snap"]
-        assert report.ok
-        assert (report.added, report.changed, report.deleted) == (0, 0, 0)
-        assert (mirror_state(self.store), len(list(self.store.history()))) == before
+        assert (report.added, report.changed) == (0, 0)
+        self._finish_snapshot(SCRIPTS[self.snap_script].batches, report, allow=False)
+        if not was_refused:
+            assert report.ok
+            assert report.deleted == 0
+            assert (mirror_state(self.store), len(list(self.store.history()))) == before
 
     @rule(
         changes=st.lists(feed_changes, max_size=8),

@@ -65,6 +65,7 @@ def test_add_change_unchanged_delete_orphan(store: Store) -> None:
         "deleted": 1,
         "orphan_deletes": 1,
         "quarantined": 0,
+        "skipped": 0,
     }
     assert [type(c).__name__ for c in second.applied] == ["Upsert", "Delete"]
     gone = store.get("feed", "area", "16", include_deleted=True)

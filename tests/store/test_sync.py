@@ -56,6 +56,7 @@ def test_snapshot_sync_counts_and_idempotent_rerun(store: Store) -> None:
         "deleted": 0,
         "orphan_deletes": 0,
         "quarantined": 0,
+        "skipped": 0,
     }
     assert (first.batches, first.cursor_before, first.cursor_after) == (2, None, None)
     state = mirror_state(store)
@@ -69,13 +70,15 @@ def test_snapshot_sync_counts_and_idempotent_rerun(store: Store) -> None:
 
 
 def test_snapshot_deletes_what_is_gone(store: Store) -> None:
-    SCRIPTS["s"] = Script([[area("16"), area("15")], [area("01")]])
+    SCRIPTS["s"] = Script([[area("16"), area("15")], [area("01"), area("03")]])
     eng = engine(store, snap=("test-snapshot", "s"))
     eng.run()
-    SCRIPTS["s"].batches = [[area("16", "renamed")], [area("02")]]
+    SCRIPTS["s"].batches = [[area("16", "renamed")], [area("02"), area("03")]]
     report = eng.run()["snap"]
     assert (report.added, report.changed, report.deleted) == (1, 1, 2)
-    assert sorted(r.natural_key for r in store.records()) == ["02", "16"]
+    assert report.snapshot is not None
+    assert (report.snapshot.live, report.snapshot.missing) == (4, 2)
+    assert sorted(r.natural_key for r in store.records()) == ["02", "03", "16"]
     assert store.check_integrity() == []
     assert replay_history(store) == mirror_state(store)
 
@@ -145,7 +148,7 @@ def test_invalid_records_are_quarantined_and_the_rest_goes_on(store: Store) -> N
 
 
 def test_dry_run_returns_the_plan_and_writes_nothing(store: Store) -> None:
-    SCRIPTS["s"] = Script([[area("16"), area("15")], [area("01")]])
+    SCRIPTS["s"] = Script([[area("16"), area("15")], [area("01"), area("02")]])
     recorder = Recorder()
     eng = engine(store, recorder, snap=("test-snapshot", "s"))
     eng.run()
@@ -159,9 +162,9 @@ def test_dry_run_returns_the_plan_and_writes_nothing(store: Store) -> None:
     assert plan is not None
     assert not plan.empty
     area_plan = plan.kinds["area"]
-    assert (area_plan.added, area_plan.changed, area_plan.deleted) == (2, 1, 2)
+    assert (area_plan.added, area_plan.changed, area_plan.deleted) == (1, 1, 2)
     assert area_plan.examples == {
-        "added": ("02", "03"),
+        "added": ("03",),
         "changed": ("16",),
         "deleted": ("15", "01"),
     }

@@ -7,7 +7,7 @@ The store is found as every command finds it (:mod:`efa_core.cli._common`); ``st
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -28,7 +28,7 @@ from efa_core.cli._common import (
     warn_if_empty,
 )
 from efa_core.errors import EfaError
-from efa_core.store import RunStatus
+from efa_core.store import RunStatus, SkipCount, SnapshotCheck
 from efa_core.sync import SourceReport, SyncEngine, SyncProgress, SyncReport
 
 __all__ = [
@@ -96,6 +96,31 @@ class _Progress:
             self.progress.update(task, detail=detail)
 
 
+def _skip_json(skip: SkipCount) -> dict[str, Any]:
+    return {
+        "kind": skip.kind,
+        "reason": skip.reason,
+        "count": skip.count,
+        "position": skip.position,
+    }
+
+
+def _snapshot_json(check: SnapshotCheck) -> dict[str, Any]:
+    return {
+        "delivered": check.delivered,
+        "live": check.live,
+        "missing": check.missing,
+        "max_delete_share": check.max_delete_share,
+        "refused": check.refused,
+    }
+
+
+def _skip_lines(source: str, skips: Sequence[SkipCount]) -> Iterator[str]:
+    for skip in skips:
+        where = f" (first at {skip.position})" if skip.position else ""
+        yield f"{source}: skipped {skip.count} {skip.kind}: {skip.reason}{where}"
+
+
 def _report_json(report: SyncReport) -> str:
     def one(r: SourceReport) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -109,6 +134,10 @@ def _report_json(report: SyncReport) -> str:
             "cursor_before": r.cursor_before,
             "cursor_after": r.cursor_after,
             "error": r.error,
+            "warnings": list(r.warnings),
+            "by_kind": {kind: dict(counts) for kind, counts in r.by_kind.items()},
+            "skipped_reasons": [_skip_json(skip) for skip in r.skipped_reasons],
+            "snapshot": None if r.snapshot is None else _snapshot_json(r.snapshot),
         }
         if r.plan is not None:
             data["plan"] = {
@@ -137,6 +166,7 @@ def _report_text(report: SyncReport) -> Iterator[str]:
         "DELETED",
         "ORPHANS",
         "QUARANTINED",
+        "SKIPPED",
         "SECONDS",
     )
     rows = [
@@ -149,6 +179,7 @@ def _report_text(report: SyncReport) -> Iterator[str]:
             str(r.deleted),
             str(r.orphan_deletes),
             str(r.quarantined),
+            str(r.skipped),
             f"{r.duration:.1f}",
         )
         for r in report.reports
@@ -157,6 +188,9 @@ def _report_text(report: SyncReport) -> Iterator[str]:
     for r in report.reports:
         if r.error:
             yield f"{r.source}: {r.error}"
+        for warning in r.warnings:
+            yield f"{r.source}: warning: {warning}"
+        yield from _skip_lines(r.source, r.skipped_reasons)
         if r.plan is not None:
             if r.plan.empty:
                 yield f"{r.source}: nothing would change"
@@ -184,6 +218,14 @@ def _report_text(report: SyncReport) -> Iterator[str]:
     help="Seconds to wait for a source that another process is syncing.",
 )
 @click.option("--progress/--no-progress", default=True, help="Show progress on a terminal.")
+@click.option(
+    "--allow-shrink",
+    "allow_shrink",
+    multiple=True,
+    metavar="SOURCE",
+    help="Let SOURCE's completed snapshot delete more than its max_delete_share (or "
+    "everything) this time. Without SOURCE arguments, syncs only the sources named here.",
+)
 @json_option
 @click.pass_context
 def sync(
@@ -194,12 +236,16 @@ def sync(
     db: str | None,
     lock_timeout: float,
     progress: bool,
+    allow_shrink: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Pull the configured sources (all, or the SOURCEs named) into the store.
 
     Exits with status 1 if a source failed; what was committed before the failure stays,
-    and the next run resumes from the stored cursor.
+    and the next run resumes from the stored cursor.  A snapshot that would delete more
+    than the source's max_delete_share of its records (default 0.5), or that delivered
+    nothing where records were stored, deletes nothing and fails: check the source, then
+    allow it once with ``efa sync --allow-shrink SOURCE``.
     """
     config = load(config_path)
     if not config.connectors:
@@ -208,8 +254,9 @@ def sync(
     registry = plugin_registry(ctx)
     with open_for_writing(db, config) as store, _Progress(progress and not as_json) as bar:
         engine = SyncEngine(store, registry, config, progress=bar, lock_timeout=lock_timeout)
+        chosen = sources or allow_shrink or None
         try:
-            report = engine.run(sources or None, dry_run=dry_run)
+            report = engine.run(chosen, dry_run=dry_run, allow_shrink=allow_shrink)
         except EfaError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(_report_json(report) if as_json else "\n".join(_report_text(report)))
@@ -229,6 +276,11 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
     config = load(config_path)
     with open_for_reading(db, config) as store:
         states = store.source_states()
+        details = {
+            s.source: store.run_details(s.last_run.run_id)
+            for s in states
+            if s.last_run is not None
+        }
         url = store.url
         if not as_json:
             warn_if_empty(store, db, config)
@@ -257,7 +309,15 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
                             if s.last_run.finished_at is None
                             else s.last_run.finished_at.isoformat(),
                             "counts": dict(s.last_run.counts),
+                            "by_kind": {
+                                kind: dict(counts)
+                                for kind, counts in details[s.source].by_kind.items()
+                            },
+                            "skipped_reasons": [
+                                _skip_json(skip) for skip in details[s.source].skipped
+                            ],
                             "error": s.last_run.error,
+                            "warnings": list(s.last_run.warnings),
                         },
                     }
                     for s in states
@@ -285,11 +345,14 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
                 else "-",
                 str(s.live_records),
                 str(s.deleted_records),
-                str(s.quarantined),
+                f"{counts.get('quarantined', 0)} (total {s.quarantined})"
+                if run
+                else str(s.quarantined),
+                str(counts.get("skipped", 0)) if run else "-",
                 (s.cursor or "-") + (" (snapshot in progress)" if s.snapshot_in_progress else ""),
             )
         )
-    rows.extend((name, "-", "never", "-", "-", "0", "0", "0", "-") for name in configured)
+    rows.extend((name, "-", "never", "-", "-", "0", "0", "0", "-", "-") for name in configured)
     click.echo(
         table(
             (
@@ -301,14 +364,21 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
                 "RECORDS",
                 "DELETED",
                 "QUARANTINED",
+                "SKIPPED",
                 "CURSOR",
             ),
             rows,
         )
     )
     for s in states:
-        if s.last_run is not None and s.last_run.error:
+        if s.last_run is None:
+            continue
+        if s.last_run.error:
             click.echo(f"{s.source}: {s.last_run.error}")
+        for warning in s.last_run.warnings:
+            click.echo(f"{s.source}: warning: {warning}")
+        for line in _skip_lines(s.source, details[s.source].skipped):
+            click.echo(line)
 
 
 # -- efa history ----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ migrations when the store is opened.
 
 The sync engine (:mod:`efa_core.sync`) writes to the store; everything else reads:
 :meth:`Store.get`, :meth:`Store.records`, :meth:`Store.history`, :meth:`Store.as_of`,
-:meth:`Store.runs`, :meth:`Store.source_states` and :meth:`Store.quarantine`.
+:meth:`Store.runs`, :meth:`Store.run_details`, :meth:`Store.source_states` and
+:meth:`Store.quarantine`.
 See the "Store and sync" page of the documentation for the concepts.
 """
 
@@ -27,8 +28,11 @@ from efa_core.store.types import (
     PreparedUpsert,
     Quarantined,
     QuarantineEntry,
+    RunDetails,
     RunMode,
     RunStatus,
+    SkipCount,
+    SnapshotCheck,
     SourceState,
     StoredRecord,
     SyncRun,
@@ -46,9 +50,12 @@ __all__ = [
     "PreparedUpsert",
     "QuarantineEntry",
     "Quarantined",
+    "RunDetails",
     "RunMode",
     "RunStatus",
     "SchemaError",
+    "SkipCount",
+    "SnapshotCheck",
     "SourceState",
     "Store",
     "StoreLocked",

@@ -4,7 +4,8 @@ The ``schema_version`` table holds one row per applied :class:`Migration`; a dat
 version is the highest of them.  :data:`MIGRATIONS` lists every step in order, and a step,
 once released, is never changed: a later release appends a new step (``ALTER TABLE``, a new
 index, a data backfill) instead.  Version 1 creates the tables of
-:data:`efa_core.store._schema.SCHEMA_V1`.
+:data:`efa_core.store._schema.SCHEMA_V1`; version 2 counts skipped input and keeps each
+run's counters per record kind.
 
 The recorded DDL of each released version lives in ``tests/store/schema/``; the test suite
 builds a database from each of them and upgrades it to the latest version.
@@ -16,7 +17,14 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from efa_core.store._schema import SCHEMA_V1, Dialect, render_table
+from efa_core.store._schema import (
+    RUN_COUNTS,
+    SCHEMA_V1,
+    SYNC_RUNS_V2,
+    Dialect,
+    render_add_column,
+    render_table,
+)
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "Migration", "schema_statements"]
 
@@ -38,9 +46,17 @@ def _v1(dialect: Dialect) -> list[str]:
     return [sql for table in SCHEMA_V1 for sql in render_table(table, dialect)]
 
 
+def _v2(dialect: Dialect) -> list[str]:
+    return [
+        *(render_add_column("sync_runs", column, dialect) for column in SYNC_RUNS_V2),
+        *render_table(RUN_COUNTS, dialect),
+    ]
+
+
 #: Every migration step, in order; ``MIGRATIONS[i].version == i + 1``.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="initial schema", statements=_v1),
+    Migration(version=2, description="skipped input and per-kind run counts", statements=_v2),
 )
 
 #: The schema version this release of efa-core creates and understands.

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 
 __all__ = [
+    "RUN_COUNTS",
     "SCHEMA_V1",
     "Column",
     "ColumnType",
@@ -22,6 +23,7 @@ __all__ = [
     "ForeignKey",
     "Index",
     "Table",
+    "render_add_column",
     "render_column_type",
     "render_table",
 ]
@@ -42,6 +44,7 @@ class ColumnType(enum.Enum):
     BOOLEAN = "boolean"
     TIMESTAMP = "timestamp"  #: UTC ISO-8601 text in SQLite, timestamptz in PostgreSQL
     JSON = "json"  #: JSON text in SQLite, jsonb in PostgreSQL
+    BLOB = "blob"  #: bytes: BLOB in SQLite, bytea in PostgreSQL
     #: auto-incrementing 64-bit primary key.  In SQLite the rowid (no AUTOINCREMENT: it
     #: costs a write per insert); ids only grow because the store never deletes the row
     #: with the highest id of history, records or quarantine.
@@ -55,6 +58,7 @@ _TYPES: dict[Dialect, dict[ColumnType, str]] = {
         ColumnType.BOOLEAN: "INTEGER",
         ColumnType.TIMESTAMP: "TEXT",
         ColumnType.JSON: "TEXT",
+        ColumnType.BLOB: "BLOB",
         ColumnType.SERIAL: "INTEGER PRIMARY KEY",
     },
     Dialect.POSTGRESQL: {
@@ -63,6 +67,7 @@ _TYPES: dict[Dialect, dict[ColumnType, str]] = {
         ColumnType.BOOLEAN: "BOOLEAN",
         ColumnType.TIMESTAMP: "TIMESTAMPTZ",
         ColumnType.JSON: "JSONB",
+        ColumnType.BLOB: "BYTEA",
         ColumnType.SERIAL: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     },
 }
@@ -119,16 +124,26 @@ class Table:
     without_rowid: bool = False
 
 
+def _render_column(column: Column, dialect: Dialect) -> str:
+    sql = f"{column.name} {render_column_type(column.type, dialect)}"
+    if column.type is not ColumnType.SERIAL and not column.nullable:
+        sql += " NOT NULL"
+    if column.default is not None:
+        sql += f" DEFAULT {column.default}"
+    return sql
+
+
+def render_add_column(table_name: str, column: Column, dialect: Dialect) -> str:
+    """Return the ``ALTER TABLE … ADD COLUMN`` statement adding *column* (a migration step).
+
+    SQLite adds a ``NOT NULL`` column only with a default.
+    """
+    return f"ALTER TABLE {table_name} ADD COLUMN {_render_column(column, dialect)}"
+
+
 def render_table(table: Table, dialect: Dialect) -> list[str]:
     """Return the ``CREATE TABLE`` and ``CREATE INDEX`` statements of *table* in *dialect*."""
-    parts: list[str] = []
-    for column in table.columns:
-        sql = f"{column.name} {render_column_type(column.type, dialect)}"
-        if column.type is not ColumnType.SERIAL and not column.nullable:
-            sql += " NOT NULL"
-        if column.default is not None:
-            sql += f" DEFAULT {column.default}"
-        parts.append(sql)
+    parts: list[str] = [_render_column(column, dialect) for column in table.columns]
     if table.primary_key:
         parts.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
     parts.extend(f"UNIQUE ({', '.join(cols)})" for cols in table.unique)
@@ -281,4 +296,28 @@ SCHEMA_V1: Sequence[Table] = (
         ),
         indexes=(Index(name="ix_quarantine_source", columns=("source", "quarantined_at")),),
     ),
+)
+
+
+#: Schema version 2: the per-kind counters of a run and its skipped input, by reason.
+#: ``counter`` is one of :data:`efa_core.store.COUNT_NAMES`; ``detail`` is the reason of a
+#: ``skipped`` counter (empty otherwise); ``position`` where the first such object was.
+RUN_COUNTS = Table(
+    name="run_counts",
+    columns=_cols(
+        _c("run_id", _T.TEXT),
+        _c("kind", _T.TEXT),
+        _c("counter", _T.TEXT),
+        _c("detail", _T.TEXT, default="''"),
+        _c("n", _T.INTEGER, default="0"),
+        _c("position", _T.TEXT, nullable=True),
+    ),
+    primary_key=("run_id", "kind", "counter", "detail"),
+    foreign_keys=(ForeignKey(columns=("run_id",), ref_table="sync_runs", ref_columns=("run_id",)),),
+)
+
+#: The columns version 2 adds to ``sync_runs``: skipped input objects and run warnings.
+SYNC_RUNS_V2: Sequence[Column] = (
+    _c("skipped", _T.INTEGER, default="0"),
+    _c("warnings", _T.JSON, nullable=True),
 )

@@ -26,8 +26,11 @@ from efa_core.store.types import (
     PreparedUpsert,
     Quarantined,
     QuarantineEntry,
+    RunDetails,
     RunMode,
     RunStatus,
+    SkipCount,
+    SnapshotCheck,
     SourceState,
     StoredRecord,
     SyncRun,
@@ -38,6 +41,9 @@ __all__ = ["SchemaError", "Store", "open_store", "utcnow"]
 log = logging.getLogger("efa_core.store")
 
 _PAGE = 1000
+
+#: The operations whose example keys a dry run's plan shows.
+_EXAMPLE_OPS = frozenset({"added", "changed", "deleted"})
 
 
 class SchemaError(EfaError):
@@ -290,12 +296,26 @@ class Store:
                 )
         return self.run(run_id)
 
-    def finish_run(self, run_id: str, status: RunStatus, error: str | None = None) -> SyncRun:
-        """Record the end of a run: its status, end time and error message."""
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: str | None = None,
+        *,
+        warnings: Sequence[str] = (),
+    ) -> SyncRun:
+        """Record the end of a run: its status, end time, error message and warnings."""
         with self.transaction():
             self._db.execute(
-                "UPDATE sync_runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
-                (status.value, self._db.ts(utcnow()), error, run_id),
+                "UPDATE sync_runs SET status = ?, finished_at = ?, error = ?, warnings = ?"
+                " WHERE run_id = ?",
+                (
+                    status.value,
+                    self._db.ts(utcnow()),
+                    error,
+                    _json(list(warnings)) if warnings else None,
+                    run_id,
+                ),
             )
         return self.run(run_id)
 
@@ -311,7 +331,9 @@ class Store:
         complete: bool = False,
         mode: RunMode,
         quarantined: Sequence[Quarantined] = (),
+        skipped: Sequence[SkipCount] = (),
         examples: int = 0,
+        max_delete_share: float | None = None,
     ) -> BatchResult:
         """Apply one batch in one transaction: mirror rows, history, quarantine, cursor.
 
@@ -323,8 +345,14 @@ class Store:
         keys are forgotten, and the cursor is reset so that the next run starts a new
         snapshot.  In change-feed mode *cursor* is stored as given.
 
+        :param skipped: input objects the connector skipped, counted with the run.
         :param examples: keep up to this many natural keys per kind and operation in the
             result (for dry-run plans).
+        :param max_delete_share: the shrink guard of a completing snapshot (``None``: off).
+            When the snapshot delivered no record while the source has live records, or
+            would tombstone more than this share of them, nothing is tombstoned: the
+            batch's upserts are kept, the snapshot ends without deleting (the next run
+            starts a new one) and :attr:`BatchResult.snapshot` says ``refused``.
         """
         now = utcnow()
         db = self._db
@@ -333,7 +361,7 @@ class Store:
 
         def note(kind: str, op: str, key: str) -> None:
             by_kind[kind, op] += 1
-            if examples:
+            if examples and op in _EXAMPLE_OPS:
                 keys = example_lists.setdefault((kind, op), [])
                 if len(keys) < examples:
                     keys.append(key)
@@ -357,6 +385,7 @@ class Store:
                     if current is not None and not current[1]:
                         if current[0] == change.content_hash:
                             unchanged += 1
+                            by_kind[change.kind, "unchanged"] += 1
                             continue
                         changed += 1
                         old = current[0]
@@ -381,6 +410,7 @@ class Store:
                 else:
                     if current is None or current[1]:
                         orphans += 1
+                        by_kind[change.kind, "orphan_deletes"] += 1
                         continue
                     deleted += 1
                     note(change.kind, "deleted", change.natural_key)
@@ -441,12 +471,26 @@ class Store:
                     ],
                 )
 
+            for q in quarantined:
+                by_kind[q.kind or "?", "quarantined"] += 1
+            n_skipped = sum(skip.count for skip in skipped)
+            for skip in skipped:
+                by_kind[skip.kind, "skipped"] += skip.count
+
             snapshot_deleted = 0
             history_after: int | None = None
+            check: SnapshotCheck | None = None
             stored_cursor = cursor
             if mode is RunMode.SNAPSHOT and complete:
-                history_after, snapshot_deleted, per_kind, kind_keys = self._complete_snapshot(
-                    source, run_id, now, examples
+                check, history_after, snapshot_deleted, per_kind, kind_keys = (
+                    self._complete_snapshot(
+                        source,
+                        run_id,
+                        now,
+                        examples,
+                        added_now=added,
+                        max_delete_share=max_delete_share,
+                    )
                 )
                 for kind, n in per_kind.items():
                     by_kind[kind, "deleted"] += n
@@ -455,7 +499,8 @@ class Store:
                     lst.extend(keys[: max(examples - len(lst), 0)])
                 deleted += snapshot_deleted
                 stored_cursor = None
-            counts = (added, changed, unchanged, deleted, orphans, len(quarantined))
+            self._count_by_kind(run_id, by_kind, skipped)
+            counts = (added, changed, unchanged, deleted, orphans, len(quarantined), n_skipped)
             db.execute(
                 "UPDATE sync_runs SET batches = batches + 1, "  # noqa: S608 - fixed names
                 + ", ".join(f"{name} = {name} + ?" for name in COUNT_NAMES)
@@ -473,51 +518,141 @@ class Store:
             deleted=deleted,
             orphan_deletes=orphans,
             quarantined=len(quarantined),
+            skipped=n_skipped,
             applied=tuple(applied),
             snapshot_deleted=snapshot_deleted,
             snapshot_history_after=history_after,
+            snapshot=check,
             by_kind=dict(by_kind),
             examples={k: tuple(v) for k, v in example_lists.items()},
         )
 
+    def _count_by_kind(
+        self, run_id: str, by_kind: Counter[tuple[str, str]], skipped: Sequence[SkipCount]
+    ) -> None:
+        """Add the batch's counters per kind (and its skips per reason) to the run's."""
+        rows: list[tuple[str, str, str, str, int, str | None]] = [
+            (run_id, kind, counter, "", n, None)
+            for (kind, counter), n in sorted(by_kind.items())
+            if n and counter != "skipped"
+        ]
+        reasons: dict[tuple[str, str], list[Any]] = {}
+        for skip in skipped:
+            entry = reasons.setdefault((skip.kind, skip.reason), [0, skip.position])
+            entry[0] += skip.count
+            entry[1] = entry[1] or skip.position
+        rows.extend(
+            (run_id, kind, "skipped", reason, n, position)
+            for (kind, reason), (n, position) in sorted(reasons.items())
+        )
+        if rows:
+            self._db.executemany(
+                "INSERT INTO run_counts (run_id, kind, counter, detail, n, position)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, kind, counter, detail)"
+                " DO UPDATE SET n = run_counts.n + excluded.n,"
+                " position = COALESCE(run_counts.position, excluded.position)",
+                rows,
+            )
+
     def _complete_snapshot(
-        self, source: str, run_id: str, now: datetime, examples: int
-    ) -> tuple[int, int, dict[str, int], dict[str, list[str]]]:
+        self,
+        source: str,
+        run_id: str,
+        now: datetime,
+        examples: int,
+        *,
+        added_now: int,
+        max_delete_share: float | None,
+    ) -> tuple[SnapshotCheck, int, int, dict[str, int], dict[str, list[str]]]:
         """Tombstone the live rows a completed snapshot did not contain (one anti-join).
 
-        Returns the history id after which the tombstones' history rows start, their
-        number, the number per kind and up to *examples* keys per kind.
+        Checks the shrink guard first (see :meth:`apply`).  Returns the check, the history
+        id after which the tombstones' history rows start, their number, the number per
+        kind and up to *examples* keys per kind.
         """
         db = self._db
         t = db.ts(now)
         row = db.fetchone("SELECT COALESCE(MAX(id), 0) FROM history")
         after = int(row[0]) if row else 0
-        prev = db.fetchone("SELECT last_snapshot_at FROM sources WHERE source = ?", (source,))
+        prev = db.fetchone(
+            "SELECT last_snapshot_at, snapshot_run_id FROM sources WHERE source = ?", (source,)
+        )
         previous_snapshot = prev[0] if prev else None
         missing = (
             "r.source = ? AND r.deleted = FALSE AND NOT EXISTS (SELECT 1 FROM snapshot_seen s"
             " WHERE s.source = r.source AND s.key_hash = r.key_hash)"
         )
         # Usually nothing is missing: find out with one scan (it stops at the first missing
-        # row) before the two statements that tombstone, which scan again each.
+        # row) before the statements that count and tombstone, which scan again each.
         probe = db.fetchone(
             f"SELECT 1 FROM records r WHERE {missing} LIMIT 1",  # noqa: S608
             (source,),
         )
+        n_missing = 0
+        if probe is not None:
+            found = db.fetchone(f"SELECT COUNT(*) FROM records r WHERE {missing}", (source,))  # noqa: S608
+            n_missing = int(found[0]) if found else 0
+        check = self._shrink_check(
+            source,
+            snapshot_run_id=prev[1] if prev else None,
+            added_now=added_now,
+            missing=n_missing,
+            max_delete_share=max_delete_share,
+        )
         count = 0
         per_kind: dict[str, int] = {}
         keys: dict[str, list[str]] = {}
-        if probe is not None:
+        if n_missing and not check.refused:
             count = self._tombstone_missing(
                 source, run_id, t, missing, previous_snapshot, after, examples, per_kind, keys
             )
         db.execute("DELETE FROM snapshot_seen WHERE source = ?", (source,))
-        db.execute(
-            "UPDATE sources SET snapshot_run_id = NULL, last_snapshot_at = ?,"
-            " last_snapshot_run_id = ? WHERE source = ?",
-            (t, run_id, source),
+        if check.refused:
+            db.execute("UPDATE sources SET snapshot_run_id = NULL WHERE source = ?", (source,))
+        else:
+            db.execute(
+                "UPDATE sources SET snapshot_run_id = NULL, last_snapshot_at = ?,"
+                " last_snapshot_run_id = ? WHERE source = ?",
+                (t, run_id, source),
+            )
+        return check, after, count, per_kind, keys
+
+    def _shrink_check(
+        self,
+        source: str,
+        *,
+        snapshot_run_id: str | None,
+        added_now: int,
+        missing: int,
+        max_delete_share: float | None,
+    ) -> SnapshotCheck:
+        """Count what a completing snapshot delivered and may delete; apply the guard."""
+        db = self._db
+        row = db.fetchone("SELECT COUNT(*) FROM snapshot_seen WHERE source = ?", (source,))
+        delivered = int(row[0]) if row else 0
+        row = db.fetchone(
+            "SELECT COUNT(*) FROM records WHERE source = ? AND deleted = FALSE", (source,)
         )
-        return after, count, per_kind, keys
+        live = int(row[0]) if row else 0
+        # Records this snapshot added (in this batch and in the runs it resumed) were not
+        # alive before it: they do not count towards what it may delete.
+        row = db.fetchone(
+            "SELECT COALESCE(SUM(added), 0) FROM sync_runs WHERE source = ? AND started_at >="
+            " (SELECT started_at FROM sync_runs WHERE run_id = ?)",
+            (source, snapshot_run_id),
+        )
+        added = (int(row[0]) if row else 0) + added_now
+        before = max(live - added, missing)
+        refused = False
+        if max_delete_share is not None and before:
+            refused = delivered == 0 or missing > max_delete_share * before
+        return SnapshotCheck(
+            delivered=delivered,
+            live=before,
+            missing=missing,
+            max_delete_share=max_delete_share,
+            refused=refused,
+        )
 
     def _tombstone_missing(
         self,
@@ -754,6 +889,8 @@ class Store:
 
     def _to_run(self, row: Sequence[Any]) -> SyncRun:
         db = self._db
+        n = len(COUNT_NAMES)
+        cursor_before, cursor_after, error, warnings = row[7 + n : 11 + n]
         return SyncRun(
             run_id=row[0],
             source=row[1],
@@ -762,17 +899,34 @@ class Store:
             started_at=db.from_ts(row[4]),
             finished_at=db.from_ts_opt(row[5]),
             batches=int(row[6]),
-            counts={name: int(v) for name, v in zip(COUNT_NAMES, row[7:13], strict=False)},
-            cursor_before=row[13],
-            cursor_after=row[14],
-            error=row[15],
+            counts={name: int(v) for name, v in zip(COUNT_NAMES, row[7 : 7 + n], strict=True)},
+            cursor_before=cursor_before,
+            cursor_after=cursor_after,
+            error=error,
+            warnings=tuple(str(w) for w in _loads(warnings) or ()),
         )
 
-    _RUN_COLS = (
-        "run_id, source, mode, status, started_at, finished_at, batches, "
-        + ", ".join(COUNT_NAMES)
-        + ", cursor_before, cursor_after, error"
-    )
+    def _run_cols(self) -> str:
+        return (
+            "run_id, source, mode, status, started_at, finished_at, batches, "
+            + ", ".join(COUNT_NAMES)
+            + f", cursor_before, cursor_after, error, warnings{self._db.json_text}"
+        )
+
+    def run_details(self, run_id: str) -> RunDetails:
+        """Return the counters of a run per record kind and its skipped input by reason."""
+        by_kind: dict[str, dict[str, int]] = {}
+        skipped: list[SkipCount] = []
+        for kind, counter, detail, n, position in self._db.fetchall(
+            "SELECT kind, counter, detail, n, position FROM run_counts WHERE run_id = ?"
+            " ORDER BY kind, counter, detail",
+            (run_id,),
+        ):
+            counts = by_kind.setdefault(kind, {})
+            counts[counter] = counts.get(counter, 0) + int(n)
+            if counter == "skipped":
+                skipped.append(SkipCount(kind=kind, reason=detail, count=int(n), position=position))
+        return RunDetails(run_id=run_id, by_kind=by_kind, skipped=tuple(skipped))
 
     def run(self, run_id: str) -> SyncRun:
         """Return one sync run.
@@ -780,7 +934,7 @@ class Store:
         :raises KeyError: no run has this id.
         """
         row = self._db.fetchone(
-            f"SELECT {self._RUN_COLS} FROM sync_runs WHERE run_id = ?",  # noqa: S608
+            f"SELECT {self._run_cols()} FROM sync_runs WHERE run_id = ?",  # noqa: S608
             (run_id,),
         )
         if row is None:
@@ -793,7 +947,7 @@ class Store:
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = self._db.fetchall(
-            f"SELECT {self._RUN_COLS} FROM sync_runs{clause}"  # noqa: S608
+            f"SELECT {self._run_cols()} FROM sync_runs{clause}"  # noqa: S608
             f" ORDER BY started_at DESC, run_id DESC{tail}",
             params,
         )

@@ -1,10 +1,11 @@
 """The values the store hands out and takes in.
 
 Read side: :class:`StoredRecord` (a mirror row), :class:`HistoryEntry` (one applied change),
-:class:`SyncRun`, :class:`SourceState` and :class:`QuarantineEntry`.  Write side (used by the
-sync engine): :class:`PreparedUpsert` and :class:`PreparedDelete` (changes with their key
-hash, payload and content hash computed), :class:`Quarantined` and the
-:class:`BatchResult` of applying one batch.
+:class:`SyncRun` with its :class:`RunDetails`, :class:`SourceState` and
+:class:`QuarantineEntry`.  Write side (used by the sync engine): :class:`PreparedUpsert` and
+:class:`PreparedDelete` (changes with their key hash, payload and content hash computed),
+:class:`Quarantined`, :class:`SkipCount`, and the :class:`BatchResult` of applying one batch
+with the :class:`SnapshotCheck` of a completed snapshot.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ __all__ = [
     "PreparedUpsert",
     "QuarantineEntry",
     "Quarantined",
+    "RunDetails",
     "RunMode",
     "RunStatus",
+    "SkipCount",
+    "SnapshotCheck",
     "SourceState",
     "StoredRecord",
     "SyncRun",
@@ -44,6 +48,7 @@ COUNT_NAMES: tuple[str, ...] = (
     "deleted",
     "orphan_deletes",
     "quarantined",
+    "skipped",
 )
 
 
@@ -154,6 +159,8 @@ class SyncRun:
     cursor_before: str | None
     cursor_after: str | None
     error: str | None
+    #: Things worth knowing about a run that did not fail it (e.g. an empty snapshot).
+    warnings: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float | None:
@@ -161,6 +168,31 @@ class SyncRun:
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+@attrs.frozen(kw_only=True)
+class SkipCount:
+    """Input objects of one kind that a run skipped for one reason (see ``Batch.skipped``)."""
+
+    kind: str
+    reason: str
+    count: int
+    #: Where the first of them was (``None`` if the connector did not say).
+    position: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RunDetails:
+    """The counters of one run per record kind, and what it skipped, by kind and reason.
+
+    ``by_kind[kind]`` maps counter names (:data:`COUNT_NAMES`) to numbers; so for every kind
+    *objects in the input = added + changed + unchanged + quarantined + skipped* (a snapshot's
+    tombstones are counted in ``deleted`` of the kind they deleted).
+    """
+
+    run_id: str
+    by_kind: Mapping[str, Mapping[str, int]]
+    skipped: tuple[SkipCount, ...]
 
 
 @attrs.frozen(kw_only=True)
@@ -177,6 +209,7 @@ class SourceState:
     last_run: SyncRun | None
     live_records: int
     deleted_records: int
+    #: Quarantined records of every run of the source (the last run's: ``last_run.counts``).
     quarantined: int
 
 
@@ -233,12 +266,52 @@ class Quarantined:
 
 
 @attrs.frozen(kw_only=True)
+class SnapshotCheck:
+    """What completing a snapshot found, and whether the shrink guard stopped it.
+
+    *live* counts the source's live records that the snapshot could delete: those alive
+    before it started (records it added itself are not counted).  *missing* of them were not
+    in the snapshot.  The guard refuses to delete them when the snapshot *delivered* no record
+    at all while *live* is not zero, or when *missing* is more than *max_delete_share* of
+    *live*; then *refused* is true, nothing was deleted, and the upserts stay.
+    """
+
+    delivered: int
+    live: int
+    missing: int
+    #: The share allowed (``None``: the guard was off for this run).
+    max_delete_share: float | None
+    refused: bool = False
+
+    @property
+    def share(self) -> float:
+        """*missing* as a share of *live* (0 when nothing was live)."""
+        return self.missing / self.live if self.live else 0.0
+
+    @property
+    def reason(self) -> str | None:
+        """Why the guard refused, for people (``None`` if it did not)."""
+        if not self.refused:
+            return None
+        if self.delivered == 0:
+            return (
+                f"the snapshot delivered no records, but the store holds {self.live} live "
+                "records of the source"
+            )
+        return (
+            f"the snapshot would delete {self.missing} of {self.live} live records "
+            f"({self.share:.0%}), more than max_delete_share = {self.max_delete_share:g} allows"
+        )
+
+
+@attrs.frozen(kw_only=True)
 class BatchResult:
     """What applying one batch did.
 
     *applied* lists the changes that changed the store, in order (no-ops and orphan
     deletes left out); deletes made by a completed snapshot are not in it (see
-    *snapshot_deleted*).  *by_kind* counts ``(kind, "added"|"changed"|"deleted")``.
+    *snapshot_deleted*).  *by_kind* counts ``(kind, counter)`` for every counter of
+    :data:`COUNT_NAMES`.
     *examples* holds up to a few natural keys per ``(kind, operation)`` for plans.
     """
 
@@ -248,11 +321,14 @@ class BatchResult:
     deleted: int = 0
     orphan_deletes: int = 0
     quarantined: int = 0
+    skipped: int = 0
     applied: tuple[Change, ...] = ()
     #: Deletes made by completing a snapshot.
     snapshot_deleted: int = 0
     #: History ids after which this batch's snapshot tombstones were appended (or None).
     snapshot_history_after: int | None = None
+    #: What completing the snapshot found (``None`` unless this batch completed one).
+    snapshot: SnapshotCheck | None = None
     by_kind: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
     examples: Mapping[tuple[str, str], tuple[str, ...]] = attrs.field(factory=dict)
 
