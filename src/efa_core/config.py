@@ -312,9 +312,7 @@ def parse_config(
         if not isinstance(type_name, str) or not type_name.strip():
             raise ConfigError(f"{where}: key 'type' must be a non-empty string")
         raw = {
-            key: value
-            for key, value in table.items()
-            if key != "type" and key not in _COMMON_KEYS
+            key: value for key, value in table.items() if key != "type" and key not in _COMMON_KEYS
         }
         error: str | None = None
         try:

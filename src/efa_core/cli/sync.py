@@ -277,9 +277,7 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
     with open_for_reading(db, config) as store:
         states = store.source_states()
         details = {
-            s.source: store.run_details(s.last_run.run_id)
-            for s in states
-            if s.last_run is not None
+            s.source: store.run_details(s.last_run.run_id) for s in states if s.last_run is not None
         }
         url = store.url
         if not as_json:
