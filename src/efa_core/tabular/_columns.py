@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -14,6 +15,7 @@ __all__ = ["ColumnMap", "Field", "MissingColumns", "Schema", "fold"]
 _UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
 
 
+@functools.lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Fold a header or label for comparison: case, umlauts, punctuation and spacing ignored.
 

@@ -63,6 +63,7 @@ from efa_core.model import (
 from efa_core.tabular import (
     Cell,
     CellWarnings,
+    Row,
     blank,
     cell_text,
     parse_ars,
@@ -103,21 +104,40 @@ Item = Upsert | Rejected | Skipped
 
 @attrs.frozen(kw_only=True)
 class SourceRow:
-    """One row of input with its cells keyed by logical field."""
+    """One row of input with its cells keyed by logical field.
+
+    Rows of a table are backed by the :class:`efa_core.tabular.Row` itself
+    (:meth:`from_table`): its cells are looked up by column and its ``{header: text}`` is
+    built only when a row is rejected, so a large export costs little per row.
+    """
 
     #: Where it is, e.g. ``"offers.csv:row 7"``.
     position: str
-    #: The raw input, for a Rejected (``{header: text}`` or the YAML entry).
-    raw: object
+    #: The raw input, for a Rejected (the YAML entry); see :attr:`input`.
+    raw: object = None
     #: Logical field → cell (fields without a column are absent).
-    values: Mapping[str, Cell]
+    values: Mapping[str, Cell] = attrs.field(factory=dict)
     #: Logical field → the header it came from, to name it in problems.
     labels: Mapping[str, str] = attrs.field(factory=dict)
     #: The order of the row in its input (used to order the output).
     index: int = 0
+    #: The table row behind it, if it came from a table.
+    table_row: Row | None = None
+
+    @classmethod
+    def from_table(cls, row: Row, index: int) -> SourceRow:
+        """Return the source row of a table's data *row* (the *index*-th of its input)."""
+        return cls(position=row.position, labels=row.columns.headers, index=index, table_row=row)
+
+    @property
+    def input(self) -> object:
+        """The raw input, for a Rejected: ``{header: text}`` of a table row, or :attr:`raw`."""
+        return self.table_row.raw() if self.table_row is not None else self.raw
 
     def get(self, name: str) -> Cell:
         """Return the cell of field *name*, or ``None`` if blank or absent."""
+        if self.table_row is not None:
+            return self.table_row.get(name)
         cell = self.values.get(name)
         return None if blank(cell) else cell
 
@@ -183,7 +203,7 @@ class _Problems:
             return None
 
     def rejected(self, kind: str) -> Rejected:
-        return Rejected(kind, self.row.position, self.row.raw, self.items)
+        return Rejected(kind, self.row.position, self.row.input, self.items)
 
 
 # -- offers ---------------------------------------------------------------------------------
@@ -439,7 +459,7 @@ def offer_items(
             continue
         merged = _merge(known, parsed)
         if isinstance(merged, list):
-            order.append((row.index, 0, Rejected(Service.KIND, row.position, row.raw, merged)))
+            order.append((row.index, 0, Rejected(Service.KIND, row.position, row.input, merged)))
         else:
             offers[parsed.key] = merged
             joined.append(row.position)
@@ -524,11 +544,8 @@ class AgreementRow:
     channel: ReuseChannel | None = None
     reference: str | None = None
     modified_at: datetime | None = None
-
-    @property
-    def key(self) -> str:
-        """The natural key of the agreement this row belongs to."""
-        return self.agreement(self.state, self.at).natural_key
+    #: The natural key of the agreement this row belongs to (set by :func:`parse_agreement_row`).
+    key: str = ""
 
     def agreement(self, state: AgreementState, since: datetime | None) -> Agreement:
         """Build the agreement in *state* since *since* from this row's other fields."""
@@ -698,12 +715,12 @@ def parse_agreement_row(
         modified_at=modified,
     )
     try:
-        parsed.agreement(parsed.state, parsed.at)
+        key = parsed.agreement(parsed.state, parsed.at).natural_key
     except (ValueError, EfaError) as exc:
         field = getattr(exc, "field", "$")
         problems.add("service_key" if field == "service_key" else field, str(exc))
         return problems.rejected(Agreement.KIND)
-    return parsed
+    return attrs.evolve(parsed, key=key)
 
 
 def _date_text(value: datetime | None) -> str:
@@ -717,7 +734,7 @@ def _lifecycle(row: AgreementRow, current: Agreement, since_row: SourceRow, why:
         f"({_date_text(current.state_since)}, {since_row.position}): {why}; the agreement "
         f"{current.natural_key!r} keeps the state {current.state.value!r}"
     )
-    return Rejected(Agreement.KIND, row.row.position, row.row.raw, [("state", message)])
+    return Rejected(Agreement.KIND, row.row.position, row.row.input, [("state", message)])
 
 
 def _fold(rows: Sequence[AgreementRow]) -> tuple[Agreement, list[Rejected]]:
@@ -773,6 +790,7 @@ def agreement_items(
     ``agreement``.
     """
     groups: dict[str, list[AgreementRow]] = {}
+    interned: dict[Subscriber, Subscriber] = {}
     order: list[tuple[int, Item | str]] = list(rejected)
     for row in rows:
         parsed = parse_agreement_row(
@@ -781,6 +799,9 @@ def agreement_items(
         if isinstance(parsed, Rejected):
             order.append((row.index, parsed))
             continue
+        subscriber = interned.setdefault(parsed.subscriber, parsed.subscriber)
+        if subscriber is not parsed.subscriber:  # one object per subscriber, not per row
+            parsed = attrs.evolve(parsed, subscriber=subscriber)
         key = parsed.key
         if key not in groups:
             groups[key] = []

@@ -25,8 +25,9 @@ and :mod:`efa_marktplatz.states` for the mapping rules.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,7 +35,7 @@ import attrs
 
 from efa_core.connectors import Capability, Skipped
 from efa_core.model import AgreementState, ReuseChannel
-from efa_core.tabular import CellWarnings, Schema, Table, open_table
+from efa_core.tabular import CellWarnings, Row, Schema, Table, open_table
 from efa_marktplatz._snapshot import FileSnapshotConnector
 from efa_marktplatz.build import Item, SourceRow, agreement_items, offer_items
 from efa_marktplatz.columns import AGREEMENTS, ALL_FIELDS, OFFERS
@@ -150,22 +151,13 @@ class MarktplatzConfig:
             raise ValueError("give at least one of 'offers' and 'agreements' (file paths)")
 
 
-def table_rows(table: Iterable[Any], *, start: int = 0) -> list[SourceRow]:
-    """Turn the data rows of *table* (an :class:`~efa_core.tabular.Table`) into source rows."""
-    rows = []
+def table_rows(table: Iterable[Row], *, start: int = 0) -> Iterator[SourceRow]:
+    """Yield the data rows of *table* (a :class:`~efa_core.tabular.Table`) as source rows."""
     for offset, row in enumerate(table):
-        rows.append(
-            SourceRow(
-                position=row.position,
-                raw=row.raw(),
-                values=row.values(),
-                labels=row.columns.headers,
-                index=start + offset,
-            )
-        )
-    return rows
+        yield SourceRow.from_table(row, start + offset)
 
 
+@contextlib.contextmanager
 def read_export(
     path: Path,
     *,
@@ -177,12 +169,14 @@ def read_export(
     delimiter: str | None,
     sheet: str | None,
     source: str | None = None,
-) -> tuple[list[SourceRow], list[Skipped]]:
-    """Read an export (streamed by :func:`efa_core.tabular.open_table`): its rows and skips.
+) -> Iterator[tuple[Iterator[SourceRow], Callable[[], list[Skipped]]]]:
+    """Open an export (streamed by :func:`efa_core.tabular.open_table`).
 
-    Positions are ``"<name>:row <N>"``, or ``"<name>[<sheet>]:row <N>"`` when a sheet of
-    an XLSX workbook is named explicitly (two sheets of one workbook stay apart).  A file
-    with a header row and no data rows is read as empty, with a warning.
+    Yields its rows, read as they are consumed, and a function that returns the rows
+    skipped so far (call it after consuming them).  Positions are ``"<name>:row <N>"``, or
+    ``"<name>[<sheet>]:row <N>"`` when a sheet of an XLSX workbook is named explicitly (two
+    sheets of one workbook stay apart).  A file with a header row and no data rows is read
+    as empty, with a warning.
 
     :raises efa_core.errors.SourceNotUnderstood: not a table, or no header row found.
     """
@@ -200,14 +194,9 @@ def read_export(
     ) as table:
         if sheet is not None and table.format == "xlsx":
             table.name = f"{name}[{sheet}]"
-        rows = table_rows(table)
-        skipped = list(table.skipped)
-    if not rows:
-        log.warning(
-            "%s: a header row but no data rows; read as an empty table",
-            table.prefix,
-        )
-    return rows, skipped
+        yield table_rows(table), lambda: list(table.skipped)
+        if not table.data_rows:
+            log.warning("%s: a header row but no data rows; read as an empty table", table.prefix)
 
 
 class MarktplatzConnector(FileSnapshotConnector):
@@ -245,23 +234,25 @@ class MarktplatzConnector(FileSnapshotConnector):
             }
             warnings = CellWarnings()
             if role == "offers":
-                rows, skipped = read_export(
-                    path, schema=OFFERS, sheet=config.offers_sheet, **common
-                )
-                defaults = (channel,) if channel is not None else ()
-                items.extend(offer_items(rows, default_channels=defaults, warnings=warnings))
+                with read_export(path, schema=OFFERS, sheet=config.offers_sheet, **common) as (
+                    rows,
+                    skipped,
+                ):
+                    defaults = (channel,) if channel is not None else ()
+                    items.extend(offer_items(rows, default_channels=defaults, warnings=warnings))
+                    items.extend(skipped())
             else:
-                rows, skipped = read_export(
+                with read_export(
                     path, schema=AGREEMENTS, sheet=config.agreements_sheet, **common
-                )
-                items.extend(
-                    agreement_items(
-                        rows,
-                        states=state_labels(config.states),
-                        default_channel=channel,
-                        warnings=warnings,
+                ) as (rows, skipped):
+                    items.extend(
+                        agreement_items(
+                            rows,
+                            states=state_labels(config.states),
+                            default_channel=channel,
+                            warnings=warnings,
+                        )
                     )
-                )
-            items.extend(skipped)
+                    items.extend(skipped())
             warnings.log(log, f"source {self.name!r}, {common['where']}")
         return items

@@ -461,7 +461,8 @@ class LocalConnector(FileSnapshotConnector):
             text = _yaml_text(path, where)
             items, _ = yaml_items(text, name=name, states=self.config.states, where=where)
             return items
-        rows, skipped = read_export(
+        warnings = CellWarnings()
+        with read_export(
             path,
             where=f"local file {name!r}",
             name=name,
@@ -471,11 +472,11 @@ class LocalConnector(FileSnapshotConnector):
             delimiter=self.config.delimiter,
             sheet=self.config.sheet,
             source=self.name,
-        )
-        warnings = CellWarnings()
-        items = agreement_items(rows, states=state_labels(self.config.states), warnings=warnings)
+        ) as (rows, skipped):
+            states = state_labels(self.config.states)
+            items = [*agreement_items(rows, states=states, warnings=warnings), *skipped()]
         warnings.log(log, f"source {self.name!r}, local file {name!r}")
-        return [*items, *skipped]
+        return items
 
 
 def _yaml_text(path: Path, where: str) -> str:

@@ -6,6 +6,7 @@ live in :mod:`efa_core.tabular`; this module adds what only registries have.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -39,6 +40,17 @@ def _word(text: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum())
 
 
+_ALL_WORDS: dict[str, ReuseChannel] = {
+    **_CHANNEL_WORDS,
+    **{_word(channel.value): channel for channel in ReuseChannel},
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _channel(text: str) -> ReuseChannel | None:
+    return _ALL_WORDS.get(_word(text))
+
+
 def parse_channel(cell: Cell) -> ReuseChannel:
     """Parse one reuse channel: ``FIT-Store``, ``govdigital``, ``FITKO``, ``Verwaltungsabkommen``.
 
@@ -47,11 +59,7 @@ def parse_channel(cell: Cell) -> ReuseChannel:
     ``marktplatz_govdigital`` and ``marktplatz_fitko``.
     """
     text = cell_text(cell)
-    word = _word(text)
-    for channel in ReuseChannel:
-        if word == _word(channel.value):
-            return channel
-    found = _CHANNEL_WORDS.get(word)
+    found = _channel(text)
     if found is None:
         known = "FIT-Store, govdigital, FITKO, Verwaltungsabkommen, " + ", ".join(
             channel.value for channel in ReuseChannel
