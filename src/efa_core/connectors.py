@@ -35,6 +35,11 @@ Pulling yields :class:`Batch` objects.  The semantics every connector keeps:
   format version, no header row, not XML at all) raises
   :class:`~efa_core.errors.SourceNotUnderstood`: the run fails and nothing is deleted.
   It is never an empty, complete snapshot.
+* **Source fingerprints** (optional) make unchanged input cheap: a connector gives each
+  input object a :func:`fingerprint` of its raw bytes (``Upsert(record, fingerprint=…)``),
+  the store keeps it with the records, and on the next pull the connector asks
+  :meth:`Connector.stored_fingerprints` which of its objects are stored unchanged and
+  lists those in :attr:`Batch.unchanged` instead of building their records.
 
 Connectors are async context managers that own their clients::
 
@@ -57,10 +62,20 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, Union
 
@@ -85,6 +100,8 @@ __all__ = [
     "StoreView",
     "Upsert",
     "check_sync",
+    "fingerprint",
+    "key_hash",
     "pull_sync",
     "push_sync",
     "validate_connector_class",
@@ -113,12 +130,57 @@ class Capability(enum.Enum):
 PULL_CAPABILITIES = frozenset({Capability.SNAPSHOT, Capability.CHANGE_FEED})
 
 
+def _fingerprint_or_none(value: bytes | None) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, bytes) or not 8 <= len(value) <= 64:
+        raise TypeError(
+            f"a fingerprint is 8 to 64 bytes (use efa_core.connectors.fingerprint()), "
+            f"got {value!r:.40}"
+        )
+    return value
+
+
+def fingerprint(*parts: bytes | str) -> bytes:
+    """Return the 16-byte fingerprint of an input object's raw *parts* (BLAKE2b-128).
+
+    Pass everything that decides what the object maps to: a salt naming the connector, its
+    version and the options that change the mapping, then the object's raw bytes, e.g.
+    ``fingerprint("records-file 1", line)``.  Strings are UTF-8 encoded; the parts are
+    length-prefixed, so ``("ab", "c")`` and ``("a", "bc")`` differ.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else bytes(part)
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.digest()
+
+
+def key_hash(kind: str, natural_key: str) -> int:
+    """Return the store's stable signed 64-bit hash of ``(kind, natural_key)`` (BLAKE2b).
+
+    The store keys its bookkeeping by it; :meth:`Connector.stored_fingerprints` answers with
+    these hashes, so a connector can find duplicates among unchanged and new objects alike.
+    """
+    data = kind.encode() + b"\x1f" + natural_key.encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
 @attrs.frozen
 class Upsert:
     """Create or replace one record; :attr:`kind` and :attr:`key` come from the record."""
 
     #: The typed record (one of :data:`efa_core.model.RECORD_TYPES`).
     record: Record
+    #: The :func:`fingerprint` of the input object the record was built from, if the
+    #: connector gives one: stored with the record, it lets the next pull skip building the
+    #: object's records while its bytes stay the same.  Give it only when the whole object
+    #: was turned into records (none of it rejected or skipped), and give every record of
+    #: the object the same fingerprint.
+    fingerprint: bytes | None = attrs.field(
+        default=None, kw_only=True, converter=_fingerprint_or_none
+    )
 
     @property
     def kind(self) -> str:
@@ -206,6 +268,13 @@ def _str_tuple(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _fingerprint_tuple(items: Iterable[bytes]) -> tuple[bytes, ...]:
+    out = tuple(items)
+    for item in out:
+        _fingerprint_or_none(item)
+    return out
+
+
 @attrs.frozen
 class Batch:
     """One batch of a pull: changes, the cursor after them, and whether the pull is done."""
@@ -220,6 +289,10 @@ class Batch:
     rejected: tuple[Rejected, ...] = attrs.field(default=(), converter=_rejected_tuple)
     #: Input objects of this batch that were deliberately not turned into records.
     skipped: tuple[Skipped, ...] = attrs.field(default=(), converter=_skipped_tuple)
+    #: Fingerprints of input objects that :meth:`Connector.stored_fingerprints` found
+    #: stored: their records are kept as they are (alive in a snapshot, counted unchanged)
+    #: without being built again.
+    unchanged: tuple[bytes, ...] = attrs.field(default=(), converter=_fingerprint_tuple)
 
 
 @attrs.frozen(kw_only=True)
@@ -318,6 +391,16 @@ class StoreView(Protocol):
         ars: str | None = None,
     ) -> Iterator[Any]:
         """Yield stored rows (``kind``, ``natural_key``, ``payload``, ``leika_key``, ``ars``)."""
+        ...
+
+    def stored_fingerprints(
+        self, source: str, fingerprints: Collection[bytes]
+    ) -> Mapping[bytes, tuple[int, ...]]:
+        """Return which *fingerprints* live records of *source* carry, with their key hashes.
+
+        Fingerprints not stored are absent from the result.  The key hashes are
+        :func:`key_hash` of the records built from that object.
+        """
         ...
 
 
@@ -498,6 +581,34 @@ class Connector:
         make a cheap authenticated request.
         """
         return CheckResult(ok=True, detail=f"{self.label} opened (no check implemented)")
+
+    # -- source fingerprints ------------------------------------------------------------------
+
+    def stored_fingerprints(
+        self, fingerprints: Collection[bytes]
+    ) -> Mapping[bytes, tuple[int, ...]]:
+        """Ask the store which of *fingerprints* this source's live records carry.
+
+        Returns each stored fingerprint with the :func:`key_hash` of its records; an empty
+        mapping without a store (outside the sync engine, e.g. in the accounting helper),
+        so the connector builds every object then.  Ask once per batch, not per object.
+        The call blocks until the store answers: call it from a worker thread (as a
+        connector that reads files does anyway) or use :meth:`astored_fingerprints`.
+        """
+        if self.store is None or not fingerprints:
+            return {}
+        ask = getattr(self.store, "stored_fingerprints", None)
+        if ask is None:  # a StoreView from before fingerprints: build everything
+            return {}
+        return dict(ask(self.name, fingerprints))
+
+    async def astored_fingerprints(
+        self, fingerprints: Collection[bytes]
+    ) -> Mapping[bytes, tuple[int, ...]]:
+        """Like :meth:`stored_fingerprints`, without blocking the event loop."""
+        if self.store is None or not fingerprints:
+            return {}
+        return await asyncio.to_thread(self.stored_fingerprints, fingerprints)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -92,7 +92,7 @@ class SyncProgress:
     """A progress event of one source's run, passed to the progress callback.
 
     *event* is ``"started"``, ``"batch"`` (after each applied batch) or ``"finished"``.
-    *records* counts the changes and rejected records processed so far.
+    *records* counts the changes, rejected records and unchanged input objects so far.
     """
 
     source: str
@@ -267,23 +267,55 @@ def prepare_batch(
 _DONE = object()
 
 
-class _LentStore:
-    """The read access to the store that the engine lends to its connectors.
+class _StoreThreadView:
+    """The read access to the store that the engine lends to its connectors (a StoreView).
 
     Every query runs on the engine's store thread, between its writes, so a connector never
-    reads half of another source's batch; the rows of one call are returned as a list.
+    reads half of another source's batch; the rows of one call are returned as a list.  The
+    calls block until the store thread answers.
     """
 
     def __init__(self, engine: SyncEngine) -> None:
         self._engine = engine
 
-    def records(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        """Yield stored rows, as :meth:`efa_core.store.Store.records` does."""
+    def _run(self, fn: Callable[[], _T]) -> _T:
         executor = self._engine._executor
         if executor is None:
             raise EfaError("the engine lends its store to connectors only while it runs")
+        return executor.submit(fn).result()
+
+    def records(
+        self,
+        source: str | None = None,
+        kind: str | None = None,
+        *,
+        include_deleted: bool = False,
+        leika_key: str | None = None,
+        ars: str | None = None,
+    ) -> Iterator[Any]:
+        """Yield stored rows, as :meth:`efa_core.store.Store.records` does."""
         store = self._engine.store
-        return iter(executor.submit(lambda: list(store.records(*args, **kwargs))).result())
+        return iter(
+            self._run(
+                lambda: list(
+                    store.records(
+                        source,
+                        kind,
+                        include_deleted=include_deleted,
+                        leika_key=leika_key,
+                        ars=ars,
+                    )
+                )
+            )
+        )
+
+    def stored_fingerprints(
+        self, source: str, fingerprints: Collection[bytes]
+    ) -> Mapping[bytes, tuple[int, ...]]:
+        """Answer as :meth:`efa_core.store.Store.stored_fingerprints` does."""
+        store = self._engine.store
+        wanted = list(fingerprints)
+        return self._run(lambda: store.stored_fingerprints(source, wanted))
 
 
 def _skip_counts(batch: Batch) -> list[SkipCount]:
@@ -336,7 +368,7 @@ class _SourceRun:
     def on_batch(self, batch: Batch, result: BatchResult) -> None:
         """Count an applied batch; a refused snapshot fails the run."""
         self.batches += 1
-        self.records += len(batch.changes) + len(batch.rejected)
+        self.records += len(batch.changes) + len(batch.rejected) + len(batch.unchanged)
         self.counts.update(result.counts())
         self.by_kind.update(result.by_kind)
         for skip in batch.skipped:
@@ -553,7 +585,7 @@ class SyncEngine:
         out: list[tuple[str, Connector]] = []
         for name in names:
             connector = build_connector(self.registry, name, self.config)
-            connector.store = _LentStore(self)
+            connector.store = _StoreThreadView(self)
             if connector.pull_mode is None:
                 if sources is None:
                     log.info("skipping %s: it cannot pull", connector.label)
@@ -632,6 +664,7 @@ class SyncEngine:
                         mode=mode,
                         quarantined=quarantined,
                         skipped=_skip_counts(batch),
+                        unchanged_fingerprints=batch.unchanged,
                         examples=self.examples if dry_run else 0,
                         max_delete_share=run.max_delete_share,
                     )

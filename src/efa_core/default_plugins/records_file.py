@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -45,6 +45,7 @@ import anyio.to_thread
 import attrs
 import orjson
 
+from efa_core import __version__
 from efa_core.connectors import (
     Batch,
     Capability,
@@ -55,6 +56,8 @@ from efa_core.connectors import (
     PushResult,
     Rejected,
     Upsert,
+    fingerprint,
+    key_hash,
 )
 from efa_core.errors import ConnectorError, EfaError, ValidationError
 from efa_core.hookspecs import RegisterConnector, hookimpl
@@ -80,6 +83,9 @@ class RecordsFileConfig:
     path: str = attrs.field(validator=_non_blank)
     #: How many lines one batch covers at most.
     batch_size: int = attrs.field(default=1000, validator=_positive)
+    #: Skip parsing lines the store holds unchanged (source fingerprints); ``false`` parses
+    #: every line on every sync.
+    fingerprints: bool = True
 
 
 def _parse_line(raw: bytes, position: str) -> Upsert | Rejected:
@@ -106,13 +112,28 @@ def _parse_line(raw: bytes, position: str) -> Upsert | Rejected:
     return Upsert(record)
 
 
-class _Reader:
-    """Reads a records file batch by batch (blocking; used from a worker thread)."""
+#: What the fingerprint of a line depends on besides its bytes: this connector and the
+#: efa-core version whose model turns the line into a record.
+_SALT = f"efa-core records-file {__version__}"
 
-    def __init__(self, path: Path, label: str) -> None:
+#: Looks fingerprints up in the store (``Connector.stored_fingerprints``).
+Lookup = Callable[[list[bytes]], Mapping[bytes, tuple[int, ...]]]
+
+
+class _Reader:
+    """Reads a records file batch by batch (blocking; used from a worker thread).
+
+    With a *lookup*, each line's fingerprint is asked for (once per batch); a line whose
+    fingerprint the store holds becomes an entry of ``Batch.unchanged`` instead of being
+    parsed and built.  Duplicate keys are found by key hash for both kinds of line.
+    """
+
+    def __init__(self, path: Path, label: str, lookup: Lookup | None = None) -> None:
         self.path = path
         self.label = label
-        self.seen: dict[tuple[str, str], int] = {}
+        self.lookup = lookup
+        #: key hash -> the line where that key first appeared
+        self.seen: dict[int, int] = {}
         self.line_no = 0
         self._pending: tuple[int, bytes] | None = None
         try:
@@ -145,24 +166,38 @@ class _Reader:
     def _position(self, line_no: int) -> str:
         return f"{self.path}:line {line_no}"
 
-    def _item(self, line_no: int, raw: bytes) -> Upsert | Rejected:
-        item = _parse_line(raw, self._position(line_no))
-        if isinstance(item, Upsert):
-            first = self.seen.setdefault((item.kind, item.key), line_no)
+    def _duplicate(self, line_no: int, raw: bytes, kind: str, key: str, first: int) -> Rejected:
+        problem = f"duplicate natural key {key!r} of kind {kind!r}; the first is at line {first}"
+        text = raw.decode("utf-8")  # it parsed, so it is UTF-8
+        return Rejected(kind, self._position(line_no), text, [("$", problem)])
+
+    def _items(self, lines: list[tuple[int, bytes]]) -> Iterator[Upsert | Rejected | bytes]:
+        """Turn lines into upserts, rejections and (unchanged lines) fingerprints."""
+        fingerprints = [fingerprint(_SALT, raw) for _, raw in lines] if self.lookup else None
+        known = self.lookup(fingerprints) if self.lookup and fingerprints else {}
+        for index, (line_no, raw) in enumerate(lines):
+            fp = fingerprints[index] if fingerprints is not None else None
+            if fp is not None and (hashes := known.get(fp)):
+                first = self.seen.setdefault(hashes[0], line_no)
+                if first == line_no:
+                    yield fp
+                    continue
+            item = _parse_line(raw, self._position(line_no))
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            first = self.seen.setdefault(key_hash(item.kind, item.key), line_no)
             if first != line_no:
-                problem = (
-                    f"duplicate natural key {item.key!r} of kind {item.kind!r}; "
-                    f"the first is at line {first}"
-                )
-                text = raw.decode("utf-8")  # it parsed, so it is UTF-8
-                return Rejected(item.kind, self._position(line_no), text, [("$", problem)])
-        return item
+                yield self._duplicate(line_no, raw, item.kind, item.key, first)
+            else:
+                yield item if fp is None else Upsert(item.record, fingerprint=fp)
 
     def skip_to(self, cursor: str) -> None:
         """Consume the lines up to *cursor*, remembering their keys for duplicate checks."""
         if not cursor.isdigit() or not cursor.isascii():
             raise ConnectorError(f"{self.label}: invalid cursor {cursor!r}; expected a line number")
         target = int(cursor)
+        lines: list[tuple[int, bytes]] = []
         while self.line_no < target:
             raw = self._next_line()
             if raw is None:
@@ -171,23 +206,43 @@ class _Reader:
                     f"({self.line_no} lines); the file changed since the cursor was taken"
                 )
             if raw.strip():
-                self._item(self.line_no, raw)
+                lines.append((self.line_no, raw))
+            if len(lines) == _SKIP_CHUNK:
+                for _ in self._items(lines):
+                    pass
+                lines.clear()
+        for _ in self._items(lines):
+            pass
 
     def read_batch(self, size: int) -> Batch:
         """Read up to *size* non-blank lines; look ahead to tell whether the file ends."""
+        lines: list[tuple[int, bytes]] = []
+        cursor: str | None = None
+        for line_no, raw in self._lines():
+            if len(lines) == size:
+                self._pending = (line_no, raw)
+                cursor = str(line_no - 1)
+                break
+            lines.append((line_no, raw))
         changes: list[Change] = []
         rejected: list[Rejected] = []
-        lines = self._lines()
-        for line_no, raw in lines:
-            if len(changes) + len(rejected) == size:
-                self._pending = (line_no, raw)
-                return Batch(changes, str(line_no - 1), complete=False, rejected=rejected)
-            item = self._item(line_no, raw)
-            if isinstance(item, Rejected):
+        unchanged: list[bytes] = []
+        for item in self._items(lines):
+            if isinstance(item, Upsert):
+                changes.append(item)
+            elif isinstance(item, Rejected):
                 rejected.append(item)
             else:
-                changes.append(item)
-        return Batch(changes, str(self.line_no), complete=True, rejected=rejected)
+                unchanged.append(item)
+        if cursor is not None:
+            return Batch(changes, cursor, complete=False, rejected=rejected, unchanged=unchanged)
+        return Batch(
+            changes, str(self.line_no), complete=True, rejected=rejected, unchanged=unchanged
+        )
+
+
+#: Lines per fingerprint lookup while skipping to a cursor.
+_SKIP_CHUNK = 1000
 
 
 def _key_of_line(text: str) -> tuple[str, str] | None:
@@ -224,7 +279,8 @@ class RecordsFileConnector(Connector):
 
     async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
         """Yield the file's records in batches of ``batch_size`` lines, after *cursor*."""
-        reader = await anyio.to_thread.run_sync(_Reader, self.path, self.label)
+        lookup = self._lookup if self.config.fingerprints and self.store is not None else None
+        reader = await anyio.to_thread.run_sync(_Reader, self.path, self.label, lookup)
         try:
             if cursor is not None:
                 await anyio.to_thread.run_sync(reader.skip_to, cursor)
@@ -235,6 +291,9 @@ class RecordsFileConnector(Connector):
                     return
         finally:
             reader.close()
+
+    def _lookup(self, fingerprints: list[bytes]) -> Mapping[bytes, tuple[int, ...]]:
+        return self.stored_fingerprints(fingerprints)
 
     async def push_changes(self, changes: Sequence[Change]) -> PushResult:
         """Merge *changes* into the file and replace it atomically."""

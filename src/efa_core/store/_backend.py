@@ -42,8 +42,13 @@ log = logging.getLogger("efa_core.store")
 _SQLITE_CHUNK = 500
 
 #: One mirror write: kind, natural_key, key_hash, leika_key, ars, payload JSON text,
-#: content_hash, deleted, modified_at (or None).
-MirrorRow = tuple[str, str, int, "str | None", "str | None", str, str, bool, "datetime | None"]
+#: content_hash, deleted, modified_at (or None), source fingerprint (or None).
+MirrorRow = tuple[
+    str, str, int, "str | None", "str | None", str, str, bool, "datetime | None", "bytes | None"
+]
+
+#: One existing row found by a lookup: kind, natural_key, content_hash, deleted, fingerprint.
+FoundRow = tuple[str, str, str, Any, "bytes | None"]
 
 #: One history row: kind, natural_key, op, old_hash, new_hash, payload JSON text or None.
 HistoryRow = tuple[str, str, str, "str | None", "str | None", "str | None"]
@@ -163,10 +168,8 @@ class Backend(ABC):
     # -- hot paths -------------------------------------------------------------------------
 
     @abstractmethod
-    def lookup_keys(
-        self, source: str, keys: Sequence[tuple[str, str, int]]
-    ) -> list[tuple[str, str, str, Any]]:
-        """Return ``(kind, natural_key, content_hash, deleted)`` of rows with these keys.
+    def lookup_keys(self, source: str, keys: Sequence[tuple[str, str, int]]) -> list[FoundRow]:
+        """Return ``(kind, natural_key, content_hash, deleted, fingerprint)`` of these keys.
 
         *keys* are distinct ``(kind, natural_key, key_hash)``; the result may also contain
         rows of other keys with the same hash (the caller matches by key).
@@ -193,6 +196,16 @@ class Backend(ABC):
     @abstractmethod
     def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
         """Remember key hashes as seen by the snapshot in progress of *source*."""
+
+    @abstractmethod
+    def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
+        """Set the fingerprint of existing ``(kind, natural_key)`` rows (content unchanged)."""
+
+    @abstractmethod
+    def fingerprint_rows(
+        self, source: str, fingerprints: Sequence[bytes]
+    ) -> list[tuple[bytes, str, int]]:
+        """Return ``(fingerprint, kind, key_hash)`` of the live rows carrying *fingerprints*."""
 
 
 def connect(url: str, *, busy_timeout: float = 30.0) -> Backend:
@@ -370,9 +383,7 @@ class SqliteBackend(Backend):
         if not self._lock_holders and self._lock is not None:
             self._lock.release()
 
-    def lookup_keys(
-        self, source: str, keys: Sequence[tuple[str, str, int]]
-    ) -> list[tuple[str, str, str, Any]]:
+    def lookup_keys(self, source: str, keys: Sequence[tuple[str, str, int]]) -> list[FoundRow]:
         """Fetch existing rows by ``(source, kind, natural_key)`` in chunks of ``IN (...)``.
 
         The unique index on the natural key keeps a batch's keys close together (and so
@@ -382,7 +393,7 @@ class SqliteBackend(Backend):
         by_kind: dict[str, list[str]] = {}
         for kind, key, _ in keys:
             by_kind.setdefault(kind, []).append(key)
-        out: list[tuple[str, str, str, Any]] = []
+        out: list[FoundRow] = []
         for kind, names in by_kind.items():
             names.sort()
             for start in range(0, len(names), _SQLITE_CHUNK):
@@ -390,7 +401,8 @@ class SqliteBackend(Backend):
                 marks = ",".join("?" * len(chunk))
                 out.extend(
                     self.conn.execute(
-                        "SELECT kind, natural_key, content_hash, deleted FROM records "  # noqa: S608
+                        "SELECT kind, natural_key, content_hash, deleted, fingerprint"  # noqa: S608
+                        " FROM records "
                         f"WHERE source = ? AND kind = ? AND natural_key IN ({marks})",
                         (source, kind, *chunk),
                     )
@@ -404,14 +416,14 @@ class SqliteBackend(Backend):
         t = self.ts(now)
         self.conn.executemany(
             "INSERT INTO records (source, kind, natural_key, key_hash, leika_key, ars, payload,"
-            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id,"
+            " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, kind, natural_key) DO UPDATE SET"
             " key_hash = excluded.key_hash, leika_key = excluded.leika_key, ars = excluded.ars,"
             " payload = excluded.payload, content_hash = excluded.content_hash,"
             " deleted = excluded.deleted, last_seen = excluded.last_seen,"
             " fetched_at = excluded.fetched_at, modified_at = excluded.modified_at,"
-            " run_id = excluded.run_id",
+            " run_id = excluded.run_id, fingerprint = excluded.fingerprint",
             (
                 (
                     source,
@@ -428,8 +440,9 @@ class SqliteBackend(Backend):
                     t,
                     None if mod is None else self.ts(mod),
                     run_id,
+                    fp,
                 )
-                for kind, key, kh, leika, ars, payload, chash, deleted, mod in rows
+                for kind, key, kh, leika, ars, payload, chash, deleted, mod, fp in rows
             ),
         )
 
@@ -439,7 +452,7 @@ class SqliteBackend(Backend):
         """Mark rows deleted, one ``UPDATE`` per key through ``executemany``."""
         t = self.ts(now)
         self.conn.executemany(
-            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?"
+            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?, fingerprint = NULL"
             " WHERE source = ? AND kind = ? AND natural_key = ?",
             ((t, run_id, source, kind, key) for kind, key in keys),
         )
@@ -461,6 +474,32 @@ class SqliteBackend(Backend):
             "INSERT OR IGNORE INTO snapshot_seen (source, key_hash) VALUES (?, ?)",
             ((source, kh) for kh in key_hashes),
         )
+
+    def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
+        """One ``UPDATE`` per row through ``executemany``."""
+        self.conn.executemany(
+            "UPDATE records SET fingerprint = ? WHERE source = ? AND kind = ? AND natural_key = ?",
+            ((fp, source, kind, key) for kind, key, fp in rows),
+        )
+
+    def fingerprint_rows(
+        self, source: str, fingerprints: Sequence[bytes]
+    ) -> list[tuple[bytes, str, int]]:
+        """Chunks of ``IN (...)`` over the partial fingerprint index (covering)."""
+        out: list[tuple[bytes, str, int]] = []
+        wanted = sorted(set(fingerprints))
+        for start in range(0, len(wanted), _SQLITE_CHUNK):
+            chunk = wanted[start : start + _SQLITE_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out.extend(
+                self.conn.execute(
+                    "SELECT fingerprint, kind, key_hash FROM records"  # noqa: S608
+                    " WHERE source = ? AND fingerprint IS NOT NULL AND deleted = FALSE"
+                    f" AND fingerprint IN ({marks})",
+                    (source, *chunk),
+                )
+            )
+        return out
 
 
 _QMARK = re.compile(r"\?")
@@ -582,12 +621,10 @@ class PostgresBackend(Backend):
         if not self.conn.closed:
             self.execute("SELECT pg_advisory_unlock(?)", (_source_lock_key(source),))
 
-    def lookup_keys(
-        self, source: str, keys: Sequence[tuple[str, str, int]]
-    ) -> list[tuple[str, str, str, Any]]:
+    def lookup_keys(self, source: str, keys: Sequence[tuple[str, str, int]]) -> list[FoundRow]:
         """One query by key hash with ``key_hash = ANY(array)``."""
         return self.fetchall(
-            "SELECT kind, natural_key, content_hash, deleted FROM records"
+            "SELECT kind, natural_key, content_hash, deleted, fingerprint FROM records"
             " WHERE source = ? AND key_hash = ANY(?::bigint[])",
             (source, [key_hash for _, _, key_hash in keys]),
         )
@@ -610,21 +647,23 @@ class PostgresBackend(Backend):
         self._stage(
             "efa_stage_records",
             "kind, natural_key, key_hash, leika_key, ars, payload, content_hash, deleted,"
-            " modified_at",
+            " modified_at, fingerprint",
             rows,
         )
         t = utc(now)
         self.execute(
             "INSERT INTO records (source, kind, natural_key, key_hash, leika_key, ars, payload,"
-            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id)"
+            " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id,"
+            " fingerprint)"
             " SELECT ?, u.kind, u.natural_key, u.key_hash, u.leika_key, u.ars, u.payload::jsonb,"
-            " u.content_hash, u.deleted, ?, ?, ?, u.modified_at, ? FROM efa_stage_records u"
+            " u.content_hash, u.deleted, ?, ?, ?, u.modified_at, ?, u.fingerprint"
+            " FROM efa_stage_records u"
             " ON CONFLICT (source, kind, natural_key) DO UPDATE SET"
             " key_hash = excluded.key_hash, leika_key = excluded.leika_key, ars = excluded.ars,"
             " payload = excluded.payload, content_hash = excluded.content_hash,"
             " deleted = excluded.deleted, last_seen = excluded.last_seen,"
             " fetched_at = excluded.fetched_at, modified_at = excluded.modified_at,"
-            " run_id = excluded.run_id",
+            " run_id = excluded.run_id, fingerprint = excluded.fingerprint",
             (source, t, t, t, run_id),
         )
 
@@ -636,7 +675,7 @@ class PostgresBackend(Backend):
             return
         kinds, nkeys = zip(*keys, strict=False)
         self.execute(
-            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?"
+            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?, fingerprint = NULL"
             " FROM unnest(?::text[], ?::text[]) AS u(kind, natural_key)"
             " WHERE records.source = ? AND records.kind = u.kind"
             " AND records.natural_key = u.natural_key",
@@ -671,12 +710,41 @@ class PostgresBackend(Backend):
             (source,),
         )
 
+    def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
+        """One ``UPDATE … FROM unnest(…)``."""
+        if not rows:
+            return
+        kinds, keys, fps = zip(*rows, strict=True)
+        self.execute(
+            "UPDATE records SET fingerprint = u.fingerprint"
+            " FROM unnest(?::text[], ?::text[], ?::bytea[]) AS u(kind, natural_key, fingerprint)"
+            " WHERE records.source = ? AND records.kind = u.kind"
+            " AND records.natural_key = u.natural_key",
+            (list(kinds), list(keys), list(fps), source),
+        )
+
+    def fingerprint_rows(
+        self, source: str, fingerprints: Sequence[bytes]
+    ) -> list[tuple[bytes, str, int]]:
+        """One query with ``fingerprint = ANY(array)`` over the partial index."""
+        if not fingerprints:
+            return []
+        return [
+            (bytes(fp), kind, int(kh))
+            for fp, kind, kh in self.fetchall(
+                "SELECT fingerprint, kind, key_hash FROM records WHERE source = ?"
+                " AND fingerprint IS NOT NULL AND deleted = FALSE"
+                " AND fingerprint = ANY(?::bytea[])",
+                (source, list(set(fingerprints))),
+            )
+        ]
+
 
 #: Column definitions of the PostgreSQL staging tables (temporary, per session).
 _STAGING = {
     "efa_stage_records": (
         "kind text, natural_key text, key_hash bigint, leika_key text, ars text, payload text,"
-        " content_hash text, deleted boolean, modified_at timestamptz"
+        " content_hash text, deleted boolean, modified_at timestamptz, fingerprint bytea"
     ),
     "efa_stage_keys": "key_hash bigint",
 }

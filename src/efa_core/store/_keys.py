@@ -9,12 +9,6 @@ rows whose hash was not seen.
 
 from __future__ import annotations
 
-import hashlib
+from efa_core.connectors import key_hash
 
 __all__ = ["key_hash"]
-
-
-def key_hash(kind: str, natural_key: str) -> int:
-    """Return a stable signed 64-bit hash of ``(kind, natural_key)`` (blake2b)."""
-    digest = hashlib.blake2b(kind.encode() + b"\x1f" + natural_key.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)

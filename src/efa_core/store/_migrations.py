@@ -5,7 +5,7 @@ version is the highest of them.  :data:`MIGRATIONS` lists every step in order, a
 once released, is never changed: a later release appends a new step (``ALTER TABLE``, a new
 index, a data backfill) instead.  Version 1 creates the tables of
 :data:`efa_core.store._schema.SCHEMA_V1`; version 2 counts skipped input and keeps each
-run's counters per record kind.
+run's counters per record kind; version 3 keeps the source fingerprint of each record.
 
 The recorded DDL of each released version lives in ``tests/store/schema/``; the test suite
 builds a database from each of them and upgrades it to the latest version.
@@ -18,11 +18,14 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from efa_core.store._schema import (
+    RECORDS_V3_FINGERPRINT,
+    RECORDS_V3_INDEX,
     RUN_COUNTS,
     SCHEMA_V1,
     SYNC_RUNS_V2,
     Dialect,
     render_add_column,
+    render_index,
     render_table,
 )
 
@@ -53,10 +56,18 @@ def _v2(dialect: Dialect) -> list[str]:
     ]
 
 
+def _v3(dialect: Dialect) -> list[str]:
+    return [
+        render_add_column("records", RECORDS_V3_FINGERPRINT, dialect),
+        render_index("records", RECORDS_V3_INDEX),
+    ]
+
+
 #: Every migration step, in order; ``MIGRATIONS[i].version == i + 1``.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="initial schema", statements=_v1),
     Migration(version=2, description="skipped input and per-kind run counts", statements=_v2),
+    Migration(version=3, description="source fingerprints of records", statements=_v3),
 )
 
 #: The schema version this release of efa-core creates and understands.

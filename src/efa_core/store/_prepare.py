@@ -73,6 +73,7 @@ def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
             ars=ars,
             modified_at=modified if isinstance(modified, datetime) else None,
             change=change,
+            fingerprint=change.fingerprint,
         )
     if isinstance(change, Delete):
         if change.kind not in RECORD_TYPES:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import attrs
 
 __all__ = [
+    "RECORDS_V3_FINGERPRINT",
+    "RECORDS_V3_INDEX",
     "RUN_COUNTS",
     "SCHEMA_V1",
     "Column",
@@ -25,6 +27,7 @@ __all__ = [
     "Table",
     "render_add_column",
     "render_column_type",
+    "render_index",
     "render_table",
 ]
 
@@ -320,4 +323,15 @@ RUN_COUNTS = Table(
 SYNC_RUNS_V2: Sequence[Column] = (
     _c("skipped", _T.INTEGER, default="0"),
     _c("warnings", _T.JSON, nullable=True),
+)
+
+#: Schema version 3: the source fingerprint of each record (see ``Upsert.fingerprint``).
+RECORDS_V3_FINGERPRINT = _c("fingerprint", _T.BLOB, nullable=True)
+
+#: Finds the live records of an input object by its fingerprint; partial, so sources
+#: without fingerprints do not pay for it, and covering, so the lookup reads no table row.
+RECORDS_V3_INDEX = Index(
+    name="ix_records_fingerprint",
+    columns=("source", "fingerprint", "kind", "key_hash", "deleted"),
+    where="fingerprint IS NOT NULL",
 )

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -332,6 +332,7 @@ class Store:
         mode: RunMode,
         quarantined: Sequence[Quarantined] = (),
         skipped: Sequence[SkipCount] = (),
+        unchanged_fingerprints: Sequence[bytes] = (),
         examples: int = 0,
         max_delete_share: float | None = None,
     ) -> BatchResult:
@@ -346,6 +347,11 @@ class Store:
         snapshot.  In change-feed mode *cursor* is stored as given.
 
         :param skipped: input objects the connector skipped, counted with the run.
+        :param unchanged_fingerprints: fingerprints of input objects the connector found stored
+            unchanged (``Batch.unchanged``): their live records count as unchanged and, in
+            snapshot mode, as seen.
+        :raises efa_core.errors.EfaError: an unchanged fingerprint is carried by no live
+            record of *source* (the batch is not applied).
         :param examples: keep up to this many natural keys per kind and operation in the
             result (for dry-run plans).
         :param max_delete_share: the shrink guard of a completing snapshot (``None``: off).
@@ -369,9 +375,12 @@ class Store:
         with self.transaction():
             wanted = list({(c.kind, c.natural_key): c.key_hash for c in changes}.items())
             found = db.lookup_keys(source, [(k, n, h) for (k, n), h in wanted]) if wanted else ()
-            state: dict[tuple[str, str], tuple[str, bool]] = {
-                (kind, key): (chash, bool(deleted)) for kind, key, chash, deleted in found
-            }
+            state: dict[tuple[str, str], tuple[str, bool]] = {}
+            stored_fp: dict[tuple[str, str], bytes | None] = {}
+            for kind, key, chash, dead, fp in found:
+                state[kind, key] = (chash, bool(dead))
+                stored_fp[kind, key] = None if fp is None else bytes(fp)
+            fingerprint_updates: list[tuple[str, str, bytes | None]] = []
             added = changed = unchanged = deleted = orphans = 0
             history: list[HistoryRow] = []
             applied: list[Any] = []
@@ -386,6 +395,12 @@ class Store:
                         if current[0] == change.content_hash:
                             unchanged += 1
                             by_kind[change.kind, "unchanged"] += 1
+                            if stored_fp.get(k) != change.fingerprint:
+                                # same content from other bytes: remember the new ones
+                                fingerprint_updates.append(
+                                    (change.kind, change.natural_key, change.fingerprint)
+                                )
+                                stored_fp[k] = change.fingerprint
                             continue
                         changed += 1
                         old = current[0]
@@ -448,16 +463,26 @@ class Store:
                             upsert.content_hash,
                             tomb_deleted[k],
                             upsert.modified_at,
+                            None if tomb_deleted[k] else upsert.fingerprint,
                         )
                     )
             if rows:
                 db.upsert_mirror(source, run_id, now, rows)
+            if fingerprint_updates:
+                db.set_fingerprints(source, fingerprint_updates)
+            kept = self._kept(source, unchanged_fingerprints)
+            for kind, _ in kept:
+                by_kind[kind, "unchanged"] += 1
+            unchanged += len(kept)
             if tombstones:
                 db.tombstone(source, run_id, now, tombstones)
             if history:
                 db.insert_history(source, run_id, now, history)
             if mode is RunMode.SNAPSHOT:
-                seen = list({c.key_hash for c in changes if isinstance(c, PreparedUpsert)})
+                seen = list(
+                    {c.key_hash for c in changes if isinstance(c, PreparedUpsert)}
+                    | {kh for _, kh in kept}
+                )
                 if seen:
                     db.insert_seen(source, seen)
             if quarantined:
@@ -526,6 +551,33 @@ class Store:
             by_kind=dict(by_kind),
             examples={k: tuple(v) for k, v in example_lists.items()},
         )
+
+    def _kept(self, source: str, unchanged_fingerprints: Sequence[bytes]) -> list[tuple[str, int]]:
+        """Return ``(kind, key_hash)`` of the live records of unchanged input objects."""
+        if not unchanged_fingerprints:
+            return []
+        rows = self._db.fingerprint_rows(source, unchanged_fingerprints)
+        missing = set(unchanged_fingerprints) - {bytes(fp) for fp, _, _ in rows}
+        if missing:
+            raise EfaError(
+                f"source {source!r}: {len(missing)} input objects were reported unchanged "
+                "(Batch.unchanged) but no live record of the source carries their "
+                f"fingerprint, e.g. {next(iter(missing)).hex()}; the connector must list "
+                "only fingerprints that stored_fingerprints() returned"
+            )
+        return [(kind, int(kh)) for _, kind, kh in rows]
+
+    def stored_fingerprints(
+        self, source: str, fingerprints: Collection[bytes]
+    ) -> dict[bytes, tuple[int, ...]]:
+        """Return which *fingerprints* live records of *source* carry, with their key hashes.
+
+        See :meth:`efa_core.connectors.Connector.stored_fingerprints`.
+        """
+        out: dict[bytes, list[int]] = {}
+        for fp, _, kh in self._db.fingerprint_rows(source, list(fingerprints)):
+            out.setdefault(bytes(fp), []).append(int(kh))
+        return {fp: tuple(hashes) for fp, hashes in out.items()}
 
     def _count_by_kind(
         self, run_id: str, by_kind: Counter[tuple[str, str]], skipped: Sequence[SkipCount]
@@ -682,7 +734,8 @@ class Store:
             seen_expr = "CASE WHEN last_seen < ? THEN ? ELSE last_seen END"
             params = [previous_snapshot, previous_snapshot]
         cur = db.execute(
-            f"UPDATE records SET deleted = TRUE, last_seen = {seen_expr}, run_id = ?"  # noqa: S608
+            f"UPDATE records SET deleted = TRUE, last_seen = {seen_expr}, run_id = ?,"  # noqa: S608
+            " fingerprint = NULL"
             " WHERE id IN (SELECT r.id FROM records r WHERE " + missing + ")",
             (*params, run_id, source),
         )

@@ -243,6 +243,8 @@ class PreparedUpsert:
     ars: str | None
     modified_at: datetime | None
     change: Change | None = None
+    #: The source fingerprint of the input object (``Upsert.fingerprint``).
+    fingerprint: bytes | None = None
 
 
 @attrs.frozen(slots=True)

@@ -38,6 +38,9 @@ class Accounting:
     skipped: Mapping[str, int]
     #: Deletes per record kind (a change feed's ``loesche``; not input objects to store).
     deleted: Mapping[str, int]
+    #: Input objects reported unchanged by fingerprint (``Batch.unchanged``); their kinds
+    #: are only known to the store, so pull without one (as :func:`assert_accounted` does).
+    unchanged: int = 0
 
     def total(self, kind: str) -> int:
         """Return stored + quarantined + skipped for *kind*."""
@@ -61,6 +64,7 @@ def account(batches: Iterable[Batch]) -> Accounting:
     quarantined: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     deleted: Counter[str] = Counter()
+    unchanged = 0
     for batch in batches:
         for change in batch.changes:
             if isinstance(change, Upsert):
@@ -71,11 +75,13 @@ def account(batches: Iterable[Batch]) -> Accounting:
             quarantined[rejected.kind or "?"] += 1
         for skip in batch.skipped:
             skipped[skip.kind] += skip.count
+        unchanged += len(batch.unchanged)
     return Accounting(
         stored={kind: len(k) for kind, k in keys.items()},
         quarantined=dict(quarantined),
         skipped=dict(skipped),
         deleted=dict(deleted),
+        unchanged=unchanged,
     )
 
 
@@ -108,6 +114,11 @@ def assert_accounted(
         for kind, count in sorted(expected.items())
         if accounting.total(kind) != count
     ]
+    if accounting.unchanged:
+        raise AssertionError(
+            f"{label} reported {accounting.unchanged} input objects unchanged by fingerprint; "
+            "check the accounting on a pull without a store (connector.store = None)"
+        )
     unexpected = sorted(k for k in accounting.kinds() - set(expected) if accounting.total(k))
     problems += [f"{kind}: not expected, but {accounting.describe(kind)}" for kind in unexpected]
     if problems:
