@@ -1,7 +1,12 @@
 """XZuFi benchmark: parse + map throughput vs raw lxml, and peak RSS over file size.
 
-    python tests/bench/bench_xzufi.py            # 100 MB x 3 reps, then a 1 GB file
-    python tests/bench/bench_xzufi.py --quick    # 20 MB x 3 reps, then a 100 MB file
+    python tests/bench/bench_xzufi.py            # 100 MB x 3 reps (two files), then 1 GB
+    python tests/bench/bench_xzufi.py --quick    # 20 MB x 3 reps (two files), then 100 MB
+
+Two files of the same size are measured with the same repetitions: ``small``, from the
+generator (:func:`efa_xzufi.testing.generate_transfer_message`), and ``writer``, written by
+efa-xzufi's own writer (:func:`efa_xzufi.write_transfer_message`, Leistungen included, every
+Zuständigkeit with ``versionsinformation``, minified as the writer writes it).
 
 Files are generated into a temporary directory with
 :func:`efa_xzufi.testing.generate_transfer_message` (streaming, constant memory) and deleted
@@ -239,6 +244,81 @@ def generate(path: Path, megabytes: float, *, growing: bool = False) -> dict[str
     }
 
 
+def _writer_records(n: int) -> Any:
+    """The generator's Zuständigkeiten as records, each with a modification time."""
+    import datetime as dt
+
+    from efa_xzufi.testing import ars_of, default_catalogue, leika_key_of
+
+    from efa_core.ids import Ars, LeikaKey
+    from efa_core.model import Responsibility, TargetKind
+
+    n_leistungen, n_onlinedienste, n_units = default_catalogue(n)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    for number in range(n):
+        online = number % 2 == 0
+        half = number // 2
+        if online:
+            target = f"S16000_Onlinedienst_OD{half % n_onlinedienste}"
+            scheme, kind = "ZustaendigkeitOnlinedienst", TargetKind.ONLINEDIENST
+        else:
+            target = f"S16000_Organisationseinheit_OE{half % n_units}"
+            scheme, kind = "ZustaendigkeitOrganisationseinheit", TargetKind.ORGANISATIONSEINHEIT
+        leistung = number % n_leistungen
+        yield Responsibility(
+            leika_key=LeikaKey(leika_key_of(leistung)),
+            ars=Ars(ars_of(number)),
+            target_kind=kind,
+            target_id=target,
+            responsibility_id=f"S16000_{scheme}_Z{number}",
+            leistung_id=f"S16000_Leistung_L{leistung}",
+            role="01",
+            modified_at=start + dt.timedelta(seconds=number * 7),
+        )
+
+
+def generate_writer(path: Path, megabytes: float) -> dict[str, Any]:
+    """Write a message of about *megabytes* MB with efa-xzufi's writer; return what it holds."""
+    from efa_xzufi import write_transfer_message
+    from efa_xzufi.testing import default_catalogue, leika_key_of
+
+    from efa_core.ids import LeikaKey
+    from efa_core.model import Service
+
+    probe = io.BytesIO()
+    write_transfer_message(_writer_records(10_000), sender="bench", out=probe)
+    n = max(1, int(megabytes * MB / (len(probe.getvalue()) / 10_000)))
+    _, n_onlinedienste, _ = default_catalogue(n)
+    services = [
+        Service(
+            key=f"S16000_Onlinedienst_OD{k}",
+            name=f"Onlinedienst {k}",
+            leika_keys=(LeikaKey(leika_key_of(k)),),
+            url=f"https://od{k}.example.org/start",
+        )
+        for k in range(n_onlinedienste)
+    ]
+    started = time.perf_counter()
+    summary = write_transfer_message(
+        _writer_records(n), services, sender="bench", out=path, include_leistungen=True
+    )
+    seconds = time.perf_counter() - started
+    size = path.stat().st_size
+    print(
+        f"wrote {path.name}: {size / MB:.1f} MB, {summary.responsibilities} Zuständigkeiten, "
+        f"{summary.leistungen} Leistungen, {summary.onlinedienste} Onlinedienste in "
+        f"{seconds:.1f} s",
+        flush=True,
+    )
+    return {
+        "bytes": size,
+        "responsibilities": summary.responsibilities,
+        "leistungen": summary.leistungen,
+        "onlinedienste": summary.onlinedienste,
+        "seconds": seconds,
+    }
+
+
 def summarize(results: list[dict[str, Any]], files: dict[str, Any]) -> dict[str, Any]:
     """Medians per (file, task), per-repetition throughput ratios (wall and CPU), RSS."""
     out: dict[str, Any] = {"files": files, "medians": {}, "ratios": {}, "rss_mib": {}}
@@ -301,11 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="efa-bench-xzufi-", dir=args.tmp) as tmp:
         small = Path(tmp) / "small.xml"
         files["small"] = generate(small, small_mb)
+        writer = Path(tmp) / "writer.xml"
+        files["writer"] = generate_writer(writer, small_mb)
         for rep in range(args.reps):
             order = TASKS[rep % len(TASKS) :] + TASKS[: rep % len(TASKS)]
-            for task in order:
-                results.append(measure(task, small, "small", rep))
+            for label, path in (("small", small), ("writer", writer))[:: 1 if rep % 2 else -1]:
+                for task in order:
+                    results.append(measure(task, path, label, rep))
         small.unlink()
+        writer.unlink()
         large = Path(tmp) / "large.xml"
         files["large"] = generate(large, large_mb)
         # one baseline run on the large file too: its RSS shows what lxml alone needs

@@ -166,11 +166,14 @@ def test_memory_stays_flat_entries_are_cleared():
     data = f"<m {NS}>".encode() + b"<schreibe><leistung><id>L</id></leistung></schreibe>" * 5000
     data += b"</m>"
     sizes = []
+    from efa_xzufi._xml import _DELETE_EVERY
+
     for element in iter_entries(io.BytesIO(data)):
-        # earlier entries are gone but the last one, which is cleared; only the parser's
-        # read-ahead follows
-        previous = element.getprevious()
-        assert previous is None or (len(previous) == 0 and previous.getprevious() is None)
+        # earlier entries are cleared and deleted in bulk: at most _DELETE_EVERY of them
+        # stay, all empty; only the parser's read-ahead follows
+        earlier = list(element.itersiblings(preceding=True))
+        assert len(earlier) < _DELETE_EVERY
+        assert all(len(e) == 0 for e in earlier)
         sizes.append(len(element.getparent()))
     assert len(sizes) == 5000
     assert max(sizes) < 1000

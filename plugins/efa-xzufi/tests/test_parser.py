@@ -537,3 +537,46 @@ def test_the_zustaendigkeit_fast_path_serializes_no_xml(monkeypatch):
     assert calls == []  # raw XML is serialized only for the rarer objects
     list(parse_transfer_message(_message(_leistung())))
     assert len(calls) == 1  # a leistung, kept as raw payload
+
+
+def test_the_fast_path_takes_what_efa_xzufis_own_writer_emits(monkeypatch):
+    """versionsinformation, a rolle code, a leistungID by LeiKa key: all on the fast path."""
+    from datetime import timedelta
+
+    from efa_xzufi import write_transfer_message
+
+    hits: list[bool] = []
+    real = RecordMapper.fast_transfer_objekt
+
+    def counting(self, element, **options):
+        result = real(self, element, **options)
+        hits.append(result is not None)
+        return result
+
+    monkeypatch.setattr(RecordMapper, "fast_transfer_objekt", counting)
+    when = datetime(2026, 3, 1, 6, tzinfo=timezone.utc)
+    records_in = [
+        Responsibility(
+            leika_key=ANMELDUNG if n % 3 else HUNDESTEUER,
+            ars=Ars(f"16055{n % 7:07d}") if n % 2 else Ars("16055"),
+            target_kind=TargetKind.ONLINEDIENST,
+            target_id="S16000_Onlinedienst_OD-1",
+            responsibility_id=f"S16000_ZustaendigkeitOnlinedienst_Z{n}",
+            leistung_id=None if n % 4 == 0 else f"S16000_Leistung_L{n % 3 == 0}",
+            role="01" if n % 5 else None,
+            modified_at=None if n % 6 == 0 else when + timedelta(minutes=n),
+        )
+        for n in range(40)
+    ]
+    out = io.BytesIO()
+    write_transfer_message(
+        records_in,
+        Service(key="S16000_Onlinedienst_OD-1", name="Dienst", leika_keys=(ANMELDUNG,)),
+        sender="Land Thüringen",
+        out=out,
+        include_leistungen=True,
+    )
+    fast = list(parse_transfer_message(out.getvalue()))
+    assert hits == [True] * 40
+    assert fast == _general_path(out.getvalue())
+    assert records(fast, Responsibility) == records_in

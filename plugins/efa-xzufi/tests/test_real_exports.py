@@ -295,3 +295,22 @@ def test_positions_in_pretty_files_stay_plain_lines():
         if type(item).__name__ == "InvalidObject"
     ]
     assert [r.position for r in rejected] == ["p.xml:line 3"]
+
+
+def test_elements_beside_the_entries_are_found_anywhere_in_a_long_message():
+    leistung = (
+        '<schreibe><leistung><id schemeAgencyID="A" schemeID="Leistung">L{n}</id>'
+        "<referenzLeiKa><code>99115005104000</code></referenzLeiKa></leistung></schreibe>"
+    )
+    body = "".join(
+        leistung.format(n=n) + ("<anmerkung>x</anmerkung>" if n in (3, 100, 199) else "")
+        for n in range(200)
+    )
+    data = (
+        '<m xmlns="http://xoev.de/schemata/xzufi/2_2_0"><nachrichtenkopf/><transaktionID>1'
+        f"</transaktionID>{body}</m>"
+    ).encode()
+    items = list(TransferMessageReader(data, name="lang.xml"))
+    strays = [i for i in items if type(i).__name__ == "SkippedEntry"]
+    assert [s.kind for s in strays] == ["anmerkung"] * 3
+    assert len(items) == 203

@@ -483,6 +483,8 @@ _LONG_TEXT: Final = etree.XPath(
     "boolean(.//text()[string-length(.) > $n] | .//@*[string-length(.) > $n])"
 )
 _REFUSAL_HINTS: Final = ("depth", "huge", "amplification", "entity", "too long", "limit")
+#: Entries under the root are deleted in bulk, after this many (cleared) entries.
+_DELETE_EVERY: Final = 64
 #: An entry during which more bytes than this were read gets the full depth/text check.
 _CHECK_THRESHOLD: Final = 64 * _KIB
 
@@ -620,10 +622,23 @@ class Entries:
         self._limits = limits
         self._stream: _GuardedStream | None = None
         self.ordinal = 0
-        #: The line where the current entry starts.
-        self.line: int | None = None
+        self._current: Any = None
         self.strays: list[tuple[str, int | None]] = []
         self.info: MessageInfo | None = None
+
+    def _strays(self, parent: Any, current: Any) -> None:
+        """Note the children of *parent* before *current* that are no entries or header."""
+        for earlier in parent:
+            if earlier is current:
+                return
+            kind = local_name(earlier.tag)
+            if kind and kind not in _KNOWN_CHILDREN:
+                self.strays.append((kind, earlier.sourceline))
+
+    @property
+    def line(self) -> int | None:
+        """The line where the current entry starts."""
+        return None if self._current is None else int(self._current.sourceline)
 
     @property
     def minified(self) -> bool:
@@ -640,7 +655,6 @@ class Entries:
         raw, label, close = _open(self._source, self._name)
         stream = self._stream = _GuardedStream(raw, label, self._limits)
         limits = self._limits
-        strays = self.strays
         parser = etree.iterparse(
             stream,
             events=("end",),
@@ -656,30 +670,37 @@ class Entries:
             recover=False,
         )
         first = True
+        top: Any = None  # the root element, once known
+        pending = 0  # children of the root that are entries, current one included
         try:
             try:
                 for _event, element in parser:
                     if first:
                         first = False
                         _refuse_doctype(element, label)
-                        root = element.getroottree().getroot()
-                        check_root(root.tag, root.attrib, label, root.sourceline)
+                        top = element.getroottree().getroot()
+                        check_root(top.tag, top.attrib, label, top.sourceline)
                         self.info = _header(element)
                     if stream.position - stream.mark > _CHECK_THRESHOLD:
                         check_element(element, limits, label)
                     self.ordinal += 1
-                    self.line = element.sourceline
+                    self._current = element
                     yield element
                     element.clear(keep_tail=False)
                     parent = element.getparent()
-                    if parent is not None:
-                        at_root = parent.getparent() is None
+                    if parent is top:
+                        # entries under the root are deleted in bulk; anything else beside
+                        # them is reported as a stray first
+                        pending += 1
+                        if pending >= _DELETE_EVERY:
+                            # the parser may have read entries beyond this one: keep those
+                            index = parent.index(element)
+                            if index != pending - 1:
+                                self._strays(parent, element)
+                            del parent[:index]
+                            pending = 1
+                    elif parent is not None:
                         while element.getprevious() is not None:
-                            if at_root:
-                                earlier = parent[0]
-                                kind = local_name(earlier.tag)
-                                if kind and kind not in _KNOWN_CHILDREN:
-                                    strays.append((kind, earlier.sourceline))
                             del parent[0]
                     stream.mark = stream.position
             except etree.XMLSyntaxError as exc:
@@ -714,7 +735,7 @@ class Entries:
             for child in root:
                 kind = local_name(child.tag)
                 if kind and kind not in _KNOWN_CHILDREN and not _holds_entries(child):
-                    strays.append((kind, child.sourceline))
+                    self.strays.append((kind, child.sourceline))
         finally:
             if close:
                 raw.close()

@@ -79,6 +79,8 @@ from efa_core.model import (
 from efa_xzufi._xml import _LOCAL, DEFAULT_LIMITS, Limits, Source, local_name
 from efa_xzufi.parser import (
     _ARS_CACHE,
+    _DATETIME_CACHE,
+    _DATETIME_CACHE_MAX,
     _SCHEME_KINDS,
     LEIKA_SCHEME_ID,
     DeleteObject,
@@ -95,6 +97,7 @@ from efa_xzufi.parser import (
     _ars,
     _leika,
     _modified,
+    parse_datetime,
 )
 
 __all__ = [
@@ -226,6 +229,66 @@ class LeistungIndex:
 
 
 _LEISTUNG_ONLY = frozenset({"leistung"})
+
+
+#: Local names the fast path reads; met in another namespace than the transfer object's,
+#: they send the element to the general path.
+_FAST_OTHER: Final = frozenset(
+    {
+        "zustaendigkeit",
+        "uebergeordnetesObjektID",
+        "versionsinformation",
+        "id",
+        "leistungID",
+        "gebietID",
+        "rolle",
+    }
+)
+#: The qualified tags the fast path compares with, per ``zustaendigkeitTransferObjekt`` tag.
+_FAST_TAGS: dict[str, tuple[str, str, str, str, str, str, str]] = {}
+
+
+def _fast_tags(tag: str) -> tuple[str, str, str, str, str, str, str]:
+    """Qualify the names the fast path reads with the namespace of *tag*."""
+    prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    names = (
+        "zustaendigkeit",
+        "uebergeordnetesObjektID",
+        "versionsinformation",
+        "id",
+        "leistungID",
+        "gebietID",
+        "rolle",
+    )
+    found = tuple(prefix + name for name in names)
+    if len(_FAST_TAGS) < 64:
+        _FAST_TAGS[tag] = found  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
+
+
+def _fast_modified(versionsinformation: Any, names: dict[str, str]) -> Any:
+    """Read ``geaendertDatumZeit`` as :func:`~efa_xzufi.parser._modified` does, quicker.
+
+    The usual shape, ``geaendertDatumZeit`` as the first child, is read here (through the
+    same cache and :func:`~efa_xzufi.parser.parse_datetime`); any other shape takes the
+    general reading, so the result is always the same.
+    """
+    children = versionsinformation[:]
+    if children:
+        part = children[0]
+        if (names.get(part.tag) or local_name(part.tag)) == "geaendertDatumZeit":
+            text = part.text or ""
+            found = _DATETIME_CACHE.get(text, _MISSING)
+            if found is _MISSING:
+                found = parse_datetime(text)
+                if len(_DATETIME_CACHE) >= _DATETIME_CACHE_MAX:
+                    _DATETIME_CACHE.clear()
+                _DATETIME_CACHE[text] = found
+            return found
+    return _modified(versionsinformation)
+
+
+_MISSING: Final = object()
 
 
 def _summary(item: ZustaendigkeitObject, area: object) -> dict[str, object]:
@@ -405,16 +468,20 @@ class RecordMapper:
         # The hot path of national exports: local names only, no helper calls on the way,
         # children taken as lists (``element[:]`` is cheaper than an lxml iterator).
         names = _LOCAL
+        tags = _FAST_TAGS.get(element.tag)
+        if tags is None:
+            tags = _fast_tags(element.tag)
+        t_zustaendigkeit, t_target, t_version, t_id, t_leistung, t_gebiet, t_rolle = tags
         target = None
         zustaendigkeit = None
         modified = None
         for child in element[:]:
-            tag = names.get(child.tag) or local_name(child.tag)
-            if tag == "zustaendigkeit":
+            tag = child.tag
+            if tag == t_zustaendigkeit:
                 if zustaendigkeit is not None:
                     return None
                 zustaendigkeit = child
-            elif tag == "uebergeordnetesObjektID":
+            elif tag == t_target:
                 text = child.text
                 value = text.strip() if text else ""
                 if not value:
@@ -423,8 +490,10 @@ class RecordMapper:
                 agency = get("schemeAgencyID") or ""
                 scheme = get("schemeID") or ""
                 target = f"{agency.strip()}_{scheme.strip()}_{value}"
-            elif tag == "versionsinformation":
-                modified = _modified(child)
+            elif tag == t_version:
+                modified = _fast_modified(child, names)
+            elif (names.get(tag) or local_name(tag)) in _FAST_OTHER:
+                return None  # a namespace of its own: the general path reads it
         if zustaendigkeit is None or target is None:
             return None
         ident = leistung = role = None
@@ -432,8 +501,8 @@ class RecordMapper:
         kind = None
         area = None
         for child in zustaendigkeit[:]:
-            tag = names.get(child.tag) or local_name(child.tag)
-            if tag == "id" or tag == "leistungID":
+            tag = child.tag
+            if tag in (t_id, t_leistung):
                 text = child.text
                 value = text.strip() if text else ""
                 if not value:
@@ -441,7 +510,7 @@ class RecordMapper:
                 get = child.get
                 agency = (get("schemeAgencyID") or "").strip()
                 scheme = (get("schemeID") or "").strip()
-                if tag == "id":
+                if tag == t_id:
                     kind = _SCHEME_KINDS.get(scheme)
                     if kind is None:
                         return None
@@ -449,7 +518,7 @@ class RecordMapper:
                 else:
                     leistung = f"{agency}_{scheme}_{value}"
                     leika_value = value if scheme == LEIKA_SCHEME_ID else None
-            elif tag == "gebietID":
+            elif tag == t_gebiet:
                 if area is not None:
                     return None
                 text = child.text
@@ -460,7 +529,7 @@ class RecordMapper:
                         area = _ars(value)
                     except InvalidIdentifier:
                         return None  # the general path names the problem
-            elif tag == "rolle":
+            elif tag == t_rolle:
                 for part in child[:]:
                     if (names.get(part.tag) or local_name(part.tag)) == "code":
                         text = part.text
@@ -468,8 +537,10 @@ class RecordMapper:
                         break
                 else:
                     return None
-            elif tag == "versionsinformation":
-                modified = _modified(child) or modified
+            elif tag == t_version:
+                modified = _fast_modified(child, names) or modified
+            elif (names.get(tag) or local_name(tag)) in _FAST_OTHER:
+                return None  # a namespace of its own: the general path reads it
         if ident is None or leistung is None or area is None or kind is None:
             return None
         keys = self.leistungen._keys.get(leistung)
@@ -753,9 +824,5 @@ def parse_transfer_message(
     reader = TransferMessageReader(
         source, name=name, limits=limits, leistung_xml=raw_objects, language=language
     )
-    for item in reader._items(mapper.fast_transfer_objekt):
-        if type(item) is Upsert:
-            yield item
-        else:
-            yield from mapper.map(item)  # type: ignore[arg-type]
+    yield from reader._mapped(mapper.fast_transfer_objekt, mapper.map)
     yield from mapper.iter_finish()

@@ -36,7 +36,7 @@ import datetime as dt
 import html
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, NamedTuple, TypeVar, Union
 
 import attrs
@@ -72,6 +72,18 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
+
+
+def _emit(
+    items: Iterable[XZuFiItem], mapped: Callable[[XZuFiItem], Iterable[_U]] | None
+) -> Iterator[XZuFiItem | _U]:
+    if mapped is None:
+        yield from items
+    else:
+        for item in items:
+            yield from mapped(item)
+
 
 #: The ``schemeID`` efa-core writes on a ``leistungID`` whose value is a LeiKa key (used
 #: when the editorial system's Leistung id is not known); read back as that key.
@@ -418,6 +430,9 @@ except Exception:  # pragma: no cover - no tz database (e.g. Windows without tzd
     _BERLIN = None
 
 
+_FROM_ISO: Final = dt.datetime.fromisoformat
+
+
 def parse_datetime(text: str | None) -> dt.datetime | None:
     """Read an XML Schema ``dateTime`` (``Z`` or offset; naive means Europe/Berlin).
 
@@ -426,6 +441,13 @@ def parse_datetime(text: str | None) -> dt.datetime | None:
     """
     if not text:
         return None
+    try:  # the usual form (an offset, as isoformat() writes it) in one step
+        parsed = _FROM_ISO(text)
+    except ValueError:
+        pass
+    else:
+        if parsed.tzinfo is not None:
+            return parsed
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
@@ -441,6 +463,9 @@ def parse_datetime(text: str | None) -> dt.datetime | None:
 
 
 _DATETIME_CACHE: dict[str, dt.datetime | None] = {}
+#: Timestamps kept parsed: objects edited together share one; cleared when full, so it
+#: follows the runs of a file in a few hundred kilobytes.
+_DATETIME_CACHE_MAX: Final = 4096
 
 
 def _modified(element: Any) -> dt.datetime | None:
@@ -451,8 +476,9 @@ def _modified(element: Any) -> dt.datetime | None:
             return _DATETIME_CACHE[text]
         except KeyError:
             parsed = parse_datetime(text)
-            if len(_DATETIME_CACHE) < _CACHE_MAX:
-                _DATETIME_CACHE[text] = parsed
+            if len(_DATETIME_CACHE) >= _DATETIME_CACHE_MAX:
+                _DATETIME_CACHE.clear()
+            _DATETIME_CACHE[text] = parsed
             return parsed
     return None
 
@@ -958,76 +984,94 @@ class TransferMessageReader:
     def __iter__(self) -> Iterator[XZuFiItem]:
         yield from self._items(None)  # without a fast path: items only
 
-    def _items(self, fast: Callable[[Any], _T | None] | None) -> Iterator[XZuFiItem | _T]:
+    def _items(
+        self,
+        fast: Callable[[Any], _T | None] | None,
+        mapped: Callable[[XZuFiItem], Iterable[_U]] | None = None,
+    ) -> Iterator[XZuFiItem | _T | _U]:
         """Iterate; *fast* may map a ``zustaendigkeitTransferObjekt`` element directly.
 
-        *fast* returns ``None`` to leave the element to the general path.
+        *fast* returns ``None`` to leave the element to the general path.  *mapped*, if
+        given, maps every other item (its results are yielded instead of the item): one
+        generator fewer on the way of every item.
         """
         kinds = self._kinds
-        limits = self._limits
         source = self._name_of_source()
         names = _LOCAL
-        language = self._language
         self._source_name = source
-        entries = self._entries = Entries(self._source, name=source, limits=limits)
+        entries = self._entries = Entries(self._source, name=source, limits=self._limits)
         place = _Place(source, entries)
         strays = entries.strays
+        emit = _emit
         for entry in entries:
             if strays:
-                yield from self._strays(place)
+                yield from emit(self._strays(place), mapped)
             operation = names.get(entry.tag) or local_name(entry.tag)
             self._object = None
             if operation == "loesche":
                 if kinds is None or "loesche" in kinds:
-                    yield self._loesche(entry, place(entry.sourceline))
+                    yield from emit((self._loesche(entry, place(entry.sourceline)),), mapped)
                 continue
             children = entry[:]  # a list: cheaper than an lxml iterator
             if not children and (kinds is None or "schreibe" in kinds):
-                yield SkippedEntry(
+                empty = SkippedEntry(
                     kind="schreibe",
                     reason="an empty schreibe entry (no object in it)",
                     position=place(entry.sourceline),
                 )
+                yield from emit((empty,), mapped)
             for element in children:
                 kind = names.get(element.tag) or local_name(element.tag)
                 if not kind or (kinds is not None and kind not in kinds):
                     continue
                 self._object = element
                 self._object_kind = kind
-                if kind == "zustaendigkeitTransferObjekt":
+                if fast is not None and kind == "zustaendigkeitTransferObjekt":
                     # the hot path: read only three levels deep, deeper content is dropped
-                    if fast is not None:
-                        result = fast(element)
-                        if result is not None:
-                            yield result
-                            continue
-                    position = place(element.sourceline)
-                    try:
-                        yield from _read_transfer_objekt(element, position, place)
-                    except _Invalid as exc:
-                        yield self._invalid(kind, element, position, exc)
-                    continue
-                position = place(element.sourceline)
-                check_element(element, limits, source)
-                try:
-                    if kind == "leistung":
-                        yield _read_leistung(element, position, self._leistung_xml, language)
-                    elif kind == "onlinedienst":
-                        yield _read_onlinedienst(element, position, language)
-                    elif kind == "organisationseinheit":
-                        yield from _read_organisationseinheit(element, position, place, language)
-                    else:
-                        yield RawObject(
-                            kind=kind,
-                            id=_first_id(element),
-                            position=position,
-                            xml=_xml(element),
-                            modified_at=_modified(element),
-                        )
-                except _Invalid as exc:
-                    yield self._invalid(kind, element, position, exc)
+                    result = fast(element)
+                    if result is not None:
+                        yield result
+                        continue
+                yield from emit(self._read(kind, element, place), mapped)
         if strays:
-            yield from self._strays(place)
+            yield from emit(self._strays(place), mapped)
+
+    def _mapped(
+        self,
+        fast: Callable[[Any], _T | None],
+        mapped: Callable[[XZuFiItem], Iterable[_U]],
+    ) -> Iterator[_T | _U]:
+        """Iterate the mapped items: :meth:`_items` with both mapping functions."""
+        return self._items(fast, mapped)  # type: ignore[return-value]
+
+    def _read(self, kind: str, element: Any, place: _Place) -> Iterator[XZuFiItem]:
+        """Read the items of one object element (the general path)."""
+        position = place(element.sourceline)
+        if kind == "zustaendigkeitTransferObjekt":
+            try:
+                yield from _read_transfer_objekt(element, position, place)
+            except _Invalid as exc:
+                yield self._invalid(kind, element, position, exc)
+            return
+        check_element(element, self._limits, place.source)
+        language = self._language
+        try:
+            if kind == "leistung":
+                yield _read_leistung(element, position, self._leistung_xml, language)
+            elif kind == "onlinedienst":
+                yield _read_onlinedienst(element, position, language)
+            elif kind == "organisationseinheit":
+                yield from _read_organisationseinheit(element, position, place, language)
+            else:
+                yield RawObject(
+                    kind=kind,
+                    id=_first_id(element),
+                    position=position,
+                    xml=_xml(element),
+                    modified_at=_modified(element),
+                )
+        except _Invalid as exc:
+            yield self._invalid(kind, element, position, exc)
 
     def _strays(self, place: _Place) -> Iterator[SkippedEntry]:
         strays = place.entries.strays

@@ -237,13 +237,7 @@ class ExportSnapshot:
                 language=self._language,
             )
             if plain:
-                for item in reader._items(mapper.fast_transfer_objekt):
-                    if type(item) is Upsert:
-                        yield item
-                    elif type(item) is DeleteObject:
-                        yield _loesche(item)
-                    else:
-                        yield from mapper.map(item)  # type: ignore[arg-type]
+                yield from reader._mapped(mapper.fast_transfer_objekt, resolver.plain)
                 continue
             fast = resolver.fast
             for found in reader._items(fast):
@@ -269,6 +263,12 @@ class _Resolver:
         self._deletes = survey.deletes
         self._seen: dict[int, tuple[int, _Place]] = {}
         self._held: dict[int, list[tuple[_Key, Any, str]]] = {}
+
+    def plain(self, item: XZuFiItem) -> list[MappedItem]:
+        """Map an item of an export without duplicates or deletes."""
+        if type(item) is DeleteObject:
+            return [_loesche(item)]
+        return self._mapper.map(item)
 
     def fast(self, element: Any) -> Upsert | None:
         """Map with the fast path, minus its bookkeeping (done once the record is kept)."""
