@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-growing", action="store_true", help="skip the growing-catalogue files (RSS only)"
     )
+    parser.add_argument("--no-large", action="store_true", help="skip the large file (RSS only)")
     parser.add_argument("--tmp", default=None, help="where to write the files (default: TMPDIR)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
@@ -390,14 +391,15 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(measure(task, path, label, rep))
         small.unlink()
         writer.unlink()
-        large = Path(tmp) / "large.xml"
-        files["large"] = generate(large, large_mb)
-        # one baseline run on the large file too: its RSS shows what lxml alone needs
-        for rep in range(args.large_reps):
-            results.append(measure("parse", large, "large", rep))
-            if rep == 0:
-                results.append(measure("raw-entries", large, "large", rep))
-        large.unlink()
+        if not args.no_large:
+            large = Path(tmp) / "large.xml"
+            files["large"] = generate(large, large_mb)
+            # one baseline run on the large file too: its RSS shows what lxml alone needs
+            for rep in range(args.large_reps):
+                results.append(measure("parse", large, "large", rep))
+                if rep == 0:
+                    results.append(measure("raw-entries", large, "large", rep))
+            large.unlink()
         if not args.no_growing:
             # the stress case: (Onlinedienst, LeiKa key) pairs grow with the file
             for label, megabytes in (("small-growing", small_mb), ("large-growing", large_mb)):

@@ -245,10 +245,10 @@ _FAST_OTHER: Final = frozenset(
     }
 )
 #: The qualified tags the fast path compares with, per ``zustaendigkeitTransferObjekt`` tag.
-_FAST_TAGS: dict[str, tuple[str, str, str, str, str, str, str]] = {}
+_FAST_TAGS: dict[str, tuple[str, ...]] = {}
 
 
-def _fast_tags(tag: str) -> tuple[str, str, str, str, str, str, str]:
+def _fast_tags(tag: str) -> tuple[str, ...]:
     """Qualify the names the fast path reads with the namespace of *tag*."""
     prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
     names = (
@@ -259,11 +259,21 @@ def _fast_tags(tag: str) -> tuple[str, str, str, str, str, str, str]:
         "leistungID",
         "gebietID",
         "rolle",
+        "geaendertDatumZeit",
     )
     found = tuple(prefix + name for name in names)
     if len(_FAST_TAGS) < 64:
-        _FAST_TAGS[tag] = found  # type: ignore[assignment]
-    return found  # type: ignore[return-value]
+        _FAST_TAGS[tag] = found
+    return found
+
+
+def _cache_datetime(text: str) -> Any:
+    """Parse *text* with :func:`~efa_xzufi.parser.parse_datetime` into the shared cache."""
+    found = parse_datetime(text)
+    if len(_DATETIME_CACHE) >= _DATETIME_CACHE_MAX:
+        _DATETIME_CACHE.clear()
+    _DATETIME_CACHE[text] = found
+    return found
 
 
 def _fast_modified(versionsinformation: Any, names: dict[str, str]) -> Any:
@@ -279,12 +289,7 @@ def _fast_modified(versionsinformation: Any, names: dict[str, str]) -> Any:
         if (names.get(part.tag) or local_name(part.tag)) == "geaendertDatumZeit":
             text = part.text or ""
             found = _DATETIME_CACHE.get(text, _MISSING)
-            if found is _MISSING:
-                found = parse_datetime(text)
-                if len(_DATETIME_CACHE) >= _DATETIME_CACHE_MAX:
-                    _DATETIME_CACHE.clear()
-                _DATETIME_CACHE[text] = found
-            return found
+            return _cache_datetime(text) if found is _MISSING else found
     return _modified(versionsinformation)
 
 
@@ -471,7 +476,7 @@ class RecordMapper:
         tags = _FAST_TAGS.get(element.tag)
         if tags is None:
             tags = _fast_tags(element.tag)
-        t_zustaendigkeit, t_target, t_version, t_id, t_leistung, t_gebiet, t_rolle = tags
+        t_zustaendigkeit, t_target, t_version, t_id, t_leistung, t_gebiet, t_rolle, t_changed = tags
         target = None
         zustaendigkeit = None
         modified = None
@@ -538,7 +543,18 @@ class RecordMapper:
                 else:
                     return None
             elif tag == t_version:
-                modified = _fast_modified(child, names) or modified
+                try:
+                    part = child[0]
+                except IndexError:
+                    part = None
+                if part is not None and part.tag == t_changed:
+                    text = part.text or ""
+                    found = _DATETIME_CACHE.get(text, _MISSING)
+                    if found is _MISSING:
+                        found = _cache_datetime(text)
+                    modified = found or modified
+                else:
+                    modified = _modified(child) or modified
             elif (names.get(tag) or local_name(tag)) in _FAST_OTHER:
                 return None  # a namespace of its own: the general path reads it
         if ident is None or leistung is None or area is None or kind is None:
