@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from efa_xzufi import TransferMessageReader
+from efa_xzufi import DEFAULT_LIMITS, TransferMessageReader
 from efa_xzufi.connector import XZuFiDirConfig, XZuFiDirConnector
 from lxml import etree
 
@@ -208,8 +208,12 @@ def test_a_leistung_named_in_a_later_file_resolves(messy):
     assert str(z15.leika_key) == "99115005104000"  # L-SPAET is in file 2
 
 
-def test_duplicate_ids_the_later_wins_the_earlier_is_quarantined(messy):
+def test_duplicate_ids_the_later_wins_the_earlier_is_quarantined(messy, caplog):
     _, upserts, rejected, _ = pulled(make(messy))
+    assert (
+        "xzufi-dir connector 'lrs-bb': 2 earlier copies of duplicate ids quarantined, 1 "
+        "objects written and deleted again within the export" in caplog.text
+    )
     z11 = upserts["S12000_ZustaendigkeitOnlinedienst_Z-11"]
     assert z11.role == "02"  # the copy in file 2
     assert z11.modified_at == datetime(2026, 11, 4, 17, 45, tzinfo=timezone.utc)
@@ -314,3 +318,24 @@ def test_elements_beside_the_entries_are_found_anywhere_in_a_long_message():
     strays = [i for i in items if type(i).__name__ == "SkippedEntry"]
     assert [s.kind for s in strays] == ["anmerkung"] * 3
     assert len(items) == 203
+
+
+def test_the_survey_keeps_eight_bytes_per_object(tmp_path):
+    """Duplicate detection holds a hash per object, never the ids (tracemalloc)."""
+    import tracemalloc
+
+    from efa_xzufi.snapshot import _survey
+    from efa_xzufi.testing import generate_transfer_message
+
+    peaks = []
+    for size in (4_000, 20_000):
+        path = tmp_path / f"g{size}.xml"
+        catalogue = {"n_leistungen": 50, "n_onlinedienste": 5, "n_organisationseinheiten": 5}
+        generate_transfer_message(path, size, **catalogue)
+        tracemalloc.start()
+        survey = _survey([(path, path.name)], DEFAULT_LIMITS)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert survey.duplicates == {}
+    per_object = (peaks[1] - peaks[0]) / 16_000
+    assert per_object < 24, f"{per_object:.1f} bytes per object"

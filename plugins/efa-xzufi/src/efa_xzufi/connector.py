@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -85,6 +86,8 @@ from efa_xzufi.snapshot import ExportSnapshot
 from efa_xzufi.writer import XZuFiWriteError, write_transfer_message
 
 __all__ = ["XZuFiDirConfig", "XZuFiDirConnector"]
+
+log = logging.getLogger("efa_xzufi")
 
 _DOWNLOAD_CHUNK: Final = 1 << 20
 _INDEX_MAX_BYTES: Final = 4 << 20
@@ -208,7 +211,8 @@ class _Snapshot:
     """Produces the items of one snapshot (blocking; runs in a worker thread)."""
 
     def __init__(self, files: Sequence[tuple[Path, str]], config: XZuFiDirConfig) -> None:
-        self._export = ExportSnapshot(
+        #: The snapshot being mapped (its counters: duplicates, objects deleted again).
+        self.export = ExportSnapshot(
             files,
             limits=config.limits,
             services=config.services,
@@ -225,7 +229,7 @@ class _Snapshot:
     def take(self, size: int) -> tuple[list[MappedItem], bool]:
         """Return up to *size* items and whether the snapshot ended with them."""
         if self._items is None:
-            self._items = iter(self._export)
+            self._items = iter(self.export)
         taken: list[MappedItem] = []
         if self._pending is not None:
             taken.append(self._pending)
@@ -465,6 +469,15 @@ class XZuFiDirConnector(Connector):
                     ) from exc
                 yield _batch(items, f"{snapshot.count}@{digest}", done)
                 if done:
+                    export = snapshot.export
+                    if export.duplicates or export.deleted_again:
+                        log.warning(
+                            "%s: %d earlier copies of duplicate ids quarantined, %d objects "
+                            "written and deleted again within the export",
+                            self.label,
+                            export.duplicates,
+                            export.deleted_again,
+                        )
                     return
         finally:
             if workdir is not None:
