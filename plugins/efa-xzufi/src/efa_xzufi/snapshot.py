@@ -35,7 +35,6 @@ from typing import Any, Final
 
 from efa_core.connectors import Rejected, Skipped, Upsert
 from efa_core.model import Responsibility, TargetKind
-from efa_core.serialization import record_to_dict
 from efa_xzufi._xml import _LOCAL, DEFAULT_LIMITS, Entries, Limits, Source, check_element
 from efa_xzufi._xml import local_name as _local_name
 from efa_xzufi.mapping import (
@@ -343,6 +342,8 @@ class _Resolver:
                 if later is None:
                     yield Skipped(change.kind, _DELETED_AGAIN, 1, position)
                 else:
+                    from efa_core.serialization import record_to_dict  # rarely needed
+
                     yield Rejected(
                         change.kind,
                         position,
