@@ -31,6 +31,8 @@ Pulling yields :class:`Batch` objects.  The semantics every connector keeps:
 * **Every input object is accounted for**: it becomes a change, a :class:`Rejected`, or is
   counted in :attr:`Batch.skipped` with a reason (a footer line, an object kind the
   connector does not map).  Nothing disappears silently.
+* **Problems worked around** (an optional cell dropped, a URL given its scheme) travel in
+  :attr:`Batch.warnings`, a few summary lines that the run report keeps and shows.
 * **Input the connector does not understand** (an unknown root element, an unsupported
   format version, no header row, not XML at all) raises
   :class:`~efa_core.errors.SourceNotUnderstood`: the run fails and nothing is deleted.
@@ -293,6 +295,10 @@ class Batch:
     #: stored: their records are kept as they are (alive in a snapshot, counted unchanged)
     #: without being built again.
     unchanged: tuple[bytes, ...] = attrs.field(default=(), converter=_fingerprint_tuple)
+    #: What the connector worked around, for the run report (``efa status`` shows them):
+    #: an optional cell dropped or repaired, an empty input.  Keep them few (one line per
+    #: kind of problem, with a count), never one per record.
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
 
 @attrs.frozen(kw_only=True)

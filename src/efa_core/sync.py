@@ -369,6 +369,7 @@ class _SourceRun:
         """Count an applied batch; a refused snapshot fails the run."""
         self.batches += 1
         self.records += len(batch.changes) + len(batch.rejected) + len(batch.unchanged)
+        self.warnings.extend(redact_known(warning) for warning in batch.warnings)
         self.counts.update(result.counts())
         self.by_kind.update(result.by_kind)
         for skip in batch.skipped:

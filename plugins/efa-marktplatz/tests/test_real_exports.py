@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -74,19 +73,22 @@ def column(path: Path, encoding: str, name: str) -> list[str]:
 
 
 def pull(**options):
+    """Return the upserts, the rejected rows and the run warnings (joined) of a pull."""
     connector = MarktplatzConnector(MarktplatzConfig(**options), name="mp")
     upserts = {}
     rejected = {}
+    warnings: list[str] = []
     for batch in pull_sync(connector):
         for change in batch.changes:
             assert isinstance(change, Upsert)
             upserts[change.kind, change.key] = change.record
         for item in batch.rejected:
             rejected[item.position.rsplit("/", 1)[-1]] = item
-    return upserts, rejected
+        warnings.extend(batch.warnings)
+    return upserts, rejected, "\n".join(warnings)
 
 
-def test_offers_export_accounts_for_every_row(caplog: pytest.LogCaptureFixture):
+def test_offers_export_accounts_for_every_row():
     counts = count_rows(OFFERS, "cp1252", "Angebots-ID", "service")
     assert counts == {
         "service": 8,
@@ -97,8 +99,7 @@ def test_offers_export_accounts_for_every_row(caplog: pytest.LogCaptureFixture):
     }
     operators = set(column(OFFERS, "cp1252", "Betreiber"))
     connector = MarktplatzConnector(MarktplatzConfig(offers=str(OFFERS)), name="mp")
-    with caplog.at_level(logging.WARNING, logger="efa_marktplatz"):
-        accounting = assert_accounted(connector, {**counts, "provider": len(operators)})
+    accounting = assert_accounted(connector, {**counts, "provider": len(operators)})
     # 8 rows: 5 services, 2 rejected (a LeiKa key Excel turned into a number, no name),
     # 1 joined into the service listed once per Anbieter
     assert accounting.stored["service"] == 5
@@ -106,9 +107,8 @@ def test_offers_export_accounts_for_every_row(caplog: pytest.LogCaptureFixture):
     assert accounting.skipped["service"] == 1
 
 
-def test_offers_optional_cells_never_reject(caplog: pytest.LogCaptureFixture):
-    with caplog.at_level(logging.WARNING, logger="efa_marktplatz"):
-        upserts, rejected = pull(offers=str(OFFERS))
+def test_offers_optional_cells_never_reject():
+    upserts, rejected, log = pull(offers=str(OFFERS))
     services = {key: r for (kind, key), r in upserts.items() if kind == "service"}
     assert sorted(services) == ["MP-101", "MP-102", "MP-103", "MP-105", "MP-106"]
     elterngeld = services["MP-102"]
@@ -127,8 +127,7 @@ def test_offers_optional_cells_never_reject(caplog: pytest.LogCaptureFixture):
         ReuseChannel.MARKTPLATZ_GOVDIGITAL,
         ReuseChannel.MARKTPLATZ_FITKO,
     )
-    # the warnings name the source, file, field, what happened, rows and values
-    log = caplog.text
+    # the run's warnings name the source, file, field, what happened, rows and values
     assert "source 'mp', offers file" in log
     assert "url (column 'URL'): no scheme; stored with https://: 1 row" in log
     assert "'www.elterngeld.example.de/antrag'" in log
@@ -164,9 +163,8 @@ def test_agreements_export_accounts_for_every_row():
     assert accounting.skipped["agreement"] == 3
 
 
-def test_agreements_subscribers_are_never_the_land_column(caplog: pytest.LogCaptureFixture):
-    with caplog.at_level(logging.WARNING, logger="efa_marktplatz"):
-        upserts, rejected = pull(agreements=str(AGREEMENTS))
+def test_agreements_subscribers_are_never_the_land_column():
+    upserts, rejected, log = pull(agreements=str(AGREEMENTS))
     subscribers = {key: r for (kind, key), r in upserts.items() if kind == "subscriber"}
     assert sorted(subscribers) == [
         "ars:16",  # 'Thüringen' in the Nachnutzer column: the Land itself
@@ -178,12 +176,12 @@ def test_agreements_subscribers_are_never_the_land_column(caplog: pytest.LogCapt
     # a Zweckverband without ARS stays an organisation, not its Land (Niedersachsen)
     oldenburg = subscribers["org:zweckverband-kommunale-datenverarbeitung-oldenburg"]
     assert (oldenburg.subscriber_kind, oldenburg.ars) == (SubscriberKind.ORGANISATION, None)
-    assert "an organisation by its name" in caplog.text
+    assert "an organisation by its name" in log
     kdn = upserts["agreement", "MP-102@org:kdn-dachverband"]
     assert kdn.channel is None  # 'Brieftaube' ignored with a warning
     jena = upserts["agreement", "MP-102@ars:160530000000"]
     assert jena.state.value == "withdrawn"  # its first date '31.02.2024' dropped, row kept
-    assert "date (column 'Datum'): not a date" in caplog.text
+    assert "date (column 'Datum'): not a date" in log
     problems = {position: r.problems[0] for position, r in rejected.items()}
     assert problems["interessen_titel_fusszeile_bom.csv:row 10"][1].startswith("lifecycle: ")
     assert problems["interessen_titel_fusszeile_bom.csv:row 11"][0] == "subscriber_ars"
@@ -197,21 +195,20 @@ def test_a_land_column_alone_names_no_subscriber(tmp_path: Path):
     path.write_text("Leistung;Land;Status\r\nWohngeld;Thüringen;Beitritt\r\n", encoding="utf-8")
     with pytest.raises(SourceNotUnderstood, match="no column for subscriber_name"):
         pull(agreements=str(path))
-    upserts, _ = pull(agreements=str(path), columns={"subscriber_name": "Land"})
+    upserts, _, _ = pull(agreements=str(path), columns={"subscriber_name": "Land"})
     assert ("agreement", "wohngeld@ars:16") in upserts
 
 
-def test_a_header_only_export_is_an_empty_snapshot_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-):
+def test_a_header_only_export_is_an_empty_snapshot_with_a_warning(tmp_path: Path):
     path = tmp_path / "leer.csv"
     path.write_text("Angebots-ID;Leistung;LeiKa\r\n\r\n", encoding="utf-8")
     connector = MarktplatzConnector(MarktplatzConfig(offers=str(path)), name="mp")
-    with caplog.at_level(logging.WARNING, logger="efa_marktplatz"):
-        batches = list(pull_sync(connector))
+    batches = list(pull_sync(connector))
     assert batches[-1].complete
     assert not any(batch.changes for batch in batches)
-    assert "a header row but no data rows; read as an empty table" in caplog.text
+    assert batches[-1].warnings == (
+        f"source 'mp', offers file '{path}': a header row but no data rows; read as an empty table",
+    )
     assert_accounted(batches, {"blank-line": 1})
 
 
@@ -286,7 +283,7 @@ def test_xlsx_merged_cells_on_every_sheet_and_float_keys(tmp_path: Path):
         MarktplatzConfig(offers=str(path), offers_sheet="Angebote"), name="mp"
     )
     assert_accounted(connector, {**offer_counts, "provider": 2})  # Dataport, ekom21
-    upserts, rejected = pull(offers=str(path), offers_sheet="Angebote")
+    upserts, rejected, _ = pull(offers=str(path), offers_sheet="Angebote")
     # the merged id, name, Land and operator fill the FITKO row: one service, two channels
     wohngeld = upserts["service", "MP-201"]
     assert wohngeld.reuse_channels == (
@@ -303,7 +300,7 @@ def test_xlsx_merged_cells_on_every_sheet_and_float_keys(tmp_path: Path):
         MarktplatzConfig(agreements=str(path), agreements_sheet="Interessen"), name="mp"
     )
     assert_accounted(connector, {**interest_counts, "subscriber": 4})
-    upserts, rejected = pull(agreements=str(path), agreements_sheet="Interessen")
+    upserts, rejected, _ = pull(agreements=str(path), agreements_sheet="Interessen")
     assert not rejected
     assert {key for kind, key in upserts if kind == "agreement"} == {
         "MP-201@ars:010020000000",
@@ -314,7 +311,7 @@ def test_xlsx_merged_cells_on_every_sheet_and_float_keys(tmp_path: Path):
 
 
 def test_rejected_rows_keep_the_raw_row():
-    _, rejected = pull(offers=str(OFFERS))
+    _, rejected, _ = pull(offers=str(OFFERS))
     bad = rejected["angebote_titel_fusszeile_cp1252.csv:row 8"]
     assert isinstance(bad, Rejected)
     assert bad.raw["Leistungsschlüssel"] == "9,91E+13"

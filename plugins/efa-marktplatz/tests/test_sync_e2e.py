@@ -77,6 +77,11 @@ def test_sync_sample_exports_into_the_store(
     marktplatz = report["marktplatz"]
     assert marktplatz.batches > 1
     assert marktplatz.quarantined == 7  # 3 offer rows, 4 agreement rows
+    # optional cells dropped with a warning reach the run report and the store's run
+    (date_warning,) = [w for w in marktplatz.warnings if "column 'Datum'" in w]
+    assert "marktplatz_interessen_komma.csv:row 8 '31.02.2024'" in date_warning
+    [run] = store.runs("marktplatz", limit=1)
+    assert date_warning in run.warnings
     assert keys(store, "marktplatz", "service") == {"MP-001", "MP-002", "MP-005"}
     assert keys(store, "marktplatz", "agreement") == {
         "MP-001@ars:160510000000",

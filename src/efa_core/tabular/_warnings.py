@@ -33,18 +33,22 @@ class CellWarnings:
     def __len__(self) -> int:
         return sum(self._counts.values())
 
-    def lines(self) -> list[str]:
-        """Return one line per field and kind of problem, with a count and examples."""
+    def lines(self, prefix: str | None = None) -> list[str]:
+        """Return one line per field and kind of problem, with a count and examples.
+
+        *prefix* (e.g. the source and file) starts every line, followed by ``": "``.
+        """
+        head = f"{prefix}: " if prefix else ""
         out = []
         for key, count in self._counts.items():
             field, what = key
             shown = ", ".join(self._groups[key])
             more = ", ..." if count > len(self._groups[key]) else ""
             rows = "1 row" if count == 1 else f"{count} rows"
-            out.append(f"{field}: {what}: {rows} ({shown}{more})")
+            out.append(f"{head}{field}: {what}: {rows} ({shown}{more})")
         return out
 
     def log(self, logger: logging.Logger, where: str) -> None:
         """Log every line of :meth:`lines` as a warning, prefixed by *where*."""
-        for line in self.lines():
-            logger.warning("%s: %s", where, line)
+        for line in self.lines(where):
+            logger.warning("%s", line)

@@ -57,8 +57,12 @@ class FileSnapshotConnector(Connector):
         """Return the ``(role, path)`` of every file the connector reads."""
         raise NotImplementedError
 
-    def load(self) -> list[Item]:
-        """Read the files and build the items (blocking; runs in a worker thread)."""
+    def load(self, warnings: list[str]) -> list[Item]:
+        """Read the files and build the items (blocking; runs in a worker thread).
+
+        Problems worked around (bad optional cells, an empty file) are appended to
+        *warnings*, a few summary lines that end in the run report.
+        """
         raise NotImplementedError
 
     @property
@@ -79,7 +83,7 @@ class FileSnapshotConnector(Connector):
             if not os.access(path, os.R_OK):
                 return CheckResult(False, f"{role} file {str(path)!r} is not readable")
         try:
-            _, items = await anyio.to_thread.run_sync(self._read)
+            _, items, _ = await anyio.to_thread.run_sync(self._read)
         except ConnectorError as exc:
             return CheckResult(False, str(exc))
         rejected = sum(isinstance(item, Rejected) for item in items)
@@ -94,15 +98,16 @@ class FileSnapshotConnector(Connector):
             digest.update(file_digest(path, self.label, role))
         return digest.hexdigest()[:16]
 
-    def _read(self) -> tuple[str, list[Item]]:
+    def _read(self) -> tuple[str, list[Item], list[str]]:
         fingerprint = self.fingerprint()
-        items = self.load()
+        warnings: list[str] = []
+        items = self.load(warnings)
         if self.fingerprint() != fingerprint:
             raise ConnectorError(
                 f"{self.label}: a file changed while it was read; sync again when the export "
                 "is written completely"
             )
-        return fingerprint, items
+        return fingerprint, items, warnings
 
     def _start(self, cursor: str | None, fingerprint: str) -> int:
         if cursor is None:
@@ -124,7 +129,7 @@ class FileSnapshotConnector(Connector):
 
     async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
         """Yield the items in batches of ``batch_size``, after *cursor*; the last is complete."""
-        fingerprint, items = await anyio.to_thread.run_sync(self._read)
+        fingerprint, items, warnings = await anyio.to_thread.run_sync(self._read)
         start = min(self._start(cursor, fingerprint), len(items))
         size = self.batch_size
         offset = start
@@ -138,6 +143,7 @@ class FileSnapshotConnector(Connector):
                 complete=done,
                 rejected=[item for item in chunk if isinstance(item, Rejected)],
                 skipped=[item for item in chunk if isinstance(item, Skipped)],
+                warnings=warnings if done else (),
             )
             if done:
                 return

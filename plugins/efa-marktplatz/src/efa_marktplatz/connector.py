@@ -169,6 +169,7 @@ def read_export(
     delimiter: str | None,
     sheet: str | None,
     source: str | None = None,
+    warnings: list[str] | None = None,
 ) -> Iterator[tuple[Iterator[SourceRow], Callable[[], list[Skipped]]]]:
     """Open an export (streamed by :func:`efa_core.tabular.open_table`).
 
@@ -176,7 +177,7 @@ def read_export(
     skipped so far (call it after consuming them).  Positions are ``"<name>:row <N>"``, or
     ``"<name>[<sheet>]:row <N>"`` when a sheet of an XLSX workbook is named explicitly (two
     sheets of one workbook stay apart).  A file with a header row and no data rows is read
-    as empty, with a warning.
+    as empty, with a line in *warnings*.
 
     :raises efa_core.errors.SourceNotUnderstood: not a table, or no header row found.
     """
@@ -196,7 +197,10 @@ def read_export(
             table.name = f"{name}[{sheet}]"
         yield table_rows(table), lambda: list(table.skipped)
         if not table.data_rows:
-            log.warning("%s: a header row but no data rows; read as an empty table", table.prefix)
+            message = f"{table.prefix}: a header row but no data rows; read as an empty table"
+            log.info("%s", message)
+            if warnings is not None:
+                warnings.append(message)
 
 
 class MarktplatzConnector(FileSnapshotConnector):
@@ -217,7 +221,7 @@ class MarktplatzConnector(FileSnapshotConnector):
             out.append(("agreements", Path(self.config.agreements).expanduser()))
         return out
 
-    def load(self) -> list[Item]:
+    def load(self, warnings: list[str]) -> list[Item]:
         """Read the exports and build providers, services, subscribers and agreements."""
         config = self.config
         channel = REGISTRIES[config.registry]
@@ -231,15 +235,16 @@ class MarktplatzConnector(FileSnapshotConnector):
                 "encoding": config.encoding,
                 "delimiter": config.delimiter,
                 "source": self.name,
+                "warnings": warnings,
             }
-            warnings = CellWarnings()
+            cells = CellWarnings()
             if role == "offers":
                 with read_export(path, schema=OFFERS, sheet=config.offers_sheet, **common) as (
                     rows,
                     skipped,
                 ):
                     defaults = (channel,) if channel is not None else ()
-                    items.extend(offer_items(rows, default_channels=defaults, warnings=warnings))
+                    items.extend(offer_items(rows, default_channels=defaults, warnings=cells))
                     items.extend(skipped())
             else:
                 with read_export(
@@ -250,9 +255,9 @@ class MarktplatzConnector(FileSnapshotConnector):
                             rows,
                             states=state_labels(config.states),
                             default_channel=channel,
-                            warnings=warnings,
+                            warnings=cells,
                         )
                     )
                     items.extend(skipped())
-            warnings.log(log, f"source {self.name!r}, {common['where']}")
+            warnings.extend(cells.lines(f"source {self.name!r}, {common['where']}"))
         return items

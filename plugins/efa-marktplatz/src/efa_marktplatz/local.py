@@ -79,7 +79,6 @@ from efa_marktplatz.connector import (
     _positive,
     check_columns,
     check_states,
-    log,
     read_export,
     state_labels,
 )
@@ -452,7 +451,7 @@ class LocalConnector(FileSnapshotConnector):
         """Return the one file of the source."""
         return [("local", self.path)]
 
-    def load(self) -> list[Item]:
+    def load(self, warnings: list[str]) -> list[Item]:
         """Read the YAML file, or the CSV/XLSX agreements list."""
         path = self.path
         name = str(path)
@@ -461,7 +460,7 @@ class LocalConnector(FileSnapshotConnector):
             text = _yaml_text(path, where)
             items, _ = yaml_items(text, name=name, states=self.config.states, where=where)
             return items
-        warnings = CellWarnings()
+        cells = CellWarnings()
         with read_export(
             path,
             where=f"local file {name!r}",
@@ -472,10 +471,11 @@ class LocalConnector(FileSnapshotConnector):
             delimiter=self.config.delimiter,
             sheet=self.config.sheet,
             source=self.name,
+            warnings=warnings,
         ) as (rows, skipped):
             states = state_labels(self.config.states)
-            items = [*agreement_items(rows, states=states, warnings=warnings), *skipped()]
-        warnings.log(log, f"source {self.name!r}, local file {name!r}")
+            items = [*agreement_items(rows, states=states, warnings=cells), *skipped()]
+        warnings.extend(cells.lines(f"source {self.name!r}, local file {name!r}"))
         return items
 
 
