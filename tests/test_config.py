@@ -139,13 +139,38 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         (
             "[conectors.a]\n",
             "efa.toml: unknown key 'conectors' (did you mean 'connectors'?); "
-            "known keys: connectors, findings, store",
+            "known keys: connectors, findings, identity, rollout, store",
         ),
         (
             "[store]\nuri = 'x'\n",
             "efa.toml [store]: unknown key 'uri' (did you mean 'url'?); known keys: url",
         ),
         ("[store]\nurl = ''\n", "efa.toml [store]: key 'url' must be a non-empty string"),
+        (
+            "[identity]\nsame = [['MP-1']]\n",
+            "efa.toml [identity]: same[0] needs at least two ids",
+        ),
+        (
+            "[identity]\nsame = [['MP-1', ' x']]\n",
+            "efa.toml [identity]: same[0]: ' x' is not an id",
+        ),
+        (
+            "[identity]\ndistinct = [['MP-1', 'https://a.example/']]\n",
+            "efa.toml [identity]: distinct[0]: 'https://a.example/' is a URL; give an offer's "
+            "URLs in [identity.urls]",
+        ),
+        (
+            "[identity.urls]\nMP-1 = ['www.a.example']\n",
+            "efa.toml [identity]: urls.MP-1: 'www.a.example' is not an http(s) URL",
+        ),
+        (
+            "[identity]\nsmae = []\n",
+            "efa.toml [identity]: unknown key 'smae' (did you mean 'same'?)",
+        ),
+        (
+            "[rollout]\nsource_priority = 'marktplatz'\n",
+            "efa.toml [rollout]: source_priority must be a non-empty list of strings",
+        ),
         ("[connectors.a]\npath = 'x'\n", "efa.toml [connectors.a]: missing key 'type'"),
         ("[connectors.a]\ntype = 3\n", "efa.toml [connectors.a]: key 'type' must be a non-empty"),
         ("connectors = 3\n", "efa.toml [connectors] must be a table, not int"),
@@ -323,3 +348,25 @@ def test_settings_compare_by_content() -> None:
     assert first != ConnectorSettings(name="a", type="t", options={"k": 2})
     assert EfaConfig(connectors={"a": first}) != EfaConfig()
     assert first in {ConnectorSettings(name="a", type="t", options={"k": 1})}  # hashable
+
+
+def test_identity_and_rollout_tables(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[identity]\n"
+        "same = [['MP-101', 'FS-17', 'MP-101']]\n"
+        "distinct = [['MP-101', 'MP-103']]\n"
+        "[identity.onlinedienste]\n"
+        "MP-101 = ['S16000_Onlinedienst_OD-EWA']\n"
+        "[identity.urls]\n"
+        "MP-101 = ['https://anmeldung.example.org/']\n"
+        "[rollout]\n"
+        "source_priority = ['marktplatz', 'fitstore']\n",
+    )
+    config = load_config(path, env={})
+    assert config.identity.same == (("MP-101", "FS-17"),)  # repeats dropped
+    assert config.identity.distinct == (("MP-101", "MP-103"),)
+    assert dict(config.identity.onlinedienste) == {"MP-101": ("S16000_Onlinedienst_OD-EWA",)}
+    assert dict(config.identity.urls) == {"MP-101": ("https://anmeldung.example.org/",)}
+    assert config.rollout.source_priority == ("marktplatz", "fitstore")
+    assert load_config(write(tmp_path, ""), env={}).identity.same == ()

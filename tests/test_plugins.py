@@ -515,6 +515,7 @@ def test_registering_the_same_class_twice_is_harmless() -> None:
     [
         ("efa_register_finding_rules", "finding_rules", "finding rule"),
         ("efa_register_cost_strategies", "cost_strategies", "cost strategy"),
+        ("efa_register_identity_matchers", "identity_matchers", "identity matcher"),
     ],
 )
 def test_duplicate_rule_and_strategy_names_name_both_plugins(

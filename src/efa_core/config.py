@@ -19,6 +19,15 @@ optional table of finding options::
     type = "records-file"
     path = "notes.jsonl"
 
+    [identity]                      # how the rollout view joins records into services
+    same = [["MP-101", "FS-2024-17"]]
+    distinct = [["MP-101", "MP-103"]]
+    onlinedienste = { "MP-101" = ["S16000_Onlinedienst_OD-EWA"] }
+    urls = { "MP-101" = ["https://anmeldung.example.org/"] }
+
+    [rollout]
+    source_priority = ["marktplatz", "fitstore"]   # who governs when sources disagree
+
 Rules:
 
 * ``type`` names the connector type (a registered :attr:`Connector.type_name
@@ -74,6 +83,8 @@ __all__ = [
     "ConnectorSettings",
     "ConnectorTypes",
     "EfaConfig",
+    "IdentitySettings",
+    "RolloutSettings",
     "build_connector",
     "config_to_table",
     "interpolate",
@@ -94,8 +105,10 @@ DEFAULT_MAX_DELETE_SHARE: Final = 0.5
 #: Keys of a connector table that the engine reads, not the connector (besides ``type``).
 _COMMON_KEYS: Final = ("max_delete_share",)
 
-_TOP_LEVEL_KEYS: Final = ("connectors", "findings", "store")
+_TOP_LEVEL_KEYS: Final = ("connectors", "findings", "identity", "rollout", "store")
 _STORE_KEYS: Final = ("url",)
+_IDENTITY_KEYS: Final = ("same", "distinct", "onlinedienste", "urls")
+_ROLLOUT_KEYS: Final = ("source_priority",)
 _CONNECTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)(?P<close>\})?")
@@ -148,6 +161,42 @@ class ConnectorSettings:
 
 
 @attrs.frozen(kw_only=True)
+class IdentitySettings:
+    """The ``[identity]`` table: links between the ids of offers that sources do not give.
+
+    See docs/rollout.md, "Service identity".
+
+    .. versionadded:: 0.2.0
+    """
+
+    #: Groups of ids (service keys, offer ids, Onlinedienst ids) that are one offer; the
+    #: first id of a group becomes the service's key.
+    same: tuple[tuple[str, ...], ...] = ()
+    #: Groups of ids that are never one offer, whatever the sources say.
+    distinct: tuple[tuple[str, ...], ...] = ()
+    #: More Onlinedienst ids of an offer, by one of its ids.
+    onlinedienste: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )
+    #: More URLs of an offer, by one of its ids.
+    urls: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=dict, converter=_frozen_mapping, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RolloutSettings:
+    """The ``[rollout]`` table: options of the derived view.
+
+    .. versionadded:: 0.2.0
+    """
+
+    #: Sources in order of precedence when they disagree (an area's agreement, a service's
+    #: attributes); sources not listed come after, then the most recent date decides.
+    source_priority: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class EfaConfig:
     """The loaded configuration (read-only); see the module docs for the file format."""
 
@@ -163,6 +212,10 @@ class EfaConfig:
     findings: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, repr=_options_repr, hash=False
     )
+    #: The ``[identity]`` table.
+    identity: IdentitySettings = IdentitySettings()
+    #: The ``[rollout]`` table.
+    rollout: RolloutSettings = RolloutSettings()
 
 
 class ConnectorTypes(Protocol):
@@ -330,7 +383,82 @@ def parse_config(
             error=error,
             max_delete_share=_share(table.get("max_delete_share"), where),
         )
-    return EfaConfig(connectors=connectors, store_url=store_url, path=path, findings=findings)
+    return EfaConfig(
+        connectors=connectors,
+        store_url=store_url,
+        path=path,
+        findings=findings,
+        identity=_identity(data.get("identity", {}), f"{origin} [identity]"),
+        rollout=_rollout(data.get("rollout", {}), f"{origin} [rollout]"),
+    )
+
+
+def _ids(value: object, where: str, key: str) -> tuple[str, ...]:
+    """Check a list of non-blank strings without surrounding whitespace; drop repeats."""
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where}: {key} must be a non-empty list of strings")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip() or item != item.strip():
+            raise ConfigError(
+                f"{where}: {key}: {item!r} is not an id (a non-blank string without "
+                "surrounding spaces)"
+            )
+        if item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def _groups(value: object, where: str, key: str) -> tuple[tuple[str, ...], ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {key} must be a list of lists of ids")
+    groups = []
+    for n, group in enumerate(value):
+        ids = _ids(group, where, f"{key}[{n}]")
+        if len(ids) < 2:
+            raise ConfigError(f"{where}: {key}[{n}] needs at least two ids")
+        for item in ids:
+            if item.lower().startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"{where}: {key}[{n}]: {item!r} is a URL; give an offer's URLs in "
+                    "[identity.urls]"
+                )
+        groups.append(ids)
+    return tuple(groups)
+
+
+def _by_id(value: object, where: str, key: str) -> dict[str, tuple[str, ...]]:
+    table = _table(value, f"{where} {key}")
+    return {str(k): _ids(v, where, f"{key}.{k}") for k, v in table.items()}
+
+
+def _identity(value: object, where: str) -> IdentitySettings:
+    table = _table(value, where)
+    unknown = [key for key in table if key not in _IDENTITY_KEYS]
+    if unknown:
+        raise _unknown_keys_error(where, unknown, _IDENTITY_KEYS)
+    urls = _by_id(table.get("urls", {}), where, "urls")
+    for key, items in urls.items():
+        for url in items:
+            if not url.lower().startswith(("http://", "https://")) or " " in url:
+                raise ConfigError(f"{where}: urls.{key}: {url!r} is not an http(s) URL")
+    return IdentitySettings(
+        same=_groups(table.get("same", []), where, "same"),
+        distinct=_groups(table.get("distinct", []), where, "distinct"),
+        onlinedienste=_by_id(table.get("onlinedienste", {}), where, "onlinedienste"),
+        urls=urls,
+    )
+
+
+def _rollout(value: object, where: str) -> RolloutSettings:
+    table = _table(value, where)
+    unknown = [key for key in table if key not in _ROLLOUT_KEYS]
+    if unknown:
+        raise _unknown_keys_error(where, unknown, _ROLLOUT_KEYS)
+    priority = table.get("source_priority")
+    return RolloutSettings(
+        source_priority=() if priority is None else _ids(priority, where, "source_priority")
+    )
 
 
 def load_config(

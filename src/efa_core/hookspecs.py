@@ -42,12 +42,14 @@ __all__ = [
     "RegisterConnector",
     "RegisterCostStrategy",
     "RegisterFindingRule",
+    "RegisterIdentityMatcher",
     "efa_configure",
     "efa_on_changes",
     "efa_on_sync_finished",
     "efa_register_connectors",
     "efa_register_cost_strategies",
     "efa_register_finding_rules",
+    "efa_register_identity_matchers",
     "hookimpl",
     "hookspec",
 ]
@@ -127,6 +129,16 @@ class RegisterCostStrategy(Protocol):
         """
 
 
+class RegisterIdentityMatcher(Protocol):
+    """The ``register`` callback of :func:`efa_register_identity_matchers`."""
+
+    def __call__(self, name: str, matcher: Callable[..., Any]) -> None:
+        """Register the identity matcher *matcher* under *name*.
+
+        :raises efa_core.errors.PluginError: the name is empty or *matcher* is not callable.
+        """
+
+
 # ---------------------------------------------------------------------------------------
 # Registration hooks
 # ---------------------------------------------------------------------------------------
@@ -168,6 +180,30 @@ def efa_register_cost_strategies(register: RegisterCostStrategy) -> None:
     :returns: ``None``.  Returning an awaitable is an error.
 
     Implemented by: the bundled plugins and third-party plugins.
+    """
+
+
+@hookspec
+def efa_register_identity_matchers(register: RegisterIdentityMatcher) -> None:
+    """Register matchers that find which service records are the same EfA offer.
+
+    A matcher is called as ``matcher(records)`` with every live service record
+    (:class:`efa_core.rollout.ServiceRecord`: source and :class:`~efa_core.model.Service`)
+    and returns :class:`efa_core.rollout.IdentityLink` objects (two ids and a reason).
+    The rollout view follows the links after the configuration's and the sources' own,
+    refuses those ``efa.toml [identity] distinct`` forbids, and shows them in
+    ``efa explain service``.  A matcher must be deterministic and cheap: it runs whenever
+    the view is refreshed.
+
+    :param register: call ``register(name, matcher)`` once per matcher; *name* is a
+        non-empty string, unique over all plugins, and *matcher* a callable.
+    :returns: ``None``.  Returning an awaitable is an error (and matchers must not be
+        async either).
+
+    Implemented by: third-party plugins (e.g. a matcher that reads a registry's own
+    cross-reference table).
+
+    .. versionadded:: 0.2.0
     """
 
 

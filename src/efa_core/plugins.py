@@ -714,6 +714,25 @@ class PluginRegistry:
 
         return self._collect("efa_register_cost_strategies", "cost strategy", make_register)
 
+    def identity_matchers(self) -> Mapping[str, Callable[..., Any]]:
+        """Return the registered identity matchers by name (collected once, cached).
+
+        They feed :class:`efa_core.rollout.IdentityRules` (``IdentityRules.from_config(
+        config, registry)``).
+
+        :raises efa_core.errors.PluginError: as :meth:`connectors` does.
+
+        .. versionadded:: 0.2.0
+        """
+
+        def make_register(label: str, add: Callable[[str, object], None]) -> Callable[..., None]:
+            def register(name: str, matcher: Callable[..., Any]) -> None:
+                add(_check_name("identity matcher", name, matcher, label), matcher)
+
+            return register
+
+        return self._collect("efa_register_identity_matchers", "identity matcher", make_register)
+
     # -- configuration and notifications -----------------------------------------------
 
     def configure(self, config: EfaConfig) -> None:

@@ -99,15 +99,46 @@ def test_findings_follow_the_example(demo_result: DemoResult) -> None:
         # reads as the Kreis 16052; the register says the kreisfreie Stadt is its single
         # Gemeinde, so the finding is at the Gemeinde ARS (the rollout's canonical form).
         ("live-without-agreement", "MP-102", "160520000000"),
-        # Jena is published for MP-101 and MP-103 but has no route for either
+        # Jena is published for MP-101 but has no route
         ("published-without-route", "MP-101", "160530000000"),
-        ("published-without-route", "MP-103", "160530000000"),
-        # Jena's MP-103 Zuständigkeit points to an Onlinedienst not in [findings] of efa.toml
+        # Jena's Meldebescheinigung Zuständigkeit points to an Onlinedienst that is not
+        # MP-103's (another solution) and that nobody knows
         ("unknown-online-service", "MP-103", "160530000000"),
     ]
     assert found == sorted(expected)
     severities = {f.rule: f.severity.value for f in demo_result.data.findings}
     assert severities["live-without-agreement"] == "error"
+
+
+def test_one_service_per_offer_with_the_editorial_systems_onlinedienste(
+    demo_result: DemoResult,
+) -> None:
+    # the Landesredaktion's Onlinedienste are joined with the Marktplatz offers
+    # ([identity.onlinedienste] in the example's efa.toml): no duplicate services
+    assert set(demo_result.data.services) == {"MP-101", "MP-102", "MP-103", "MP-104"}
+    anmeldung = demo_result.data.services["MP-101"]
+    assert anmeldung.name == "Wohnsitzanmeldung"  # the Marktplatz governs
+    assert [(s, k) for s, k, _ in anmeldung.records] == [
+        ("lrs-th", "S16000_Onlinedienst_OD-EWA"),
+        ("marktplatz", "MP-101"),
+    ]
+    assert anmeldung.urls == ("anmeldung.example.org/thueringen",)
+    rows = {(r.service_key, str(r.ars)): r for r in demo_result.data.rows}
+    # dashboard rows are placed by their URL (Gera's is a path below the offer's URL)
+    for key in (("MP-101", "160510000000"), ("MP-102", "160520000000")):
+        assert [e.via.value for e in rows[key].evidence_for(Stage.LIVE)] == ["url"]  # type: ignore[union-attr]
+    # Jena uses another Meldebescheinigung: not published for MP-103, but visible
+    jena = rows["MP-103", "160530000000"]
+    assert jena.stage is Stage.INTERESTED
+    assert jena.other_solution
+    assert not jena.published
+    meldebescheinigung = next(
+        c for c in demo_result.data.coverage if c.total.service_key == "MP-103"
+    )
+    assert meldebescheinigung.total.other_solution.gemeinden == 1
+    with open_store(demo_result.store_url) as store:
+        # the view remembers the rules it was derived with
+        assert RolloutView(store).service("S16000_Onlinedienst_OD-EWA").key == "MP-101"  # type: ignore[union-attr]
 
 
 def test_coverage_by_kreis(demo_result: DemoResult) -> None:

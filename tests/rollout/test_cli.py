@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from efa_core.cli.rollout import areas, costs, coverage, findings
+from efa_core.cli.rollout import areas, costs, coverage, explain, findings
 from efa_core.model import AgreementState
 from efa_core.store import open_store
 
@@ -106,3 +106,104 @@ def test_costs_command(filled: str) -> None:
     missing = CliRunner().invoke(costs, ["anmeldung", "--db", filled, "--year", "1999"])
     assert missing.exit_code == 1
     assert "no Königsteiner Schlüssel for 1999" in missing.output
+
+
+def _with_identity(tmp_path: Path, filled: str) -> Path:
+    """Add a FIT-Store record of the same offer and an efa.toml that links its Onlinedienst."""
+    from efa_core.model import Service
+
+    from .helpers import L1
+
+    with open_store(filled) as store:
+        put(
+            store,
+            "fitstore",
+            [
+                Service(
+                    key="FS-17",
+                    name="Anmeldung (FIT-Store)",
+                    leika_keys=(L1,),
+                    offer_ids=("anmeldung",),
+                    url="https://anmeldung.example/",
+                )
+            ],
+        )
+        put(store, "pvog", [responsibility("160550000000", target="S15_own")])
+    config = tmp_path / "efa.toml"
+    config.write_text(
+        "[identity.onlinedienste]\n"
+        'anmeldung = ["S16_OD-ANMELDUNG"]\n'
+        "[rollout]\n"
+        'source_priority = ["registry"]\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_explain_service_shows_the_joins(filled: str, tmp_path: Path) -> None:
+    config = _with_identity(tmp_path, filled)
+    args = ["--db", filled, "--config", str(config)]
+    result = CliRunner().invoke(explain, ["service", "FS-17", *args])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "service anmeldung: Anmeldung"
+    assert lines[2].startswith("  fitstore FS-17 (")
+    assert lines[3].startswith("  registry anmeldung")
+    assert "ids: FS-17, S16_OD-ANMELDUNG, anmeldung" in lines
+    assert "  FS-17 = anmeldung: fitstore FS-17 names offer id anmeldung" in lines
+    assert "  anmeldung = S16_OD-ANMELDUNG: efa.toml [identity].onlinedienste of anmeldung" in lines
+    data = json.loads(CliRunner().invoke(explain, ["service", "anmeldung", *args, "--json"]).output)
+    assert data["key"] == "anmeldung"
+    assert data["urls"] == ["anmeldung.example"]
+    assert data["onlinedienst_ids"] == ["S16_OD-ANMELDUNG"]
+    unknown = CliRunner().invoke(explain, ["service", "anmeldnug", *args])
+    assert unknown.exit_code == 1
+    assert "unknown service 'anmeldnug'; did you mean anmeldung?" in unknown.output
+
+
+def test_explain_row_lists_roles_and_coverage_counts_other_solutions(
+    filled: str, tmp_path: Path
+) -> None:
+    config = _with_identity(tmp_path, filled)
+    args = ["--db", filled, "--config", str(config)]
+    result = CliRunner().invoke(explain, ["row", "FS-17", "160550000000", *args])
+    assert result.exit_code == 0, result.output
+    # the dashboard row's URL is not the offer's (now that its URL is known), and the
+    # responsibility names another Onlinedienst: Weimar uses another solution
+    assert result.output.startswith(
+        "anmeldung in 160550000000: contracted (agreement contracted; other-solution)"
+    )
+    assert "other-solution  onlinedienst" in result.output
+    assert "other-solution  url" in result.output
+    table = CliRunner().invoke(coverage, ["anmeldung", *args, "--within", "16"])
+    assert table.exit_code == 0, table.output
+    assert table.output.split()[11:14] == ["OTHER", "AMBIGUOUS", "COVERAGE"]
+    data = CliRunner().invoke(coverage, ["FS-17", *args, "--within", "16", "--json"])
+    total = json.loads(data.output)[0]["total"]
+    # Weimar, and Adorf through the Eichsfeld's responsibility for another Onlinedienst
+    assert total["other_solution"] == {"gemeinden": 2, "population": 66228}
+    assert total["ambiguous"] == {"gemeinden": 0, "population": 0}
+    assert total["service"] == "anmeldung"
+
+
+def test_costs_of_an_unknown_service_suggest_close_matches(filled: str) -> None:
+    result = CliRunner().invoke(costs, ["Anmeldnug", "--db", filled])
+    assert result.exit_code == 1
+    assert "unknown service 'Anmeldnug'; did you mean anmeldung?" in result.output
+    none = CliRunner().invoke(costs, ["xyz", "--db", filled])
+    assert "unknown service 'xyz'; known: anmeldung" in none.output
+
+
+def test_history_of_an_area_shows_the_records_inside_it(filled: str) -> None:
+    from efa_core.cli.sync import history
+
+    result = CliRunner().invoke(history, ["16", "--db", filled, "--json"])
+    assert result.exit_code == 0, result.output
+    keys = {(e["kind"], e["key"]) for e in json.loads(result.output)}
+    assert ("responsibility", "99115005104000@16061->onlinedienst:S16_other") in keys
+    assert ("agreement", "anmeldung@ars:16") in keys
+    assert ("area", "16055") in keys
+    assert ("area", "16") in keys
+    assert not any(k.startswith("15") for _, k in keys if _ == "area")
+    kreis = CliRunner().invoke(history, ["16061", "--db", filled, "--json"])
+    assert {e["kind"] for e in json.loads(kreis.output)} == {"area", "responsibility"}

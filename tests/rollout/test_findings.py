@@ -50,6 +50,9 @@ def test_builtin_rules_are_registered(rules: dict[str, object]) -> None:
         "dashboard-offline",
         "unknown-online-service",
         "unknown-area",
+        "ambiguous-evidence",
+        "sources-disagree",
+        "unresolved-area",
     }
 
 

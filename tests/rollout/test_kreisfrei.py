@@ -14,11 +14,10 @@ from efa_core.ids import Ars
 from efa_core.model import AgreementState, Area, Stage
 from efa_core.plugins import PluginRegistry
 from efa_core.rollout import RolloutView, builtin_rules, coverage, run_findings
-from efa_core.rollout.derive import ROWS_TABLE, STATE_TABLE
 from efa_core.rollout.equivalence import (
+    SortedRegister,
     coarser_readings,
     equivalence,
-    sorted_within,
     zero_filled_gemeinde,
 )
 from efa_core.store import Store
@@ -131,6 +130,10 @@ def test_real_findings_are_unchanged_for_the_pair(store: Store) -> None:
     assert _stages(view) == {WEIMAR: Stage.TERMINATED}
     assert _findings(view, "dashboard-offline") == {WEIMAR}
     assert _findings(view, "unknown-online-service") == {WEIMAR}
+    # terminated, not published: no route is missing
+    assert _findings(view, "published-without-route") == set()
+    put(store, "registry", [agreement(WEIMAR, AgreementState.CONTRACTED)])
+    view.refresh()
     assert _findings(view, "published-without-route") == {WEIMAR}
     put(store, "fit", [route(WEIMAR)])
     view.refresh()
@@ -151,11 +154,22 @@ def test_a_landkreis_is_never_collapsed(store: Store, with_register: bool) -> No
     put(store, "lrs", [responsibility("160700004004")])
     view = RolloutView(store)
     view.refresh()
-    assert _stages(view) == {
-        "16070": Stage.LIVE,
-        "160700000000": Stage.LIVE,
-        "160700004004": Stage.LIVE,
-    }
+    if with_register:
+        # the register knows no Gemeinde 160700000000: it is the Kreis written zero-filled
+        assert _stages(view) == {"16070": Stage.LIVE, "160700004004": Stage.LIVE}
+        kreis = view.row("anmeldung", "16070")
+        assert kreis is not None
+        assert {e.mapped_to for e in kreis.evidence if e.ars == "160700000000"} == {"16070"}
+    else:
+        # without a register nothing is guessed: the key keeps its row and its readings
+        assert _stages(view) == {
+            "16070": Stage.LIVE,
+            "160700000000": Stage.LIVE,
+            "160700004004": Stage.LIVE,
+        }
+        bogus = view.row("anmeldung", "160700000000")
+        assert bogus is not None
+        assert bogus.readings == (Ars("16070"), Ars("160700000"))
     assert all(Ars("16070") not in r.aliases for r in view.rows())
     assert view.row("anmeldung", "16070").aliases == ()  # type: ignore[union-attr]
     # the Kreis row still covers every Gemeinde of the Kreis
@@ -167,13 +181,15 @@ def test_a_landkreis_with_register_is_not_collapsed_by_a_bogus_gemeinde_alone(
     store: Store,
 ) -> None:
     # The evidence names only the Kreis and the bogus zero-filled Gemeinde: without a
-    # register that would look like a kreisfreie Stadt, but the register knows better.
+    # register that would look like a kreisfreie Stadt, but the register knows better:
+    # the key is the Kreis written zero-filled, so both are the Kreis's row.
     import_areas(store, ILM_KREIS)
     put(store, "registry", [service()])
     put(store, "dashboard", [availability("16070"), availability("160700000000")])
     view = RolloutView(store)
     view.refresh()
-    assert set(_stages(view)) == {"16070", "160700000000"}
+    assert set(_stages(view)) == {"16070"}
+    assert view.row("anmeldung", "16070").aliases == ()  # type: ignore[union-attr]
     assert view.stage_at("anmeldung", "160700029029") is Stage.LIVE
 
 
@@ -236,13 +252,12 @@ def test_a_register_import_re_derives_the_kreis_form(store: Store) -> None:
     view.refresh()
     assert _stages(view) == {WEIMAR_KREIS: Stage.LIVE}
     import_areas(store, REGISTER)
-    stats = view.refresh()
-    assert not stats.full
+    view.refresh()  # the first register decides every zero-filled key: derived in full
     assert _stages(view) == {WEIMAR: Stage.LIVE}
     _assert_incremental_equals_full(view)
     # a newer register with a second Gemeinde in the Kreis: no longer one area
     import_areas(store, [*REGISTER, Area(ars=Ars("160550000001"), name="X", population=1)])
-    view.refresh()
+    assert not view.refresh().full
     assert _stages(view) == {WEIMAR_KREIS: Stage.LIVE}
     _assert_incremental_equals_full(view)
 
@@ -252,13 +267,14 @@ def test_an_older_cache_layout_is_dropped_and_re_derived(store: Store) -> None:
     db = store.backend
     with store.transaction():
         db.execute(
-            f"CREATE TABLE {ROWS_TABLE} (service_key TEXT NOT NULL, ars TEXT NOT NULL,"
+            "CREATE TABLE rollout_rows (service_key TEXT NOT NULL, ars TEXT NOT NULL,"
             " stage TEXT NOT NULL, stage_rank INTEGER NOT NULL, agreement_state TEXT,"
             " agreement_since TEXT, flags INTEGER NOT NULL, evidence TEXT NOT NULL,"
             " PRIMARY KEY (service_key, ars))"
         )
-        db.execute(f"CREATE TABLE {STATE_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        db.execute(f"INSERT INTO {STATE_TABLE} (name, value) VALUES ('history_id', '999999')")
+        db.execute("CREATE TABLE rollout_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO rollout_state (name, value) VALUES ('history_id', '999999')")
+        db.execute("INSERT INTO rollout_state (name, value) VALUES ('layout', '2')")
     view = RolloutView(store)
     assert not view.is_current
     assert view.refresh().full
@@ -277,9 +293,7 @@ def test_rule_helpers() -> None:
     assert coarser_readings(WEIMAR) == ("16055", "160550000")
     assert coarser_readings("020000000000") == ("02", "020", "02000", "020000000")
     register = sorted(a.natural_key for a in REGISTER if len(a.natural_key) == 12)
-    same = equivalence(
-        ["16055", "16061", "160615001001"], lambda a: sorted_within(register, a, limit=2)
-    )
+    same = equivalence(["16055", "16061", "160615001001"], SortedRegister(register))
     assert dict(same.canonical) == {"16055": WEIMAR}
     assert same("16061") == "16061"
 
@@ -329,11 +343,11 @@ def test_the_zero_fill_pattern_holds_in_the_real_register() -> None:
     # pattern rule would (its zero-filled Gemeinde exists): Weimar and Berlin, not Thüringen
     for area in sorted({g[:5] for g in gemeinden} | {g[:2] for g in gemeinden}):
         gemeinde = area.ljust(12, "0")
-        same = equivalence([area, gemeinde], lambda a: sorted_within(gemeinden, a, limit=2))
+        same = equivalence([area, gemeinde], SortedRegister(gemeinden))
         assert (area in same.canonical) is (gemeinde in gemeinden), area
     assert {"16055", "11", "02", "11000"} <= set(
         equivalence(
             ["16055", WEIMAR, "11", "110000000000", "02", "020000000000", "11000", "16"],
-            lambda a: sorted_within(gemeinden, a, limit=2),
+            SortedRegister(gemeinden),
         ).canonical
     )

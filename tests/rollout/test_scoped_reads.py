@@ -18,6 +18,7 @@ from efa_core.rollout import (
     AreaIndex,
     FindingContext,
     RolloutView,
+    RowFlag,
     Scope,
     builtin_rules,
     coverage,
@@ -257,20 +258,23 @@ def test_coverage_within_is_unchanged_by_the_narrower_read(store: Store) -> None
     for within in ("16", "16061", "15"):
         narrow = coverage(view, "anmeldung", within=within, by="kreis", areas=index)
         # the same answer from every row of the service (a view that ignores within)
-        full_rows = view.stage_rows("anmeldung")
+        full_rows = view.flag_rows("anmeldung")
         wide_view = _AllRows(view, full_rows)
         wide = coverage(wide_view, "anmeldung", within=within, by="kreis", areas=index)  # type: ignore[arg-type]
         assert narrow == wide
 
 
 class _AllRows:
-    """A view whose stage_rows ignores *within* (what coverage read before)."""
+    """A view whose flag_rows ignores *within* (what coverage read before)."""
 
-    def __init__(self, view: RolloutView, rows: list[tuple[str, int]]) -> None:
+    def __init__(self, view: RolloutView, rows: list[tuple[str, int, RowFlag]]) -> None:
         self.store = view.store
         self._rows = rows
+        self.service = view.service
 
-    def stage_rows(self, service_key: str, *, within: object = None) -> list[tuple[str, int]]:
+    def flag_rows(
+        self, service_key: str, *, within: object = None
+    ) -> list[tuple[str, int, RowFlag]]:
         return list(self._rows)
 
 

@@ -77,11 +77,13 @@ def test_sync_status_history_quarantine(project: Path) -> None:
 
     (project / "notes.jsonl").write_text('{"kind": "area", "ars": "16", "name": "TH"}\n')
     assert run("sync")[0] == 0
-    code, out = run("history", "16")
+    code, out = run("history", "16")  # an ARS: the records inside the area too
     assert code == 0
     assert [line.split()[2:6] for line in out.splitlines()[1:]] == [
         ["notes", "area", "16", "upsert"],
+        ["notes", "area", "16055", "upsert"],
         ["notes", "area", "16", "upsert"],
+        ["notes", "area", "16055", "delete"],
     ]
     entries = json.loads(run("history", "160", "--prefix", "--json")[1])
     assert [(e["key"], e["op"]) for e in entries] == [("16055", "upsert"), ("16055", "delete")]

@@ -34,7 +34,13 @@ def _add_commands() -> None:
 
     from efa_core.cli import rollout as _rollout
 
-    for command in (_rollout.areas, _rollout.findings, _rollout.coverage, _rollout.costs):
+    for command in (
+        _rollout.areas,
+        _rollout.findings,
+        _rollout.coverage,
+        _rollout.costs,
+        _rollout.explain,
+    ):
         main.add_command(command)
 
     from efa_core.cli import report as _report

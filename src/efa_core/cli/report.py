@@ -87,6 +87,7 @@ def report(
     """Report the rollout: stage per service × area, coverage, findings, stages over time."""
     from efa_core.report import collect_report, render_csv, render_html, render_json
     from efa_core.report.formats import render_table
+    from efa_core.rollout import IdentityRules
 
     fmt = fmt.lower()
     config = load(config_path)
@@ -105,6 +106,7 @@ def report(
                 options=options,
                 timeline=wants_timeline,
                 timeline_clock=timeline.lower() if wants_timeline else "auto",  # type: ignore[arg-type]
+                identity=IdentityRules.from_config(config, registry),
             )
         except EfaError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -1,15 +1,19 @@
-"""``efa areas import``, ``efa findings``, ``efa coverage`` and ``efa costs``.
+"""``efa areas import``, ``efa findings``, ``efa coverage``, ``efa costs`` and ``efa explain``.
 
 The store is found as every command finds it (:mod:`efa_core.cli._common`); ``findings``,
-``coverage`` and ``costs`` never create one, and first bring the derived view up to date
-(:meth:`efa_core.rollout.RolloutView.refresh`: incremental from the store's history).
+``coverage``, ``costs`` and ``explain`` never create one, and first bring the derived view
+up to date (:meth:`efa_core.rollout.RolloutView.refresh`: incremental from the store's
+history) with the configuration's ``[identity]`` and ``[rollout]`` tables and the plugins'
+identity matchers.
 ``findings`` takes the rule options of ``[findings]`` in the configuration, then
 ``--contracted-days`` and ``--option``.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+from typing import Any
 
 import click
 
@@ -29,7 +33,34 @@ from efa_core.errors import EfaError
 from efa_core.ids import Ars, ArsLevel
 from efa_core.model import Stage
 
-__all__ = ["areas", "costs", "coverage", "findings"]
+__all__ = ["areas", "costs", "coverage", "explain", "findings"]
+
+
+def _view(ctx: click.Context, store: Any, config: Any) -> Any:
+    """Return the store's rollout view with the configured rules, brought up to date."""
+    from efa_core.rollout import IdentityRules, RolloutView
+
+    try:
+        view = RolloutView(store, IdentityRules.from_config(config, plugin_registry(ctx)))
+        view.refresh()
+    except EfaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return view
+
+
+def _unknown_service(view: Any, key: str) -> click.ClickException:
+    """Return the error for an id no service has, with close matches among ids and names."""
+    services = view.services()
+    names = {info.name: info.key for info in services.values()}
+    ids = [a for info in services.values() for a in info.aliases]
+    close = difflib.get_close_matches(key, ids, n=3, cutoff=0.6)
+    close += [names[n] for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.5)]
+    hint = (
+        f"; did you mean {', '.join(dict.fromkeys(close))}?"
+        if close
+        else f"; known: {', '.join(services) or 'none'}"
+    )
+    return click.ClickException(f"unknown service {key!r}{hint}")
 
 
 # -- efa areas --------------------------------------------------------------------------------
@@ -96,7 +127,7 @@ def findings(
     as_json: bool,
 ) -> None:
     """List contradictions between sources and stalled rollouts."""
-    from efa_core.rollout import RolloutView, run_findings
+    from efa_core.rollout import run_findings
 
     config = load(config_path)
     options = rule_options(option_values, config.findings)
@@ -106,14 +137,16 @@ def findings(
     with open_for_reading(db, config) as store:
         if not as_json:
             warn_if_empty(store, db, config)
+        view = _view(ctx, store, config)
+        for key in services:
+            if view.service(key) is None:
+                raise _unknown_service(view, key)
         try:
-            view = RolloutView(store)
-            view.refresh()
             found = list(
                 run_findings(
                     view,
                     registry.finding_rules(),
-                    services=services or None,
+                    services=[view.service(k).key for k in services] or None,
                     only=rules or None,
                     options=options,
                 )
@@ -158,7 +191,9 @@ def findings(
 @config_option
 @db_option
 @json_option
+@click.pass_context
 def coverage(
+    ctx: click.Context,
     services: tuple[str, ...],
     within: str | None,
     by: str | None,
@@ -167,8 +202,12 @@ def coverage(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Show municipalities and population per stage, in the OZG-Dashboard's vocabulary."""
-    from efa_core.rollout import AreaIndex, RolloutView
+    """Show municipalities and population per stage, in the OZG-Dashboard's vocabulary.
+
+    OTHER counts the Gemeinden where another solution is in use, AMBIGUOUS those where
+    evidence could belong to several offers (counted for none).
+    """
+    from efa_core.rollout import AreaIndex
     from efa_core.rollout.coverage import coverage as coverage_of
 
     try:
@@ -179,15 +218,11 @@ def coverage(
     with open_for_reading(db, config) as store:
         if not as_json:
             warn_if_empty(store, db, config)
-        view = RolloutView(store)
-        view.refresh()
-        known = view.services()
-        keys = list(services) or list(known)
-        unknown = [k for k in keys if k not in known]
-        if unknown:
-            raise click.ClickException(
-                f"unknown service(s) {', '.join(unknown)}; known: {', '.join(known) or 'none'}"
-            )
+        view = _view(ctx, store, config)
+        keys = list(services) or list(view.services())
+        for key in keys:
+            if view.service(key) is None:
+                raise _unknown_service(view, key)
         index = AreaIndex.load(store)
         level = None if by is None else ArsLevel.parse(by)
         reports = [
@@ -215,6 +250,8 @@ def coverage(
         "GEMEINDEN",
         "POPULATION",
         *(s.value.upper() for s in Stage),
+        "OTHER",
+        "AMBIGUOUS",
         "COVERAGE",
     )
     lines = []
@@ -228,6 +265,8 @@ def coverage(
                     str(row.gemeinden),
                     str(row.population),
                     *(str(row.reached[s].gemeinden) for s in Stage),
+                    str(row.other_solution.gemeinden),
+                    str(row.ambiguous.gemeinden),
                     row.label,
                 )
             )
@@ -271,14 +310,20 @@ def costs(
     with open_for_reading(db, config) as store:
         if not as_json:
             warn_if_empty(store, db, config)
+        view = _view(ctx, store, config)
+        info = view.service(service)
+        if info is None:
+            raise _unknown_service(view, service)
         try:
             split = service_costs(
                 store,
-                service,
+                info.key,
                 strategies[strategy],
                 name=strategy,
                 year=year,
                 options=rule_options(option_values),
+                refs=info.aliases,
+                priority=view.rules.priority,
             )
         except EfaError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -311,5 +356,164 @@ def costs(
         table(
             ("PAYER", "NAME", "SHARE", "BASIS"),
             [(str(s.payer), s.name or "-", str(r), s.basis) for s, r in rounded],
+        )
+    )
+
+
+# -- efa explain ------------------------------------------------------------------------------
+
+
+@click.group(name="explain")
+def explain() -> None:
+    """Explain how the derived view came to a service or a row."""
+
+
+@explain.command(name="service")
+@click.argument("key")
+@config_option
+@db_option
+@json_option
+@click.pass_context
+def explain_service(
+    ctx: click.Context, key: str, config_path: str | None, db: str | None, as_json: bool
+) -> None:
+    """Show which records joined into the service KEY (any of its ids), and why."""
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
+        view = _view(ctx, store, config)
+        info = view.service(key)
+        if info is None:
+            raise _unknown_service(view, key)
+    if as_json:
+        click.echo(json.dumps(_service_dict(info), indent=2, ensure_ascii=False))
+        return
+    lines = [f"service {info.key}: {info.name}"]
+    lines.append("records:")
+    lines += [
+        f"  {source} {record_key}" + (f" ({at.date().isoformat()})" if at else "")
+        for source, record_key, at in info.records
+    ]
+    lines.append(f"ids: {', '.join(info.aliases)}")
+    if info.onlinedienst_ids:
+        lines.append(f"Onlinedienste: {', '.join(info.onlinedienst_ids)}")
+    if info.urls:
+        lines.append(f"URLs: {', '.join(info.urls)}")
+    lines.append(f"LeiKa keys: {', '.join(info.leika_keys)}")
+    if info.links:
+        lines.append("joined because:")
+        lines += [f"  {link.a} = {link.b}: {link.reason}" for link in info.links]
+    if info.refused:
+        lines.append("not joined:")
+        lines += [f"  {link.a} / {link.b}: {link.reason}" for link in info.refused]
+    attributes = [
+        f"{name} {value}"
+        for name, value in (
+            ("Land", None if info.land is None else info.land.value),
+            ("operator", info.operator),
+            ("URL", info.url),
+        )
+        if value is not None
+    ]
+    if attributes:
+        lines.append(f"attributes: {', '.join(attributes)}")
+    for conflict in info.conflicts:
+        values = "; ".join(f"{v} ({s} {k})" for s, k, v in conflict.values)
+        lines.append(f"sources disagree on the {conflict.field}: {values}")
+    click.echo("\n".join(lines))
+
+
+def _service_dict(info: Any) -> dict[str, Any]:
+    return {
+        "key": info.key,
+        "name": info.name,
+        "records": [
+            {"source": s, "key": k, "at": None if at is None else at.isoformat()}
+            for s, k, at in info.records
+        ],
+        "ids": list(info.aliases),
+        "onlinedienst_ids": list(info.onlinedienst_ids),
+        "urls": list(info.urls),
+        "leika_keys": list(info.leika_keys),
+        "links": [{"a": x.a, "b": x.b, "reason": x.reason} for x in info.links],
+        "refused": [{"a": x.a, "b": x.b, "reason": x.reason} for x in info.refused],
+        "land": None if info.land is None else info.land.value,
+        "operator": info.operator,
+        "url": info.url,
+        "conflicts": [
+            {
+                "field": c.field,
+                "values": [{"source": s, "key": k, "value": v} for s, k, v in c.values],
+            }
+            for c in info.conflicts
+        ],
+    }
+
+
+@explain.command(name="row")
+@click.argument("service")
+@click.argument("ars")
+@config_option
+@db_option
+@json_option
+@click.pass_context
+def explain_row(
+    ctx: click.Context,
+    service: str,
+    ars: str,
+    config_path: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Show the stage of SERVICE in the area ARS with each piece of evidence and its role."""
+    try:
+        area = Ars.parse(ars)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="ARS") from exc
+    config = load(config_path)
+    with open_for_reading(db, config) as store:
+        view = _view(ctx, store, config)
+        info = view.service(service)
+        if info is None:
+            raise _unknown_service(view, service)
+        row = view.row(info.key, area)
+        stage = view.stage_at(info.key, area)
+    if row is None:
+        message = (
+            f"{info.key} has no row at {area}; its stage there is {stage.value if stage else '-'}"
+            " (from the nearest containing area, else offered)"
+        )
+        if as_json:
+            click.echo(json.dumps({"service": info.key, "ars": str(area), "row": None}))
+        else:
+            click.echo(message)
+        return
+    if as_json:
+        from efa_core.report.data import row_to_dict
+
+        click.echo(json.dumps(row_to_dict(row), indent=2, ensure_ascii=False))
+        return
+    flags = [f.name.lower().replace("_", "-") for f in type(row.flags) if f & row.flags]
+    state = "-" if row.agreement_state is None else row.agreement_state.value
+    click.echo(
+        f"{info.key} in {row.ars}: {row.stage.value} (agreement {state}; "
+        f"{', '.join(flags) or 'no flags'})"
+    )
+    click.echo(
+        table(
+            ("STAGE", "ROLE", "VIA", "SOURCE", "KIND", "KEY", "AREA", "DATE", "DETAIL"),
+            [
+                (
+                    "-" if e.stage is None else e.stage.value,
+                    e.role.value,
+                    "-" if e.via is None else e.via.value,
+                    e.source,
+                    e.kind,
+                    e.natural_key,
+                    e.area or "-",
+                    "date unknown" if e.at is None else e.at.date().isoformat(),
+                    (e.detail or "") + (f" [{', '.join(e.candidates)}]" if e.candidates else ""),
+                )
+                for e in row.evidence
+            ],
         )
     )

@@ -401,7 +401,11 @@ def history(
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Show what changed when, and from which source, for the record(s) with natural KEY."""
+    """Show what changed when, and from which source, for the record(s) with natural KEY.
+
+    A KEY that is an ARS (e.g. ``16055``) also shows the records inside that area: every
+    record whose area (an agreement's subscriber area) starts with it.
+    """
     config = load(config_path)
     with open_for_reading(db, config) as store:
         if not as_json:
@@ -415,6 +419,14 @@ def history(
                 limit=limit,
             )
         )
+        if not prefix and _is_area(key):
+            from efa_core.store import EvidenceReader
+
+            inside = EvidenceReader(store.backend).history_in_area(
+                key, source=source, kind=kind, limit=limit
+            )
+            merged = {e.id: e for e in [*entries, *inside]}
+            entries = [merged[i] for i in sorted(merged)][:limit]
     if as_json:
         click.echo(
             json.dumps(
@@ -457,6 +469,11 @@ def history(
             ],
         )
     )
+
+
+def _is_area(key: str) -> bool:
+    """Whether *key* is written like an ARS (2, 3, 5, 9 or 12 digits)."""
+    return key.isascii() and key.isdigit() and len(key) in (2, 3, 5, 9, 12)
 
 
 # -- efa quarantine -------------------------------------------------------------------------------

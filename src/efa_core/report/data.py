@@ -26,6 +26,7 @@ from efa_core.rollout import (
     AreaIndex,
     CoverageReport,
     Finding,
+    IdentityRules,
     RolloutRow,
     RolloutView,
     ServiceInfo,
@@ -127,6 +128,10 @@ def row_to_dict(row: RolloutRow, area_name: str | None = None) -> dict[str, Any]
         "routable": row.routable,
         "live": row.live,
         "offline": row.offline,
+        "ambiguous": row.ambiguous,
+        "other_solution": row.other_solution,
+        "disagreement": row.disagreement,
+        "readings": [str(a) for a in row.readings],
         "evidence": [e.to_dict() for e in row.evidence],
     }
 
@@ -170,6 +175,7 @@ def collect_report(
     timeline: bool = True,
     timeline_clock: Clock = "auto",
     title: str | None = None,
+    identity: IdentityRules | None = None,
 ) -> ReportData:
     """Refresh the derived view of *store* and collect what a report shows.
 
@@ -184,6 +190,8 @@ def collect_report(
     :param options: finding rule options (see :func:`~efa_core.rollout.run_findings`).
     :param now: the report's time (default: now, UTC); findings measure against it.
     :param timeline: compute the stage-over-time series (one derivation per date).
+    :param identity: the view's rules (``IdentityRules.from_config(config, registry)``);
+        default: what the sources say alone.
     :raises efa_core.errors.EfaError: an unknown Land, service or stage.
     """
     moment = now or datetime.now(timezone.utc)
@@ -194,10 +202,12 @@ def collect_report(
     except ValueError as exc:
         names = ", ".join(s.value for s in Stage)
         raise EfaError(f"{exc}; known stages: {names}") from exc
-    view = RolloutView(store)
+    view = RolloutView(store, identity)
     view.refresh()
     known = view.services()
-    wanted: Sequence[str] = list(dict.fromkeys(services))
+    wanted: Sequence[str] = list(
+        dict.fromkeys((info.key if (info := view.service(k)) else k) for k in services)
+    )
     missing = [k for k in wanted if k not in known]
     if missing:
         raise EfaError(

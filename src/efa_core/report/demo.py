@@ -32,6 +32,7 @@ from efa_core.errors import EfaError
 from efa_core.examples import copy_example
 from efa_core.report.data import ReportData, collect_report
 from efa_core.report.html import render_html
+from efa_core.rollout import IdentityRules
 from efa_core.store import open_store
 from efa_core.sync import SyncEngine, SyncReport
 
@@ -239,6 +240,7 @@ def run_demo(
             now=now,
             timeline=timeline,
             title="EfA-Rollout Thüringen (Beispiel)",
+            identity=IdentityRules.from_config(config, registry),
         )
     report_path = out / "efa-report.html"
     report_path.write_text(render_html(data), encoding="utf-8")

@@ -1,6 +1,10 @@
 """The derived rollout view: stage per service × area, findings, coverage and cost shares.
 
 * :mod:`efa_core.rollout.derive`: :class:`RolloutView` (derive, refresh, read rows);
+* :mod:`efa_core.rollout.rows`: :class:`RolloutRow` and :class:`Evidence`, what readers get;
+* :mod:`efa_core.rollout.identity`: one service per offer over all sources;
+* :mod:`efa_core.rollout.attribution`: which offer a piece of evidence belongs to;
+* :mod:`efa_core.rollout.stages`: the stage of an area, and the agreement precedence;
 * :mod:`efa_core.rollout.findings`: the finding-rule protocol and :func:`run_findings`;
 * :mod:`efa_core.rollout.builtin_rules`: the built-in rules and cost strategies (a bundled
   plugin);
@@ -30,20 +34,24 @@ from efa_core.rollout.coverage import (
     coverage,
     coverage_all,
 )
-from efa_core.rollout.derive import (
-    DeriveStats,
-    Evidence,
-    RolloutRow,
-    RolloutView,
-    Scope,
-    ServiceInfo,
-    derive,
-)
+from efa_core.rollout.derive import DeriveStats, RolloutView, Scope, derive
 from efa_core.rollout.findings import Finding, FindingContext, FindingRule, Severity, run_findings
+from efa_core.rollout.identity import (
+    AttributeConflict,
+    IdentityLink,
+    IdentityMatcher,
+    IdentityRules,
+    Resolution,
+    ServiceInfo,
+    ServiceRecord,
+    normalise_url,
+)
+from efa_core.rollout.rows import Evidence, Role, RolloutRow, RowFlag, Via
 
 __all__ = [
     "AreaIndex",
     "AreaInfo",
+    "AttributeConflict",
     "CostContext",
     "CostError",
     "CostShare",
@@ -56,16 +64,25 @@ __all__ = [
     "Finding",
     "FindingContext",
     "FindingRule",
+    "IdentityLink",
+    "IdentityMatcher",
+    "IdentityRules",
     "Participant",
+    "Resolution",
+    "Role",
     "RolloutRow",
     "RolloutView",
+    "RowFlag",
     "Scope",
     "ServiceInfo",
+    "ServiceRecord",
     "Severity",
     "StageCount",
+    "Via",
     "coverage",
     "coverage_all",
     "derive",
+    "normalise_url",
     "run_findings",
     "service_costs",
     "split_costs",

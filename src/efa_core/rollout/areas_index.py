@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import attrs
-import orjson
 
-from efa_core.store import Store
+from efa_core.store import EvidenceReader, Store
 
 __all__ = ["AreaIndex", "AreaInfo"]
 
@@ -57,33 +56,17 @@ class AreaIndex:
         :param within: only areas inside this ARS (filtered in SQL).
         :param lengths: only ARS of these lengths (e.g. ``(12, 5)``: Gemeinden and Kreise).
         """
-        db = store.backend
         live: dict[str, AreaInfo] = {}
         removed: dict[str, str] = {}
-        where = ""
-        params: list[object] = []
-        if within:
-            where += " AND ars >= ? AND ars < ?"
-            params += [within, within + ":"]
-        if lengths is not None:
-            wanted = sorted(set(lengths))
-            where += f" AND LENGTH(ars) IN ({', '.join('?' * len(wanted))})"
-            params += wanted
-        for ars, payload, deleted, seen in db.fetchall(
-            f"SELECT ars, payload{db.json_text}, deleted, last_seen FROM records"  # noqa: S608
-            f" WHERE kind = 'area'{where} ORDER BY id",
-            params,
-        ):
-            if ars is None:
+        for row in EvidenceReader(store.backend).areas(within=within, lengths=lengths):
+            if row.payload is None:
+                removed[row.ars] = row.last_seen.date().isoformat()
                 continue
-            if deleted:
-                removed[ars] = db.from_ts(seen).date().isoformat()
-                continue
-            data = orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
+            data = row.payload
             live.setdefault(
-                ars,
+                row.ars,
                 AreaInfo(
-                    ars=ars,
+                    ars=row.ars,
                     name=data.get("name"),
                     population=data.get("population"),
                     area_type=data.get("area_type"),

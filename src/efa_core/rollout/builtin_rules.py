@@ -8,20 +8,28 @@ rule                          severity  reports
 ``contracted-not-published``  warning   a subscriber's own contract is older than
                                         ``contracted_days`` (90) and no responsibility
                                         covers its area or any area inside it
-``published-without-route``   warning   a responsibility covers the area but no FIT-Connect
-                                        route exists for it or any area inside it
-``dashboard-offline``         warning   an OZG-Dashboard row for the area says offline
+``published-without-route``   warning   a row's stage is published (a responsibility for
+                                        the service covers it) but no FIT-Connect route
+                                        exists for it or any area inside it
+``dashboard-offline``         warning   an OZG-Dashboard row of the service says offline
 ``unknown-online-service``    warning   a responsibility points to an Onlinedienst id that
-                                        is neither a service key nor listed in the option
-                                        ``known_onlinedienste``
+                                        no service has and the option
+                                        ``known_onlinedienste`` does not list
 ``unknown-area``              warning   the area is not in the imported register, or was
                                         removed from it (e.g. a Gemeinde merged away); off
                                         without a register
+``ambiguous-evidence``        warning   evidence in the area could belong to several offers
+                                        (it raises none of their stages); names them
+``sources-disagree``          warning   sources disagree on the area's agreement (the
+                                        governing one is named), or the service's records
+                                        disagree on its provider Land, operator or URL host
+``unresolved-area``           info      a 12-digit zero-filled ARS may stand for a coarser
+                                        area and no register decides it
 ============================  ========  ===================================================
 
 A kreisfreie Stadt named as its Kreis (``16055``) and as its Gemeinde (``160550000000``) is
 one row at the Gemeinde ARS (see :mod:`efa_core.rollout.equivalence`); the rules treat
-evidence mapped onto a row (:attr:`Evidence.area <efa_core.rollout.derive.Evidence.area>`)
+evidence mapped onto a row (:attr:`Evidence.area <efa_core.rollout.Evidence.area>`)
 as the row's own.
 
 Cost strategies: ``koenigsteiner``, ``per-capita`` and ``land-pays`` (see
@@ -37,18 +45,21 @@ from datetime import timedelta
 from efa_core.hookspecs import RegisterCostStrategy, RegisterFindingRule, hookimpl
 from efa_core.model import AgreementState, Stage
 from efa_core.rollout import costs
-from efa_core.rollout.derive import RolloutRow
 from efa_core.rollout.findings import Finding, FindingContext, Severity
+from efa_core.rollout.rows import Role, RolloutRow
 
 __all__ = [
+    "ambiguous_evidence",
     "contracted_not_published",
     "dashboard_offline",
     "efa_register_cost_strategies",
     "efa_register_finding_rules",
     "live_without_agreement",
     "published_without_route",
+    "sources_disagree",
     "unknown_area",
     "unknown_online_service",
+    "unresolved_area",
 ]
 
 
@@ -113,7 +124,7 @@ def published_without_route(context: FindingContext) -> Iterator[Finding]:
     """Report published rows without any FIT-Connect route in their area."""
     routable = sorted(str(r.ars) for r in context.rows if r.routable)
     for row in context.rows:
-        if not row.published or row.routable:
+        if row.stage is not Stage.PUBLISHED:
             continue
         ars = str(row.ars)
         if _any_within(routable, ars):
@@ -139,7 +150,7 @@ def dashboard_offline(context: FindingContext) -> Iterator[Finding]:
         offline = tuple(
             e
             for e in row.evidence
-            if e.stage is None and e.kind == "availability" and e.area == ars
+            if e.role is Role.CONTRARY and e.kind == "availability" and e.area == ars
         )
         if offline:
             yield Finding(
@@ -153,24 +164,33 @@ def dashboard_offline(context: FindingContext) -> Iterator[Finding]:
 
 
 def unknown_online_service(context: FindingContext) -> Iterator[Finding]:
-    """Report responsibilities pointing to an Onlinedienst nobody knows."""
-    known = set(context.service_keys) | {str(x) for x in context.option("known_onlinedienste", ())}
+    """Report responsibilities pointing to an Onlinedienst no service has."""
+    aliases = context.view.resolution().aliases
+    listed = {str(x) for x in context.option("known_onlinedienste", ())}
     for row in context.rows:
         ars = str(row.ars)
-        for e in row.evidence_for(Stage.PUBLISHED):
-            if e.area != ars or not (e.detail or "").startswith("onlinedienst:"):
+        for e in row.evidence:
+            if e.kind != "responsibility" or e.area != ars:
+                continue
+            if not (e.detail or "").startswith("onlinedienst:"):
                 continue
             target = (e.detail or "").split(":", 1)[1]
-            if target in known:
+            if target in aliases or target in listed:
                 continue
+            use = (
+                "another solution is in use there"
+                if e.role is Role.OTHER_SOLUTION
+                else f"counted for {context.service.key} by its LeiKa key alone"
+            )
             yield Finding(
                 rule="unknown-online-service",
                 severity=Severity.WARNING,
                 service=row.service_key,
                 area=row.ars,
                 message=(
-                    f"responsibility {e.natural_key!r} ({e.source}) for {context.service.key} "
-                    f"in {row.ars} points to the unknown Onlinedienst {target!r}"
+                    f"responsibility {e.natural_key!r} ({e.source}) in {row.ars} points to "
+                    f"the Onlinedienst {target!r}, which no service has ({use}); if it is "
+                    f"{context.service.key}'s, add it to [identity.onlinedienste] in efa.toml"
                 ),
                 evidence=(e,),
             )
@@ -200,6 +220,89 @@ def unknown_area(context: FindingContext) -> Iterator[Finding]:
         )
 
 
+def ambiguous_evidence(context: FindingContext) -> Iterator[Finding]:
+    """Report evidence that could belong to several offers, at the area it names."""
+    for row in context.rows:
+        ars = str(row.ars)
+        found = tuple(e for e in row.evidence_with(Role.AMBIGUOUS) if e.area == ars)
+        if not found:
+            continue
+        candidates = sorted({c for e in found for c in e.candidates})
+        kinds = ", ".join(sorted({e.kind for e in found}))
+        yield Finding(
+            rule="ambiguous-evidence",
+            severity=Severity.WARNING,
+            service=row.service_key,
+            area=row.ars,
+            message=(
+                f"{len(found)} record(s) ({kinds}) in {row.ars} could be evidence for any of "
+                f"{', '.join(candidates)}; none is counted for {context.service.key} (name "
+                "the Onlinedienst or URL of each offer to place them)"
+            ),
+            evidence=found,
+        )
+
+
+def sources_disagree(context: FindingContext) -> Iterator[Finding]:
+    """Report sources that disagree: on an area's agreement, or on the service's attributes."""
+    service = context.service
+    for conflict in service.conflicts:
+        values = "; ".join(f"{v!r} ({s} {k})" for s, k, v in conflict.values)
+        source, _, value = conflict.governing
+        yield Finding(
+            rule="sources-disagree",
+            severity=Severity.WARNING,
+            service=service.key,
+            area=None,
+            message=(
+                f"{service.key}: the records disagree on the {conflict.field}: {values}; "
+                f"{value!r} of {source} governs (source priority, then the most recent)"
+            ),
+        )
+    for row in context.rows:
+        if not row.disagreement:
+            continue
+        ars = str(row.ars)
+        agreements = tuple(e for e in row.evidence if e.kind == "agreement")
+        if not agreements or any(e.area != ars for e in agreements):
+            continue  # reported once, at the agreement's own area
+        overruled = [e for e in agreements if e.role is Role.OVERRULED]
+        governing = [e for e in agreements if e.role is Role.SUPPORTS]
+        state = None if row.agreement_state is None else row.agreement_state.value
+        yield Finding(
+            rule="sources-disagree",
+            severity=Severity.WARNING,
+            service=row.service_key,
+            area=row.ars,
+            message=(
+                f"{service.key} in {row.ars}: "
+                + ", ".join(f"{e.source} says {e.detail}" for e in governing[:1] + overruled)
+                + f"; {state!r} of {governing[0].source if governing else '?'} governs "
+                "(source priority, then the most recent date)"
+            ),
+            evidence=agreements,
+        )
+
+
+def unresolved_area(context: FindingContext) -> Iterator[Finding]:
+    """Report zero-filled 12-digit ARS that no register decides."""
+    for row in context.rows:
+        if not row.readings:
+            continue
+        readings = " or ".join(str(r) for r in row.readings)
+        yield Finding(
+            rule="unresolved-area",
+            severity=Severity.INFO,
+            service=row.service_key,
+            area=row.ars,
+            message=(
+                f"{row.ars} ends in zeros: it is a Gemeinde or the area {readings} written "
+                "zero-filled; import the register (efa areas import) to decide"
+            ),
+            evidence=tuple(e for e in row.evidence if e.area == str(row.ars)),
+        )
+
+
 @hookimpl
 def efa_register_finding_rules(register: RegisterFindingRule) -> None:
     """Register the built-in finding rules."""
@@ -209,6 +312,9 @@ def efa_register_finding_rules(register: RegisterFindingRule) -> None:
     register("dashboard-offline", dashboard_offline)
     register("unknown-online-service", unknown_online_service)
     register("unknown-area", unknown_area)
+    register("ambiguous-evidence", ambiguous_evidence)
+    register("sources-disagree", sources_disagree)
+    register("unresolved-area", unresolved_area)
 
 
 @hookimpl

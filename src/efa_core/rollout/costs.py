@@ -41,7 +41,10 @@ import attrs
 
 from efa_core.errors import EfaError
 from efa_core.ids import Ars, Land
+from efa_core.model import AgreementState
 from efa_core.rollout.areas_index import AreaIndex
+from efa_core.rollout.stages import govern
+from efa_core.store import EvidenceReader
 
 __all__ = [
     "CostContext",
@@ -187,21 +190,32 @@ def koenigsteiner_tables() -> dict[int, KoenigsteinerTable]:
 # --------------------------------------------------------------------------------------
 
 
-def participants(store: Any, service_key: str, areas: AreaIndex) -> tuple[Participant, ...]:
-    """Return the participants of *service_key*: contracted subscriber areas, nested folded."""
-    import orjson
+def participants(
+    store: Any,
+    service_key: str,
+    areas: AreaIndex,
+    *,
+    refs: Iterable[str] | None = None,
+    priority: Callable[[str], int] | None = None,
+) -> tuple[Participant, ...]:
+    """Return the participants of *service_key*: contracted subscriber areas, nested folded.
 
-    db = store.backend
+    :param refs: every id of the service (:attr:`ServiceInfo.aliases
+        <efa_core.rollout.ServiceInfo.aliases>`); agreements naming any of them count.
+        Default: *service_key* alone.
+    :param priority: the source precedence (:meth:`IdentityRules.priority
+        <efa_core.rollout.IdentityRules.priority>`): where sources disagree on an area's
+        agreement, the governing one decides (:func:`efa_core.rollout.stages.govern`).
+    """
+    reader = EvidenceReader(store.backend)
+    by_area: dict[str, list[Any]] = {}
+    for fact in reader.agreements(refs or (service_key,), reader.agreement_sources()):
+        by_area.setdefault(fact.ars, []).append(fact)
     found: dict[str, list[tuple[str, str]]] = {}
-    for source, key, ars, payload in db.fetchall(
-        f"SELECT source, natural_key, ars, payload{db.json_text} FROM records"  # noqa: S608
-        " WHERE kind = 'agreement' AND deleted = FALSE AND ars IS NOT NULL"
-        " AND natural_key >= ? AND natural_key < ?",
-        (service_key + "@", service_key + "A"),
-    ):
-        data = orjson.loads(payload) if isinstance(payload, (str, bytes)) else payload
-        if data["service_key"] == service_key and data["state"] == "contracted":
-            found.setdefault(ars, []).append((source, key))
+    for ars, facts in by_area.items():
+        governing = govern(facts, priority or (lambda _: 0))
+        if governing.state is AgreementState.CONTRACTED:
+            found[ars] = [(f.source, f.key) for f in governing.supporting]
     kept: list[str] = []
     covered: dict[str, list[str]] = {}
     for ars in sorted(found, key=lambda a: (len(a), a)):
@@ -251,12 +265,18 @@ def service_costs(
     year: int | None = None,
     options: Mapping[str, Any] | None = None,
     areas: AreaIndex | None = None,
+    refs: Iterable[str] | None = None,
+    priority: Callable[[str], int] | None = None,
 ) -> CostSplit:
-    """Split the costs of *service_key* among its participants in *store* with *strategy*."""
+    """Split the costs of *service_key* among its participants in *store* with *strategy*.
+
+    *refs* and *priority* are :func:`participants`' (pass the service's ids and the
+    source precedence of the view).
+    """
     index = areas if areas is not None else AreaIndex.load(store)
     context = CostContext(
         service_key=service_key,
-        participants=participants(store, service_key, index),
+        participants=participants(store, service_key, index, refs=refs, priority=priority),
         areas=index,
         year=year,
         options=dict(options or {}),

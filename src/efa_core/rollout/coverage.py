@@ -18,6 +18,11 @@ for a threshold stage (default ``live``):
 "Every Gemeinde" means every *inhabited* one: the register's uninhabited areas
 (gemeindefreie Gebiete, unbewohnt) cannot subscribe and do not count for flächendeckend.  An
 area is only classified up to its own level (a Land report says at most landesweit).
+
+Two more counts come from the row a Gemeinde takes its stage from:
+:attr:`CoverageRow.other_solution` (another solution is published or live there: the
+Kommune uses something else) and :attr:`CoverageRow.ambiguous` (evidence there could
+belong to several offers and was not counted for any).
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from efa_core.ids import Ars, ArsLevel
 from efa_core.model import Coverage, Stage
 from efa_core.rollout.areas_index import AreaIndex
 from efa_core.rollout.derive import RolloutView
+from efa_core.rollout.rows import RowFlag
 
 __all__ = ["CoverageReport", "CoverageRow", "StageCount", "coverage", "coverage_all"]
 
 _STAGES = tuple(Stage)
 _OFFERED = Stage.OFFERED.rank
+_OTHER = int(RowFlag.OTHER_SOLUTION)
+_AMBIGUOUS = int(RowFlag.AMBIGUOUS)
 
 
 @attrs.frozen(kw_only=True)
@@ -60,6 +68,10 @@ class CoverageRow:
     #: The classification for :attr:`stage`.
     coverage: Coverage | None
     stage: Stage
+    #: Gemeinden where another solution (no known offer) is published or live.
+    other_solution: StageCount = StageCount(gemeinden=0, population=0)
+    #: Gemeinden where evidence could belong to several offers (counted for none).
+    ambiguous: StageCount = StageCount(gemeinden=0, population=0)
 
     @property
     def label(self) -> str:
@@ -81,6 +93,14 @@ class CoverageRow:
                 s.value: {"gemeinden": c.gemeinden, "population": c.population}
                 for s, c in self.reached.items()
             },
+            "other_solution": {
+                "gemeinden": self.other_solution.gemeinden,
+                "population": self.other_solution.population,
+            },
+            "ambiguous": {
+                "gemeinden": self.ambiguous.gemeinden,
+                "population": self.ambiguous.population,
+            },
         }
 
 
@@ -93,7 +113,7 @@ class CoverageReport:
 
 
 class _Acc:
-    __slots__ = ("at_g", "at_p", "full", "kreise", "laender")
+    __slots__ = ("ambiguous", "at_g", "at_p", "full", "kreise", "laender", "other")
 
     def __init__(self) -> None:
         n = len(_STAGES)
@@ -103,10 +123,20 @@ class _Acc:
         self.kreise: dict[str, list[int]] = {}
         self.laender: dict[str, list[int]] = {}
         self.full = [0, 0]
+        self.other = [0, 0]
+        self.ambiguous = [0, 0]
 
-    def add(self, ars: str, rank: int, population: int, inhabited: bool, hit: bool) -> None:
+    def add(
+        self, ars: str, rank: int, flags: int, population: int, inhabited: bool, hit: bool
+    ) -> None:
         self.at_g[rank] += 1
         self.at_p[rank] += population
+        if flags & _OTHER:
+            self.other[0] += 1
+            self.other[1] += population
+        if flags & _AMBIGUOUS:
+            self.ambiguous[0] += 1
+            self.ambiguous[1] += population
         if inhabited:
             for bucket, key in ((self.kreise, ars[:5]), (self.laender, ars[:2])):
                 entry = bucket.get(key)
@@ -157,6 +187,8 @@ class _Acc:
             at=at,
             coverage=verdict,
             stage=stage,
+            other_solution=StageCount(gemeinden=self.other[0], population=self.other[1]),
+            ambiguous=StageCount(gemeinden=self.ambiguous[0], population=self.ambiguous[1]),
         )
 
 
@@ -177,7 +209,10 @@ def coverage(
     :param areas: the known areas (default: loaded from the store; pass one to reuse it).
     """
     prefix = None if within is None else str(within)
-    rows = dict(view.stage_rows(service_key, within=prefix))
+    known = view.service(service_key)
+    if known is not None:
+        service_key = known.key
+    rows = {a: (r, int(f)) for a, r, f in view.flag_rows(service_key, within=prefix)}
     group_len = None if by is None else ArsLevel.parse(by).length
     if areas is not None:
         index = areas
@@ -196,22 +231,22 @@ def coverage(
     threshold = stage.rank
     for info in gemeinden:
         ars = info.ars
-        rank = _OFFERED
+        rank, flags = _OFFERED, 0
         for n in (12, 9, 5, 3, 2):
             found = rows.get(ars[:n])
             if found is not None:
-                rank = found
+                rank, flags = found
                 break
         hit = rank == threshold if stage is Stage.TERMINATED else rank >= threshold
         population = info.population or 0
         inhabited = info.inhabited
-        total.add(ars, rank, population, inhabited, hit)
+        total.add(ars, rank, flags, population, inhabited, hit)
         if group_len is not None:
             key = ars[:group_len]
             acc = groups.get(key)
             if acc is None:
                 acc = groups[key] = _Acc()
-            acc.add(ars, rank, population, inhabited, hit)
+            acc.add(ars, rank, flags, population, inhabited, hit)
     name = None if prefix is None else index.name(prefix)
     return CoverageReport(
         total=total.row(service_key, prefix, name, stage),

@@ -26,21 +26,32 @@ and in both cases **no evidence names another area inside ``A``** (anything but 
 and its zero-filled forms).  A Landkreis with Gemeinden in the evidence is never
 collapsed, even if some source produced a bogus ``160700000000``; the forms then stay
 separate rows, as before.  So collapsing never takes evidence away from another row.
+
+**Zero-filled keys of coarser areas.**  PVOG and editorial systems also write a Kreis or
+Land zero-filled: ``160740000000`` (the Landkreis ``16074``), ``160000000000`` (Thüringen).
+With a register, a 12-digit key that is no Gemeinde of the register but whose zero-stripped
+form (the longest of its 9, 5, 3, 2-digit prefixes followed only by zeros) is a register
+area *is* that area (:func:`zero_filled_area`).  Without a register nothing is guessed:
+the row stays at the 12-digit key and records the areas it may stand for
+(:attr:`Equivalence.readings`); importing the register re-derives it.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
 __all__ = [
     "CANDIDATE_LENGTHS",
     "Equivalence",
+    "Register",
     "coarser_readings",
     "equivalence",
     "sorted_within",
+    "zero_filled_area",
     "zero_filled_gemeinde",
 ]
 
@@ -67,7 +78,7 @@ def coarser_readings(gemeinde: str) -> tuple[str, ...]:
     """Return the coarser ARS whose zero-filled form is *gemeinde*, shortest first.
 
     ``"160550000000"`` gives ``("16055", "160550000")``; ``"110000000000"`` gives
-    ``("11", "110", "11000", "110000000")``.
+    ``("11", "110", "11000", "110000000")``; ``"160745001000"`` gives ``("160745001",)``.
     """
     return tuple(gemeinde[:n] for n in (2, 3, 5, 9) if gemeinde[n:] == "0" * (12 - n))
 
@@ -94,36 +105,108 @@ def _only(names: Sequence[str], prefix: str, allowed: set[str]) -> bool:
     return True
 
 
+class Register(Protocol):
+    """What the rules need to know of the imported register (live area records)."""
+
+    @property
+    def present(self) -> bool:
+        """Whether any area record is known."""
+
+    def has(self, ars: str) -> bool:
+        """Whether *ars* is the ARS of a live area record."""
+
+    def gemeinden(self, area: str) -> Sequence[str]:
+        """Return up to two distinct register Gemeinden (12-digit ARS) inside *area*, sorted."""
+
+
+@attrs.frozen
+class SortedRegister:
+    """A :class:`Register` over the sorted list of every register ARS (a full derivation)."""
+
+    ars: Sequence[str]
+    _set: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
+    _gemeinden: Sequence[str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_set", frozenset(self.ars))
+        object.__setattr__(self, "_gemeinden", [a for a in self.ars if len(a) == 12])
+
+    @property
+    def present(self) -> bool:
+        """Whether any area record is known."""
+        return bool(self.ars)
+
+    def has(self, ars: str) -> bool:
+        """Whether *ars* is a register area."""
+        return ars in self._set
+
+    def gemeinden(self, area: str) -> Sequence[str]:
+        """Return up to two register Gemeinden inside *area*."""
+        return sorted_within(self._gemeinden, area, limit=2)
+
+
+def zero_filled_area(ars: str, register: Register) -> str | None:
+    """Return the register area a zero-filled 12-digit key stands for, or None.
+
+    ``160740000000`` gives ``16074`` when the register holds the Kreis ``16074`` and no
+    Gemeinde ``160740000000``; a key the register holds as a Gemeinde (a kreisfreie
+    Stadt's ``160550000000``) gives None, as does any key without a register.
+    """
+    if len(ars) != 12 or not ars.endswith("000") or not register.present or register.has(ars):
+        return None
+    for n in (9, 5, 3, 2):
+        if not ars[n:].strip("0") and register.has(ars[:n]):
+            return ars[:n]
+    return None
+
+
 @attrs.frozen
 class Equivalence:
-    """The result of :func:`equivalence`: which named ARS map onto which Gemeinde ARS."""
+    """The result of :func:`equivalence`: which named ARS map onto which area."""
 
-    #: Named coarser ARS -> the Gemeinde ARS it is the same area as.
+    #: Named ARS -> the area it is the same as (a kreisfreie Stadt's Gemeinde ARS, or the
+    #: area a zero-filled key stands for).
     canonical: Mapping[str, str]
     #: Gemeinde ARS -> every coarser ARS that is the same area (named or not).
     aliases: Mapping[str, tuple[str, ...]]
+    #: Without a register: named zero-filled 12-digit ARS -> the coarser areas it may be.
+    readings: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     def __call__(self, ars: str) -> str:
-        """Return the canonical form of *ars* (itself unless it maps onto a Gemeinde)."""
+        """Return the canonical form of *ars* (itself unless it maps onto another form)."""
         return self.canonical.get(ars, ars)
 
 
 def equivalence(
     named: Iterable[str],
-    register_gemeinden: Callable[[str], Sequence[str]],
+    register: Register,
     *,
     eligible: Callable[[str], bool] | None = None,
 ) -> Equivalence:
-    """Decide which of the *named* ARS are the same area as a Gemeinde (see the module doc).
+    """Decide which of the *named* ARS are the same area as another form (see the module doc).
 
     :param named: every ARS the service's evidence names (agreements, responsibilities,
         routes, dashboard rows).
-    :param register_gemeinden: returns up to two distinct register Gemeinden (12-digit ARS
-        of live area records) inside an ARS, sorted; empty: the register does not know it.
-    :param eligible: only coarser ARS for which this is true are considered (a scoped
-        derivation passes "inside the scope": it has read all evidence there only).
+    :param register: the imported register.
+    :param eligible: only coarser ARS for which this is true are considered for the
+        kreisfreie-Stadt rule (a scoped derivation passes "inside the scope": it has read
+        all evidence there only).
     """
-    names = sorted(set(named))
+    raw = set(named)
+    zero: dict[str, str] = {}
+    unresolved: dict[str, tuple[str, ...]] = {}
+    for ars in raw:
+        if len(ars) == 12 and ars.endswith("000"):
+            if register.present:
+                target = zero_filled_area(ars, register)
+                if target is not None:
+                    zero[ars] = target
+            else:
+                coarser = coarser_readings(ars)
+                if coarser:
+                    unresolved[ars] = coarser
+    register_gemeinden = register.gemeinden
+    names = sorted({zero.get(a, a) for a in raw})
     name_set = set(names)
     candidates = {g for g in (zero_filled_gemeinde(a) for a in names) if g is not None}
     canonical: dict[str, str] = {}
@@ -145,4 +228,6 @@ def equivalence(
             for area in found:
                 if area in name_set:
                     canonical[area] = gemeinde
-    return Equivalence(canonical, aliases)
+    for ars, target in zero.items():
+        canonical[ars] = canonical.get(target, target)
+    return Equivalence(canonical, aliases, unresolved)

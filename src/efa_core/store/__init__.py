@@ -8,13 +8,22 @@ migrations when the store is opened.
 The sync engine (:mod:`efa_core.sync`) writes to the store; everything else reads:
 :meth:`Store.get`, :meth:`Store.records`, :meth:`Store.history`, :meth:`Store.as_of`,
 :meth:`Store.runs`, :meth:`Store.run_details`, :meth:`Store.source_states` and
-:meth:`Store.quarantine`.
+:meth:`Store.quarantine`; the derived views read through :class:`EvidenceReader`.
 See the "Store and sync" page of the documentation for the concepts.
 """
 
 from __future__ import annotations
 
 from efa_core.store._backend import StoreLocked, mask_url
+from efa_core.store._evidence import (
+    AFTER_DIGITS,
+    AgreementFact,
+    AreaRow,
+    EvidenceFact,
+    EvidenceReader,
+    NoteFact,
+    ServiceRow,
+)
 from efa_core.store._keys import key_hash
 from efa_core.store._migrations import LATEST_VERSION, MIGRATIONS, Migration
 from efa_core.store._prepare import prepare
@@ -39,12 +48,18 @@ from efa_core.store.types import (
 )
 
 __all__ = [
+    "AFTER_DIGITS",
     "COUNT_NAMES",
     "LATEST_VERSION",
     "MIGRATIONS",
+    "AgreementFact",
+    "AreaRow",
     "BatchResult",
+    "EvidenceFact",
+    "EvidenceReader",
     "HistoryEntry",
     "Migration",
+    "NoteFact",
     "Operation",
     "PreparedDelete",
     "PreparedUpsert",
@@ -54,6 +69,7 @@ __all__ = [
     "RunMode",
     "RunStatus",
     "SchemaError",
+    "ServiceRow",
     "SkipCount",
     "SnapshotCheck",
     "SourceState",
