@@ -25,6 +25,7 @@ EXPECTED = {
     "efa_register_finding_rules": ["register"],
     "efa_register_cost_strategies": ["register"],
     "efa_register_identity_matchers": ["register"],
+    "efa_register_responsibility_writers": ["register"],
     "efa_configure": ["config"],
     "efa_on_changes": ["source", "run_id", "changes"],
     "efa_on_sync_finished": ["source", "run_id", "status", "counts", "error"],

@@ -516,6 +516,11 @@ def test_registering_the_same_class_twice_is_harmless() -> None:
         ("efa_register_finding_rules", "finding_rules", "finding rule"),
         ("efa_register_cost_strategies", "cost_strategies", "cost strategy"),
         ("efa_register_identity_matchers", "identity_matchers", "identity matcher"),
+        (
+            "efa_register_responsibility_writers",
+            "responsibility_writers",
+            "responsibility writer",
+        ),
     ],
 )
 def test_duplicate_rule_and_strategy_names_name_both_plugins(
@@ -846,6 +851,7 @@ def test_cli_plugins_json_with_injected_registry(site: MakeDist, good: None) -> 
             "connectors": ["echo"],
             "finding_rules": [],
             "cost_strategies": [],
+            "responsibility_writers": [],
         }
     ]
     result = CliRunner().invoke(plugins, ["--json", "--all"], obj=registry)

@@ -32,8 +32,11 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast, overload
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from efa_core.config import EfaConfig
     from efa_core.connectors import Change, Connector
+    from efa_core.model import Responsibility
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -43,6 +46,8 @@ __all__ = [
     "RegisterCostStrategy",
     "RegisterFindingRule",
     "RegisterIdentityMatcher",
+    "RegisterResponsibilityWriter",
+    "ResponsibilityWriter",
     "efa_configure",
     "efa_on_changes",
     "efa_on_sync_finished",
@@ -50,6 +55,7 @@ __all__ = [
     "efa_register_cost_strategies",
     "efa_register_finding_rules",
     "efa_register_identity_matchers",
+    "efa_register_responsibility_writers",
     "hookimpl",
     "hookspec",
 ]
@@ -139,6 +145,28 @@ class RegisterIdentityMatcher(Protocol):
         """
 
 
+class ResponsibilityWriter(Protocol):
+    """A writer of Zuständigkeiten for an editorial system (registered by format name)."""
+
+    def __call__(
+        self, responsibilities: Sequence[Responsibility], *, directory: Path, sender: str
+    ) -> Sequence[Path]:
+        """Write *responsibilities* into *directory* (which exists); return the files written.
+
+        :param sender: who sends them (the roll-in organisation), for the message header.
+        """
+
+
+class RegisterResponsibilityWriter(Protocol):
+    """The ``register`` callback of :func:`efa_register_responsibility_writers`."""
+
+    def __call__(self, name: str, writer: ResponsibilityWriter) -> None:
+        """Register the writer *writer* under the format name *name* (e.g. ``"xzufi-2.2.0"``).
+
+        :raises efa_core.errors.PluginError: the name is empty or *writer* is not callable.
+        """
+
+
 # ---------------------------------------------------------------------------------------
 # Registration hooks
 # ---------------------------------------------------------------------------------------
@@ -204,6 +232,22 @@ def efa_register_identity_matchers(register: RegisterIdentityMatcher) -> None:
     cross-reference table).
 
     .. versionadded:: 0.2.0
+    """
+
+
+@hookspec
+def efa_register_responsibility_writers(register: RegisterResponsibilityWriter) -> None:
+    """Register writers that put Zuständigkeiten into files for a Land's editorial system.
+
+    ``efa plan onboarding`` writes the Zuständigkeiten a wave's municipalities need with
+    the writer the user picks by name (``--format``).
+
+    :param register: call ``register(name, writer)`` once per format; *name* is a
+        non-empty string, unique over all plugins (e.g. ``"xzufi-2.2.0"``), and *writer* a
+        :class:`ResponsibilityWriter`.
+    :returns: ``None``.  Returning an awaitable is an error.
+
+    Implemented by: efa-xzufi (``xzufi-2.2.0``) and third-party plugins.
     """
 
 

@@ -117,6 +117,8 @@ class PluginInfo:
     finding_rules: tuple[str, ...] = ()
     #: The cost-sharing strategies it registers, sorted.
     cost_strategies: tuple[str, ...] = ()
+    #: The formats of the Zuständigkeiten writers it registers, sorted.
+    responsibility_writers: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -488,6 +490,7 @@ class PluginRegistry:
                 ("efa_register_connectors", self.connectors),
                 ("efa_register_finding_rules", self.finding_rules),
                 ("efa_register_cost_strategies", self.cost_strategies),
+                ("efa_register_responsibility_writers", self.responsibility_writers),
             )
         }
         infos = []
@@ -509,6 +512,9 @@ class PluginRegistry:
                     connectors=owners["efa_register_connectors"].get(name, ()),
                     finding_rules=owners["efa_register_finding_rules"].get(name, ()),
                     cost_strategies=owners["efa_register_cost_strategies"].get(name, ()),
+                    responsibility_writers=owners["efa_register_responsibility_writers"].get(
+                        name, ()
+                    ),
                 )
             )
         return sorted(infos, key=lambda info: info.name)
@@ -732,6 +738,22 @@ class PluginRegistry:
             return register
 
         return self._collect("efa_register_identity_matchers", "identity matcher", make_register)
+
+    def responsibility_writers(self) -> Mapping[str, Callable[..., Any]]:
+        """Return the registered writers of Zuständigkeiten by format name (collected once).
+
+        :raises efa_core.errors.PluginError: as :meth:`connectors` does.
+        """
+
+        def make_register(label: str, add: Callable[[str, object], None]) -> Callable[..., None]:
+            def register(name: str, writer: Callable[..., Any]) -> None:
+                add(_check_name("responsibility writer", name, writer, label), writer)
+
+            return register
+
+        return self._collect(
+            "efa_register_responsibility_writers", "responsibility writer", make_register
+        )
 
     # -- configuration and notifications -----------------------------------------------
 

@@ -43,6 +43,10 @@ def _add_commands() -> None:
     ):
         main.add_command(command)
 
+    from efa_core.cli import plan as _plan
+
+    main.add_command(_plan.plan)
+
     from efa_core.cli import report as _report
 
     main.add_command(_report.report)

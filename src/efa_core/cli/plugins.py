@@ -23,6 +23,7 @@ def _registers(info: PluginInfo) -> str:
             ("connector types", info.connectors),
             ("finding rules", info.finding_rules),
             ("cost strategies", info.cost_strategies),
+            ("responsibility writers", info.responsibility_writers),
         )
         if names
     ]
@@ -50,7 +51,8 @@ def _table(infos: Sequence[PluginInfo]) -> str:
 def plugins(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     """List the installed efa-core plugins: what each registers, and the hooks it implements.
 
-    A plugin registers connector types, finding rules and cost strategies.  Installed
+    A plugin registers connector types, finding rules, cost strategies and writers of
+    Zuständigkeiten.  Installed
     plugins are loaded as configured by EFA_LOAD_PLUGINS, EFA_DISABLED_PLUGINS and
     EFA_STRICT_PLUGINS.  An embedding program can pass its own PluginRegistry as the click
     context object.
