@@ -10,7 +10,7 @@ import pytest
 from efa_core.model import AgreementState, ItemState, Stage
 from efa_core.rollout.planning import PlanError, plan_status
 from efa_core.store import Store
-from rollout.helpers import L2, agreement, availability, put, responsibility, route, service
+from rollout.helpers import L1, L2, agreement, availability, put, responsibility, route, service
 
 from .helpers import (
     ADORF,
@@ -342,3 +342,42 @@ def test_forecast_from_the_observed_pace_of_a_synthetic_history(store: Store) ->
     stale = plan_status(fresh_view(store), plan, today=today + timedelta(days=200)).wave("Takt")
     assert stale.forecast.completion is None
     assert stale.forecast.reason == "no go-live in the last 90 days"
+
+
+# -- attribution: only evidence of the right offer ticks -----------------------------------------
+
+
+def test_ticks_come_from_evidence_attributed_to_the_offer(store: Store) -> None:
+    from efa_core.model import Service
+
+    def offer(key: str, *ids: str, leika=L1) -> Service:
+        return Service(key=key, name=key, leika_keys=[leika], onlinedienst_ids=list(ids))
+
+    plan = (
+        base_plan(services=("wohngeld-th", "anmeldung-c"))
+        .tick("wohngeld-th", ADORF, "zustaendigkeit", on=date(2025, 2, 1))
+        .tick("anmeldung-c", WEIMAR, "zustaendigkeit", on=date(2025, 2, 1))
+    )
+    setup(
+        store,
+        offer("wohngeld-th", "S16000_Onlinedienst_WG"),
+        offer("wohngeld-sh", "S01000_Onlinedienst_WG"),
+        offer("anmeldung-c", leika=L2),
+        offer("anmeldung-d", leika=L2),
+        # Weimar publishes Schleswig-Holstein's offer: not evidence for Thüringen's
+        responsibility(WEIMAR, target="S01000_Onlinedienst_WG"),
+        # Adorf uses a solution of its own: it contradicts the manual tick
+        responsibility(ADORF, target="S16000_Onlinedienst_EIGEN"),
+        # two offers without ids share L2: Weimar's Zuständigkeit could be either
+        responsibility(WEIMAR, L2, target="X"),
+        plan=plan,
+    )
+    status = plan_status(fresh_view(store), plan, today=TODAY)
+    weimar = items(cell_of(status, WEIMAR, "wohngeld-th"))["zustaendigkeit"]
+    assert weimar.state is ItemState.OPEN
+    adorf = items(cell_of(status, ADORF, "wohngeld-th"))["zustaendigkeit"]
+    assert adorf.ticked_by == "manual"
+    assert adorf.contradiction == "the Zuständigkeit there points to another solution"
+    unsure = items(cell_of(status, WEIMAR, "anmeldung-c"))["zustaendigkeit"]
+    assert unsure.ticked_by == "manual"  # the ambiguous Zuständigkeit ticks nothing ...
+    assert unsure.contradiction is None  # ... and contradicts nothing

@@ -14,7 +14,7 @@ from efa_core.plugins import PluginRegistry
 from efa_core.rollout import Finding, Severity, run_findings
 from efa_core.rollout.planning import rules as planning_rules
 from efa_core.store import Store
-from rollout.helpers import agreement, availability, put, responsibility, route, service
+from rollout.helpers import L1, agreement, availability, put, responsibility, route, service
 
 from .helpers import (
     ADORF,
@@ -221,3 +221,14 @@ def test_the_rules_run_in_a_report_with_everything_else(store: Store) -> None:
         store, PluginRegistry(entrypoints=False).finding_rules(), now=NOW, timeline=False
     )
     assert {f.rule for f in data.findings} >= {"behind-target", "pilot-without-uptake"}
+
+
+def test_a_plan_may_name_the_offer_by_another_of_its_ids(store: Store, rules) -> None:
+    from efa_core.model import Service
+
+    plan = base_plan(services=("FIT-4711",))
+    record = Service(key="anmeldung", name="Anmeldung", leika_keys=[L1], offer_ids=["FIT-4711"])
+    setup(store, record, responsibility(ADORF), plan=plan)
+    result = found(store, rules, "behind-target")
+    assert areas_of(result) == [(WEIMAR, "anmeldung"), (ADORF, "anmeldung")]
+    assert "Adorf (160615001001) is published" in result[1].message

@@ -17,10 +17,15 @@ tick                evidence
 ``live``            an OZG-Dashboard row says the service is online there
 ==================  ===========================================================================
 
-*Contrary* evidence makes a manual tick contradicted: a withdrawn, declined or terminated
-agreement; a dashboard row saying offline; or no evidence of the tick's kind for the area
-while the store holds that kind of evidence for the service elsewhere (so a source that
-would show it is synced).
+Only evidence *attributed* to the service ticks (:attr:`Role.SUPPORTS
+<efa_core.rollout.Role.SUPPORTS>`: a Zuständigkeit of this offer, not of another Land's
+offer for the same Leistung; the governing agreement, not an overruled one).  *Contrary*
+evidence makes a manual tick contradicted: a withdrawn, declined or terminated agreement;
+a dashboard row saying offline; or no evidence of the tick's kind for the area while the
+store holds that kind of evidence for the service elsewhere (so a source that would show
+it is synced).  Ambiguous evidence (it could belong to several offers) ticks nothing and
+contradicts nothing; a Zuständigkeit or dashboard row of *another solution* contradicts
+a manual tick of this offer's Zuständigkeit or go-live (the area uses something else).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from datetime import date
 from typing import NamedTuple
 
 from efa_core.model import AgreementState, Stage, Tick
-from efa_core.rollout.derive import Evidence, RolloutRow
+from efa_core.rollout.rows import Evidence, Role, RolloutRow
 
 __all__ = ["EVIDENCE_KIND", "RowTicks", "observed_kinds", "row_ticks"]
 
@@ -59,9 +64,20 @@ class RowTicks(NamedTuple):
     contrary: dict[Tick, str]
     #: The row's stage (``offered`` without a row).
     stage: Stage
+    #: Ticks whose only evidence is ambiguous (it may be this offer's: no contradiction).
+    ambiguous: frozenset[Tick] = frozenset()
 
 
 _EMPTY = RowTicks({}, {}, Stage.OFFERED)
+_TICK_OF_KIND = {
+    "responsibility": Tick.RESPONSIBILITY,
+    "route": Tick.ROUTE,
+    "availability": Tick.LIVE,
+}
+_OTHER = {
+    Tick.RESPONSIBILITY: "the Zuständigkeit there points to another solution",
+    Tick.LIVE: "the OZG-Dashboard shows another solution online there",
+}
 
 
 def _earliest(evidence: Sequence[Evidence]) -> date | None:
@@ -78,18 +94,30 @@ def row_ticks(row: RolloutRow | None) -> RowTicks:
     routes: list[Evidence] = []
     live: list[Evidence] = []
     offline = False
+    unsure: set[Tick] = set()
+    other: set[Tick] = set()
     for e in row.evidence:
-        kind = e.kind
+        kind, role = e.kind, e.role
         if kind == "agreement":
-            agreements.append(e)
-        elif e.stage is Stage.PUBLISHED:
-            published.append(e)
-        elif e.stage is Stage.ROUTABLE:
-            routes.append(e)
-        elif e.stage is Stage.LIVE:
-            live.append(e)
-        elif kind == "availability":
+            if role is not Role.OVERRULED:
+                agreements.append(e)
+            continue
+        tick = _TICK_OF_KIND.get(kind)
+        if tick is None:
+            continue
+        if role is Role.SUPPORTS:
+            if e.stage is Stage.PUBLISHED:
+                published.append(e)
+            elif e.stage is Stage.ROUTABLE:
+                routes.append(e)
+            elif e.stage is Stage.LIVE:
+                live.append(e)
+        elif role is Role.CONTRARY:
             offline = True
+        elif role is Role.AMBIGUOUS:
+            unsure.add(tick)
+        elif role is Role.OTHER_SOLUTION:
+            other.add(tick)
     positive: dict[Tick, tuple[date | None, tuple[Evidence, ...]]] = {}
     contrary: dict[Tick, str] = {}
     state = row.agreement_state
@@ -110,9 +138,12 @@ def row_ticks(row: RolloutRow | None) -> RowTicks:
         positive[Tick.LIVE] = (_earliest(live), tuple(live))
     elif offline:
         contrary[Tick.LIVE] = "the OZG-Dashboard says it is offline"
-    return RowTicks(positive, contrary, row.stage)
+    for tick in other:
+        if tick not in positive and tick is not Tick.ROUTE:
+            contrary.setdefault(tick, _OTHER[tick])
+    return RowTicks(positive, contrary, row.stage, frozenset(unsure - positive.keys()))
 
 
 def observed_kinds(rows: Iterable[RolloutRow]) -> frozenset[str]:
     """Return the evidence kinds that occur in *rows* (``agreement``, ``route``, ...)."""
-    return frozenset(e.kind for row in rows for e in row.evidence)
+    return frozenset(e.kind for row in rows for e in row.evidence if e.role is not Role.NOTE)

@@ -12,8 +12,9 @@
   a source knows the value (the column ``Quelle`` says which record) and empty where not.
 
 The Onlinedienst of a service is the plan's (:attr:`PlanService.onlinedienst
-<efa_core.model.PlanService.onlinedienst>`), else the one most Zuständigkeiten of the
-service in the Land point to.
+<efa_core.model.PlanService.onlinedienst>`), else the offer's own if it has exactly one
+(:attr:`ServiceInfo.onlinedienst_ids <efa_core.rollout.ServiceInfo.onlinedienst_ids>`),
+else the one most Zuständigkeiten attributed to the offer in the Land point to.
 """
 
 from __future__ import annotations
@@ -101,10 +102,15 @@ def _onlinedienst(plan: Plan, service: str, view: RolloutView) -> str | None:
     entry = plan.plan.service(service)
     if entry is not None and entry.onlinedienst is not None:
         return entry.onlinedienst
+    info = view.service(service)
+    if info is None:
+        return None
+    if len(info.onlinedienst_ids) == 1:
+        return info.onlinedienst_ids[0]
     counts: Counter[str] = Counter()
-    for row in view.rows(service, within=plan.land.code):
+    for row in view.rows(info.key, within=plan.land.code):
         for e in row.evidence:
-            if e.kind == "responsibility" and e.area == str(row.ars):
+            if e.kind == "responsibility" and e.raises and e.area == str(row.ars):
                 detail = e.detail or ""
                 if detail.startswith("onlinedienst:"):
                     counts[detail.split(":", 1)[1]] += 1
@@ -236,7 +242,6 @@ def write_onboarding(
     wave_status = status.wave(wave)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    services = view.services()
     notes: list[str] = []
     targets: dict[str, str | None] = {}
     for key in wave_status.services:
@@ -245,13 +250,13 @@ def write_onboarding(
             notes.append(
                 f"{key}: no Onlinedienst id (give one in the plan); no Zuständigkeiten written"
             )
-        if key not in services:
+        if view.service(key) is None:
             notes.append(f"{key}: no source knows this service; no Zuständigkeiten written")
     responsibilities: list[Responsibility] = []
     published = 0
     for cell in wave_status.cells:
         target = targets.get(cell.service_key)
-        info = services.get(cell.service_key)
+        info = view.service(cell.service_key)
         if target is None or info is None:
             continue
         if cell.row is not None and cell.row.published:

@@ -46,10 +46,11 @@ from efa_core.model import (
     WaveKind,
 )
 from efa_core.rollout.areas_index import AreaIndex
-from efa_core.rollout.derive import Evidence, RolloutRow, RolloutView
+from efa_core.rollout.derive import RolloutView
 from efa_core.rollout.planning.evidence import EVIDENCE_KIND, RowTicks, observed_kinds, row_ticks
 from efa_core.rollout.planning.forecast import DEFAULT_WINDOW_DAYS, Forecast, forecast
 from efa_core.rollout.planning.plan import Plan, PlanError, wave_order
+from efa_core.rollout.rows import Evidence, RolloutRow
 
 __all__ = [
     "Blocker",
@@ -446,7 +447,7 @@ def compute_cell(
         sources.append(MANUAL)
         if recorded.state is ItemState.DONE and tick is not None and item.ticked_by is tick:
             why = ticks.contrary.get(tick)
-            if why is None and EVIDENCE_KIND[tick] in observed:
+            if why is None and EVIDENCE_KIND[tick] in observed and tick not in ticks.ambiguous:
                 why = _NO_EVIDENCE[tick].format(ars=ars)
             if why is not None:
                 contradictions.append((index, why))
@@ -484,7 +485,8 @@ class _ServiceData:
         given: Sequence[RolloutRow] | None = None,
     ) -> None:
         if given is None:
-            rows = list(view.rows(service, within=within))
+            info = view.service(service)  # the plan may name the offer by any of its ids
+            rows = list(view.rows(service if info is None else info.key, within=within))
         else:
             rows = [r for r in given if str(r.ars).startswith(within)]
         self.rows: dict[str, RolloutRow] = {}

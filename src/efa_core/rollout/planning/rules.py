@@ -74,7 +74,9 @@ def _statuses(context: FindingContext) -> list[PlanStatus]:
     key = context.service.key
     out = []
     for plan in _plans(context):
-        if key not in plan.service_keys:
+        # the plan may name the offer by any of its ids; rows and findings use the canonical
+        named = [s for s in plan.service_keys if s == key or _canonical(context, s) == key]
+        if not named:
             continue
         land = plan.land.code
         inside = context.within is None or land.startswith(context.within)
@@ -84,12 +86,17 @@ def _statuses(context: FindingContext) -> list[PlanStatus]:
                 plan,
                 today=context.now.date(),
                 areas=context.areas,
-                services=[key],
-                rows={key: context.rows} if inside else None,
+                services=named,
+                rows=dict.fromkeys(named, context.rows) if inside else None,
             )
         )
     _status_memo[0], _status_memo[1] = context, out
     return out
+
+
+def _canonical(context: FindingContext, ref: str) -> str | None:
+    info = context.view.service(ref)
+    return None if info is None else info.key
 
 
 def _evidence(cell: Cell) -> tuple[Any, ...]:
@@ -121,7 +128,7 @@ def behind_target(context: FindingContext) -> Iterator[Finding]:
                 yield Finding(
                     rule="behind-target",
                     severity=Severity.WARNING,
-                    service=cell.service_key,
+                    service=context.service.key,
                     area=Ars(cell.ars),
                     message=(
                         f"{cell.service_key}: {_where(status, cell.ars)} is {cell.stage.value}, "
@@ -151,7 +158,7 @@ def stalled_onboarding(context: FindingContext) -> Iterator[Finding]:
                 yield Finding(
                     rule="stalled-onboarding",
                     severity=Severity.WARNING,
-                    service=cell.service_key,
+                    service=context.service.key,
                     area=Ars(cell.ars),
                     message=(
                         f"{cell.service_key}: onboarding in {_where(status, cell.ars)} has not "
@@ -209,7 +216,7 @@ def pilot_without_uptake(context: FindingContext) -> Iterator[Finding]:
                 yield Finding(
                     rule="pilot-without-uptake",
                     severity=Severity.WARNING,
-                    service=cell.service_key,
+                    service=context.service.key,
                     area=Ars(cell.ars),
                     message=(
                         f"{cell.service_key}: pilot municipality {_where(status, cell.ars)} of "
@@ -249,7 +256,7 @@ def live_before_contract(context: FindingContext) -> Iterator[Finding]:
         yield Finding(
             rule="live-before-contract",
             severity=Severity.WARNING,
-            service=cell.service_key,
+            service=context.service.key,
             area=Ars(cell.ars),
             message=f"{cell.service_key} is live in {_where(status, cell.ars)}, but {why}",
             evidence=cell.row.evidence_for(Stage.LIVE)
@@ -272,7 +279,7 @@ def contradicted_tick(context: FindingContext) -> Iterator[Finding]:
             yield Finding(
                 rule="contradicted-tick",
                 severity=Severity.WARNING,
-                service=cell.service_key,
+                service=context.service.key,
                 area=Ars(cell.ars),
                 message=(
                     f"{cell.service_key}: {item.label!r} in {_where(status, cell.ars)} was "
@@ -289,7 +296,7 @@ def outside_plan(context: FindingContext) -> Iterator[Finding]:
             yield Finding(
                 rule="outside-plan",
                 severity=Severity.INFO,
-                service=row.service_key,
+                service=context.service.key,
                 area=Ars(row.ars),
                 message=(
                     f"{row.service_key} is {row.stage.value} in {_where(status, row.ars)}, which "
