@@ -164,8 +164,10 @@ def test_messy_csv_in_cp1252_with_title_footer_and_unknown_columns() -> None:
             "rollout-plan": 1,
             "plan-wave": 2,
             "onboarding-item": 10,
-            "plan-row": 4,
+            "plan-row": 2,
             "title-line": 2,
+            "blank-line": 2,
+            "footer-line": 1,
             "column": 1,
         },
     )
@@ -186,14 +188,14 @@ def test_messy_csv_in_cp1252_with_title_footer_and_unknown_columns() -> None:
     assert records[f"th/MP-101@{WEIMAR}#destination"].state is ItemState.IN_PROGRESS
     assert records[f"th/MP-101@{ADORF}#destination"].state is ItemState.NOT_APPLICABLE
     reasons = {r.position.rsplit(":", 1)[1]: r.problems[0] for r in batch.rejected}
-    assert reasons["line 10"] == (
+    assert reasons["row 10"] == (
         "Stichtag",
-        f"wave 'Welle 2' has Stichtag 2025-04-01 at {FIXTURES / 'wellenplan-cp1252.csv'}:line 8",
+        f"wave 'Welle 2' has Stichtag 2025-04-01 at {FIXTURES / 'wellenplan-cp1252.csv'}:row 8",
     )
     # a Thüringen ARS cut short could be read as Schleswig-Holstein's: not in this plan's Land
-    assert reasons["line 11"] == ("ARS", "01605 (given as 1605) does not lie in Thüringen (16)")
-    assert reasons["line 12"][0] == "interest"
-    assert {s.reason for s in batch.skipped} >= {"footer line", "unknown column 'Telefon'"}
+    assert reasons["row 11"] == ("ARS", "01605 (given as 1605) does not lie in Thüringen (16)")
+    assert reasons["row 12"][0] == "Interesse bekundet"  # the header as written
+    assert "unknown column 'Telefon'" in {s.reason for s in batch.skipped}
 
 
 def test_xlsx_with_merged_wave_cells_numbers_for_ars_and_date_cells(tmp_path: Path) -> None:
@@ -238,7 +240,9 @@ def test_xlsx_with_merged_wave_cells_numbers_for_ars_and_date_cells(tmp_path: Pa
     assert records["th/Welle 2"].targets == (Ars(ILM_KREIS),)
     with pytest.raises(SourceNotUnderstood, match="no header row"):
         read_plan_file(PlanFileConfig(path=str(path), sheet="Notizen", **TABLE_OPTIONS))
-    with pytest.raises(SourceNotUnderstood, match="no sheet 'Plan'; sheets: Übersicht, Notizen"):
+    with pytest.raises(
+        SourceNotUnderstood, match="no sheet named 'Plan'; sheets: 'Übersicht', 'Notizen'"
+    ):
         read_plan_file(PlanFileConfig(path=str(path), sheet="Plan", **TABLE_OPTIONS))
 
 
@@ -252,10 +256,10 @@ def test_a_lost_leading_zero_of_an_ars_number_is_restored(tmp_path: Path) -> Non
     assert [r.problems[0][0] for r in content.rejected] == ["ARS", "ARS"]
 
 
-def test_xlsx_that_is_no_workbook_is_not_understood(tmp_path: Path) -> None:
+def test_a_maintenance_page_saved_as_the_plan_is_not_understood(tmp_path: Path) -> None:
     path = tmp_path / "plan.xlsx"
     path.write_text("<html>Wartung</html>", encoding="utf-8")
-    with pytest.raises(SourceNotUnderstood, match="not an XLSX workbook"):
+    with pytest.raises(SourceNotUnderstood, match="no header row found: no column for wave"):
         read_plan_file(PlanFileConfig(path=str(path), **TABLE_OPTIONS))
 
 

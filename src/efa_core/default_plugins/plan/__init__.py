@@ -41,7 +41,7 @@ import attrs
 
 from efa_core.connectors import Batch, Capability, CheckResult, Connector, Upsert
 from efa_core.default_plugins.plan._common import Content
-from efa_core.default_plugins.plan._table import read_table, table_rows, write_csv, write_xlsx
+from efa_core.default_plugins.plan._table import read_table, write_csv, write_xlsx
 from efa_core.default_plugins.plan._yaml import dump_yaml, read_yaml
 from efa_core.errors import ConnectorError, SourceNotUnderstood
 from efa_core.hookspecs import RegisterConnector, hookimpl
@@ -215,9 +215,7 @@ def read_plan_file(config: PlanFileConfig, *, label: str = "plan") -> Content:
         if kind == "yaml":
             return read_yaml(path, label)
         plan = config.header()
-        content = read_table(
-            table_rows(path, sheet=config.sheet, encoding=config.encoding), plan, str(path)
-        )
+        content = read_table(path, plan, sheet=config.sheet, encoding=config.encoding, label=label)
     except SourceNotUnderstood as exc:
         if exc.source is None:
             raise SourceNotUnderstood(exc.reason, source=label, where=exc.where) from None

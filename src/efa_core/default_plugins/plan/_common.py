@@ -239,14 +239,6 @@ def checklist_items(plan: RolloutPlan | None, services: Sequence[str] = ()) -> l
     return list(seen.values())
 
 
-def cell_value(value: Any) -> Any:
-    """Normalise a spreadsheet cell: strings stripped, empty strings None."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
 class Content:
     """What a plan file holds: records, rejected entries and skipped input, in file order."""
 

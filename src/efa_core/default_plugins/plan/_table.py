@@ -21,7 +21,9 @@ Bearbeiter (by)        who recorded the row's states
 Bemerkung (note)       a note for the row's states
 =====================  ====================================================================
 
-The header row is searched for in the first 30 lines (title lines above it are skipped).
+The rows are read with :mod:`efa_core.tabular` (encodings, delimiters, title and footer
+lines, merged cells, repeated headers); the header row is the first of the first rows with
+an ARS and a Welle column.  Columns no field claims are counted as skipped (``column``).
 A wave's Art, Stichtag and Ziel Go-Live may be repeated on each of its rows, but not
 contradicted.  A row whose ARS lies inside another target of the same wave adds no target
 (it carries states only).  The plan itself (key, name, Land, services) comes from the
@@ -30,11 +32,9 @@ connector options.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -45,14 +45,12 @@ from efa_core.connectors import Skipped
 from efa_core.default_plugins.plan._common import (
     CellError,
     Content,
-    cell_value,
     checklist_items,
     format_cell,
     parse_ars,
     parse_cell,
     parse_date,
 )
-from efa_core.errors import SourceNotUnderstood
 from efa_core.ids import Ars
 from efa_core.model import (
     ChecklistItem,
@@ -61,42 +59,53 @@ from efa_core.model import (
     Wave,
     WaveKind,
 )
+from efa_core.tabular import Field, Row, Schema, fold, open_table
 
-__all__ = ["COLUMNS", "ITEM_ALIASES", "read_table", "table_rows", "write_csv", "write_xlsx"]
+__all__ = ["COLUMNS", "ITEM_ALIASES", "plan_schema", "read_table", "write_csv", "write_xlsx"]
 
-#: Column role -> the header texts (normalised) that name it.
+#: Column role -> the headers that name it (compared folded: case, umlauts, punctuation).
 COLUMNS: Final[Mapping[str, tuple[str, ...]]] = {
-    "wave": ("welle", "wave", "rolloutwelle"),
-    "wave_kind": ("art", "wellenart", "kind", "wavekind"),
-    "stichtag": ("stichtag", "cutoff", "cutoffdate"),
+    "wave": ("Welle", "Wave", "Rollout-Welle", "Roll-out-Welle"),
+    "wave_kind": ("Art", "Wellenart", "Kind", "Wave kind"),
+    "stichtag": ("Stichtag", "Cutoff"),
     "target_golive": (
-        "zielgolive",
-        "goliveziel",
-        "zieltermin",
-        "zieltermingolive",
-        "targetgolive",
-        "golivetarget",
+        "Ziel Go-Live",
+        "Go-Live (Ziel)",
+        "Zieltermin",
+        "Zieltermin Go-Live",
+        "Target go-live",
     ),
-    "ars": ("ars", "regionalschlussel", "regionalschluessel", "amtlicherregionalschlussel"),
-    "name": ("name", "gemeinde", "kommune", "gebiet", "area"),
-    "service": ("leistung", "dienst", "onlinedienst", "service"),
-    "by": ("bearbeiter", "bearbeitetvon", "by", "verantwortlich"),
-    "note": ("bemerkung", "bemerkungen", "note", "notes", "kommentar"),
+    "ars": ("ARS", "Regionalschlüssel", "Amtlicher Regionalschlüssel"),
+    "name": ("Name", "Gemeinde", "Kommune", "Gebiet", "Area"),
+    "service": ("Leistung", "Dienst", "Onlinedienst", "Service"),
+    "by": ("Bearbeiter", "Bearbeitet von", "By", "Verantwortlich"),
+    "note": ("Bemerkung", "Bemerkungen", "Note", "Notes", "Kommentar"),
 }
-#: Default checklist item -> further header texts (normalised) that name its column.
+#: Default checklist item -> further headers that name its column (besides key and label).
 ITEM_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
-    "interest": ("interesse", "interessebekundet", "interessenbekundung"),
-    "contract": ("vertrag", "vertragsschluss", "nutzungsvereinbarung"),
-    "transport": ("ubertragungsweg", "transportweg", "anbindungsweg"),
-    "fachverfahren": ("fachverfahren", "fachverfahrenangebunden"),
-    "zustaendigkeit": ("zustandigkeit", "oeundzustandigkeit", "redaktionssystem", "pvog"),
-    "destination": ("zustellpunkt", "fitconnect", "fitconnectzustellpunkt"),
-    "dvdv": ("dvdv", "dvdveintrag"),
-    "payment": ("epaybl", "bezahldaten", "bezahlung"),
-    "contacts": ("ansprechpersonen", "ansprechpartner", "kontakte"),
-    "production-test": ("produktionstest", "test"),
-    "go-live": ("golive", "liveschaltung", "online"),
-    "announcement": ("bekanntmachung",),
+    "interest": ("Interesse", "Interessenbekundung"),
+    "contract": ("Vertrag", "Vertragsschluss", "Nutzungsvereinbarung"),
+    "transport": ("Übertragungsweg", "Transportweg", "Anbindungsweg"),
+    "fachverfahren": ("Fachverfahren",),
+    "zustaendigkeit": ("Zuständigkeit", "OE und Zuständigkeit", "Redaktionssystem", "PVOG"),
+    "destination": ("Zustellpunkt", "FIT-Connect", "Destination"),
+    "dvdv": ("DVDV",),
+    "payment": ("ePayBL", "Bezahldaten", "Bezahlung"),
+    "contacts": ("Ansprechpersonen", "Ansprechpartner", "Kontakte"),
+    "production-test": ("Produktionstest", "Test"),
+    "go-live": ("Go-Live", "Online"),
+    "announcement": ("Bekanntmachung",),
+}
+_DESCRIPTIONS: Final = {
+    "wave": "the wave's name",
+    "wave_kind": "Pilot or Rollout",
+    "stichtag": "the wave's Stichtag",
+    "target_golive": "the wave's target go-live date",
+    "ars": "the target area's ARS",
+    "name": "the area's name",
+    "service": "the service the row's checklist states are for",
+    "by": "who recorded the row's states",
+    "note": "a note for the row's states",
 }
 #: How the writer heads the columns.
 _HEADINGS: Final = {
@@ -115,132 +124,30 @@ _KINDS: Final = {
     "pilotierung": WaveKind.PILOT,
     "pilotwelle": WaveKind.PILOT,
     "rollout": WaveKind.ROLLOUT,
+    "roll out": WaveKind.ROLLOUT,
     "welle": WaveKind.ROLLOUT,
-    "": WaveKind.ROLLOUT,
 }
-_HEADER_SEARCH: Final = 30
-_DELIMITERS: Final = (";", ",", "\t", "|")
-_FOOTER_WORDS: Final = ("stand", "export", "summe", "gesamt", "quelle", "erstellt")
 
 
-def _norm(text: object) -> str:
-    """Normalise a header: no accents, case, spaces or punctuation (``zielgolive``)."""
-    decomposed = unicodedata.normalize("NFKD", str(text)).casefold()
-    return "".join(c for c in decomposed if c.isalnum())
+def _item_field(key: str) -> str:
+    return "item_" + key.replace("-", "_")
 
 
-@attrs.frozen
-class _Header:
-    line: int
-    roles: Mapping[str, int]
-    items: Mapping[str, int]
-    unknown: tuple[tuple[int, str], ...]
-
-
-def _match_header(cells: Sequence[Any], items: Sequence[ChecklistItem]) -> _Header | None:
-    aliases = {alias: role for role, names in COLUMNS.items() for alias in names}
-    item_names = {}
-    for item in items:
-        for alias in ITEM_ALIASES.get(item.key, ()):
-            item_names[alias] = item.key
-    for item in items:
-        item_names[_norm(item.key)] = item.key
-        item_names[_norm(item.label)] = item.key
-    roles: dict[str, int] = {}
-    found_items: dict[str, int] = {}
-    unknown = []
-    for index, cell in enumerate(cells):
-        if cell is None or not str(cell).strip():
-            continue
-        name = _norm(cell)
-        if name in item_names and item_names[name] not in found_items:
-            found_items[item_names[name]] = index
-        elif name in aliases and aliases[name] not in roles:
-            roles[aliases[name]] = index
-        else:
-            unknown.append((index, str(cell).strip()))
-    if "ars" not in roles or "wave" not in roles:
-        return None
-    return _Header(line=0, roles=roles, items=found_items, unknown=tuple(unknown))
-
-
-# -- reading rows --------------------------------------------------------------------------
-
-
-def _decode(raw: bytes, encoding: str | None, where: str) -> str:
-    if encoding is not None:
-        try:
-            return raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceNotUnderstood(f"cannot decode as {encoding}: {exc}", where=where) from None
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
-
-
-def _csv_rows(path: Path, encoding: str | None) -> Iterator[tuple[str, list[Any]]]:
-    text = _decode(path.read_bytes(), encoding, str(path))
-    lines = text.splitlines()
-    delimiter = ";"
-    for line in lines[:_HEADER_SEARCH]:
-        counts = {d: line.count(d) for d in _DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        if counts[best] and any(_norm(c) in COLUMNS["ars"] for c in line.split(best)):
-            delimiter = best
-            break
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for row in reader:
-        yield f"{path}:line {reader.line_num}", row
-
-
-def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[str, list[Any]]]:
-    try:
-        import openpyxl
-    except ImportError as exc:  # pragma: no cover - openpyxl is installed in the tests
-        raise SourceNotUnderstood(
-            "reading XLSX needs openpyxl; install efa-core[xlsx]", where=str(path)
-        ) from exc
-    from zipfile import BadZipFile
-
-    try:
-        workbook = openpyxl.load_workbook(path, data_only=True)
-    except (BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise SourceNotUnderstood(f"not an XLSX workbook: {exc}", where=str(path)) from None
-    try:
-        if sheet is None:
-            ws = workbook.worksheets[0]
-        elif sheet in workbook.sheetnames:
-            ws = workbook[sheet]
-        else:
-            raise SourceNotUnderstood(
-                f"no sheet {sheet!r}; sheets: {', '.join(workbook.sheetnames)}", where=str(path)
-            )
-        fill: dict[tuple[int, int], Any] = {}
-        for merged in ws.merged_cells.ranges:
-            value = ws.cell(merged.min_row, merged.min_col).value
-            for row in range(merged.min_row, merged.max_row + 1):
-                for col in range(merged.min_col, merged.max_col + 1):
-                    fill[(row, col)] = value
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = list(values)
-            for (row, col), value in fill.items():
-                if row == number and col - 1 < len(cells):
-                    cells[col - 1] = value
-            yield f"{path}:{ws.title}!row {number}", cells
-    finally:
-        workbook.close()
-
-
-def table_rows(
-    path: Path, *, sheet: str | None = None, encoding: str | None = None
-) -> Iterator[tuple[str, list[Any]]]:
-    """Yield ``(position, cells)`` of a CSV or XLSX file (by its suffix)."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path, sheet)
-    return _csv_rows(path, encoding)
+def plan_schema(items: Sequence[ChecklistItem]) -> Schema:
+    """Return the table schema of a plan with these checklist items (ARS and Welle required)."""
+    fields = [
+        Field(role, _DESCRIPTIONS[role], headers, required=role in ("ars", "wave"))
+        for role, headers in COLUMNS.items()
+    ]
+    fields += [
+        Field(
+            _item_field(item.key),
+            f"the checklist item {item.label!r}",
+            (item.label, item.key, *ITEM_ALIASES.get(item.key, ())),
+        )
+        for item in items
+    ]
+    return Schema(fields)
 
 
 # -- turning rows into records ---------------------------------------------------------------
@@ -256,34 +163,26 @@ class _WaveDraft:
     targets: list[Ars] = attrs.field(factory=list)
 
 
-def _cell(cells: Sequence[Any], index: int | None) -> Any:
-    if index is None or index >= len(cells):
-        return None
-    return cell_value(cells[index])
-
-
 def _text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip() or None
+    return " ".join(str(value).split()) or None
 
 
-def _wave_values(
-    cells: Sequence[Any], header: _Header
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def _wave_values(row: Row) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     values: dict[str, Any] = {}
     problems = []
-    kind = _text(_cell(cells, header.roles.get("wave_kind")))
+    kind = _text(row.get("wave_kind"))
     if kind is not None:
-        found = _KINDS.get(_norm(kind))
+        found = _KINDS.get(fold(kind))
         if found is None:
             problems.append(("Art", f"{kind!r} is not a wave kind (Pilot or Rollout)"))
         else:
             values["kind"] = found
     for role, column in (("stichtag", "Stichtag"), ("target_golive", "Ziel Go-Live")):
-        value = _cell(cells, header.roles.get(role))
+        value = row.get(role)
         if value is not None:
             try:
                 values[role] = parse_date(value)
@@ -314,38 +213,43 @@ def _merge(draft: _WaveDraft, values: Mapping[str, Any]) -> None:
             setattr(draft, field, value)
 
 
-def read_table(rows: Iterator[tuple[str, list[Any]]], plan: RolloutPlan, where: str) -> Content:
-    """Turn the rows of a plan table into waves and onboarding items of *plan*.
+def read_table(
+    path: Path,
+    plan: RolloutPlan,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    label: str | None = None,
+) -> Content:
+    """Read the plan table *path* (CSV or XLSX) into waves and onboarding items of *plan*.
 
-    :raises SourceNotUnderstood: no header row with an ARS and a Welle column was found.
+    Rows are read with :func:`efa_core.tabular.open_table` (encodings, delimiters, title
+    and footer lines, merged cells).
+
+    :raises SourceNotUnderstood: no header row with an ARS and a Welle column was found,
+        or the file is no table.
     """
     content = Content()
     items = checklist_items(plan)
-    header: _Header | None = None
-    for position, cells in rows:
-        header = _match_header(cells, items)
-        if header is not None:
-            break
-        if any(c is not None and str(c).strip() for c in cells):
-            content.skipped.append(Skipped("title-line", "above the header row", 1, position))
-    if header is None:
-        raise SourceNotUnderstood(
-            "no header row with the columns ARS and Welle (wave) in the first "
-            f"{_HEADER_SEARCH} lines",
-            where=where,
-        )
-    for _, name in header.unknown:
-        content.skipped.append(Skipped("column", f"unknown column {name!r}", 1, where))
-    waves: dict[str, _WaveDraft] = {}
-    services = plan.service_keys
-    empty = 0
-    for position, cells in rows:
-        if not any(c is not None and str(c).strip() for c in cells):
-            empty += 1
-            continue
-        _read_row(position, cells, header, plan, services, waves, content)
-    if empty:
-        content.skipped.append(Skipped("plan-row", "empty line", empty))
+    schema = plan_schema(items)
+    with open_table(
+        path, schema, sheet=sheet, encoding=encoding, source_name=label, name=str(path)
+    ) as table:
+        claimed = set(table.columns.indexes.values())
+        for index, header in enumerate(table.header):
+            if index not in claimed and header.strip():
+                content.skipped.append(
+                    Skipped("column", f"unknown column {header.strip()!r}", 1, str(path))
+                )
+        item_fields = [
+            (item.key, _item_field(item.key), table.columns.headers[_item_field(item.key)])
+            for item in items
+            if _item_field(item.key) in table.columns.indexes
+        ]
+        waves: dict[str, _WaveDraft] = {}
+        for row in table:
+            _read_row(row, item_fields, plan, waves, content)
+        content.skipped.extend(table.skipped)
     for draft in waves.values():
         targets = [
             t for t in draft.targets if not any(o != t and o.contains(t) for o in draft.targets)
@@ -368,25 +272,18 @@ def read_table(rows: Iterator[tuple[str, list[Any]]], plan: RolloutPlan, where: 
 
 
 def _read_row(
-    position: str,
-    cells: Sequence[Any],
-    header: _Header,
+    row: Row,
+    item_fields: Sequence[tuple[str, str, str]],
     plan: RolloutPlan,
-    services: Sequence[str],
     waves: dict[str, _WaveDraft],
     content: Content,
 ) -> None:
-    raw = {n: _text(cells[i]) if i < len(cells) else None for n, i in header.roles.items()}
-    ars_value = _cell(cells, header.roles["ars"])
-    filled = [c for c in cells if c is not None and str(c).strip()]
+    position = row.position
+    raw = row.raw()
+    ars_value = row.get("ars")
     if ars_value is None:
-        first = _norm(filled[0]) if filled else ""
-        if len(filled) <= 2 and first.startswith(_FOOTER_WORDS):
-            content.skipped.append(Skipped("plan-row", "footer line", 1, position))
-        else:
-            content.reject("plan-row", position, raw, [("ARS", "required field missing")])
+        content.reject("plan-row", position, raw, [("ARS", "required field missing")])
         return
-    problems: list[tuple[str, str]] = []
     try:
         ars = parse_ars(ars_value)
     except CellError as exc:
@@ -398,7 +295,9 @@ def _read_row(
         message = f"{shown} does not lie in {plan.land.name_de} ({plan.land.code})"
         content.reject("plan-row", position, raw, [("ARS", message)])
         return
-    service = _text(_cell(cells, header.roles.get("service")))
+    services = plan.service_keys
+    problems: list[tuple[str, str]] = []
+    service = _text(row.get("service"))
     if service is not None and service not in services:
         problems.append(
             (
@@ -406,8 +305,8 @@ def _read_row(
                 f"{service!r} is not a service of plan {plan.key!r} ({', '.join(services)})",
             )
         )
-    wave_name = _text(_cell(cells, header.roles.get("wave")))
-    values, wave_problems = _wave_values(cells, header)
+    wave_name = _text(row.get("wave"))
+    values, wave_problems = _wave_values(row)
     problems += wave_problems
     draft = None if wave_name is None else waves.get(wave_name)
     if draft is not None:
@@ -421,14 +320,14 @@ def _read_row(
         _merge(draft, values)
         if ars not in draft.targets:
             draft.targets.append(ars)
-    by = _text(_cell(cells, header.roles.get("by")))
-    note = _text(_cell(cells, header.roles.get("note")))
-    for key, index in header.items.items():
-        cell = _cell(cells, index)
+    by = _text(row.get("by"))
+    note = _text(row.get("note"))
+    for key, field, header in item_fields:
+        cell = row.get(field)
         try:
             parsed = parse_cell(key, cell)
         except CellError as exc:
-            content.reject("onboarding-item", position, {key: _text(cell)}, [(key, str(exc))])
+            content.reject("onboarding-item", position, {header: _text(cell)}, [(header, str(exc))])
             continue
         if parsed is None:
             continue
@@ -447,9 +346,11 @@ def _read_row(
                     note=note,
                 )
             except ValueError as exc:
-                content.reject("onboarding-item", position, {key: _text(cell)}, [(key, str(exc))])
+                content.reject(
+                    "onboarding-item", position, {header: _text(cell)}, [(header, str(exc))]
+                )
                 continue
-            content.add(item, position, {key: _text(cell), "service": service_key})
+            content.add(item, position, {header: _text(cell), "service": service_key})
 
 
 # -- writing ---------------------------------------------------------------------------------
