@@ -1,8 +1,16 @@
-"""The fake Routing and Dashboard APIs, checked against their OpenAPI specs, and the checker."""
+"""The shared fake-server kit (efa_core.testing.fakes) and the OpenAPI contract checker.
+
+The fakes of the bundled plugins' systems live beside their plugins
+(``efa_fitconnect.testing``, ``efa_dashboard.testing``, ``efa_pvog.testing``) and are
+tested there.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,13 +21,11 @@ from efa_core.testing.contract import (
     find_fixtures_dir,
     find_spec_fixture,
 )
-from efa_core.testing.fakes.dashboard import DashboardApiFake, significant
-from efa_core.testing.fakes.routing import RateLimit, RoutingApiFake
+from efa_core.testing.fakes import FakeApi, RateLimit
 
 ROUTING = "fit-connect-routing-api.v2.0.0.yaml"
 DASHBOARD = "ozg-dashboard-digitale-verwaltung-api.openapi.yaml"
 KEY = "99123456760610"
-UA = {"User-Agent": "efa-core-tests/1"}
 
 
 @pytest.fixture(scope="module")
@@ -32,26 +38,24 @@ def dashboard() -> OpenApiContract:
     return OpenApiContract.load(find_spec_fixture(DASHBOARD, Path(__file__)))
 
 
-def sync_get(fake, path: str, params=None, headers=UA) -> httpx.Response:
-    # httpx.ASGITransport is async only: drive the app through the async client.
-    import asyncio
-
+def get(app: Any, path: str, params: Any = None) -> httpx.Response:
     async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=fake)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fake") as c:
-            response = await c.get(path, params=params, headers=headers)
-            await response.aread()
-            return response
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
+            return await client.get(path, params=params)
 
     return asyncio.run(go())
 
 
-def check_all(fake, contract: OpenApiContract, allow=()) -> None:
-    for ex in fake.exchanges:
-        contract.check_request(ex.method, ex.path, ex.query)
-        contract.check_response(
-            ex.method, ex.path, ex.status, ex.content_type, ex.body, allow_undocumented=allow
-        )
+class Items(FakeApi):
+    """The smallest FakeApi: ``GET /items`` answers the query back, everything else 404."""
+
+    def handle(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str]
+    ) -> tuple[int, str, Any, Mapping[str, str]]:
+        if path != "/items":
+            return 404, self.error_content_type, self.error_body(404, "Not Found", path, path), {}
+        return 200, "application/json", {"query": query}, {"X-Items": "1"}
 
 
 # -- locating the specs ---------------------------------------------------------------------
@@ -74,175 +78,63 @@ def test_missing_fixtures_fail_clearly(tmp_path, monkeypatch) -> None:
         find_fixtures_dir(__file__)
 
 
-# -- the Routing API fake -------------------------------------------------------------------
+# -- FakeApi: recording, faults, rate limits --------------------------------------------------
 
 
-@pytest.fixture
-def routing_fake() -> RoutingApiFake:
-    fake = RoutingApiFake(page_limit=2)
-    for n in range(5):
-        fake.add_route(KEY, "16055", name=f"Amt {n}")
-    fake.add_route(KEY, ags="16055000", name="by AGS")
-    fake.add_route(KEY, area_id="1024", name="by area id")
-    fake.add_area("1024", "Halle (Saale)", "Kreisfreie Stadt", zips=["06108"])
-    return fake
+def test_exchanges_are_recorded_with_query_and_headers() -> None:
+    fake = Items()
+    answer = get(fake, "/items", [("a", "1"), ("a", "2")])
+    assert answer.status_code == 200
+    assert answer.json() == {"query": [["a", "1"], ["a", "2"]]}
+    assert answer.headers["x-items"] == "1"
+    assert get(fake, "/nothing").status_code == 404
+    first, second = fake.exchanges
+    assert (first.method, first.path, first.query, first.status) == (
+        "GET",
+        "/items",
+        [("a", "1"), ("a", "2")],
+        200,
+    )
+    assert first.headers["host"] == "fake"
+    assert (second.status, second.content_type) == (404, "application/problem+json")
+    assert second.body["status"] == 404
 
 
-def test_routes_are_paged_by_offset(routing_fake, routing) -> None:
-    names = []
-    offset = 0
-    while True:
-        body = sync_get(
-            routing_fake, "/v1/routes", {"leikaKey": KEY, "ars": "16055", "offset": offset}
-        ).json()
-        assert body["totalCount"] == 5
-        names += [r["destinationName"] for r in body["routes"]]
-        offset += body["count"]
-        if not body["count"] or offset >= body["totalCount"]:
-            break
-    assert names == [f"Amt {n}" for n in range(5)]
-    one = sync_get(routing_fake, "/routes", {"leikaKey": KEY, "ags": "16055000"}).json()
-    assert [r["destinationName"] for r in one["routes"]] == ["by AGS"]
-    two = sync_get(routing_fake, "/routes", {"leikaKey": KEY, "areaId": "1024"}).json()
-    assert [r["destinationName"] for r in two["routes"]] == ["by area id"]
-    check_all(routing_fake, routing)
+def test_faults_are_injected_per_path_in_order() -> None:
+    fake = Items()
+    fake.fail(503, path="/items", times=2, headers={"Retry-After": "0"})
+    fake.fail(418, body="teapot", content_type="text/plain")
+    assert get(fake, "/other").status_code == 418  # the path-less fault takes any path
+    first = get(fake, "/items")
+    assert (first.status_code, first.headers["retry-after"]) == (503, "0")
+    assert first.json()["title"] == "Injected fault"
+    assert get(fake, "/items").status_code == 503
+    assert get(fake, "/items").status_code == 200
+    assert fake.faults == []
 
 
-@pytest.mark.parametrize(
-    ("params", "detail", "schema_catches_it"),
-    [
-        # "exactly one area parameter" is prose in the spec, not schema: only the fake knows.
-        ({"leikaKey": KEY}, "exactly one of ars, ags and areaId must be given (got none)", False),
-        ({"leikaKey": KEY, "ars": "16", "ags": "16"}, "(got ars, ags)", False),
-        ({"leikaKey": "12", "ars": "16"}, "leikaKey must match", True),
-        ({"leikaKey": KEY, "ars": "16", "limit": "501"}, "limit 1 to 500", True),
-    ],
-)
-def test_bad_requests_get_problem_json(
-    routing_fake, routing, params, detail, schema_catches_it
-) -> None:
-    response = sync_get(routing_fake, "/routes", params)
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
-    assert detail in response.json()["detail"]
-    routing.check_response("GET", "/routes", 400, response.headers["content-type"], response.json())
-    assert bool(routing.request_problems("GET", "/routes", params)) is schema_catches_it
-
-
-def test_rate_limit_headers_and_429(routing, routing_fake) -> None:
-    routing_fake.rate_limit = RateLimit(limit=2, retry_after=7)
-    query = {"leikaKey": KEY, "ars": "16055"}
-    answers = [sync_get(routing_fake, "/routes", query) for _ in range(4)]
+def test_rate_limit_counts_requests_and_answers_one_429() -> None:
+    fake = Items(rate_limit=RateLimit(limit=2, retry_after=7))
+    answers = [get(fake, "/items") for _ in range(4)]
     assert [r.status_code for r in answers] == [200, 200, 429, 200]
     assert [r.headers["RateLimit-Remaining"] for r in answers] == ["1", "0", "0", "1"]
     assert answers[2].headers["Retry-After"] == "7"
     assert answers[0].headers["RateLimit-Limit"] == "2"
-    check_all(routing_fake, routing)
+    assert fake.throttled == 1
 
 
-def test_faults_are_injected_per_path(routing, routing_fake) -> None:
-    routing_fake.fail(500, path="/routes")
-    assert sync_get(routing_fake, "/info").status_code == 200
-    failed = sync_get(routing_fake, "/routes", {"leikaKey": KEY, "ars": "16055"})
-    assert failed.status_code == 500
-    assert failed.json()["status"] == 500
-    assert sync_get(routing_fake, "/routes", {"leikaKey": KEY, "ars": "16055"}).status_code == 200
-    check_all(routing_fake, routing)
+def test_lifespan_events_are_acknowledged() -> None:
+    sent: list[str] = []
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
 
+    async def receive() -> dict[str, str]:
+        return next(messages)
 
-def test_area_search(routing, routing_fake) -> None:
-    routing_fake.add_area("1025", "Saalekreis", "Landkreis")
-    found = sync_get(routing_fake, "/areas", [("areaSearchexpression", "Saale*")]).json()
-    assert [a["name"] for a in found["areas"]] == ["Halle (Saale)", "Saalekreis"]
-    zip_ = sync_get(routing_fake, "/areas", [("areaSearchexpression", "06108")]).json()
-    assert [a["id"] for a in zip_["areas"]] == ["1024"]
-    both = [("areaSearchexpression", "Halle"), ("areaSearchexpression", "Saale*")]
-    assert sync_get(routing_fake, "/areas", both).json()["totalCount"] == 1
-    check_all(routing_fake, routing)
-    assert sync_get(routing_fake, "/areas", {}).status_code == 400
+    async def send(message: Any) -> None:
+        sent.append(message["type"])
 
-
-def test_requests_without_user_agent_are_refused(routing_fake) -> None:
-    response = sync_get(routing_fake, "/info", headers={"User-Agent": ""})
-    assert response.status_code == 403
-
-
-# -- the Dashboard API fake -----------------------------------------------------------------
-
-
-@pytest.fixture
-def dashboard_fake() -> DashboardApiFake:
-    fake = DashboardApiFake()
-    fake.add_area("160000000000", "Thüringen")
-    fake.add_area("160550000000", "Weimar")
-    fake.add_row("99041006017000", "160550000000", ars_name="Weimar")
-    fake.add_row("99041006017000", "160510000000", ars_name="Erfurt")
-    fake.add_row("99036004001000", "160000000000", art_flaechendeckung="landesweit flächendeckend")
-    fake.add_row("99036004001000", "010510000000")
-    return fake
-
-
-def test_spring_pages(dashboard, dashboard_fake) -> None:
-    first = sync_get(dashboard_fake, "/v1/data", {"page": "0", "size": "3"}).json()
-    second = sync_get(dashboard_fake, "/api/v1/data", {"page": "1", "size": "3"}).json()
-    assert (first["totalPages"], first["totalElements"], first["first"], first["last"]) == (
-        2,
-        4,
-        True,
-        False,
-    )
-    assert (second["number"], second["numberOfElements"], second["last"]) == (1, 1, True)
-    assert second["pageable"]["offset"] == 3
-    desc = sync_get(dashboard_fake, "/v1/data", {"order": "desc", "size": "1"}).json()
-    assert desc["content"][0]["ars"] == "010510000000"
-    areas = sync_get(dashboard_fake, "/v1/ars").json()
-    assert [a["arsName"] for a in areas["content"]] == ["Thüringen", "Weimar"]
-    check_all(dashboard_fake, dashboard)
-
-
-def test_data_by_ars_above_and_below(dashboard, dashboard_fake) -> None:
-    json = {"Accept": "application/json", **UA}
-
-    def ars_of(ars: str, **params: str) -> list[str]:
-        body = sync_get(dashboard_fake, f"/v1/data/{ars}", params, headers=json).json()
-        return [row["ars"] for row in body["content"]]
-
-    assert ars_of("160000000000", includeAbove="false") == [
-        "160550000000",
-        "160510000000",
-        "160000000000",
-    ]
-    assert ars_of("160000000000", includeBelow="false", includeAbove="false") == ["160000000000"]
-    assert ars_of("160550000000", includeBelow="false") == ["160550000000", "160000000000"]
-    assert ars_of("160550000000") == ["160550000000", "160000000000"]
-    csv = sync_get(dashboard_fake, "/v1/data/160550000000", {"includeAbove": "false"})
-    assert csv.headers["content-type"] == "application/octet-stream"
-    assert csv.text.splitlines()[0].startswith("leika_key;leika_name;ars")
-    check_all(dashboard_fake, dashboard)
-    bad = sync_get(dashboard_fake, "/v1/data/16", headers=json)
-    assert bad.status_code == 400
-    assert "12 digits" in bad.json()["message"]
-    assert dashboard.request_problems("GET", "/v1/data/16")  # the checker agrees
-
-
-def test_significant_strips_zero_filled_groups() -> None:
-    assert significant("160550000000") == "16055"
-    assert significant("160000000000") == "16"
-    assert significant("120645410000") == "120645410"
-    assert significant("160551234567") == "160551234567"
-
-
-def test_dashboard_faults_and_rate_limits(dashboard, dashboard_fake) -> None:
-    dashboard_fake.fail(500)
-    failed = sync_get(dashboard_fake, "/v1/ars")
-    assert failed.status_code == 500
-    assert failed.json()["error"] == "Injected fault"
-    dashboard_fake.rate_limit = RateLimit(limit=1, retry_after=3)
-    assert [sync_get(dashboard_fake, "/v1/ars").status_code for _ in range(3)] == [200, 429, 200]
-    # The dashboard's spec documents no 429: the checker says so unless told to allow it.
-    with pytest.raises(ContractViolation, match="status 429 is not declared"):
-        check_all(dashboard_fake, dashboard)
-    check_all(dashboard_fake, dashboard, allow={429})
+    asyncio.run(Items()({"type": "lifespan"}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
 # -- the checker catches drift --------------------------------------------------------------

@@ -326,3 +326,24 @@ def test_import_forms(tmp_path: Path, source: str, expected: set[str]) -> None:
         {"store/__init__.py": "", "store/types.py": "", "store/x.py": source, "ids.py": ""},
     )
     assert set(graph(package)["efa_core.store.x"]) == expected
+
+
+def test_core_never_imports_a_plugin() -> None:
+    # Issue 13 §5: a plugin's whole world (its fake server too) sits in its own folder; the
+    # core knows plugins only through entry points and the registry.
+    plugins = {p.name.replace("-", "_") for p in (PACKAGE.parents[1] / "plugins").iterdir()}
+    found = []
+    for name, path in project_modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            else:
+                continue
+            found += [
+                f"{name}:{node.lineno} imports {t}" for t in targets if t.split(".")[0] in plugins
+            ]
+    assert "efa_dashboard" in plugins
+    assert found == []

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from efa_dashboard import DashboardConfig, DashboardConnector, read_padded_ars
+from efa_dashboard.testing import DashboardApiFake
 
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import Batch, pull_sync
@@ -17,8 +18,7 @@ from efa_core.model import Area, Availability, Coverage
 from efa_core.plugins import PluginRegistry
 from efa_core.testing.conformance import ConnectorConformance
 from efa_core.testing.contract import OpenApiContract
-from efa_core.testing.fakes.dashboard import DashboardApiFake
-from efa_core.testing.fakes.routing import RateLimit
+from efa_core.testing.fakes import RateLimit
 
 HUND = "99041006017000"
 KFZ = "99036004001000"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from efa_dashboard import plugin as dashboard_plugin
+from efa_dashboard.testing import DashboardApiFake
 
 from efa_core.config import parse_config
 from efa_core.store import open_store
 from efa_core.sync import SyncEngine
-from efa_core.testing.fakes.dashboard import DashboardApiFake
 
 HUND = "99041006017000"
 

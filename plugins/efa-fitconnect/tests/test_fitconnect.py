@@ -20,6 +20,7 @@ from efa_fitconnect import (
     pairs_from_store,
 )
 from efa_fitconnect.signature import SignatureError, load_public_keys, verify_signature
+from efa_fitconnect.testing import RoutingApiFake, b64url, make_jws
 
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import Batch, check_sync, pull_sync
@@ -39,7 +40,7 @@ from efa_core.plugins import PluginRegistry
 from efa_core.serialization import record_to_dict
 from efa_core.testing.conformance import ConnectorConformance, run
 from efa_core.testing.contract import OpenApiContract
-from efa_core.testing.fakes.routing import RateLimit, RoutingApiFake, b64url, make_jws
+from efa_core.testing.fakes import RateLimit
 
 KEY_A = "99123456760610"
 KEY_B = "99134005017000"

@@ -7,6 +7,7 @@ import uuid
 import orjson
 import pytest
 from efa_fitconnect import plugin as fitconnect_plugin
+from efa_fitconnect.testing import RoutingApiFake
 
 from efa_core.config import parse_config
 from efa_core.ids import Ars, LeikaKey
@@ -22,7 +23,6 @@ from efa_core.model import (
 from efa_core.serialization import record_to_dict
 from efa_core.store import open_store
 from efa_core.sync import SyncEngine
-from efa_core.testing.fakes.routing import RoutingApiFake
 
 KEY_A = "99123456760610"
 KEY_B = "99134005017000"

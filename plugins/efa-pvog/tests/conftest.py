@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from efa_pvog import PvogConnector
-
-from efa_core.testing.fakes.pvog import FakePvog, PvogDataset
+from efa_pvog.testing import FakePvog, PvogDataset
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from efa_pvog import PvogConfig
+from efa_pvog.testing import FakePvog
 
 from efa_core.http import HttpSettings
 from efa_core.secret import Secret
-from efa_core.testing.fakes.pvog import FakePvog
 
 #: Fast retries (no backoff) and a short read timeout, so fault tests stay quick.
 FAST_HTTP = HttpSettings(read_timeout=0.5, initial_backoff=0, max_backoff=0)

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from efa_pvog import PvogConnector
+from efa_pvog.testing import FakePvog
 from pvog_support import make_config
 
 from efa_core.secret import Secret
 from efa_core.testing.conformance import ConnectorConformance
-from efa_core.testing.fakes.pvog import FakePvog
 
 
 class TestPvogConformance(ConnectorConformance):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from efa_pvog import PvogConfig, PvogConnector, PvogFeedError
+from efa_pvog.testing import FakePvog, PvogFault
 from pvog_support import FAST_HTTP, make_config
 
 from efa_core.config import build_connector, parse_config
@@ -18,7 +19,6 @@ from efa_core.model import Responsibility, TargetKind
 from efa_core.plugins import PluginRegistry
 from efa_core.secret import Secret
 from efa_core.testing import RecordingTransport
-from efa_core.testing.fakes.pvog import FakePvog, PvogFault
 
 Make = Callable[..., PvogConnector]
 

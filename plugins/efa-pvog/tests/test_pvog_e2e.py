@@ -14,13 +14,13 @@ from typing import Any
 
 import efa_pvog.plugin
 import pytest
+from efa_pvog.testing import FakePvog, PvogDataset, PvogFault
 
 from efa_core.config import parse_config
 from efa_core.plugins import PluginRegistry
 from efa_core.store import RunStatus, Store, open_store
 from efa_core.sync import SyncEngine, SyncProgress
 from efa_core.testing import isolated_registry
-from efa_core.testing.fakes.pvog import FakePvog, PvogDataset, PvogFault
 
 SOURCE = "pvog-th"
 SECRET = "e2e-secret-4711"

@@ -4,7 +4,7 @@ It serves the operations of ``ozg-dashboard-digitale-verwaltung-api.openapi.yaml
 rows the test adds, with Spring-style pages (``page`` 0-based, ``size``; the body has
 ``content``, ``totalPages``, ``totalElements``, ``number``, ``first``, ``last``, ...)::
 
-    from efa_core.testing.fakes.dashboard import DashboardApiFake
+    from efa_dashboard.testing import DashboardApiFake
 
     fake = DashboardApiFake()
     fake.add_area("160550000000", "Weimar")
@@ -23,7 +23,7 @@ Rows and areas are kept in insertion order (``order=desc`` reverses them).  Cont
 ``160000000000`` contains ``160550000000``.
 
 Faults, rate limits (429 with ``Retry-After``; not documented by the spec) and the record
-of exchanges work as in :class:`efa_core.testing.fakes.routing.FakeApi`; error bodies are
+of exchanges work as in :class:`efa_core.testing.fakes.FakeApi`; error bodies are
 Spring Boot's ``{timestamp, status, error, path}`` as ``application/json``.
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 
 from efa_core.errors import InvalidIdentifier
 from efa_core.ids import Land
-from efa_core.testing.fakes.routing import FakeApi, RateLimit
+from efa_core.testing.fakes import FakeApi, RateLimit
 
 __all__ = ["DashboardApiFake", "significant"]
 

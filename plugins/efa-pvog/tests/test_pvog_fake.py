@@ -1,4 +1,4 @@
-"""The fake PVOG Bereitstelldienst of the test kit (efa_core.testing.fakes.pvog)."""
+"""The fake PVOG Bereitstelldienst that efa-pvog ships for tests (efa_pvog.testing)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
-from efa_core.testing.fakes.pvog import (
+from efa_pvog.testing import (
     V2_FEED_PATH,
     V3_FEED_PATH,
     FakePvog,
