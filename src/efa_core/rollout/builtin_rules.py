@@ -32,8 +32,8 @@ one row at the Gemeinde ARS (see :mod:`efa_core.rollout.equivalence`); the rules
 evidence mapped onto a row (:attr:`Evidence.area <efa_core.rollout.Evidence.area>`)
 as the row's own.
 
-Cost strategies: ``koenigsteiner``, ``per-capita`` and ``land-pays`` (see
-:mod:`efa_core.rollout.costs`).
+Cost strategies: ``koenigsteiner``, ``per-capita``, ``land-pays``, ``fitko-budget`` and
+``usage`` (see :mod:`efa_core.rollout.costs`).
 """
 
 from __future__ import annotations
@@ -323,3 +323,5 @@ def efa_register_cost_strategies(register: RegisterCostStrategy) -> None:
     register("koenigsteiner", costs.koenigsteiner)
     register("per-capita", costs.per_capita)
     register("land-pays", costs.land_pays)
+    register("fitko-budget", costs.fitko_budget)
+    register("usage", costs.usage)

@@ -20,6 +20,22 @@ registered through the ``efa_register_cost_strategies`` hook.  Built-ins:
     Per capita, but a Land listed in the option ``paying_laender`` (default Thüringen,
     ``("16",)``, which pays operation and maintenance for its Kommunen) pays for its
     participating municipalities: their shares are summed into one share of the Land.
+``fitko-budget``
+    Reuse financed through the FITKO budget from 2024 (IT-Planungsrat decision 2023/35 of
+    10.10.2023): 50 % the reusing Länder (the participants' Länder), 25 % the Bund
+    (:data:`BUND`), 25 % all 16 Länder by the Königsteiner Schlüssel.  The decision does
+    not fix the key among the reusing Länder; decision 2023/43 calls their part
+    "nutzungsabhängige Beiträge".  The option ``reusing_key`` chooses it:
+    ``koenigsteiner`` (default: their Königsteiner shares re-normalised over them),
+    ``usage`` (their uses, as the ``usage`` strategy counts them) or ``equal``.  A Land
+    that reuses pays both of its parts as one share.
+``usage``
+    Each participant pays its uses over all participants' uses (IT-PLR decision 2021/24
+    names "tatsächliche Nutzungen" as a cost key): the :class:`~efa_core.model.Usage`
+    records of the service in the participant's area (and the areas inside it), of the
+    period in the option ``period`` (``"2024"`` or ``"2024-03"``; default: the ``year``,
+    else every period).  Usage records come from any source (e.g. the user's
+    ``records-file`` with the OZG-Dashboard's usage statistics).
 
 **Exactness.**  Shares are :class:`fractions.Fraction` and :func:`split_costs` checks that
 they sum to exactly 1.  :meth:`CostSplit.rounded` gives decimals with a fixed number of
@@ -35,7 +51,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -47,6 +63,7 @@ from efa_core.rollout.stages import govern
 from efa_core.store import EvidenceReader
 
 __all__ = [
+    "BUND",
     "CostContext",
     "CostError",
     "CostShare",
@@ -54,6 +71,7 @@ __all__ = [
     "CostStrategy",
     "KoenigsteinerTable",
     "Participant",
+    "fitko_budget",
     "koenigsteiner",
     "koenigsteiner_tables",
     "land_pays",
@@ -61,7 +79,11 @@ __all__ = [
     "per_capita",
     "service_costs",
     "split_costs",
+    "usage",
 ]
+
+#: The payer that stands for the Federation (it has no ARS).
+BUND: Final = "bund"
 
 
 class CostError(EfaError):
@@ -85,7 +107,8 @@ class Participant:
 class CostShare:
     """What one payer pays: an exact fraction of the cost, and why."""
 
-    payer: Ars
+    #: The paying area's ARS, or :data:`BUND` for the Federation.
+    payer: Ars | str
     name: str | None
     share: Fraction
     basis: str
@@ -102,6 +125,9 @@ class CostContext:
     areas: AreaIndex
     year: int | None = None
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    #: The service's uses: ``(ARS, period) -> uses`` (:class:`~efa_core.model.Usage`
+    #: records), for usage-based keys.
+    usage: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
 
     def option_values(self, name: str, default: Sequence[Any]) -> list[Any]:
         """Return the option *name* as a list (a single string becomes one item)."""
@@ -280,8 +306,26 @@ def service_costs(
         areas=index,
         year=year,
         options=dict(options or {}),
+        usage=service_usage(store, refs or (service_key,)),
     )
     return split_costs(context, strategy, name=name)
+
+
+def service_usage(store: Any, refs: Iterable[str]) -> dict[tuple[str, str], int]:
+    """Return the uses of a service (any of its ids *refs*) by ``(ARS, period)``.
+
+    Several sources with uses for the same area and period: the highest count is taken
+    (they count the same uses).
+    """
+    wanted = set(refs)
+    out: dict[tuple[str, str], int] = {}
+    for stored in store.records(kind="usage"):
+        data = stored.payload
+        if data.get("service_key") not in wanted:
+            continue
+        key = (str(data["ars"]), str(data["period"]))
+        out[key] = max(out.get(key, 0), int(data["uses"]))
+    return out
 
 
 def _population(context: CostContext, p: Participant) -> int:
@@ -294,7 +338,8 @@ def _population(context: CostContext, p: Participant) -> int:
 
 
 def _by_weight(
-    context: CostContext, weights: Mapping[Ars, tuple[int | Fraction, str, tuple[Ars, ...]]]
+    context: CostContext,
+    weights: Mapping[Ars, tuple[int | Fraction, str, tuple[Ars, ...]]],
 ) -> list[CostShare]:
     total = sum((Fraction(w) for w, _, _ in weights.values()), Fraction(0))
     if total == 0:
@@ -307,7 +352,7 @@ def _by_weight(
             basis=basis,
             pays_for=pays_for,
         )
-        for payer, (weight, basis, pays_for) in sorted(weights.items())
+        for payer, (weight, basis, pays_for) in sorted(weights.items(), key=lambda i: str(i[0]))
     ]
 
 
@@ -373,3 +418,100 @@ def land_pays(context: CostContext) -> list[CostShare]:
         for payer, (pop, members) in acc.items()
     }
     return _by_weight(context, weights)
+
+
+def _uses(context: CostContext) -> dict[Ars, int]:
+    """Return the uses per participant (its own area and the areas inside it)."""
+    period = context.options.get("period")
+    if period is None and context.year is not None:
+        period = str(context.year)
+    wanted = None if period is None else str(period)
+    out = {p.ars: 0 for p in context.participants}
+    ordered = sorted(out, key=lambda a: -len(a.value))  # the most specific participant first
+    for (ars, when), count in context.usage.items():
+        if wanted is not None and not (when == wanted or when.startswith(wanted + "-")):
+            continue
+        owner = next((p for p in ordered if ars.startswith(p.value)), None)
+        if owner is not None:
+            out[owner] += count
+    return out
+
+
+def usage(context: CostContext) -> list[CostShare]:
+    """Each participant pays its uses over the participants' total (see the module docs)."""
+    uses = _uses(context)
+    if not any(uses.values()):
+        period = context.options.get("period") or context.year or "any period"
+        raise CostError(
+            f"service {context.service_key!r}: no uses recorded for its participants "
+            f"({period}); sync a source with usage records"
+        )
+    covers = {p.ars: (p.ars, *p.covers) for p in context.participants}
+    weights = {ars: (n, f"{n} uses", covers[ars]) for ars, n in uses.items()}
+    return _by_weight(context, weights)
+
+
+def fitko_budget(context: CostContext) -> list[CostShare]:
+    """50 % the reusing Länder, 25 % the Bund, 25 % all Länder by Königsteiner Schlüssel."""
+    tables = koenigsteiner_tables()
+    year = context.year if context.year is not None else max(tables)
+    if year not in tables:
+        raise CostError(
+            f"no Königsteiner Schlüssel for {year}; available: "
+            f"{', '.join(str(y) for y in sorted(tables))}"
+        )
+    table = tables[year]
+    ks = {land: share / sum(table.shares.values()) for land, share in table.shares.items()}
+    members: dict[Land, list[Ars]] = {}
+    for p in context.participants:
+        members.setdefault(p.ars.land, []).extend((p.ars, *p.covers))
+    key = str(context.options.get("reusing_key", "koenigsteiner"))
+    if key == "koenigsteiner":
+        weights: dict[Land, Fraction] = {land: ks[land] for land in members}
+        how = "Königsteiner Schlüssel among the reusing Länder"
+    elif key == "equal":
+        weights = {land: Fraction(1) for land in members}
+        how = "equal parts among the reusing Länder"
+    elif key == "usage":
+        uses = _uses(context)
+        weights = {land: Fraction(0) for land in members}
+        for ars, count in uses.items():
+            weights[ars.land] += count
+        how = "uses among the reusing Länder"
+        if not any(weights.values()):
+            raise CostError(
+                f"service {context.service_key!r}: reusing_key=usage, but no uses are "
+                "recorded for its participants"
+            )
+    else:
+        raise CostError(
+            f"fitko-budget: reusing_key must be koenigsteiner, usage or equal, not {key!r}"
+        )
+    total = sum(weights.values(), Fraction(0))
+    shares = [
+        CostShare(
+            payer=BUND,
+            name="Bund",
+            share=Fraction(1, 4),
+            basis="IT-PLR 2023/35: 25 % Bund",
+        )
+    ]
+    for land in sorted(Land):
+        reusing = Fraction(1, 2) * weights[land] / total if land in weights else Fraction(0)
+        everyone = Fraction(1, 4) * ks[land]
+        parts = []
+        if land in weights:
+            parts.append(f"50 % × {float(weights[land] / total * 100):.4f} % ({how})")
+        parts.append(
+            f"25 % × {float(ks[land] * 100):.4f} % (Königsteiner Schlüssel {year}, {table.status})"
+        )
+        shares.append(
+            CostShare(
+                payer=land.ars,
+                name=land.name_de,
+                share=reusing + everyone,
+                basis="IT-PLR 2023/35: " + " + ".join(parts),
+                pays_for=tuple(members.get(land, ())),
+            )
+        )
+    return shares
