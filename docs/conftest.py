@@ -18,7 +18,12 @@ Every Markdown page under ``docs/`` is read; in it
   ``efa.db``: an ``efa.toml`` with the example's sources and ``[store] url = "efa.db"``, the
   example's files, and the store filled with them.  So ``efa report``, ``efa findings`` or
   ``open_store("efa.db")`` work on the demo's data (services ``MP-101`` … ``MP-104`` in
-  Thüringen); a page that wants an empty folder makes one (``mkdir x && cd x``).
+  Thüringen); a page that wants an empty folder makes one (``mkdir x && cd x``).  The
+  checkout is beside it as ``efa-core/`` (a link to the repository, as after ``git clone``),
+  so a page can copy files shipped with the docs: ``cp -r efa-core/docs/tutorial/land .``.
+
+A ```` ```text ```` block right after the MyST comment ``% check-output`` is the output the
+Python block before it prints (``...`` and whitespace as for console blocks).
 
 A block that cannot run in the test suite (installs from the network, a server that is not
 there, a fragment of a larger file) is marked on the line before it with a MyST comment::
@@ -210,19 +215,48 @@ def evaluate_python(example: Example) -> None:
     import asyncio
     import inspect
 
+    import contextlib
+    import io
+
     source = pad(example.parsed, example.line + example.parsed.line_offset)
     code = compile(
         source, example.path, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
     )
-    if code.co_flags & inspect.CO_COROUTINE:
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            if code.co_flags & inspect.CO_COROUTINE:
 
-        async def main() -> None:
-            await eval(code, example.namespace)  # noqa: S307 - the docs' own code
+                async def main() -> None:
+                    await eval(code, example.namespace)  # noqa: S307 - the docs' own code
 
-        asyncio.run(main())
-    else:
-        exec(code, example.namespace)  # noqa: S102 - the docs' own code
-    example.namespace.pop("__builtins__", None)
+                asyncio.run(main())
+            else:
+                exec(code, example.namespace)  # noqa: S102 - the docs' own code
+    finally:
+        example.namespace.pop("__builtins__", None)
+        example.namespace["_last_output"] = out.getvalue()
+        sys.stdout.write(out.getvalue())
+
+
+_CHECK_OUTPUT = re.compile(r"^% check-output\n\n```text\n(?P<want>.*?)^```$", re.M | re.S)
+
+
+def evaluate_output(example: Example) -> str | None:
+    """Compare the output of the last Python block with a ``% check-output`` text block."""
+    got = example.namespace.get("_last_output", "")
+    want = example.parsed
+    if doctest.OutputChecker().check_output(want, got, _FLAGS):
+        return None
+    return f"the Python block before prints:\n{got}\nexpected:\n{want}"
+
+
+class CheckOutputParser:
+    """Finds ``% check-output`` text blocks (see the module docs)."""
+
+    def __call__(self, document: Any) -> Iterator[Region]:
+        for match in _CHECK_OUTPUT.finditer(document.text):
+            yield Region(match.start(), match.end(), match["want"], evaluate_output)
 
 
 class ConsoleParser:
@@ -282,6 +316,7 @@ def _python_parser() -> PythonCodeBlockParser:
 def _setup(namespace: dict[str, Any]) -> None:
     folder = Path(tempfile.mkdtemp(prefix="efa-docs-"))
     shutil.copytree(_demo_folder(), folder, dirs_exist_ok=True)
+    (folder / "efa-core").symlink_to(DOCS.parent, target_is_directory=True)
     namespace["_page"] = _Page(folder, _environment())
     namespace["_folder"] = folder
     namespace["_old_cwd"] = Path.cwd()
@@ -298,6 +333,7 @@ pytest_collect_file = Sybil(
     parsers=[
         SkipParser(),
         ConsoleParser(),
+        CheckOutputParser(),
         _python_parser(),
     ],
     patterns=["*.md"],
