@@ -213,9 +213,8 @@ def evaluate_python(example: Example) -> None:
     __tracebackhide__ = True
     import ast
     import asyncio
-    import inspect
-
     import contextlib
+    import inspect
     import io
 
     source = pad(example.parsed, example.line + example.parsed.line_offset)
