@@ -229,7 +229,8 @@ class Rows:
                 )
             self.format = "csv"
             codec = choose_encoding(stream, encoding)
-            self._csv = CsvText(stream, codec, self.prefix)
+            head_lines = max(100, 5 * self.limits.header_search)
+            self._csv = CsvText(stream, codec, self.prefix, head_lines=head_lines)
             self._stack.callback(self._csv.detach)
             self.encoding = self._csv.encoding
         except TableRefused as exc:

@@ -138,7 +138,7 @@ def sniff_delimiters(lines: Sequence[str]) -> tuple[str, ...]:
 class CsvText:
     """A CSV file's text, read line by line: the head kept for sniffing, the rest streamed."""
 
-    def __init__(self, stream: IO[bytes], codec: str, where: str) -> None:
+    def __init__(self, stream: IO[bytes], codec: str, where: str, head_lines: int = 100) -> None:
         stream.seek(0)
         self.where = where
         self.encoding = _shown(codec)
@@ -146,7 +146,7 @@ class CsvText:
         self._nul_lines = 0
         self.head: list[str] = []
         size = 0
-        while size < _HEAD_CHARS:
+        while size < _HEAD_CHARS and len(self.head) < head_lines:
             line = self._text.readline()
             if not line:
                 break

@@ -143,6 +143,7 @@ class FileSnapshotConnector(Connector):
                 complete=done,
                 rejected=[item for item in chunk if isinstance(item, Rejected)],
                 skipped=[item for item in chunk if isinstance(item, Skipped)],
+                unchanged=[item for item in chunk if isinstance(item, bytes)],
                 warnings=warnings if done else (),
             )
             if done:

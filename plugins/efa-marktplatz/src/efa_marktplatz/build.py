@@ -45,7 +45,7 @@ from typing import TypeVar
 
 import attrs
 
-from efa_core.connectors import Rejected, Skipped, Upsert
+from efa_core.connectors import Rejected, Skipped, Upsert, fingerprint
 from efa_core.errors import EfaError, IllegalTransition
 from efa_core.ids import Ars, ArsLevel, LeikaKey, OzgId
 from efa_core.model import (
@@ -98,8 +98,40 @@ _T = TypeVar("_T")
 #: The start of every lifecycle problem's message (path ``state``).
 LIFECYCLE_PREFIX = "lifecycle: "
 
-#: What the builders return.
-Item = Upsert | Rejected | Skipped
+#: What the builders return: records, rejected and skipped rows, and the fingerprints of
+#: input objects the store holds unchanged (see :func:`agreement_items`).
+Item = Upsert | Rejected | Skipped | bytes
+
+#: Asks the store which fingerprints it holds (``Connector.stored_fingerprints``).
+Lookup = Callable[[list[bytes]], Mapping[bytes, tuple[int, ...]]]
+
+#: How many fingerprints one store lookup asks about.
+_LOOKUP_CHUNK = 5000
+
+
+def _known(fingerprints: Sequence[bytes], lookup: Lookup | None) -> set[bytes]:
+    """Return the *fingerprints* the store holds (none without *lookup*)."""
+    if lookup is None:
+        return set()
+    known: set[bytes] = set()
+    for start in range(0, len(fingerprints), _LOOKUP_CHUNK):
+        known.update(lookup(list(fingerprints[start : start + _LOOKUP_CHUNK])))
+    return known
+
+
+def group_fingerprint(salt: str, rows: Sequence[SourceRow]) -> bytes:
+    """Return the fingerprint of the rows of one service or agreement (their cells, in order).
+
+    A table row's cells are taken as read (with the columns no field claims: a change there
+    only costs a rebuild); *salt* names the connector, its version, the options that change
+    the mapping and the table's column layout.  Positions and headers do not decide the
+    records, except in problems, and a row with problems is never fingerprinted.
+    """
+    parts = [
+        repr(row.table_row.cells) if row.table_row is not None else repr(sorted(row.values.items()))
+        for row in rows
+    ]
+    return fingerprint(salt, *parts)
 
 
 @attrs.frozen(kw_only=True)
@@ -438,51 +470,96 @@ def offer_items(
     *,
     default_channels: Sequence[ReuseChannel] = (),
     warnings: CellWarnings | None = None,
+    lookup: Lookup | None = None,
+    salt: str = "",
 ) -> list[Item]:
     """Turn offer rows into provider and service upserts, rejected and skipped rows.
 
-    Records and rejected rows follow the input order; rows joined into an earlier row of
-    the same service come last, as one :class:`Skipped` of kind ``service``.
+    Records and rejected rows follow the input order (a provider before the first service
+    it operates); rows joined into an earlier row of the same service come last, as one
+    :class:`Skipped` of kind ``service``.  With *lookup*, services are fingerprinted as
+    agreements are in :func:`agreement_items`: a service the store holds with the
+    fingerprint of its rows is given back as that fingerprint instead of being built;
+    providers are built every time and carry none.
     """
-    offers: dict[str, Offer] = {}
-    order: list[tuple[int, int, Item | str]] = []  # (row index, sub-order, item or offer key)
-    joined: list[str] = []
+    groups: dict[str, _Group] = {}
+    order: list[tuple[int, Item | _Group]] = []
     for row in rows:
-        parsed = parse_offer(row, default_channels=default_channels, warnings=warnings)
-        if isinstance(parsed, Rejected):
-            order.append((row.index, 0, parsed))
+        key = row.text("service_key") or _service_key(row, _Problems(row, CellWarnings()))
+        if key is None:  # no id and no usable name: read whole, for its problems
+            rejected = parse_offer(row, default_channels=default_channels, warnings=warnings)
+            assert isinstance(rejected, Rejected)  # a service needs a key
+            order.append((row.index, rejected))
             continue
-        known = offers.get(parsed.key)
-        if known is None:
-            offers[parsed.key] = parsed
-            order.append((row.index, 1, parsed.key))
-            continue
-        merged = _merge(known, parsed)
-        if isinstance(merged, list):
-            order.append((row.index, 0, Rejected(Service.KIND, row.position, row.input, merged)))
-        else:
-            offers[parsed.key] = merged
-            joined.append(row.position)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(key, row.index)
+            order.append((row.index, group))
+        group.rows.append(row)
+    fingerprints = (
+        {g.key: group_fingerprint(salt, g.rows) for g in groups.values()} if lookup else {}
+    )
+    known = _known(list(fingerprints.values()), lookup)
     items: list[Item] = []
     providers: set[str] = set()
-    for _, _, entry in sorted(order, key=lambda e: (e[0], e[1])):
-        if not isinstance(entry, str):
+    joined: list[str] = []
+    for _, entry in sorted(order, key=lambda e: e[0]):
+        if not isinstance(entry, _Group):
             items.append(entry)
             continue
-        offer = offers[entry]
-        key = offer.operator_key
-        if key is not None and offer.operator is not None and key not in providers:
-            providers.add(key)
-            items.append(
-                Upsert(
-                    Provider(
-                        key=key, name=offer.operator, provider_kind=ProviderKind.IT_DIENSTLEISTER
-                    )
-                )
+        fp = fingerprints.get(entry.key)
+        built: list[Item]
+        if fp is not None and fp in known:
+            operator = next((o for r in entry.rows if (o := r.text("operator"))), None)
+            built, kept = [fp], [row.position for row in entry.rows]
+        else:
+            offer, built, kept = _build_offer(
+                entry, default_channels=default_channels, warnings=warnings, fp=fp
             )
-        items.append(Upsert(_service(offer)))
+            operator = offer.operator if offer is not None else None
+        if kept and operator is not None:
+            key = slugify(operator)
+            if key not in providers:
+                providers.add(key)
+                provider = Provider(
+                    key=key, name=operator, provider_kind=ProviderKind.IT_DIENSTLEISTER
+                )
+                items.append(Upsert(provider))
+        items.extend(built)
+        joined.extend(kept[1:])
     items.extend(_skipped(Service.KIND, JOINED_REASON, joined))
     return items
+
+
+def _build_offer(
+    group: _Group,
+    *,
+    default_channels: Sequence[ReuseChannel],
+    warnings: CellWarnings | None,
+    fp: bytes | None,
+) -> tuple[Offer | None, list[Item], list[str]]:
+    """Build one service from its rows: the offer, its items and the positions kept."""
+    collector = warnings if warnings is not None else CellWarnings()
+    before = len(collector)
+    offer: Offer | None = None
+    rejected: list[Item] = []
+    kept: list[str] = []
+    for row in group.rows:
+        parsed = parse_offer(row, default_channels=default_channels, warnings=collector)
+        if isinstance(parsed, Rejected):
+            rejected.append(parsed)
+            continue
+        merged = parsed if offer is None else _merge(offer, parsed)
+        if isinstance(merged, list):
+            rejected.append(Rejected(Service.KIND, row.position, row.input, merged))
+            continue
+        offer = merged
+        kept.append(row.position)
+    if offer is None:
+        return None, rejected, []
+    clean = not rejected and len(collector) == before
+    upsert = Upsert(_service(offer), fingerprint=fp if clean else None)
+    return offer, [upsert, *rejected], kept
 
 
 # -- agreements -----------------------------------------------------------------------------
@@ -668,6 +745,7 @@ def parse_agreement_row(
     states: Mapping[str, AgreementState] | None = None,
     default_channel: ReuseChannel | None = None,
     warnings: CellWarnings | None = None,
+    identity: tuple[str, Subscriber] | None = None,
 ) -> AgreementRow | Rejected:
     """Parse one status row of an interest/contract list.
 
@@ -676,10 +754,15 @@ def parse_agreement_row(
     *warnings*.
 
     :param states: extra status labels (normalized) from the ``states`` option.
+    :param identity: the row's service key and subscriber, if :func:`agreement_identity`
+        found them already.
     """
     problems = _Problems(row, warnings)
-    service_key = _service_key(row, problems)
-    subscriber = _subscriber(row, problems)
+    if identity is None:
+        service_key = _service_key(row, problems)
+        subscriber = _subscriber(row, problems)
+    else:
+        service_key, subscriber = identity
     state: object = None
     state_text = row.text("state")
     if state_text is None:
@@ -773,6 +856,34 @@ def _fold(rows: Sequence[AgreementRow]) -> tuple[Agreement, list[Rejected]]:
     return current, rejected
 
 
+@attrs.define
+class _Group:
+    """The rows of one service or agreement, in file order (see :func:`agreement_items`)."""
+
+    key: str
+    index: int
+    rows: list[SourceRow] = attrs.Factory(list)
+    #: Per row: what the first reading found (agreements: service key and subscriber).
+    identities: list[tuple[str, Subscriber] | None] = attrs.Factory(list)
+    #: Per row: whether the first reading warned (the row is read again to report it).
+    warned: list[bool] = attrs.Factory(list)
+
+
+def _subscriber_of(
+    row: SourceRow, cache: dict[tuple[Cell, ...], tuple[Subscriber | None, bool]]
+) -> tuple[Subscriber | None, bool]:
+    """Return the row's subscriber and whether reading it warned, cached by its cells."""
+    cells = (row.get("subscriber_name"), row.get("subscriber_ars"), row.get("subscriber_kind"))
+    found = cache.get(cells)
+    if found is None:
+        scratch = CellWarnings()
+        problems = _Problems(row, scratch)
+        subscriber = _subscriber(row, problems)
+        found = (None if problems.items else subscriber, len(scratch) > 0)
+        cache[cells] = found
+    return found
+
+
 def agreement_items(
     rows: Iterable[SourceRow],
     *,
@@ -780,50 +891,119 @@ def agreement_items(
     default_channel: ReuseChannel | None = None,
     rejected: Iterable[tuple[int, Rejected]] = (),
     warnings: CellWarnings | None = None,
+    lookup: Lookup | None = None,
+    salt: str = "",
 ) -> list[Item]:
     """Turn status rows into subscriber and agreement upserts, rejected and skipped rows.
 
     Rows of one agreement are folded through the lifecycle (see the module docs); the
-    output follows the input order (an agreement at its first row).  *rejected* adds
-    ``(index, item)`` pairs the caller rejected already, placed by their index.  The status
-    rows folded into an agreement listed earlier come last, as one :class:`Skipped` of kind
-    ``agreement``.
+    output follows the input order (an agreement at its first row, its subscriber before
+    it).  *rejected* adds ``(index, item)`` pairs the caller rejected already, placed by
+    their index.  The status rows folded into an agreement listed earlier come last, as
+    one :class:`Skipped` of kind ``agreement``.
+
+    **Fingerprints.**  With *lookup* (``Connector.stored_fingerprints``), each agreement's
+    rows are fingerprinted (:func:`group_fingerprint` with *salt*); an agreement the store
+    holds with that fingerprint is not built again but given back as its fingerprint (a
+    ``bytes`` item, for ``Batch.unchanged``).  Agreements built cleanly (no rejected row,
+    no warning) carry their fingerprint; the others none, so they are read again next time
+    and report their problems again.  Subscribers are built from the agreements' first
+    rows every time (there are few) and carry no fingerprint.
     """
-    groups: dict[str, list[AgreementRow]] = {}
-    interned: dict[Subscriber, Subscriber] = {}
-    order: list[tuple[int, Item | str]] = list(rejected)
+    groups: dict[str, _Group] = {}
+    order: list[tuple[int, Item | _Group]] = list(rejected)
+    cache: dict[tuple[Cell, ...], tuple[Subscriber | None, bool]] = {}
     for row in rows:
-        parsed = parse_agreement_row(
-            row, states=states, default_channel=default_channel, warnings=warnings
-        )
-        if isinstance(parsed, Rejected):
-            order.append((row.index, parsed))
-            continue
-        subscriber = interned.setdefault(parsed.subscriber, parsed.subscriber)
-        if subscriber is not parsed.subscriber:  # one object per subscriber, not per row
-            parsed = attrs.evolve(parsed, subscriber=subscriber)
-        key = parsed.key
-        if key not in groups:
-            groups[key] = []
-            order.append((row.index, key))
-        groups[key].append(parsed)
+        scratch = CellWarnings()
+        service_key = row.text("service_key") or _service_key(row, _Problems(row, scratch))
+        subscriber, warned = _subscriber_of(row, cache)
+        if service_key is None or subscriber is None:
+            parsed = parse_agreement_row(
+                row, states=states, default_channel=default_channel, warnings=warnings
+            )
+            if isinstance(parsed, Rejected):
+                order.append((row.index, parsed))
+                continue
+            service_key, subscriber = parsed.service_key, parsed.subscriber
+            warned = True  # read whole already: read it whole again when its group is built
+        reference = row.text("reference")
+        key = f"{service_key}@{subscriber.natural_key}"
+        if reference is not None:
+            key = f"{key}#{reference}"
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(key, row.index)
+            order.append((row.index, group))
+        group.rows.append(row)
+        group.identities.append((service_key, subscriber))
+        group.warned.append(warned or len(scratch) > 0)
+    fingerprints = (
+        {g.key: group_fingerprint(salt, g.rows) for g in groups.values()} if lookup else {}
+    )
+    known = _known(list(fingerprints.values()), lookup)
     items: list[Item] = []
     subscribers: set[str] = set()
     folded: list[str] = []
     for _, entry in sorted(order, key=lambda e: e[0]):
-        if not isinstance(entry, str):
+        if not isinstance(entry, _Group):
             items.append(entry)
             continue
-        group = groups[entry]
-        agreement, violations = _fold(group)
-        subscriber = agreement.subscriber
+        fp = fingerprints.get(entry.key)
+        built: list[Item]
+        if fp is not None and fp in known:
+            built = [fp]
+            positions = [row.position for row in entry.rows]
+        else:
+            built, positions = _build_agreement(
+                entry, states=states, default_channel=default_channel, warnings=warnings, fp=fp
+            )
+        if not positions:  # every row rejected
+            items.extend(built)
+            continue
+        identity = entry.identities[[r.position for r in entry.rows].index(positions[0])]
+        assert identity is not None
+        subscriber = identity[1]
         if subscriber.natural_key not in subscribers:
             subscribers.add(subscriber.natural_key)
             items.append(Upsert(subscriber))
-        items.append(Upsert(agreement))
-        items.extend(violations)
-        rejected_at = {violation.position for violation in violations}
-        kept = [r.row.position for r in group if r.row.position not in rejected_at]
-        folded.extend(kept[1:])  # the first kept row is the agreement, the others its history
+        items.extend(built)
+        folded.extend(positions[1:])  # the first kept row is the agreement, the others its history
     items.extend(_skipped(Agreement.KIND, FOLDED_REASON, folded))
     return items
+
+
+def _build_agreement(
+    group: _Group,
+    *,
+    states: Mapping[str, AgreementState] | None,
+    default_channel: ReuseChannel | None,
+    warnings: CellWarnings | None,
+    fp: bytes | None,
+) -> tuple[list[Item], list[str]]:
+    """Build one agreement from its rows: its items, and the positions of the rows kept."""
+    collector = warnings if warnings is not None else CellWarnings()
+    before = len(collector)
+    parsed: list[AgreementRow] = []
+    items: list[Item] = []
+    for row, identity, warned in zip(group.rows, group.identities, group.warned, strict=True):
+        result = parse_agreement_row(
+            row,
+            states=states,
+            default_channel=default_channel,
+            warnings=collector,
+            identity=None if warned else identity,
+        )
+        if isinstance(result, Rejected):
+            items.append(result)
+        else:
+            parsed.append(result)
+    if not parsed:
+        return items, []
+    agreement, violations = _fold(parsed)
+    clean = not items and not violations and not any(group.warned)
+    if len(collector) != before:
+        clean = False
+    upsert = Upsert(agreement, fingerprint=fp if clean else None)
+    rejected_at = {violation.position for violation in violations}
+    kept = [r.row.position for r in parsed if r.row.position not in rejected_at]
+    return [upsert, *violations, *items], kept

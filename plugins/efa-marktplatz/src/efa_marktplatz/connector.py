@@ -145,6 +145,9 @@ class MarktplatzConfig:
     agreements_sheet: str | None = None
     #: Items (records and rejected rows) per batch.
     batch_size: int = attrs.field(default=500, validator=_positive)
+    #: Skip building services and agreements whose rows the store holds unchanged (source
+    #: fingerprints); ``false`` builds every row on every sync.
+    fingerprints: bool = True
 
     def __attrs_post_init__(self) -> None:
         if self.offers is None and self.agreements is None:
@@ -170,11 +173,12 @@ def read_export(
     sheet: str | None,
     source: str | None = None,
     warnings: list[str] | None = None,
-) -> Iterator[tuple[Iterator[SourceRow], Callable[[], list[Skipped]]]]:
+) -> Iterator[tuple[Iterator[SourceRow], Callable[[], list[Skipped]], str]]:
     """Open an export (streamed by :func:`efa_core.tabular.open_table`).
 
-    Yields its rows, read as they are consumed, and a function that returns the rows
-    skipped so far (call it after consuming them).  Positions are ``"<name>:row <N>"``, or
+    Yields its rows, read as they are consumed, a function that returns the rows skipped
+    so far (call it after consuming them), and the table's layout (which column holds which
+    field, for fingerprints).  Positions are ``"<name>:row <N>"``, or
     ``"<name>[<sheet>]:row <N>"`` when a sheet of an XLSX workbook is named explicitly (two
     sheets of one workbook stay apart).  A file with a header row and no data rows is read
     as empty, with a line in *warnings*.
@@ -195,7 +199,8 @@ def read_export(
     ) as table:
         if sheet is not None and table.format == "xlsx":
             table.name = f"{name}[{sheet}]"
-        yield table_rows(table), lambda: list(table.skipped)
+        layout = repr(sorted(table.columns.indexes.items()))
+        yield table_rows(table), lambda: list(table.skipped), layout
         if not table.data_rows:
             message = f"{table.prefix}: a header row but no data rows; read as an empty table"
             log.info("%s", message)
@@ -221,6 +226,21 @@ class MarktplatzConnector(FileSnapshotConnector):
             out.append(("agreements", Path(self.config.agreements).expanduser()))
         return out
 
+    def fingerprint_salt(self, role: str) -> str:
+        """Return what a fingerprint depends on besides the cells: versions, role, options.
+
+        The registry (the default channel) and the ``states`` option change the records
+        built from the same cells; a new version of efa-core or of this plugin may too.
+        """
+        import efa_core
+        import efa_marktplatz
+
+        states = sorted(self.config.states.items())
+        return (
+            f"efa-marktplatz {efa_marktplatz.__version__} efa-core {efa_core.__version__} "
+            f"{role} registry={self.config.registry} states={states!r}"
+        )
+
     def load(self, warnings: list[str]) -> list[Item]:
         """Read the exports and build providers, services, subscribers and agreements."""
         config = self.config
@@ -238,24 +258,37 @@ class MarktplatzConnector(FileSnapshotConnector):
                 "warnings": warnings,
             }
             cells = CellWarnings()
+            lookup = self.stored_fingerprints if config.fingerprints else None
+            salt = self.fingerprint_salt(role)
             if role == "offers":
                 with read_export(path, schema=OFFERS, sheet=config.offers_sheet, **common) as (
                     rows,
                     skipped,
+                    layout,
                 ):
                     defaults = (channel,) if channel is not None else ()
-                    items.extend(offer_items(rows, default_channels=defaults, warnings=cells))
+                    items.extend(
+                        offer_items(
+                            rows,
+                            default_channels=defaults,
+                            warnings=cells,
+                            lookup=lookup,
+                            salt=f"{salt} {layout}",
+                        )
+                    )
                     items.extend(skipped())
             else:
                 with read_export(
                     path, schema=AGREEMENTS, sheet=config.agreements_sheet, **common
-                ) as (rows, skipped):
+                ) as (rows, skipped, layout):
                     items.extend(
                         agreement_items(
                             rows,
                             states=state_labels(config.states),
                             default_channel=channel,
                             warnings=cells,
+                            lookup=lookup,
+                            salt=f"{salt} {layout}",
                         )
                     )
                     items.extend(skipped())

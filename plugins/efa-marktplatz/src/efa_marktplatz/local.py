@@ -472,7 +472,7 @@ class LocalConnector(FileSnapshotConnector):
             sheet=self.config.sheet,
             source=self.name,
             warnings=warnings,
-        ) as (rows, skipped):
+        ) as (rows, skipped, _):
             states = state_labels(self.config.states)
             items = [*agreement_items(rows, states=states, warnings=cells), *skipped()]
         warnings.extend(cells.lines(f"source {self.name!r}, local file {name!r}"))
