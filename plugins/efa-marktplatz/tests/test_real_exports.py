@@ -25,6 +25,7 @@ from conftest import DATA
 from efa_core.connectors import Rejected, Upsert, pull_sync
 from efa_core.errors import SourceNotUnderstood
 from efa_core.model import ReuseChannel, SubscriberKind
+from efa_core.tabular import TableRefused
 from efa_core.testing.accounting import assert_accounted
 
 REAL = DATA / "real"
@@ -316,3 +317,15 @@ def test_rejected_rows_keep_the_raw_row():
     assert isinstance(bad, Rejected)
     assert bad.raw["Leistungsschlüssel"] == "9,91E+13"
     assert bad.raw["Preis"] == "ca. 500 €/Jahr"
+
+
+def test_limits_refuse_an_export_with_its_name(tmp_path: Path):
+    path = tmp_path / "gross.csv"
+    rows = "".join(f"MP-{n};Leistung {n};99000000000{n:03d}\r\n" for n in range(50))
+    path.write_text("Angebots-ID;Leistung;LeiKa\r\n" + rows, encoding="utf-8")
+    with pytest.raises(TableRefused, match=r"offers file '.*gross\.csv': more than 10 rows"):
+        pull(offers=str(path), max_rows=10)
+    with pytest.raises(TableRefused, match=r"gross\.csv': the file has \d+ bytes.*max_file_bytes"):
+        pull(offers=str(path), max_file_bytes=100)
+    with pytest.raises(ValueError, match="max_rows must be at least 1"):
+        MarktplatzConfig(offers=str(path), max_rows=0)

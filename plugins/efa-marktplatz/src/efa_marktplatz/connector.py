@@ -35,7 +35,7 @@ import attrs
 
 from efa_core.connectors import Capability, Skipped
 from efa_core.model import AgreementState, ReuseChannel
-from efa_core.tabular import CellWarnings, Row, Schema, Table, open_table
+from efa_core.tabular import DEFAULT_LIMITS, CellWarnings, Limits, Row, Schema, Table, open_table
 from efa_marktplatz._snapshot import FileSnapshotConnector
 from efa_marktplatz.build import Item, SourceRow, agreement_items, offer_items
 from efa_marktplatz.columns import AGREEMENTS, ALL_FIELDS, OFFERS
@@ -148,6 +148,15 @@ class MarktplatzConfig:
     #: Skip building services and agreements whose rows the store holds unchanged (source
     #: fingerprints); ``false`` builds every row on every sync.
     fingerprints: bool = True
+    #: The largest export file accepted, in bytes (a larger one fails the sync, naming it).
+    max_file_bytes: int = attrs.field(default=DEFAULT_LIMITS.max_file_bytes, validator=_positive)
+    #: The most rows read from one export (title, blank and footer rows included).
+    max_rows: int = attrs.field(default=DEFAULT_LIMITS.max_rows, validator=_positive)
+
+    @property
+    def limits(self) -> Limits:
+        """The reading limits as :class:`efa_core.tabular.Limits`."""
+        return Limits(max_file_bytes=self.max_file_bytes, max_rows=self.max_rows)
 
     def __attrs_post_init__(self) -> None:
         if self.offers is None and self.agreements is None:
@@ -173,6 +182,7 @@ def read_export(
     sheet: str | None,
     source: str | None = None,
     warnings: list[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[tuple[Iterator[SourceRow], Callable[[], list[Skipped]], str]]:
     """Open an export (streamed by :func:`efa_core.tabular.open_table`).
 
@@ -195,6 +205,7 @@ def read_export(
         encoding=encoding,
         delimiter=delimiter,
         sheet=sheet,
+        limits=limits,
         source_name=source,
     ) as table:
         if sheet is not None and table.format == "xlsx":
@@ -256,6 +267,7 @@ class MarktplatzConnector(FileSnapshotConnector):
                 "delimiter": config.delimiter,
                 "source": self.name,
                 "warnings": warnings,
+                "limits": config.limits,
             }
             cells = CellWarnings()
             lookup = self.stored_fingerprints if config.fingerprints else None
