@@ -2,6 +2,7 @@
 
     python tests/bench/bench_xzufi.py            # 100 MB x 3 reps (two files), then 1 GB
     python tests/bench/bench_xzufi.py --quick    # 20 MB x 3 reps (two files), then 100 MB
+    python tests/bench/bench_xzufi.py --resync   # xzufi-dir re-sync, fingerprints on/off
 
 Two files of the same size are measured with the same repetitions: ``small``, from the
 generator (:func:`efa_xzufi.testing.generate_transfer_message`), and ``writer``, written by
@@ -319,6 +320,90 @@ def generate_writer(path: Path, megabytes: float) -> dict[str, Any]:
     }
 
 
+def _resync_engine(store: Any, export: Path, fingerprints: bool) -> Any:
+    import efa_xzufi.plugin
+
+    from efa_core.config import parse_config
+    from efa_core.sync import SyncEngine
+    from efa_core.testing import isolated_registry
+
+    registry = isolated_registry()
+    registry.register(efa_xzufi.plugin, name="xzufi")
+    table = {"type": "xzufi-dir", "path": str(export), "fingerprints": fingerprints}
+    return SyncEngine(store, registry, parse_config({"connectors": {"lrs": table}}, env={}))
+
+
+def resync(tmp: Path, n: int, reps: int) -> dict[str, Any]:
+    """Sync an xzufi-dir export into SQLite, then re-sync it unchanged, fingerprints on/off.
+
+    One store per setting, loaded once (timed as the full load); the re-syncs alternate
+    between the two stores.  Times are wall and CPU (all threads) of ``engine.run()``.
+    """
+    from efa_xzufi.testing import generate_transfer_message
+
+    from efa_core.store import open_store
+
+    export = tmp / "export"
+    export.mkdir()
+    info = generate_transfer_message(export / "XZUFI1.xml", n)
+    (export / "index.txt").write_text("XZUFI1.xml\n", encoding="utf-8")
+    print(f"export: {info.size / MB:.1f} MB, {n} Zuständigkeiten", flush=True)
+    stores = {fp: open_store(f"sqlite:///{tmp / f'fp-{fp}.db'}") for fp in (True, False)}
+    runs: list[dict[str, Any]] = []
+
+    def run(fp: bool, phase: str, rep: int) -> None:
+        engine = _resync_engine(stores[fp], export, fp)
+        started, cpu = time.perf_counter(), time.process_time()
+        report = engine.run()["lrs"]
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+        assert report.ok, report.error
+        runs.append(
+            {
+                "fingerprints": fp,
+                "phase": phase,
+                "rep": rep,
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "added": report.added,
+                "unchanged": report.unchanged,
+            }
+        )
+        print(
+            f"  fingerprints={fp!s:5} {phase:6} rep {rep} {seconds:7.2f} s "
+            f"(cpu {cpu_seconds:6.2f} s) added {report.added} unchanged {report.unchanged}",
+            flush=True,
+        )
+
+    try:
+        for fp in (True, False):
+            run(fp, "load", 0)
+        for rep in range(reps):
+            for fp in (True, False) if rep % 2 == 0 else (False, True):
+                run(fp, "resync", rep)
+    finally:
+        for store in stores.values():
+            store.close()
+    out: dict[str, Any] = {"n": n, "bytes": info.size, "runs": runs, "medians": {}}
+    for fp in (True, False):
+        mine = [r for r in runs if r["fingerprints"] is fp and r["phase"] == "resync"]
+        out["medians"][f"resync fingerprints={fp}"] = {
+            "seconds": median([r["seconds"] for r in mine]),
+            "cpu_seconds": median([r["cpu_seconds"] for r in mine]),
+        }
+        load = next(r for r in runs if r["fingerprints"] is fp and r["phase"] == "load")
+        out["medians"][f"load fingerprints={fp}"] = {
+            "seconds": load["seconds"],
+            "cpu_seconds": load["cpu_seconds"],
+        }
+    on = out["medians"]["resync fingerprints=True"]
+    off = out["medians"]["resync fingerprints=False"]
+    out["speedup"] = {
+        "wall": off["seconds"] / on["seconds"],
+        "cpu": off["cpu_seconds"] / on["cpu_seconds"],
+    }
+    return out
+
+
 def summarize(results: list[dict[str, Any]], files: dict[str, Any]) -> dict[str, Any]:
     """Medians per (file, task), per-repetition throughput ratios (wall and CPU), RSS."""
     out: dict[str, Any] = {"files": files, "medians": {}, "ratios": {}, "rss_mib": {}}
@@ -369,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-growing", action="store_true", help="skip the growing-catalogue files (RSS only)"
     )
     parser.add_argument("--no-large", action="store_true", help="skip the large file (RSS only)")
+    parser.add_argument(
+        "--resync", action="store_true", help="only the xzufi-dir re-sync, fingerprints on/off"
+    )
+    parser.add_argument("--resync-n", type=int, default=100_000, help="Zuständigkeiten")
     parser.add_argument("--tmp", default=None, help="where to write the files (default: TMPDIR)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
@@ -376,6 +465,14 @@ def main(argv: list[str] | None = None) -> int:
     large_mb = args.large_mb or (100 if args.quick else 1000)
     info = machine_info()
     print(json.dumps(info), flush=True)
+    if args.resync:
+        with tempfile.TemporaryDirectory(prefix="efa-bench-xzufi-", dir=args.tmp) as tmp:
+            outcome = resync(Path(tmp), args.resync_n, args.reps)
+        document = {"machine": info, **outcome}
+        if args.out:
+            Path(args.out).write_text(json.dumps(document, indent=2, default=str))
+        print(json.dumps({k: v for k, v in document.items() if k != "runs"}, indent=2))
+        return 0
     results: list[dict[str, Any]] = []
     files: dict[str, Any] = {}
     started = time.perf_counter()

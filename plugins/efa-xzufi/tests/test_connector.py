@@ -246,3 +246,70 @@ def test_discovered_through_its_entry_point():
         pytest.skip("efa-xzufi is not installed (pip install -e plugins/efa-xzufi)")
     registry = PluginRegistry(strict=True, env={})
     assert registry.connector_class("xzufi-dir") is XZuFiDirConnector
+
+
+def test_source_fingerprints_cover_every_field_of_every_record_kind():
+    """A change of any field, shown in the repr or not (xml), changes the fingerprint."""
+    from datetime import datetime, timezone
+
+    from efa_xzufi.connector import record_fingerprint
+
+    from efa_core.ids import Ars, LeikaKey
+    from efa_core.model import OrganisationUnit, Responsibility, Service, TargetKind, XZuFiObject
+
+    when = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    samples = [
+        (
+            Responsibility(
+                leika_key=LeikaKey("99115005104000"),
+                ars=Ars("16055"),
+                target_kind=TargetKind.ONLINEDIENST,
+                target_id="S_Onlinedienst_OD",
+                responsibility_id="S_ZustaendigkeitOnlinedienst_Z",
+                leistung_id="S_Leistung_L",
+                role="01",
+                modified_at=when,
+            ),
+            {
+                "leika_key": LeikaKey("99115005104001"),
+                "ars": Ars("16056"),
+                "target_kind": TargetKind.ORGANISATIONSEINHEIT,
+                "target_id": "S_Organisationseinheit_OE",
+                "responsibility_id": "S_ZustaendigkeitOrganisationseinheit_Z2",
+                "leistung_id": None,
+                "role": None,
+                "modified_at": None,
+            },
+        ),
+        (
+            Service(
+                key="S_Onlinedienst_OD",
+                name="Dienst",
+                leika_keys=(LeikaKey("99115005104000"),),
+                url="https://a.example.org/",
+                onlinedienst_ids=("S_Onlinedienst_OD",),
+            ),
+            {
+                "name": "Dienst 2",
+                "leika_keys": (LeikaKey("99115005104001"),),
+                "url": None,
+                "onlinedienst_ids": (),
+                "modified_at": when,
+            },
+        ),
+        (
+            OrganisationUnit(key="S_Organisationseinheit_OE", name="Amt", ars=Ars("16")),
+            {"key": "S_Organisationseinheit_OE2", "name": "Amt 2", "ars": None},
+        ),
+        (
+            XZuFiObject(object_class="leistung", object_id="S_Leistung_L", xml="<leistung/>"),
+            {"xml": "<leistung><id>L</id></leistung>", "object_class": "formular"},
+        ),
+    ]
+    for record, changes in samples:
+        base = record_fingerprint("salt", record)
+        assert base == record_fingerprint("salt", attrs.evolve(record))
+        assert base != record_fingerprint("other salt", record)
+        for field, value in changes.items():
+            changed = attrs.evolve(record, **{field: value})
+            assert record_fingerprint("salt", changed) != base, (type(record).__name__, field)

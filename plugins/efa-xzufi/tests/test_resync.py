@@ -85,3 +85,53 @@ def test_an_export_no_longer_understood_fails_and_deletes_nothing(store, export)
     assert (report.added, report.changed, report.deleted) == (0, 0, 0)
     assert live(store) == state
     assert store.runs(SOURCE, limit=1)[0].error == report.error
+
+
+def engine_with(store: Store, export: Path, **options: Any) -> SyncEngine:
+    registry = isolated_registry()
+    registry.register(efa_xzufi.plugin, name="xzufi")
+    table = {"type": "xzufi-dir", "path": str(export), "batch_size": 5, **options}
+    return SyncEngine(store, registry, parse_config({"connectors": {SOURCE: table}}, env={}))
+
+
+def full_history(store: Store) -> list[tuple[str, str, str, Any]]:
+    return [(h.kind, h.natural_key, h.op.value, h.payload) for h in store.history(source=SOURCE)]
+
+
+def test_fingerprints_skip_unchanged_objects_and_end_like_a_sync_without(tmp_path, export):
+    """The same sequence of exports, synced with and without source fingerprints."""
+    second = export / "XZUFI20261105020000000000004712.xml"
+    original = second.read_bytes()
+    # one Zuständigkeit changes its role; one Leistung its LeiKa key, which changes the
+    # records of Zuständigkeiten whose own bytes stay the same (Z-15 in the other file)
+    edited = original.replace(b"<rolle><code>02</code>", b"<rolle><code>03</code>").replace(
+        b"<code>99115005104000</code>", b"<code>99115005104001</code>"
+    )
+    reports: dict[bool, list[Any]] = {}
+    stores = {}
+    for fingerprints in (True, False):
+        store = stores[fingerprints] = open_store(f"sqlite:///{tmp_path / f'{fingerprints}.db'}")
+        second.write_bytes(original)
+        runs = []
+        for content in (original, original, edited, edited):
+            second.write_bytes(content)
+            report = engine_with(store, export, fingerprints=fingerprints).run()[SOURCE]
+            assert report.ok, report.error
+            runs.append(report)
+        reports[fingerprints] = runs
+    try:
+        first, again, changed, unchanged = reports[True]
+        assert (again.added, again.changed, again.deleted) == (0, 0, 0)
+        assert again.unchanged == first.added  # every record skipped by its fingerprint
+        assert again.quarantined == first.quarantined  # bad parts are looked at again
+        assert (changed.added, changed.changed, changed.deleted) == (0, 5, 0)
+        assert changed.unchanged == first.added - 5
+        assert (unchanged.changed, unchanged.unchanged) == (0, first.added)
+        for with_fp, without in zip(reports[True], reports[False], strict=True):
+            counts = ("added", "changed", "deleted", "unchanged", "quarantined")
+            assert [getattr(with_fp, c) for c in counts] == [getattr(without, c) for c in counts]
+        assert live(stores[True]) == live(stores[False])
+        assert full_history(stores[True]) == full_history(stores[False])
+    finally:
+        for store in stores.values():
+            store.close()

@@ -59,7 +59,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -77,9 +77,11 @@ from efa_core.connectors import (
     PushResult,
     Rejected,
     Skipped,
+    Upsert,
+    fingerprint,
 )
 from efa_core.errors import ConnectorError, SourceNotUnderstood
-from efa_core.model import Responsibility, Service
+from efa_core.model import Record, Responsibility, Service
 from efa_xzufi._xml import DEFAULT_LIMITS, Limits, XZuFiNotUnderstood, file_kind
 from efa_xzufi.mapping import DEFAULT_MAX_RAW_CHARS, MappedItem, check_max_raw_chars
 from efa_xzufi.snapshot import ExportSnapshot
@@ -88,6 +90,10 @@ from efa_xzufi.writer import XZuFiWriteError, write_transfer_message
 __all__ = ["XZuFiDirConfig", "XZuFiDirConnector"]
 
 log = logging.getLogger("efa_xzufi")
+
+#: What a source fingerprint covers besides the record: the connector and the scheme's
+#: version (raise it when the mapping changes, so every object is built once more).
+_FINGERPRINT_SALT: Final = "efa-xzufi xzufi-dir records 1"
 
 _DOWNLOAD_CHUNK: Final = 1 << 20
 _INDEX_MAX_BYTES: Final = 4 << 20
@@ -147,6 +153,9 @@ class XZuFiDirConfig:
     #: The language whose names to take when a name comes in several: that language,
     #: then a regional form of it (``de-AT``), then a name without language, then the first.
     language: str = attrs.field(default="de", validator=_language)
+    #: Skip the store work for records stored unchanged (source fingerprints); ``false``
+    #: delivers every record every time.
+    fingerprints: bool = True
     #: Follow symbolic links that lead out of the export directory (files, folders,
     #: ``index.txt``).  Off: such a link fails the pull, and nothing behind it is read.
     follow_symlinks: bool = False
@@ -207,10 +216,52 @@ def _parse_index(data: bytes, label: str, index_name: str) -> list[str]:
     return names
 
 
-class _Snapshot:
-    """Produces the items of one snapshot (blocking; runs in a worker thread)."""
+#: Looks fingerprints up in the store (``Connector.stored_fingerprints``).
+Lookup = Callable[[list[bytes]], Mapping[bytes, tuple[int, ...]]]
+_SEP: Final = "\x1f"  # cannot occur in XML text
 
-    def __init__(self, files: Sequence[tuple[Path, str]], config: XZuFiDirConfig) -> None:
+
+def record_fingerprint(salt: str, record: Record) -> bytes:
+    """Return the source fingerprint of the input object *record* was built from.
+
+    The fingerprint covers everything the record was built from, as the record holds it:
+    the object's own values and what came from elsewhere in the export (a Zuständigkeit's
+    LeiKa key comes from its Leistung): the ``repr`` of every field, those hidden from the
+    record's own ``repr`` included (an ``xzufi-object``'s XML).  Responsibilities, the
+    millions, take a quicker route to the same coverage.
+    """
+    if type(record) is Responsibility:
+        text = _SEP.join(
+            (
+                record.responsibility_id or "",
+                record.leika_key.value,
+                str(record.ars),
+                record.target_kind.value,
+                record.target_id,
+                record.leistung_id or "",
+                record.role or "",
+                "" if record.modified_at is None else record.modified_at.isoformat(),
+            )
+        )
+    else:
+        fields = attrs.fields(type(record))
+        text = _SEP.join(repr(getattr(record, field.name)) for field in fields)
+    return fingerprint(salt, type(record).__name__, text)
+
+
+class _Snapshot:
+    """Produces the items of one snapshot (blocking; runs in a worker thread).
+
+    With a *lookup*, each batch's upserts get source fingerprints, and those the store
+    holds become unchanged entries (``bytes`` items) instead of upserts.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[tuple[Path, str]],
+        config: XZuFiDirConfig,
+        lookup: Lookup | None = None,
+    ) -> None:
         #: The snapshot being mapped (its counters: duplicates, objects deleted again).
         self.export = ExportSnapshot(
             files,
@@ -221,12 +272,13 @@ class _Snapshot:
             max_raw_chars=config.max_raw_chars,
             language=config.language,
         )
+        self._lookup = lookup
         self._items: Iterator[MappedItem] | None = None
         self._pending: MappedItem | None = None
         #: Items produced so far.
         self.count = 0
 
-    def take(self, size: int) -> tuple[list[MappedItem], bool]:
+    def take(self, size: int, *, look_up: bool = True) -> tuple[list[MappedItem | bytes], bool]:
         """Return up to *size* items and whether the snapshot ended with them."""
         if self._items is None:
             self._items = iter(self.export)
@@ -234,20 +286,41 @@ class _Snapshot:
         if self._pending is not None:
             taken.append(self._pending)
             self._pending = None
+        done = True
         for item in self._items:
             if len(taken) == size:
                 self._pending = item
-                self.count += len(taken)
-                return taken, False
+                done = False
+                break
             taken.append(item)
         self.count += len(taken)
-        return taken, True
+        if self._lookup is None or not look_up:
+            return list(taken), done
+        return self._fingerprinted(taken), done
+
+    def _fingerprinted(self, items: list[MappedItem]) -> list[MappedItem | bytes]:
+        salt = _FINGERPRINT_SALT
+        prints: dict[int, bytes] = {}
+        for index, item in enumerate(items):
+            if isinstance(item, Upsert):
+                prints[index] = record_fingerprint(salt, item.record)
+        assert self._lookup is not None
+        known = self._lookup(list(set(prints.values()))) if prints else {}
+        out: list[MappedItem | bytes] = list(items)
+        for index, print_ in prints.items():
+            if print_ in known:
+                out[index] = print_
+            else:
+                upsert = items[index]
+                assert isinstance(upsert, Upsert)
+                out[index] = Upsert(upsert.record, fingerprint=print_)
+        return out
 
     def skip(self, count: int) -> None:
         """Consume the first *count* items (resuming after a cursor)."""
         remaining = count
         while remaining > 0:
-            taken, done = self.take(min(remaining, 10_000))
+            taken, done = self.take(min(remaining, 10_000), look_up=False)
             remaining -= len(taken)
             if done and remaining > 0:
                 raise ConnectorError(
@@ -256,12 +329,15 @@ class _Snapshot:
                 )
 
 
-def _batch(items: list[MappedItem], cursor: str, complete: bool) -> Batch:
+def _batch(items: list[MappedItem | bytes], cursor: str, complete: bool) -> Batch:
     changes: list[Change] = []
     rejected: list[Rejected] = []
     skipped: dict[tuple[str, str], Skipped] = {}
+    unchanged: list[bytes] = []
     for item in items:
-        if isinstance(item, Rejected):
+        if isinstance(item, bytes):
+            unchanged.append(item)
+        elif isinstance(item, Rejected):
             rejected.append(item)
         elif isinstance(item, Skipped):
             # one entry per kind and reason, counted, at its first position
@@ -275,7 +351,12 @@ def _batch(items: list[MappedItem], cursor: str, complete: bool) -> Batch:
         else:
             changes.append(item)
     return Batch(
-        changes, cursor, complete=complete, rejected=rejected, skipped=list(skipped.values())
+        changes,
+        cursor,
+        complete=complete,
+        rejected=rejected,
+        skipped=list(skipped.values()),
+        unchanged=unchanged,
     )
 
 
@@ -456,7 +537,8 @@ class XZuFiDirConnector(Connector):
         workdir = Path(tempfile.mkdtemp(prefix="efa-xzufi-")) if self._client else None
         try:
             files = await self._files(names, workdir)
-            snapshot = _Snapshot(files, self.config)
+            lookup = self.stored_fingerprints if self.config.fingerprints else None
+            snapshot = _Snapshot(files, self.config, lookup)
             if skip:
                 await anyio.to_thread.run_sync(snapshot.skip, skip)
             size = self.config.batch_size
