@@ -208,12 +208,14 @@ def test_a_leistung_named_in_a_later_file_resolves(messy):
     assert str(z15.leika_key) == "99115005104000"  # L-SPAET is in file 2
 
 
-def test_duplicate_ids_the_later_wins_the_earlier_is_quarantined(messy, caplog):
-    _, upserts, rejected, _ = pulled(make(messy))
-    assert (
-        "xzufi-dir connector 'lrs-bb': 2 earlier copies of duplicate ids quarantined, 1 "
-        "objects written and deleted again within the export" in caplog.text
+def test_duplicate_ids_the_later_wins_the_earlier_is_quarantined(messy):
+    batches, upserts, rejected, _ = pulled(make(messy))
+    # the run report counts them
+    assert batches[-1].warnings == (
+        "2 duplicate id(s): the earlier copies were quarantined, the later ones kept",
+        "1 object(s) written and deleted again within the export: left out of the snapshot",
     )
+    assert all(not b.warnings for b in batches[:-1])
     z11 = upserts["S12000_ZustaendigkeitOnlinedienst_Z-11"]
     assert z11.role == "02"  # the copy in file 2
     assert z11.modified_at == datetime(2026, 11, 4, 17, 45, tzinfo=timezone.utc)

@@ -56,6 +56,9 @@ def test_an_unchanged_export_synced_again_is_a_no_op(store, export):
     assert first.ok, first.error
     assert first.deleted == 0
     assert first.quarantined == 6
+    # the run report says what was resolved within the export
+    assert any(w.startswith("2 duplicate id(s)") for w in first.warnings)
+    assert any(w.startswith("1 object(s) written and deleted again") for w in first.warnings)
     state = live(store)
     assert ("responsibility", "S12000_ZustaendigkeitOnlinedienst_Z-12") not in state
     assert state[("responsibility", "S12000_ZustaendigkeitOnlinedienst_Z-11")]["role"] == "02"

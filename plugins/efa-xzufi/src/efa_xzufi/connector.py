@@ -329,7 +329,27 @@ class _Snapshot:
                 )
 
 
-def _batch(items: list[MappedItem | bytes], cursor: str, complete: bool) -> Batch:
+def _export_warnings(export: ExportSnapshot, label: str) -> list[str]:
+    """Say what the snapshot resolved, for the run report (and the log)."""
+    warnings = []
+    if export.duplicates:
+        warnings.append(
+            f"{export.duplicates} duplicate id(s): the earlier copies were quarantined, the "
+            "later ones kept"
+        )
+    if export.deleted_again:
+        warnings.append(
+            f"{export.deleted_again} object(s) written and deleted again within the export: "
+            "left out of the snapshot"
+        )
+    for warning in warnings:
+        log.warning("%s: %s", label, warning)
+    return warnings
+
+
+def _batch(
+    items: list[MappedItem | bytes], cursor: str, complete: bool, warnings: Sequence[str] = ()
+) -> Batch:
     changes: list[Change] = []
     rejected: list[Rejected] = []
     skipped: dict[tuple[str, str], Skipped] = {}
@@ -357,6 +377,7 @@ def _batch(items: list[MappedItem | bytes], cursor: str, complete: bool) -> Batc
         rejected=rejected,
         skipped=list(skipped.values()),
         unchanged=unchanged,
+        warnings=warnings,
     )
 
 
@@ -549,17 +570,9 @@ class XZuFiDirConnector(Connector):
                     raise SourceNotUnderstood(
                         exc.reason, source=self.name, where=exc.where
                     ) from exc
-                yield _batch(items, f"{snapshot.count}@{digest}", done)
+                warnings = _export_warnings(snapshot.export, self.label) if done else []
+                yield _batch(items, f"{snapshot.count}@{digest}", done, warnings)
                 if done:
-                    export = snapshot.export
-                    if export.duplicates or export.deleted_again:
-                        log.warning(
-                            "%s: %d earlier copies of duplicate ids quarantined, %d objects "
-                            "written and deleted again within the export",
-                            self.label,
-                            export.duplicates,
-                            export.deleted_again,
-                        )
                     return
         finally:
             if workdir is not None:
