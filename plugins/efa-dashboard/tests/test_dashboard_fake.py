@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import httpx
+import openpyxl
 import pytest
 from efa_dashboard.testing import DashboardApiFake, significant
 
@@ -107,3 +109,55 @@ def test_dashboard_faults_and_rate_limits(dashboard_contract, dashboard_fake) ->
     with pytest.raises(ContractViolation, match="status 429 is not declared"):
         check_all(dashboard_fake, dashboard_contract)
     check_all(dashboard_fake, dashboard_contract, allow={429})
+
+
+# -- what the spec says, where the fake used to differ (issue 16 §5) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "size", "number", "expected_size"),
+    [
+        ("1", "2", 1, 2),
+        ("eins", "2", 0, 2),  # not a number: Spring's default page
+        ("-3", "2", 0, 2),  # negative: page 0
+        ("0", "zwei", 0, 100),  # not a number: the default size
+        ("0", "0", 0, 100),
+        ("0", "99999", 0, 2000),  # capped at the maximum
+        ("99999999999", "2", 0, 2),  # beyond int32
+        ("١", "2", 0, 2),  # non-ASCII digits
+    ],
+)
+def test_page_and_size_are_strings_read_as_spring_reads_them(
+    dashboard_contract, dashboard_fake, page, size, number, expected_size
+) -> None:
+    answer = sync_get(dashboard_fake, "/v1/data", {"page": page, "size": size})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["number"], body["size"]) == (number, expected_size)
+    check_all(dashboard_fake, dashboard_contract)
+
+
+def test_other_methods_get_405_with_allow(dashboard_fake) -> None:
+    async def delete() -> httpx.Response:
+        transport = httpx.ASGITransport(app=dashboard_fake)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fake") as c:
+            return await c.delete("/api/v1/ars")
+
+    answer = asyncio.run(delete())
+    assert (answer.status_code, answer.headers["allow"]) == (405, "GET")
+    assert sync_get(dashboard_fake, "/v1/nothing").status_code == 404
+
+
+def test_xlsx_is_served(dashboard_contract, dashboard_fake) -> None:
+    answer = sync_get(
+        dashboard_fake, "/api/v1/data/160000000000", {"filetype": "xlsx", "includeAbove": "false"}
+    )
+    assert answer.headers["content-type"] == "application/octet-stream"
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("leika_key", "leika_name", "ars")
+    assert [row[2] for row in rows[1:]] == ["160550000000", "160510000000", "160000000000"]
+    assert rows[1][7] == 10000  # ozgid is a number, as in the dashboard's own files
+    check_all(dashboard_fake, dashboard_contract)
+    bad = sync_get(dashboard_fake, "/v1/data/160000000000", {"filetype": "pdf"})
+    assert bad.status_code == 400

@@ -95,7 +95,7 @@ class TestConformance(ConnectorConformance):
 
     @pytest.fixture
     def base_url(self, efa_serve_asgi, fake) -> str:
-        return efa_serve_asgi(fake)
+        return efa_serve_asgi(fake) + "/v1"
 
     @pytest.fixture
     def connector(self, base_url: str) -> FitConnectConnector:
@@ -105,7 +105,7 @@ class TestConformance(ConnectorConformance):
     def failing_connector(self, efa_serve_asgi) -> FitConnectConnector:
         broken = RoutingApiFake()
         broken.fail(500, times=50)
-        return make(efa_serve_asgi(broken), attempts=1)
+        return make(efa_serve_asgi(broken) + "/v1", attempts=1)
 
     def test_every_exchange_matches_the_spec(self, connector, fake, routing_contract) -> None:
         list(pull_sync(connector))
@@ -115,7 +115,7 @@ class TestConformance(ConnectorConformance):
 
 def test_routes_per_pair_paged_with_cursors(efa_serve_asgi) -> None:
     fake = populated()
-    batches = list(pull_sync(make(efa_serve_asgi(fake), page_size=2)))
+    batches = list(pull_sync(make(efa_serve_asgi(fake) + "/v1", page_size=2)))
 
     assert [(b.cursor, b.complete) for b in batches] == [
         (f"{KEY_A}@16051:end", False),
@@ -136,7 +136,7 @@ def test_routes_per_pair_paged_with_cursors(efa_serve_asgi) -> None:
 
 def test_always_sends_a_user_agent(efa_serve_asgi) -> None:
     fake = populated()
-    list(pull_sync(make(efa_serve_asgi(fake), user_agent="th-tool/1.0")))
+    list(pull_sync(make(efa_serve_asgi(fake) + "/v1", user_agent="th-tool/1.0")))
     agents = {e.headers["user-agent"] for e in fake.exchanges}
     assert len(agents) == 1
     [agent] = agents
@@ -147,7 +147,7 @@ def test_always_sends_a_user_agent(efa_serve_asgi) -> None:
 
 def test_fake_refuses_requests_without_user_agent(routing_contract) -> None:
     fake = RoutingApiFake()
-    status, content_type, body, _ = fake.respond("GET", "/info", [], {})
+    status, content_type, body, _ = fake.respond("GET", "/v1/info", [], {})
     assert (status, content_type) == (403, "application/problem+json")
     # The spec does not document 403 (bot detection of the real service):
     problems = routing_contract.response_problems("GET", "/info", status, content_type, body)
@@ -162,9 +162,9 @@ def test_problem_json_becomes_a_typed_error_with_detail(efa_serve_asgi) -> None:
         "status": 400,
         "detail": "Es muss genau ein Gebietsparameter gesetzt sein",
     }
-    fake.fail(400, path="/routes", body=problem)
+    fake.fail(400, path="/v1/routes", body=problem)
     with pytest.raises(RoutingApiError) as raised:
-        list(pull_sync(make(efa_serve_asgi(fake))))
+        list(pull_sync(make(efa_serve_asgi(fake) + "/v1")))
     error = raised.value
     assert error.status == 400
     assert error.detail == problem["detail"]
@@ -174,8 +174,8 @@ def test_problem_json_becomes_a_typed_error_with_detail(efa_serve_asgi) -> None:
 
 def test_429_and_500_are_retried_and_ratelimit_headers_honoured(efa_serve_asgi, routing_contract):
     fake = populated(rate_limit=RateLimit(limit=2, retry_after=0))
-    fake.fail(500, path="/routes", times=1)
-    batches = list(pull_sync(make(efa_serve_asgi(fake), page_size=2)))
+    fake.fail(500, path="/v1/routes", times=1)
+    batches = list(pull_sync(make(efa_serve_asgi(fake) + "/v1", page_size=2)))
 
     assert len(upserts(batches)) == 4
     assert batches[-1].complete
@@ -190,7 +190,7 @@ def test_429_and_500_are_retried_and_ratelimit_headers_honoured(efa_serve_asgi, 
 def test_server_errors_after_the_last_attempt_fail_the_pull(efa_serve_asgi) -> None:
     fake = populated()
     fake.fail(500, times=3)
-    connector = make(efa_serve_asgi(fake), attempts=2)
+    connector = make(efa_serve_asgi(fake) + "/v1", attempts=2)
     with pytest.raises(RoutingApiError, match="500"):
         list(pull_sync(connector))
 
@@ -205,7 +205,7 @@ def test_signature_payload_is_kept_as_evidence(efa_serve_asgi) -> None:
         name="Amt Kyffhäuser",
     )
     fake.add_route(KEY_B, "16", gebiet_ids=["15"], name="Fremdes Land")
-    connector = make(efa_serve_asgi(fake), pairs=(f"{KEY_A}@16068", f"{KEY_B}@16"))
+    connector = make(efa_serve_asgi(fake) + "/v1", pairs=(f"{KEY_A}@16068", f"{KEY_B}@16"))
     batches = list(pull_sync(connector))
 
     routes = upserts(batches)
@@ -283,7 +283,9 @@ def test_signatures_verify_with_a_configured_key(efa_serve_asgi, rsa_key, tmp_pa
     intruder = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = make_jws({"destinationId": str(DEST_1), "services": []}, signer=signer(intruder))
     fake.add_route(KEY_A, "16051", destination_id=DEST_1, signature=forged)
-    connector = make(efa_serve_asgi(fake), signature_key=write_pem(rsa_key, tmp_path / "k.pem"))
+    connector = make(
+        efa_serve_asgi(fake) + "/v1", signature_key=write_pem(rsa_key, tmp_path / "k.pem")
+    )
     batches = list(pull_sync(connector))
 
     routes = upserts(batches)
@@ -333,7 +335,7 @@ def test_jwks_keys_are_chosen_by_kid(rsa_key, tmp_path) -> None:
 
 def test_unreadable_key_file_is_a_config_error(efa_serve_asgi, tmp_path) -> None:
     (tmp_path / "bad.pem").write_text("nonsense")
-    connector = make(efa_serve_asgi(populated()), signature_key=str(tmp_path / "bad.pem"))
+    connector = make(efa_serve_asgi(populated()) + "/v1", signature_key=str(tmp_path / "bad.pem"))
     with pytest.raises(ConfigError, match=r"signature_key: .*bad\.pem"):
         list(pull_sync(connector))
 
@@ -415,7 +417,7 @@ def test_pairs_come_from_contracted_agreements_and_responsibilities() -> None:
 
 def test_asks_only_the_stores_pairs(efa_serve_asgi) -> None:
     fake = populated()
-    connector = make(efa_serve_asgi(fake), pairs=())
+    connector = make(efa_serve_asgi(fake) + "/v1", pairs=())
     connector.store = FakeStore(*STORE_RECORDS)
     routes = upserts(list(pull_sync(connector)))
 
@@ -426,7 +428,7 @@ def test_asks_only_the_stores_pairs(efa_serve_asgi) -> None:
 
 def test_without_pairs_the_pull_yields_nothing_and_says_so(efa_serve_asgi, caplog) -> None:
     fake = populated()
-    connector = make(efa_serve_asgi(fake), pairs=())
+    connector = make(efa_serve_asgi(fake) + "/v1", pairs=())
     with caplog.at_level(logging.WARNING, logger="efa_fitconnect"):
         assert list(pull_sync(connector)) == []
     assert "no (LeiKa key, area) pair to ask" in caplog.text
@@ -434,7 +436,7 @@ def test_without_pairs_the_pull_yields_nothing_and_says_so(efa_serve_asgi, caplo
 
 
 def test_invalid_cursor_is_named(efa_serve_asgi) -> None:
-    connector = make(efa_serve_asgi(populated()))
+    connector = make(efa_serve_asgi(populated()) + "/v1")
     with pytest.raises(Exception, match="invalid cursor 'page-3'"):
         list(pull_sync(connector, "page-3"))
 
@@ -450,7 +452,7 @@ def test_config_rejects_malformed_pairs_and_page_sizes() -> None:
 
 def test_search_areas_and_info(efa_serve_asgi, routing_contract) -> None:
     fake = populated()
-    connector = make(efa_serve_asgi(fake))
+    connector = make(efa_serve_asgi(fake) + "/v1")
 
     async def ask() -> tuple[Any, Any, Any]:
         async with connector:
@@ -477,7 +479,7 @@ def test_configured_from_efa_toml(efa_registry, efa_serve_asgi) -> None:
             "connectors": {
                 "routing": {
                     "type": "fitconnect",
-                    "base_url": efa_serve_asgi(populated()),
+                    "base_url": efa_serve_asgi(populated()) + "/v1",
                     "pairs": [f"{KEY_A}@16055"],
                 }
             }
@@ -509,7 +511,7 @@ def test_every_route_is_accounted_for_on_a_messy_answer(efa_serve_asgi) -> None:
     fake.add_route(KEY_B, "16051", name="Amt B")
     answered = sum(len(routes) for routes in fake.routes.values())
     accounting = assert_accounted(
-        make(efa_serve_asgi(fake), pairs=(f"{KEY_A}@16055", f"{KEY_B}@16051")),
+        make(efa_serve_asgi(fake) + "/v1", pairs=(f"{KEY_A}@16055", f"{KEY_B}@16051")),
         {"route": answered},
     )
     assert accounting.stored == {"route": 3}

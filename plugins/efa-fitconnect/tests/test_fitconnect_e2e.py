@@ -58,7 +58,7 @@ def test_sync_with_explicit_pairs_tombstones_vanished_routes(
     gone = fake.add_route(KEY_A, "16055", name="Altes Amt")
     for n in range(3):
         fake.add_route(KEY_B, "16051", name=f"Amt {n}")
-    config = routing(efa_serve_asgi(fake), pairs=[f"{KEY_A}@16055", f"{KEY_B}@16051"])
+    config = routing(efa_serve_asgi(fake) + "/v1", pairs=[f"{KEY_A}@16055", f"{KEY_B}@16051"])
     sync = engine(tmp_path, registry, {"routing": config})
 
     first = sync.run()["routing"]
@@ -87,11 +87,11 @@ def test_a_failing_api_deletes_nothing(tmp_path, registry, efa_serve_asgi) -> No
     fake = RoutingApiFake(page_limit=2)
     fake.add_route(KEY_A, "16055", destination_id=DEST)
     fake.add_route(KEY_B, "16051")
-    config = routing(efa_serve_asgi(fake), pairs=[f"{KEY_A}@16055", f"{KEY_B}@16051"])
+    config = routing(efa_serve_asgi(fake) + "/v1", pairs=[f"{KEY_A}@16055", f"{KEY_B}@16051"])
     config["http"]["attempts"] = 1
     sync = engine(tmp_path, registry, {"routing": config})
     assert sync.run()["routing"].ok
-    fake.fail(500, path="/routes", times=5)
+    fake.fail(500, path="/v1/routes", times=5)
     fake.routes.clear()
     failed = sync.run()["routing"]
     assert not failed.ok
@@ -128,7 +128,7 @@ def test_pairs_come_from_the_store(tmp_path, registry, efa_serve_asgi) -> None:
         registry,
         {
             "notes": {"type": "records-file", "path": str(notes)},
-            "routing": routing(efa_serve_asgi(fake)),
+            "routing": routing(efa_serve_asgi(fake) + "/v1"),
         },
     )
     assert sync.run(["notes"])["notes"].ok
@@ -165,7 +165,7 @@ def test_a_snapshot_that_cannot_prove_its_end_fails_and_deletes_nothing(
     fake = _HostileRouting("normal", page_limit=2)
     for n in range(5):
         fake.add_route(KEY_B, "16051", name=f"Amt {n}")
-    config = routing(efa_serve_asgi(fake), pairs=[f"{KEY_B}@16051"])
+    config = routing(efa_serve_asgi(fake) + "/v1", pairs=[f"{KEY_B}@16051"])
     sync = engine(tmp_path, registry, {"routing": config})
     assert sync.run()["routing"].added == 5
     fake.mode = mode
@@ -176,7 +176,7 @@ def test_a_snapshot_that_cannot_prove_its_end_fails_and_deletes_nothing(
     assert expected in (report.error or "")
     assert len(list(sync.store.records(source="routing", kind="route"))) == 5
     # A loop is detected at the first repeated page: two requests, not thousands.
-    assert len([e for e in fake.exchanges if e.path == "/routes"]) <= 2 + 3
+    assert len([e for e in fake.exchanges if e.path == "/v1/routes"]) <= 2 + 3
 
 
 def test_a_total_sent_as_a_string_still_reads_every_page(
@@ -186,7 +186,9 @@ def test_a_total_sent_as_a_string_still_reads_every_page(
     for n in range(5):
         fake.add_route(KEY_B, "16051", name=f"Amt {n}")
     sync = engine(
-        tmp_path, registry, {"routing": routing(efa_serve_asgi(fake), pairs=[f"{KEY_B}@16051"])}
+        tmp_path,
+        registry,
+        {"routing": routing(efa_serve_asgi(fake) + "/v1", pairs=[f"{KEY_B}@16051"])},
     )
     report = sync.run()["routing"]
     assert report.ok, report.error
@@ -219,7 +221,9 @@ def test_destination_details_and_signature_facts_reach_the_store(
         processingDuration={"minDuration": 2, "maxDuration": 5, "unit": "workday"},
     )
     sync = engine(
-        tmp_path, registry, {"routing": routing(efa_serve_asgi(fake), pairs=[f"{KEY_A}@16055"])}
+        tmp_path,
+        registry,
+        {"routing": routing(efa_serve_asgi(fake) + "/v1", pairs=[f"{KEY_A}@16055"])},
     )
     assert sync.run()["routing"].ok
     (row,) = sync.store.records(source="routing", kind="route")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
-from efa_fitconnect.testing import RoutingApiFake
+from efa_fitconnect.testing import _SEARCH_TERM, RoutingApiFake
+from hypothesis import given
+from hypothesis import strategies as st
 
 from efa_core.testing.contract import OpenApiContract
 from efa_core.testing.fakes import RateLimit
@@ -59,9 +62,9 @@ def test_routes_are_paged_by_offset(routing_fake, routing_contract) -> None:
         if not body["count"] or offset >= body["totalCount"]:
             break
     assert names == [f"Amt {n}" for n in range(5)]
-    one = sync_get(routing_fake, "/routes", {"leikaKey": KEY, "ags": "16055000"}).json()
+    one = sync_get(routing_fake, "/v1/routes", {"leikaKey": KEY, "ags": "16055000"}).json()
     assert [r["destinationName"] for r in one["routes"]] == ["by AGS"]
-    two = sync_get(routing_fake, "/routes", {"leikaKey": KEY, "areaId": "1024"}).json()
+    two = sync_get(routing_fake, "/v1/routes", {"leikaKey": KEY, "areaId": "1024"}).json()
     assert [r["destinationName"] for r in two["routes"]] == ["by area id"]
     check_all(routing_fake, routing_contract)
 
@@ -79,7 +82,7 @@ def test_routes_are_paged_by_offset(routing_fake, routing_contract) -> None:
 def test_bad_requests_get_problem_json(
     routing_fake, routing_contract, params, detail, schema_catches_it
 ) -> None:
-    response = sync_get(routing_fake, "/routes", params)
+    response = sync_get(routing_fake, "/v1/routes", params)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert detail in response.json()["detail"]
@@ -92,7 +95,7 @@ def test_bad_requests_get_problem_json(
 def test_rate_limit_headers_and_429(routing_contract, routing_fake) -> None:
     routing_fake.rate_limit = RateLimit(limit=2, retry_after=7)
     query = {"leikaKey": KEY, "ars": "16055"}
-    answers = [sync_get(routing_fake, "/routes", query) for _ in range(4)]
+    answers = [sync_get(routing_fake, "/v1/routes", query) for _ in range(4)]
     assert [r.status_code for r in answers] == [200, 200, 429, 200]
     assert [r.headers["RateLimit-Remaining"] for r in answers] == ["1", "0", "0", "1"]
     assert answers[2].headers["Retry-After"] == "7"
@@ -101,27 +104,106 @@ def test_rate_limit_headers_and_429(routing_contract, routing_fake) -> None:
 
 
 def test_faults_are_injected_per_path(routing_contract, routing_fake) -> None:
-    routing_fake.fail(500, path="/routes")
-    assert sync_get(routing_fake, "/info").status_code == 200
-    failed = sync_get(routing_fake, "/routes", {"leikaKey": KEY, "ars": "16055"})
+    routing_fake.fail(500, path="/v1/routes")
+    assert sync_get(routing_fake, "/v1/info").status_code == 200
+    failed = sync_get(routing_fake, "/v1/routes", {"leikaKey": KEY, "ars": "16055"})
     assert failed.status_code == 500
     assert failed.json()["status"] == 500
-    assert sync_get(routing_fake, "/routes", {"leikaKey": KEY, "ars": "16055"}).status_code == 200
+    assert (
+        sync_get(routing_fake, "/v1/routes", {"leikaKey": KEY, "ars": "16055"}).status_code == 200
+    )
     check_all(routing_fake, routing_contract)
 
 
 def test_area_search(routing_contract, routing_fake) -> None:
     routing_fake.add_area("1025", "Saalekreis", "Landkreis")
-    found = sync_get(routing_fake, "/areas", [("areaSearchexpression", "Saale*")]).json()
+    found = sync_get(routing_fake, "/v1/areas", [("areaSearchexpression", "Saale*")]).json()
     assert [a["name"] for a in found["areas"]] == ["Halle (Saale)", "Saalekreis"]
-    zip_ = sync_get(routing_fake, "/areas", [("areaSearchexpression", "06108")]).json()
+    zip_ = sync_get(routing_fake, "/v1/areas", [("areaSearchexpression", "06108")]).json()
     assert [a["id"] for a in zip_["areas"]] == ["1024"]
     both = [("areaSearchexpression", "Halle"), ("areaSearchexpression", "Saale*")]
-    assert sync_get(routing_fake, "/areas", both).json()["totalCount"] == 1
+    assert sync_get(routing_fake, "/v1/areas", both).json()["totalCount"] == 1
     check_all(routing_fake, routing_contract)
-    assert sync_get(routing_fake, "/areas", {}).status_code == 400
+    assert sync_get(routing_fake, "/v1/areas", {}).status_code == 400
 
 
 def test_requests_without_user_agent_are_refused(routing_fake) -> None:
-    response = sync_get(routing_fake, "/info", headers={"User-Agent": ""})
+    response = sync_get(routing_fake, "/v1/info", headers={"User-Agent": ""})
     assert response.status_code == 403
+
+
+# -- what the spec says, where the fake used to differ (issue 16 §5) --------------------------
+
+
+def test_only_paths_under_v1_are_served(routing_fake) -> None:
+    assert sync_get(routing_fake, "/v1/info").status_code == 200
+    for path in ("/info", "/routes", "/v2/info", "/v1", "/v1/info/x"):
+        assert sync_get(routing_fake, path).status_code == 404, path
+
+
+def test_other_methods_get_405_with_allow(routing_fake) -> None:
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=routing_fake)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fake") as c:
+            return await c.post("/v1/routes", headers=UA)
+
+    answer = asyncio.run(post())
+    assert (answer.status_code, answer.headers["allow"]) == (405, "GET")
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [("2147483647", 200), ("2147483648", 400), ("99999999999999999999", 400), ("-1", 400)],
+)
+def test_offset_is_a_32_bit_integer(routing_fake, offset, status) -> None:
+    query = {"leikaKey": KEY, "ars": "16055", "offset": offset}
+    answer = sync_get(routing_fake, "/v1/routes", query)
+    assert answer.status_code == status
+    if status == 200:
+        assert answer.json()["routes"] == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"leikaKey": "99١٢٣٤٥٦٧٦٠٦١٠", "ars": "16055"},  # Arabic-Indic digits
+        {"leikaKey": KEY, "ars": "١٦٠٥٥"},
+        {"leikaKey": KEY, "ags": "１６０５５０００"},  # fullwidth digits
+        {"leikaKey": KEY, "areaId": "٧"},
+        {"leikaKey": KEY, "ars": "16055", "limit": "１０"},
+        {"leikaKey": KEY, "ars": "16055", "offset": "1_0"},
+    ],
+)
+def test_digits_are_ascii_digits(routing_fake, params) -> None:
+    assert sync_get(routing_fake, "/v1/routes", params).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("term", "ok"),
+    [
+        ("Saale*", True),
+        ("*aale", True),
+        ("Halle**Saale", True),
+        ("06108", True),
+        ("a", False),
+        ("*", False),
+        ("Sa***le", False),
+        ("**Saale", False),
+        ("Saale*a", False),
+    ],
+)
+def test_search_terms_follow_the_spec_pattern(routing_fake, routing_contract, term, ok) -> None:
+    answer = sync_get(routing_fake, "/v1/areas", {"areaSearchexpression": term})
+    assert answer.status_code == (200 if ok else 400)
+    spec_says = not routing_contract.request_problems(
+        "GET", "/v1/areas", {"areaSearchexpression": term}
+    )
+    assert spec_says is ok
+
+
+@given(st.text(alphabet="*ab ä1", max_size=12))
+def test_the_search_term_check_is_the_spec_pattern(term: str) -> None:
+    # The spec's pattern as written (nested quantifiers) against the fake's linear one.
+    spec = re.fullmatch(r"(\*?([^\*]{2,})\*?)*", term) is not None
+    assert (_SEARCH_TERM.fullmatch(term) is not None) is spec

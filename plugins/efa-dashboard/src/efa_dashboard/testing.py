@@ -14,9 +14,16 @@ rows the test adds, with Spring-style pages (``page`` 0-based, ``size``; the bod
 * ``GET /v1/data/{ars}?includeAbove=&includeBelow=&page=&size=&filetype=``: the rows of
   the 12-digit zero-filled ARS, plus those of the areas below / above it (both default to
   ``true`` as in the spec).  The spec gives this answer no schema; the fake answers a
-  Spring page of ``DvDataDto`` rows when the request accepts ``application/json``, else
-  CSV (``filetype=csv``, the spec's default) as ``application/octet-stream``;
+  Spring page of ``DvDataDto`` rows when the request accepts ``application/json`` and names
+  no ``filetype``, else every row (no paging) as CSV (``filetype=csv``, the spec's default)
+  or as an XLSX workbook (``filetype=xlsx``), both ``application/octet-stream``;
 * ``GET /v1/ars?order=&page=&size=``: every area ``{ars, arsName}``.
+
+``page`` and ``size`` are strings in the spec; they are read as Spring's ``Pageable``
+resolver reads them: a value that is no 32-bit integer falls back to the default (page 0,
+size :data:`DEFAULT_SIZE`), a negative page counts as 0, a size below 1 as the default and
+one above ``max_size`` as ``max_size``.  An ``order`` other than ``asc``/``desc`` is a 400;
+another method than GET a 405 with ``Allow: GET``.
 
 Rows and areas are kept in insertion order (``order=desc`` reverses them).  Containment
 ("below") compares the zero-filled values with their trailing zero groups removed, so
@@ -33,16 +40,23 @@ import csv
 import io
 import math
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
+from xml.sax.saxutils import escape
 
 from efa_core.errors import InvalidIdentifier
 from efa_core.ids import Land
 from efa_core.testing.fakes import FakeApi, RateLimit
 
-__all__ = ["DashboardApiFake", "significant"]
+__all__ = ["DEFAULT_SIZE", "DashboardApiFake", "significant"]
 
 _JSON = "application/json"
+_OCTETS = "application/octet-stream"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT32_MAX = 2**31 - 1
+#: ``size`` when none (or none usable) is given, as the spec's default says.
+DEFAULT_SIZE = 100
 _ROW_FIELDS = (
     "leika_key",
     "leika_name",
@@ -148,22 +162,27 @@ class DashboardApiFake(FakeApi):
     ) -> tuple[int, str, Any, Mapping[str, str]]:
         """Answer ``/v1/data``, ``/v1/data/{ars}`` and ``/v1/ars`` (also under ``/api``)."""
         local = path[4:] if path.startswith("/api/") else path
-        single = dict(query)
-        paging = self._paging(single, path)
-        if isinstance(paging, tuple) and len(paging) == 4:
-            return paging
-        page, size, descending = paging
+        match = re.fullmatch(r"/v1/data/([^/]+)", local)
+        if local not in ("/v1/ars", "/v1/data") and match is None:
+            return 404, _JSON, self.error_body(404, "Not Found", "no such resource", path), {}
         if method != "GET":
-            return 405, _JSON, self.error_body(405, "Method Not Allowed", method, path), {}
+            body = self.error_body(405, "Method Not Allowed", f"{method} is not supported", path)
+            return 405, _JSON, body, {"Allow": "GET"}
+        single = dict(query)
+        order = single.get("order", "asc")
+        if order not in ("asc", "desc"):
+            detail = f"order must be asc or desc, got {order!r}"
+            return 400, _JSON, self.error_body(400, "Bad Request", detail, path), {}
+        page = _spring_int(single.get("page"), 0)
+        size = _spring_int(single.get("size"), DEFAULT_SIZE)
+        size = min(size if size >= 1 else DEFAULT_SIZE, self.max_size)
+        descending = order == "desc"
         if local == "/v1/ars":
             return 200, _JSON, _spring_page(self.area_list, page, size, descending), {}
-        if local == "/v1/data":
-            return 200, _JSON, _spring_page(self.rows, page, size, descending), {}
-        match = re.fullmatch(r"/v1/data/([^/]+)", local)
         if match is None:
-            return 404, _JSON, self.error_body(404, "Not Found", "no such resource", path), {}
+            return 200, _JSON, _spring_page(self.rows, page, size, descending), {}
         ars = match.group(1)
-        if not re.fullmatch(r"\d{12}", ars):
+        if not re.fullmatch(r"[0-9]{12}", ars):
             detail = f"ars must have 12 digits (zero-filled), got {ars!r}"
             return 400, _JSON, self.error_body(400, "Bad Request", detail, path), {}
         flags = {}
@@ -186,30 +205,84 @@ class DashboardApiFake(FakeApi):
         filetype = single.get("filetype")
         if filetype is None and "application/json" in headers.get("accept", ""):
             return 200, _JSON, _spring_page(rows, page, size, descending), {}
-        if filetype not in (None, "csv"):
-            detail = f"filetype {filetype!r} is not served by the fake (only csv and JSON)"
+        if filetype not in (None, "csv", "xlsx"):
+            detail = f"filetype must be csv or xlsx, got {filetype!r}"
             return 400, _JSON, self.error_body(400, "Bad Request", detail, path), {}
+        table = [[row.get(k) for k in _ROW_FIELDS] for row in _order(rows, descending)]
+        if filetype == "xlsx":
+            return 200, _OCTETS, _xlsx([list(_ROW_FIELDS), *table]), {}
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(_ROW_FIELDS), delimiter=";")
-        writer.writeheader()
-        for row in _order(rows, descending):
-            writer.writerow({k: row.get(k) for k in _ROW_FIELDS})
-        return 200, "application/octet-stream", out.getvalue(), {}
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(_ROW_FIELDS)
+        writer.writerows(table)
+        return 200, _OCTETS, out.getvalue(), {}
 
-    def _paging(
-        self, query: Mapping[str, str], path: str
-    ) -> tuple[int, int, bool] | tuple[int, str, Any, Mapping[str, str]]:
-        try:
-            page = int(query.get("page", "0"))
-            size = int(query.get("size", "100"))
-        except ValueError:
-            detail = "page and size must be integers"
-            return 400, _JSON, self.error_body(400, "Bad Request", detail, path), {}
-        order = query.get("order", "asc")
-        if page < 0 or size < 1 or order not in ("asc", "desc"):
-            detail = f"invalid paging page={page} size={size} order={order!r}"
-            return 400, _JSON, self.error_body(400, "Bad Request", detail, path), {}
-        return page, min(size, self.max_size), order == "desc"
+
+def _spring_int(value: str | None, default: int) -> int:
+    """Read ``page`` / ``size`` as Spring's ``Pageable`` resolver does.
+
+    A value that is no 32-bit integer falls back to *default*; a negative one counts as 0.
+    """
+    if value is None or not _INTEGER.fullmatch(value) or abs(int(value)) > _INT32_MAX:
+        return default
+    return max(int(value), 0)
+
+
+def _xlsx(table: Sequence[Sequence[Any]]) -> bytes:
+    """Return a minimal XLSX workbook of one sheet holding *table* (numbers as numbers)."""
+
+    def cell(column: int, row: int, value: Any) -> str:
+        letters = ""
+        column += 1
+        while column:
+            column, rest = divmod(column - 1, 26)
+            letters = chr(65 + rest) + letters
+        ref = f"{letters}{row}"
+        if value is None:
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+    rows = "".join(
+        f'<row r="{n}">' + "".join(cell(c, n, v) for c, v in enumerate(values)) + "</row>"
+        for n, values in enumerate(table, start=1)
+    )
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    parts = {
+        "[Content_Types].xml": (
+            f'<Types xmlns="{package}/content-types">'
+            '<Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Daten" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
+            f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<worksheet xmlns="{main}"><sheetData>{rows}</sheetData></worksheet>'
+        ),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, xml in parts.items():
+            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + xml)
+    return out.getvalue()
 
 
 def _order(items: Sequence[dict[str, Any]], descending: bool) -> list[dict[str, Any]]:

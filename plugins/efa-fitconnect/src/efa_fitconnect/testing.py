@@ -1,4 +1,4 @@
-"""A fake FIT-Connect Routing API (v2) for tests: a plain ASGI app, no extra dependencies.
+r"""A fake FIT-Connect Routing API (v2) for tests: a plain ASGI app, no extra dependencies.
 
 It serves the three operations of the spec (``fit-connect-routing-api.v2.0.0.yaml``) over
 routes and areas the test adds::
@@ -9,15 +9,21 @@ routes and areas the test adds::
     fake = RoutingApiFake(page_limit=2)
     fake.add_route("99123456760610", "16055", name="Bürgeramt Weimar")
     with serve_asgi(fake) as base_url:
-        ...  # GET {base_url}/routes?leikaKey=99123456760610&ars=16055
+        ...  # GET {base_url}/v1/routes?leikaKey=99123456760610&ars=16055
 
-* ``GET /routes?leikaKey=&(ars|ags|areaId)=&offset=&limit=``: exactly one area parameter
-  (else 400 ``application/problem+json``), ``limit`` 1 to 500 (default 100), a route
-  matches the key and the exact area value it was added for;
-* ``GET /areas?areaSearchexpression=...`` (1 to 10 terms, ``*`` wildcard; a term matches a
-  word of the name or the postcode) with the same paging; answered as
-  ``application/problem+json`` because the spec says so for the 200 response;
-* ``GET /info``: the version.
+It answers under :data:`BASE_PATH` (``/v1``) only, as the real servers do, so a connector's
+``base_url`` is ``{base_url}/v1``:
+
+* ``GET /v1/routes?leikaKey=&(ars|ags|areaId)=&offset=&limit=``: exactly one area parameter
+  (else 400 ``application/problem+json``), ``limit`` 1 to 500 (default 100), ``offset`` 0
+  to :data:`INT32_MAX`; a route matches the key and the exact area value it was added for;
+* ``GET /v1/areas?areaSearchexpression=...`` (1 to 10 terms of the spec's pattern, ``*``
+  wildcard; a term matches a word of the name or the postcode) with the same paging;
+  answered as ``application/problem+json`` because the spec says so for the 200 response;
+* ``GET /v1/info``: the version.
+
+Parameters are checked as the spec says (its ``\d`` is ECMA's: ASCII digits only); another
+method than GET gets 405 with ``Allow: GET``.
 
 Like the real service it answers 403 to requests without ``User-Agent`` (the spec does not
 document this; bot detection of the real service).  Every answer carries
@@ -46,6 +52,8 @@ from efa_core.testing.fakes import FakeApi, RateLimit
 
 __all__ = [
     "ARS_URN_PREFIX",
+    "BASE_PATH",
+    "INT32_MAX",
     "LEIKA_URN_PREFIX",
     "RoutingApiFake",
     "b64url",
@@ -60,6 +68,8 @@ LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
 
 _PROBLEM = "application/problem+json"
 _JSON = "application/json"
+#: The path of the API on its servers (``https://routing-api-prod.fit-connect.fitko.net/v1/``).
+BASE_PATH = "/v1"
 
 
 def b64url(data: bytes) -> str:
@@ -85,14 +95,29 @@ def make_jws(
     return signing_input + "." + b64url(signature)
 
 
+#: The largest ``offset`` / ``limit`` the spec allows (``format: int32``).
+INT32_MAX = 2**31 - 1
+#: The spec's patterns; its ``\d`` is ECMA's: ASCII digits only.
+_AREA_PATTERNS = {
+    "ars": re.compile(r"(?:[0-9]{2}|[0-9]{3}|[0-9]{5}|[0-9]{9}|[0-9]{12})"),
+    "ags": re.compile(r"(?:[0-9]{2}|[0-9]{3}|[0-9]{5}|[0-9]{8})"),
+}
+_LEIKA = re.compile(r"99[0-9]{12}")
+#: The spec's ``areaSearchexpression`` item pattern ``^(\*?([^\*]{2,})\*?)*$`` without
+#: its nested quantifiers (which backtrack exponentially): words of two or more characters
+#: other than ``*``, joined by one or two ``*``, with at most one ``*`` before and after.
+_SEARCH_TERM = re.compile(r"(?:\*?[^*]{2,}(?:\*{1,2}[^*]{2,})*\*?)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _int(query: Mapping[str, str], name: str, default: int) -> int | str:
+    """Return an ``int32`` query parameter written in ASCII digits, or the 400 message."""
     value = query.get(name)
     if value is None:
         return default
-    try:
-        return int(value)
-    except ValueError:
-        return f"{name} must be an integer, got {value!r}"
+    if not _INTEGER.fullmatch(value) or abs(int(value)) > INT32_MAX:
+        return f"{name} must be a 32-bit integer, got {value!r}"
+    return int(value)
 
 
 class RoutingApiFake(FakeApi):
@@ -186,12 +211,17 @@ class RoutingApiFake(FakeApi):
     def handle(
         self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str]
     ) -> tuple[int, str, Any, Mapping[str, str]]:
-        """Answer ``/routes``, ``/areas`` and ``/info`` (paths may carry a ``/v1`` prefix)."""
+        """Answer ``/v1/routes``, ``/v1/areas`` and ``/v1/info`` (see the module docs)."""
         if self.require_user_agent and not headers.get("user-agent"):
             return self._problem(403, "Forbidden", "requests need a User-Agent header", path)
-        local = path[3:] if path.startswith("/v1/") else path
-        if method != "GET" or local not in ("/routes", "/areas", "/info"):
-            return self._problem(404, "Not Found", f"no resource {method} {path}", path)
+        local = path.removeprefix(BASE_PATH) if path.startswith(BASE_PATH + "/") else None
+        if local not in ("/routes", "/areas", "/info"):
+            return self._problem(404, "Not Found", f"no resource {path}", path)
+        if method != "GET":
+            status, content_type, body, _ = self._problem(
+                405, "Method Not Allowed", f"{method} is not allowed on {path}", path
+            )
+            return status, content_type, body, {"Allow": "GET"}
         if local == "/info":
             major, minor, patch = self.version
             return 200, _JSON, {"version": {"major": major, "minor": minor, "patch": patch}}, {}
@@ -215,7 +245,14 @@ class RoutingApiFake(FakeApi):
             return self._problem(
                 400, "Bad Request", "areaSearchexpression needs 1 to 10 terms", path
             )
-        found = [a for a in self.areas if all(_term_matches(t, a) for t in terms)]
+        for term in terms:
+            if not _SEARCH_TERM.fullmatch(term):
+                detail = (
+                    f"areaSearchexpression {term!r}: words of at least two characters, "
+                    "'*' as a wildcard before or after a word"
+                )
+                return self._problem(400, "Bad Request", detail, path)
+        found = [a for a in self.areas if all(_term_matches(t, a) for t in terms if t)]
         chunk = [{k: v for k, v in a.items() if not k.startswith("_")} for a in found]
         chunk = chunk[offset : offset + page]
         body = {"count": len(chunk), "offset": offset, "totalCount": len(found), "areas": chunk}
@@ -226,7 +263,7 @@ class RoutingApiFake(FakeApi):
         self, query: Mapping[str, str], offset: int, page: int, path: str
     ) -> tuple[int, str, Any, Mapping[str, str]]:
         leika_key = query.get("leikaKey")
-        if not leika_key or not re.fullmatch(r"99\d{12}", leika_key):
+        if not leika_key or not _LEIKA.fullmatch(leika_key):
             return self._problem(
                 400, "Bad Request", f"leikaKey must match ^99\\d{{12}}$, got {leika_key!r}", path
             )
@@ -240,12 +277,13 @@ class RoutingApiFake(FakeApi):
                 path,
             )
         parameter, value = given[0]
-        patterns = {
-            "ars": r"\d{2}|\d{3}|\d{5}|\d{9}|\d{12}",
-            "ags": r"\d{2}|\d{3}|\d{5}|\d{8}",
-            "areaId": r"\d+",
-        }
-        if not re.fullmatch(patterns[parameter], value):
+        # areaId: the spec's pattern ^\d{1,} only asks for a leading digit.
+        pattern = _AREA_PATTERNS.get(parameter)
+        if pattern is not None:
+            valid = pattern.fullmatch(value) is not None
+        else:
+            valid = value[:1].isascii() and value[:1].isdigit()
+        if not valid:
             return self._problem(400, "Bad Request", f"invalid {parameter} {value!r}", path)
         found = self.routes.get((leika_key, parameter, value), [])
         chunk = found[offset : offset + page]
