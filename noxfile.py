@@ -1,7 +1,8 @@
 """The test matrix of efa-core: Pythons × sessions.
 
-``nox`` runs the default set (tests on every supported Python, lint, typing, docs, plugins);
-``nox -s bench`` runs the benchmarks, which are never part of the default run.
+``nox`` runs the default set (tests on every supported Python, lint, typing, docs, plugins,
+template); ``nox -s bench`` runs the benchmarks and ``nox -s release`` builds and checks the
+packages, neither of which is part of the default run.
 Plain pip + virtualenv work everywhere; uv is used where it is installed.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
+import tempfile
 
 import nox
 
@@ -26,7 +29,7 @@ BUNDLED_PLUGINS = [
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "lint", "typing", "docs", "plugins"]
+nox.options.sessions = ["tests", "lint", "typing", "docs", "plugins", "template"]
 
 
 def _group(name: str) -> list[str]:
@@ -102,3 +105,42 @@ def bench(session: nox.Session) -> None:
     session.run("python", "tests/bench/bench_rollout.py", *(["--quick"] if quick else []))
     session.install("-e", ".[xlsx]", "-e", "plugins/efa-marktplatz")
     session.run("python", "tests/bench/bench_marktplatz.py", *(["--quick"] if quick else []))
+
+
+@nox.session(python=PYTHONS[1] if len(PYTHONS) > 1 else PYTHONS[0], reuse_venv=False)
+def template(session: nox.Session) -> None:
+    """Generate a connector package with ``efa new connector``, install it, run its tests.
+
+    The package is installed as its users install it (not editable), so its entry point is
+    found; ruff and ``mypy --strict`` check that the template's code is clean.
+    """
+    session.install(".[testing]", "ruff>=0.8", "mypy>=1.13")
+    # Outside .nox/: ruff skips files below it.
+    base = pathlib.Path(tempfile.mkdtemp(prefix="efa-template-"))
+    target = base / "efa-nox-probe"
+    session.run("efa", "new", "connector", "nox-probe", "--output", str(target))
+    session.install(f"{target}[test]")
+    with session.chdir(target):
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", ".")
+        session.run("mypy", "src")
+        session.run("pytest", "-q", "-p", "no:cacheprovider")
+    session.run("efa", "plugins")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@nox.session(python=PYTHONS[-1], default=False)
+def release(session: nox.Session) -> None:
+    """Build the sdists and wheels of efa-core and the bundled plugins, check them with twine.
+
+    Writes them to ``dist/`` (emptied first).  Publishing is a separate, manual step
+    (``twine upload dist/*``) once the packages have a home on the package index.
+    """
+    session.install("build>=1.2", "twine>=6.0")
+    out = ROOT / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    for project in [ROOT, *BUNDLED_PLUGINS]:
+        session.run("python", "-m", "build", "--outdir", str(out), str(project))
+    built = sorted(str(path) for path in out.iterdir())
+    session.run("twine", "check", "--strict", *built)
+    session.log(f"{len(built)} files in {out}")

@@ -19,7 +19,8 @@ rank   modules
 6      ``store``
 7      ``sync``
 8      ``rollout``, ``areas``
-9      ``report``, ``cli``, ``testing`` (the kit for plugin authors), ``examples``
+9      ``report``, ``cli``, ``testing`` (the kit for plugin authors), ``examples``,
+       ``templates``
 =====  ==================================================================================
 
 COMMON.md names ``connectors`` beside ``http`` above ``plugins``; the connector *contract*
@@ -62,6 +63,7 @@ LAYERS: dict[str, int] = {
     "cli": 9,
     "testing": 9,
     "examples": 9,
+    "templates": 9,
 }
 
 ROOT_MAY_IMPORT = {"efa_core.hookspecs"}

@@ -55,5 +55,9 @@ def _add_commands() -> None:
 
     main.add_command(_demo.demo)
 
+    from efa_core.cli import new as _new
+
+    main.add_command(_new.new)
+
 
 _add_commands()
