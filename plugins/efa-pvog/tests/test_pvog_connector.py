@@ -14,7 +14,7 @@ from pvog_support import FAST_HTTP, make_config
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import Batch, Delete, Upsert, check_sync, pull_sync
 from efa_core.errors import ConfigError, ConnectorError
-from efa_core.http import HttpError
+from efa_core.http import HttpError, PagingError
 from efa_core.model import Responsibility, TargetKind
 from efa_core.plugins import PluginRegistry
 from efa_core.secret import Secret
@@ -219,8 +219,36 @@ def test_a_page_that_does_not_advance_is_an_error() -> None:
         follow_next_url=False,
         http=FAST_HTTP,
     )
-    with pytest.raises(PvogFeedError, match="does not advance"):
+    with pytest.raises(PagingError, match="does not advance"):
         list(pull_sync(PvogConnector(config, name="x", transport=mock)))
+
+
+def test_a_server_that_ignores_the_index_is_a_loop(fake: FakePvog) -> None:
+    # Every request gets the first page's messages, with an advancing naechsterIndex: the
+    # walk stops at the first repeat instead of running until killed.
+    first = fake.message(fake.events[:3])
+    mock = RecordingTransport()
+    mock.add("POST", "/token", json={"access_token": "t", "expires_in": 60})
+
+    def same_page(request: httpx.Request) -> httpx.Response:
+        index = int(request.url.params["index"])
+        body = {"xzufiObjekte": first, "vollstaendig": False, "naechsterIndex": index + 3}
+        return httpx.Response(200, json=body)
+
+    mock.add("GET", "/bereitstelldienst/api/v2/verwaltungsobjekte", handler=same_page)
+    config = PvogConfig(
+        base_url="https://pvog.example",
+        auth_url="https://pvog.example/token",
+        client_id="efa",
+        client_secret=Secret("s3cr3t-value"),
+        http=FAST_HTTP,
+    )
+    connector = PvogConnector(config, name="x", transport=mock)
+    batches: list[Batch] = []
+    with pytest.raises(PagingError, match="page 1 repeats the items of page 0"):
+        batches.extend(pull_sync(connector))
+    assert len(mock.requests) == 3  # the token, page 0, page 1
+    assert len(batches) == 1  # page 0 was delivered; nothing of page 1
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
@@ -85,7 +85,7 @@ async def paginate(
     method: str = "GET",
     headers: Mapping[str, str] | None = None,
     max_pages: int | None = None,
-) -> AsyncIterator[Page]:
+) -> AsyncGenerator[Page, None]:
     """Yield the pages of a paged JSON API until one proves it is the last.
 
     Every page is checked with :func:`raise_for_status` and decoded with

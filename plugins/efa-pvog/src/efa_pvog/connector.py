@@ -32,16 +32,17 @@ backfill*), and then maps the page.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import re
 import urllib.parse
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, ClassVar, Final
 
 import attrs
 import httpx
-import orjson
 from efa_xzufi import (
     LEIKA_SCHEME_ID,
     InvalidObject,
@@ -63,8 +64,11 @@ from efa_core.http import (
     HttpConnector,
     HttpSettings,
     OAuth2ClientCredentials,
+    Page,
+    Step,
     create_client,
-    raise_for_status,
+    next_url,
+    paginate,
     redact_url,
 )
 from efa_core.ids import Ars
@@ -230,45 +234,18 @@ class PvogConnector(HttpConnector):
     def _where(self, index: int) -> str:
         return f"{self.label}: feed page index={index}"
 
-    async def _get(self, url: str, params: dict[str, str] | None) -> httpx.Response:
-        """GET a page, its body read into memory.
+    def _pages(
+        self, start: FeedCursor, *, follow: bool = True
+    ) -> tuple[_FeedWalk, AsyncGenerator[Page, None]]:
+        """Walk the feed from *start* with :func:`efa_core.http.paginate`.
 
-        The HTTP layer retries errors while the body is read (a cut-off body, a stall past
-        the read timeout) like connection errors, so nothing is retried here.
+        Returns the walk (its :attr:`_FeedWalk.page` is the checked page just yielded) and
+        the pages.  The HTTP layer retries errors while a body is read (a cut-off body, a
+        stall past the read timeout) like connection errors, so nothing is retried here.
         """
-        return await self.client.get(url, params=params)
-
-    async def _fetch(self, position: FeedCursor, *, follow: bool = True) -> FeedPage:
-        """Fetch and check the page at *position*."""
-        where = self._where(position.index)
-        if (
-            follow
-            and self.config.follow_next_url
-            and position.url is not None
-            and _same_origin(position.url, self._base)
-        ):
-            response = await self._get(position.url, None)
-        else:
-            if position.url is not None and follow and self.config.follow_next_url:
-                log.warning(
-                    "%s: naechsteAnfrageUrl %s is not on %s; using naechsterIndex instead",
-                    self.label,
-                    redact_url(position.url),
-                    self._base.host,
-                )
-            params = {"index": str(position.index), "ars": position.ars}
-            response = await self._get(self.config.feed_path, params)
-        await raise_for_status(response)
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            content_type = response.headers.get("content-type", "?")
-            raise PvogFeedError(
-                f"{where}: the response ({content_type}, {len(response.content)} bytes) is "
-                f"not JSON: {exc}",
-                index=position.index,
-            ) from exc
-        return parse_envelope(body, index=position.index, where=where)
+        walk = _FeedWalk(self, start, follow=follow)
+        url, params = walk.request(start)
+        return walk, paginate(self.client, url, params, next_page=walk)
 
     # -- XZuFi ------------------------------------------------------------------------------
 
@@ -332,12 +309,14 @@ class PvogConnector(HttpConnector):
             position.index,
             until,
         )
-        while position.index < until:
-            page = await self._fetch(position, follow=False)
-            self._learn(self._read(page, kinds=frozenset({"leistung"})))
-            if page.complete or page.next_index <= position.index:
-                break
-            position = FeedCursor(index=page.next_index, url=None, ars=self.config.ars)
+        if position.index < until:
+            walk, pages = self._pages(position, follow=False)
+            async with contextlib.aclosing(pages):
+                async for _ in pages:
+                    page = walk.page
+                    self._learn(self._read(page, kinds=frozenset({"leistung"})))
+                    if page.complete or page.next_index >= until:
+                        break
         self._covered = until
 
     async def _map(
@@ -401,45 +380,46 @@ class PvogConnector(HttpConnector):
         return position
 
     async def pull_batches(self, cursor: str | None) -> AsyncIterator[Batch]:
-        """Yield one batch per feed page, starting after *cursor*."""
-        position = self._start(cursor)
-        while True:
-            page = await self._fetch(position)
-            changes, rejected, skipped = await self._map(page)
-            following = FeedCursor(index=page.next_index, url=page.next_url, ars=self.config.ars)
-            log.debug(
-                "%s: page index=%d: %d changes, %d rejected, next index %d%s",
-                self.label,
-                page.index,
-                len(changes),
-                len(rejected),
-                page.next_index,
-                " (complete)" if page.complete else "",
-            )
-            yield Batch(
-                changes,
-                following.encode(),
-                complete=page.complete,
-                rejected=rejected,
-                skipped=skipped,
-            )
-            if page.complete:
-                return
-            if page.next_index == position.index and following.url == position.url:
-                raise PvogFeedError(
-                    f"{self._where(page.index)}: the feed does not advance (naechsterIndex "
-                    f"{page.next_index} is the index just read) but is not complete",
-                    index=page.index,
+        """Yield one batch per feed page, starting after *cursor*.
+
+        The walk ends where a page says ``vollstaendig``; a page that repeats a request or
+        the messages of an earlier page ends it with :class:`~efa_core.http.PagingError`.
+        """
+        walk, pages = self._pages(self._start(cursor))
+        async with contextlib.aclosing(pages):
+            async for _ in pages:
+                page = walk.page
+                changes, rejected, skipped = await self._map(page)
+                following = FeedCursor(
+                    index=page.next_index, url=page.next_url, ars=self.config.ars
                 )
-            position = following
+                log.debug(
+                    "%s: page index=%d: %d changes, %d rejected, next index %d%s",
+                    self.label,
+                    page.index,
+                    len(changes),
+                    len(rejected),
+                    page.next_index,
+                    " (complete)" if page.complete else "",
+                )
+                yield Batch(
+                    changes,
+                    following.encode(),
+                    complete=page.complete,
+                    rejected=rejected,
+                    skipped=skipped,
+                )
 
     async def check_source(self) -> CheckResult:
         """Fetch a token and the first page: proves the credentials and the feed work."""
         position = FeedCursor(index=self.config.start_index, url=None, ars=self.config.ars)
+        walk, pages = self._pages(position)
         try:
-            page = await self._fetch(position)
+            async with contextlib.aclosing(pages):
+                await anext(pages)
         except ConnectorError as exc:
             return CheckResult(False, str(exc))
+        page = walk.page
         return CheckResult(
             True,
             f"{self.label}: {redact_url(self._base)} accepted the client credentials of "
@@ -447,3 +427,64 @@ class PvogConnector(HttpConnector):
             f"{len(page.messages)} XZuFi message(s)"
             + (" and the feed is complete" if page.complete else ""),
         )
+
+
+class _FeedWalk:
+    """The feed's paging for :func:`efa_core.http.paginate`: next-URL mode, ``vollstaendig``.
+
+    Each page is checked (:func:`~efa_pvog.feed.parse_envelope`; :class:`PvogFeedError`
+    naming the index when it cannot be used) and kept in :attr:`page`.  The next request is
+    ``naechsteAnfrageUrl`` when the connector follows it and it stays on ``base_url``'s
+    host, else the feed path with ``naechsterIndex``; ``vollstaendig: true`` proves the end.
+    The page's items, for paginate's loop detection, are digests of its messages.
+    """
+
+    def __init__(self, connector: PvogConnector, start: FeedCursor, *, follow: bool) -> None:
+        self._connector = connector
+        self._follow = follow and connector.config.follow_next_url
+        #: Where the request just sent reads (the index the next page is checked against).
+        self._position = start
+        self._page: FeedPage | None = None
+        self._decide = next_url(key=self._next_target, done="vollstaendig")
+
+    @property
+    def page(self) -> FeedPage:
+        """The checked page of the last answer."""
+        assert self._page is not None, "no page read yet"
+        return self._page
+
+    def request(self, position: FeedCursor) -> tuple[str, dict[str, str] | None]:
+        """Return ``(url, query)`` of the request reading *position*."""
+        connector = self._connector
+        url = position.url
+        if self._follow and url is not None:
+            if _same_origin(url, connector._base):
+                return url, None
+            log.warning(
+                "%s: naechsteAnfrageUrl %s is not on %s; using naechsterIndex instead",
+                connector.label,
+                redact_url(url),
+                connector._base.host,
+            )
+        params = {"index": str(position.index), "ars": position.ars}
+        return connector.config.feed_path, params
+
+    def _next_target(self, body: Any) -> str | None:
+        page = self.page
+        following = FeedCursor(
+            index=page.next_index, url=page.next_url, ars=self._connector.config.ars
+        )
+        url, params = self.request(following)
+        if params is not None:  # the feed path below base_url, with naechsterIndex
+            url = str(self._connector.client.build_request("GET", url, params=params).url)
+        return url
+
+    def __call__(self, response: httpx.Response, body: Any) -> Step:
+        index = self._position.index
+        self._page = page = parse_envelope(body, index=index, where=self._connector._where(index))
+        step = self._decide(response, body)
+        self._position = FeedCursor(
+            index=page.next_index, url=page.next_url, ars=self._connector.config.ars
+        )
+        digests = [hashlib.blake2b(m, digest_size=16).hexdigest() for m in page.messages]
+        return Step(digests, step.next)
