@@ -44,6 +44,7 @@ def test_every_source_synced(demo_result: DemoResult) -> None:
         "lrs-th",
         "fit-connect",
         "dashboard-th",
+        "plan-th",
     }
     assert all(r.ok and r.quarantined == 0 for r in demo_result.sync.reports)
     assert demo_result.report_path.is_file()
@@ -104,10 +105,45 @@ def test_findings_follow_the_example(demo_result: DemoResult) -> None:
         # Jena's Meldebescheinigung Zuständigkeit points to an Onlinedienst that is not
         # MP-103's (another solution) and that nobody knows
         ("unknown-online-service", "MP-103", "160530000000"),
+        # the plan (plan.yaml): the pilot was due on 2024-10-31; Jena, Gera and Suhl are not
+        # live for MP-101 ...
+        ("behind-target", "MP-101", "160530000000"),
+        ("behind-target", "MP-101", "160520000000"),
+        ("behind-target", "MP-101", "160540000000"),
+        # ... Suhl shows no uptake of its own (only the Land's contract covers it) ...
+        ("pilot-without-uptake", "MP-101", "160540000000"),
+        # ... the roll-in organisation ticked Jena's FIT-Connect destination, but there is
+        # no route ...
+        ("contradicted-tick", "MP-101", "160530000000"),
+        # ... and onboardings started long ago and did not move since
+        ("stalled-onboarding", "MP-101", "160530000000"),
+        ("stalled-onboarding", "MP-101", "160520000000"),
+        ("stalled-onboarding", "MP-102", "160700004004"),
+        ("stalled-onboarding", "MP-102", "160560000000"),
+        ("stalled-onboarding", "MP-102", "160540000000"),
+        # Landkreis Sonneberg is live for MP-101 without being in a wave: welcome, visible
+        ("outside-plan", "MP-101", "16072"),
     ]
     assert found == sorted(expected)
     severities = {f.rule: f.severity.value for f in demo_result.data.findings}
     assert severities["live-without-agreement"] == "error"
+
+
+def test_the_plan_against_the_sources(demo_result: DemoResult) -> None:
+    status = demo_result.plan
+    assert status is not None
+    pilot, wave2 = status.waves
+    assert (pilot.name, wave2.name) == ("Pilot", "Welle 2")
+    anmeldung = pilot.by_service["MP-101"]
+    assert anmeldung.target.municipalities == 5
+    assert anmeldung.reached[Stage.LIVE].municipalities == 2  # Erfurt and Weimar: on time
+    assert {c.ars for c in pilot.behind} == {"160530000000", "160520000000", "160540000000"}
+    # the second wave takes every Gemeinde of the Ilm-Kreis, Eisenach, and Gera and Suhl for
+    # the Hundesteuer (their Wohnsitzanmeldung is in the pilot)
+    assert wave2.by_service["MP-101"].target.municipalities == 17
+    assert wave2.by_service["MP-102"].target.municipalities == 19
+    assert wave2.behind == ()  # due by 2029-12-31
+    assert [(o.service_key, o.ars) for o in status.outside] == [("MP-101", "16072")]
 
 
 def test_one_service_per_offer_with_the_editorial_systems_onlinedienste(
@@ -194,6 +230,12 @@ def test_cli_demo_prints_tables_and_report_path(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "live-without-agreement" in result.output
     assert f"report: {out / 'efa-report.html'}" in result.output
+    # plan vs actual, next to the rollout table
+    assert "Plan th-rollout: EfA-Rollout Thüringen" in result.output
+    assert "Pilot (pilot), Stichtag 2024-04-15, target go-live 2024-10-31 – passed" in (
+        result.output
+    )
+    assert "outside the plan: MP-101 Sonneberg (live)" in result.output
     # a second run replaces the demo's own directory
     again = CliRunner().invoke(demo, ["--output", str(out)], terminal_width=200)
     assert again.exit_code == 0, again.output
@@ -252,7 +294,7 @@ def test_the_demo_folder_syncs_again_offline_and_unchanged(
     import json
 
     reports = {r["source"]: r for r in json.loads(out)["sources"]}
-    assert set(reports) == {"marktplatz", "lrs-th", "fit-connect", "dashboard-th"}
+    assert set(reports) == {"marktplatz", "lrs-th", "fit-connect", "dashboard-th", "plan-th"}
     assert all(r["status"] == "succeeded" for r in reports.values())
     assert all(r["added"] == r["changed"] == r["deleted"] == 0 for r in reports.values())
 
@@ -270,7 +312,14 @@ def test_demo_db_takes_a_url_or_a_path(tmp_path: Path, monkeypatch: pytest.Monke
         code, text = _efa(out, "status", "--json")
         assert code == 0, text
         sources = {s["source"] for s in json_list(text)}  # type: ignore[index]
-        assert sources == {"register", "marktplatz", "lrs-th", "fit-connect", "dashboard-th"}
+        assert sources == {
+            "register",
+            "marktplatz",
+            "lrs-th",
+            "fit-connect",
+            "dashboard-th",
+            "plan-th",
+        }
 
 
 def json_list(text: str) -> list[object]:

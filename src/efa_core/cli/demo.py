@@ -67,6 +67,10 @@ def demo(ctx: click.Context, db: str | None, output: str) -> None:
             f"synced {r.source}: {r.added} added, {r.quarantined} quarantined", markup=False
         )
     console.print(rollout_table(result.data))
+    if result.plan is not None:
+        from efa_core.report.plan import plan_tables
+
+        console.print(plan_tables(result.plan))
     console.print(findings_table(result.data))
     console.print(f"store:  {mask_url(result.store_url)}", markup=False)
     console.print(f"report: {result.report_path}", markup=False)

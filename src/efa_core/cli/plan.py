@@ -50,6 +50,15 @@ def _day(value: str | None, option: str) -> date | None:
         ) from None
 
 
+def _view(ctx: click.Context, store: Any, config: Any) -> Any:
+    """Return the store's rollout view with the configured identity rules, up to date."""
+    from efa_core.rollout import IdentityRules, RolloutView
+
+    view = RolloutView(store, IdentityRules.from_config(config, plugin_registry(ctx)))
+    view.refresh()
+    return view
+
+
 def _write(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -86,7 +95,9 @@ def plan() -> None:
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of printing.")
 @config_option
 @db_option
+@click.pass_context
 def status(
+    ctx: click.Context,
     key: str | None,
     waves: tuple[str, ...],
     fmt: str,
@@ -98,7 +109,6 @@ def status(
 ) -> None:
     """Show targets vs reached per wave: stages, checklists, behind, forecast, blockers."""
     from efa_core.report.plan import render_plan_csv, render_plan_text
-    from efa_core.rollout import RolloutView
     from efa_core.rollout.planning import load_plan, plan_status
 
     day = _day(today, "--today")
@@ -107,8 +117,7 @@ def status(
         if fmt == "table":
             warn_if_empty(store, db, config)
         try:
-            view = RolloutView(store)
-            view.refresh()
+            view = _view(ctx, store, config)
             found = plan_status(view, load_plan(store, key), today=day, waves=waves or None)
         except EfaError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -218,7 +227,6 @@ def onboarding(
     db: str | None,
 ) -> None:
     """Write a wave's onboarding package: Zuständigkeiten and questionnaires."""
-    from efa_core.rollout import RolloutView
     from efa_core.rollout.planning import load_plan
     from efa_core.rollout.planning.onboarding import write_onboarding
 
@@ -226,8 +234,7 @@ def onboarding(
     config = load(config_path)
     with open_for_reading(db, config) as store:
         try:
-            view = RolloutView(store)
-            view.refresh()
+            view = _view(ctx, store, config)
             package = write_onboarding(
                 view,
                 load_plan(store, key),

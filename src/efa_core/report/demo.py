@@ -12,7 +12,8 @@
    with :class:`~efa_core.sync.SyncEngine`; no network is used (the OZG-Dashboard rows are
    a saved answer, read by the ``dashboard-file`` connector);
 4. collects the report (:func:`~efa_core.report.data.collect_report`, Land Thüringen, with
-   the ``[findings]`` options of the ``efa.toml``) and writes the HTML report.
+   the ``[findings]`` options of the ``efa.toml``) and the example's plan against it
+   (:func:`~efa_core.rollout.planning.plan_status`), and writes the HTML report.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ else:  # pragma: no cover - Python 3.10
 
 if TYPE_CHECKING:
     from efa_core.plugins import PluginRegistry
+    from efa_core.rollout.planning import PlanStatus
+    from efa_core.store import Store
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -96,6 +99,8 @@ class DemoResult:
     config_path: Path
     sync: SyncReport
     data: ReportData
+    #: The example's plan against what the sources show (None: the example has no plan).
+    plan: PlanStatus | None = None
 
 
 def check_plugins(registry: PluginRegistry) -> None:
@@ -242,6 +247,7 @@ def run_demo(
             title="EfA-Rollout Thüringen (Beispiel)",
             identity=IdentityRules.from_config(config, registry),
         )
+        plan = _plan_status(store, IdentityRules.from_config(config, registry), data)
     report_path = out / "efa-report.html"
     report_path.write_text(render_html(data), encoding="utf-8")
     return DemoResult(
@@ -253,4 +259,18 @@ def run_demo(
         config_path=config_file,
         sync=report,
         data=data,
+        plan=plan,
     )
+
+
+def _plan_status(store: Store, rules: IdentityRules, data: ReportData) -> PlanStatus | None:
+    """Return the status of the example's plan (the first, if several; None without one)."""
+    from efa_core.rollout import RolloutView
+    from efa_core.rollout.planning import load_plans, plan_status
+
+    plans = load_plans(store)
+    if not plans:
+        return None
+    view = RolloutView(store, rules)
+    view.refresh()
+    return plan_status(view, plans[0], today=data.generated_at.date())
