@@ -68,6 +68,8 @@ def docs(session: nox.Session) -> None:
     session.install("-e", ".[testing]", *_group("docs"))
     out = os.environ.get("EFA_DOCS_OUT", "docs/_build/html")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", out)
+    # The reference shows every enum member and every record field (issue 13 §2).
+    session.run("python", "docs/check_reference.py", out)
 
 
 def _plugin_specs(extra: str = "") -> list[str]:

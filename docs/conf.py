@@ -27,8 +27,10 @@ myst_heading_anchors = 3
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
-autodoc_default_options = {"members": True, "show-inheritance": True}
-autodoc_preserve_defaults = True
+# undoc-members: enum members and record fields show even without a docstring of their own.
+autodoc_default_options = {"members": True, "undoc-members": True, "show-inheritance": True}
+# attrs generates __init__; preserving its source defaults would show "attr_dict['x'].default".
+autodoc_preserve_defaults = False
 # The docs build runs without network: no intersphinx inventories. References to outside
 # objects (attrs, httpx, pluggy …) cannot be resolved, so nitpicky mode ignores those.
 nitpick_ignore_regex = [
