@@ -170,3 +170,32 @@ def test_a_header_only_export_is_a_valid_empty_snapshot(export):
     assert batch.complete
     assert batch.changes == ()
     assert batch.rejected == ()
+
+
+@pytest.mark.parametrize(
+    ("index", "found"),
+    [
+        (HTML_ERROR, "index.txt: is a web page, not a list of file names"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "index.txt: is not UTF-8 text"),
+    ],
+)
+def test_an_index_that_is_no_list_of_names_is_not_understood(export, index, found):
+    (export / "index.txt").write_bytes(index)
+    connector = XZuFiDirConnector(XZuFiDirConfig(path=str(export)), name="lrs-th")
+    with pytest.raises(SourceNotUnderstood, match=found) as raised:
+        list(pull_sync(connector))
+    assert raised.value.source == "lrs-th"
+
+
+def test_an_index_served_as_a_maintenance_page_over_http(efa_serve_asgi, export):
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = HTML_ERROR if scope["path"].endswith("index.txt") else b"not found"
+        status = 200 if scope["path"].endswith("index.txt") else 404
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    connector = XZuFiDirConnector(XZuFiDirConfig(path=efa_serve_asgi(app)), name="lrs-th")
+    with pytest.raises(SourceNotUnderstood, match="is a web page"):
+        list(pull_sync(connector))

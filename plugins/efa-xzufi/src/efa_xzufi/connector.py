@@ -183,11 +183,29 @@ class XZuFiDirConfig:
         return self.path.lower().startswith(("http://", "https://"))
 
 
-def _parse_index(data: bytes, label: str, index_name: str) -> list[str]:
+def _parse_index(data: bytes, label: str, index_name: str, source: str | None = None) -> list[str]:
+    """Read the file names of ``index.txt``.
+
+    :raises SourceNotUnderstood: the index is no list of names (a web page, binary data).
+    :raises ConnectorError: a name leaves the directory, or none is listed.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConnectorError(f"{label}: {index_name} is not UTF-8: {exc}") from exc
+        raise SourceNotUnderstood(
+            f"is not UTF-8 text ({exc.reason} at byte {exc.start}), so it is no list of file names",
+            source=source,
+            where=index_name,
+        ) from exc
+    head = text.lstrip()[:100].lower()
+    if head.startswith(("<!doctype", "<html", "<?xml", "<")):
+        what = "a web page" if "html" in head else "XML"
+        raise SourceNotUnderstood(
+            f"is {what}, not a list of file names (one per line); was an error or "
+            "maintenance page served in its place?",
+            source=source,
+            where=index_name,
+        )
     names: list[str] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
@@ -530,7 +548,9 @@ class XZuFiDirConnector(Connector):
     async def check_source(self) -> CheckResult:
         """Read ``index.txt``: it must exist and list at least one file."""
         try:
-            names = _parse_index(await self._read_index(), self.label, self.config.index_file)
+            names = _parse_index(
+                await self._read_index(), self.label, self.config.index_file, self.name
+            )
         except ConnectorError as exc:
             return CheckResult(False, str(exc))
         return CheckResult(
@@ -554,7 +574,7 @@ class XZuFiDirConnector(Connector):
                     f"{self.config.index_file}; the export changed (pull from the start)"
                 )
             skip = int(count)
-        names = _parse_index(index_bytes, self.label, self.config.index_file)
+        names = _parse_index(index_bytes, self.label, self.config.index_file, self.name)
         workdir = Path(tempfile.mkdtemp(prefix="efa-xzufi-")) if self._client else None
         try:
             files = await self._files(names, workdir)
