@@ -362,6 +362,14 @@ def _header_texts(cells: Sequence[Cell]) -> tuple[str, ...]:
     return tuple(single_line(cell_text(cell)) for cell in cells)
 
 
+def _blank_row(cells: Sequence[Cell]) -> bool:
+    """Whether every cell of a row is blank (fast for CSV rows, whose cells are text)."""
+    try:
+        return not "".join(cells).strip()  # type: ignore[arg-type]
+    except TypeError:  # typed XLSX cells
+        return all(blank(cell) for cell in cells)
+
+
 def _trimmed(cells: Sequence[Cell]) -> tuple[Cell, ...]:
     """Return *cells* without the blank cells at their end."""
     end = len(cells)
@@ -532,7 +540,7 @@ class Table(Rows):
         header = self._header_cells
         width = len(header)
         for number, cells in self._rows_iter:
-            if all(blank(cell) for cell in cells):
+            if _blank_row(cells):
                 self._skip("blank-line", number)
             elif cells[:width] == header and _trimmed(cells) == header:
                 self._skip("header-line", number)

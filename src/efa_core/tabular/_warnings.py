@@ -21,17 +21,19 @@ class CellWarnings:
         self._examples = examples
         self._groups: dict[tuple[str, str], list[str]] = {}
         self._counts: dict[tuple[str, str], int] = {}
+        self._total = 0
 
     def add(self, field: str, what: str, position: str, value: str) -> None:
         """Note that *field* at *position* holding *value* was handled as *what* says."""
         key = (field, what)
         self._counts[key] = self._counts.get(key, 0) + 1
+        self._total += 1
         shown = self._groups.setdefault(key, [])
         if len(shown) < self._examples:
             shown.append(f"{position} {value!r}")
 
     def __len__(self) -> int:
-        return sum(self._counts.values())
+        return self._total
 
     def lines(self, prefix: str | None = None) -> list[str]:
         """Return one line per field and kind of problem, with a count and examples.

@@ -914,8 +914,12 @@ def agreement_items(
     order: list[tuple[int, Item | _Group]] = list(rejected)
     cache: dict[tuple[Cell, ...], tuple[Subscriber | None, bool]] = {}
     for row in rows:
-        scratch = CellWarnings()
-        service_key = row.text("service_key") or _service_key(row, _Problems(row, scratch))
+        service_key = row.text("service_key")
+        key_warned = False
+        if service_key is None:
+            scratch = CellWarnings()
+            service_key = _service_key(row, _Problems(row, scratch))
+            key_warned = len(scratch) > 0
         subscriber, warned = _subscriber_of(row, cache)
         if service_key is None or subscriber is None:
             parsed = parse_agreement_row(
@@ -936,7 +940,7 @@ def agreement_items(
             order.append((row.index, group))
         group.rows.append(row)
         group.identities.append((service_key, subscriber))
-        group.warned.append(warned or len(scratch) > 0)
+        group.warned.append(warned or key_warned)
     fingerprints = (
         {g.key: group_fingerprint(salt, g.rows) for g in groups.values()} if lookup else {}
     )
