@@ -38,9 +38,11 @@ skipped (``service`` and ``agreement``), so that rows in = stored + quarantined 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import TypeVar
 
 import attrs
@@ -119,19 +121,29 @@ def _known(fingerprints: Sequence[bytes], lookup: Lookup | None) -> set[bytes]:
     return known
 
 
-def group_fingerprint(salt: str, rows: Sequence[SourceRow]) -> bytes:
-    """Return the fingerprint of the rows of one service or agreement (their cells, in order).
+def row_digest(row: SourceRow) -> bytes:
+    """Return the digest of one row's cells, as read (a part of its group's fingerprint).
 
-    A table row's cells are taken as read (with the columns no field claims: a change there
-    only costs a rebuild); *salt* names the connector, its version, the options that change
-    the mapping and the table's column layout.  Positions and headers do not decide the
-    records, except in problems, and a row with problems is never fingerprinted.
+    A table row's cells are taken whole, with the columns no field claims (a change there
+    only costs a rebuild); a YAML entry's values by field.
     """
-    parts = [
-        repr(row.table_row.cells) if row.table_row is not None else repr(sorted(row.values.items()))
-        for row in rows
-    ]
-    return fingerprint(salt, *parts)
+    cells = row.table_row.cells if row.table_row is not None else sorted(row.values.items())
+    return fingerprint(repr(cells))
+
+
+def group_fingerprint(salt: str, digests: bytes | bytearray) -> bytes:
+    """Return the fingerprint of one service or agreement from its rows' digests, in order.
+
+    *digests* are the rows' :func:`row_digest` values, concatenated (16 bytes each).
+
+    *salt* names the connector, its version, the options that change the mapping and the
+    table's column layout.  Positions and headers do not decide the records, except in
+    problems, and a row with problems is never fingerprinted.
+    """
+    return fingerprint(salt, bytes(digests))
+
+
+_NO_VALUES: Mapping[str, Cell] = MappingProxyType({})
 
 
 @attrs.frozen(kw_only=True)
@@ -148,7 +160,7 @@ class SourceRow:
     #: The raw input, for a Rejected (the YAML entry); see :attr:`input`.
     raw: object = None
     #: Logical field → cell (fields without a column are absent).
-    values: Mapping[str, Cell] = attrs.field(factory=dict)
+    values: Mapping[str, Cell] = attrs.field(default=_NO_VALUES)
     #: Logical field → the header it came from, to name it in problems.
     labels: Mapping[str, str] = attrs.field(factory=dict)
     #: The order of the row in its input (used to order the output).
@@ -452,17 +464,51 @@ def _merge(base: Offer, other: Offer) -> Offer | list[tuple[str, str]]:
     )
 
 
-def _skipped(kind: str, reason: str, positions: Sequence[str]) -> list[Item]:
-    """One :class:`Skipped` for *positions* (none if empty), naming the first."""
-    if not positions:
-        return []
-    return [Skipped(kind, reason, count=len(positions), position=positions[0])]
+class _Later:
+    """Counts the rows that joined a group listed earlier, and where the first of them was."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: str | None = None
+
+    def add(self, positions: Sequence[str], count: int) -> None:
+        """Add a group's *count* rows after its first; *positions* starts with the first two."""
+        if count > 0:
+            self.count += count
+            self.first = self.first or positions[1]
+
+    def skipped(self, kind: str, reason: str) -> list[Item]:
+        """Return one :class:`Skipped` for them (none if there are none)."""
+        if not self.count:
+            return []
+        return [Skipped(kind, reason, count=self.count, position=self.first)]
 
 
 #: Why a row joined into an earlier offer is reported as skipped.
 JOINED_REASON = "another row of a service listed earlier (same service key): joined into it"
 #: Why a status row folded into an agreement listed earlier is reported as skipped.
 FOLDED_REASON = "a status row of an agreement listed earlier: part of its history"
+
+
+#: Reads the rows of an export again (a second pass), for :func:`offer_items` and
+#: :func:`agreement_items`.
+Reread = Callable[[], Iterable[SourceRow]]
+
+
+def _second_pass(groups: Iterable[_Group], known: set[bytes], reread: Reread | None) -> None:
+    """Give the groups to build their rows, read again (with *reread*) or kept from pass one."""
+    if reread is None:
+        return
+    wanted: dict[int, _Group] = {}
+    for group in groups:
+        if group.fingerprint is None or group.fingerprint not in known:
+            wanted.update(dict.fromkeys(group.indexes, group))
+    if not wanted:
+        return
+    for row in reread():
+        owner = wanted.get(row.index)
+        if owner is not None:
+            owner.rows.append(row)
 
 
 def offer_items(
@@ -472,15 +518,15 @@ def offer_items(
     warnings: CellWarnings | None = None,
     lookup: Lookup | None = None,
     salt: str = "",
+    reread: Reread | None = None,
 ) -> list[Item]:
     """Turn offer rows into provider and service upserts, rejected and skipped rows.
 
     Records and rejected rows follow the input order (a provider before the first service
     it operates); rows joined into an earlier row of the same service come last, as one
     :class:`Skipped` of kind ``service``.  With *lookup*, services are fingerprinted as
-    agreements are in :func:`agreement_items`: a service the store holds with the
-    fingerprint of its rows is given back as that fingerprint instead of being built;
-    providers are built every time and carry none.
+    agreements are in :func:`agreement_items` (see there, also for *reread*); providers are
+    built every time and carry none.
     """
     groups: dict[str, _Group] = {}
     order: list[tuple[int, Item | _Group]] = []
@@ -493,30 +539,31 @@ def offer_items(
             continue
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(key, row.index)
+            group = groups[key] = _Group(key)
             order.append((row.index, group))
-        group.rows.append(row)
-    fingerprints = (
-        {g.key: group_fingerprint(salt, g.rows) for g in groups.values()} if lookup else {}
-    )
-    known = _known(list(fingerprints.values()), lookup)
+        group.add(row, keep=reread is None, digest=lookup is not None)
+        if group.operator is None:
+            group.operator = row.text("operator")
+    known = _lookup(groups.values(), lookup, salt)
+    _second_pass(groups.values(), known, reread)
     items: list[Item] = []
     providers: set[str] = set()
-    joined: list[str] = []
+    joined = _Later()
     for _, entry in sorted(order, key=lambda e: e[0]):
         if not isinstance(entry, _Group):
             items.append(entry)
             continue
-        fp = fingerprints.get(entry.key)
+        fp = entry.fingerprint
         built: list[Item]
         if fp is not None and fp in known:
-            operator = next((o for r in entry.rows if (o := r.text("operator"))), None)
-            built, kept = [fp], [row.position for row in entry.rows]
+            operator = entry.operator
+            built, kept, size = [fp], entry.positions, entry.size
         else:
             offer, built, kept = _build_offer(
                 entry, default_channels=default_channels, warnings=warnings, fp=fp
             )
             operator = offer.operator if offer is not None else None
+            size = len(kept)
         if kept and operator is not None:
             key = slugify(operator)
             if key not in providers:
@@ -526,8 +573,9 @@ def offer_items(
                 )
                 items.append(Upsert(provider))
         items.extend(built)
-        joined.extend(kept[1:])
-    items.extend(_skipped(Service.KIND, JOINED_REASON, joined))
+        joined.add(kept, size - 1)
+        entry.release()
+    items.extend(joined.skipped(Service.KIND, JOINED_REASON))
     return items
 
 
@@ -858,30 +906,66 @@ def _fold(rows: Sequence[AgreementRow]) -> tuple[Agreement, list[Rejected]]:
 
 @attrs.define
 class _Group:
-    """The rows of one service or agreement, in file order (see :func:`agreement_items`)."""
+    """The rows of one service or agreement (see :func:`agreement_items`).
+
+    Pass one keeps, per row, only its index, position and digest (the rows themselves only
+    without a second pass); after the store said which groups are unchanged, pass two reads
+    the rows of the others again, so a re-sync holds little per unchanged row.
+    """
 
     key: str
-    index: int
+    #: How many rows the group has.
+    size: int = 0
+    #: The positions of its first two rows (enough to report the rows after the first).
+    positions: list[str] = attrs.Factory(list)
+    #: The row indexes (for pass two) and the rows' digests, packed.
+    indexes: array[int] = attrs.Factory(lambda: array("q"))
+    digests: bytearray = attrs.Factory(bytearray)
+    #: The rows to build from (pass two, or kept from pass one).
     rows: list[SourceRow] = attrs.Factory(list)
-    #: Per row: what the first reading found (agreements: service key and subscriber).
-    identities: list[tuple[str, Subscriber] | None] = attrs.Factory(list)
-    #: Per row: whether the first reading warned (the row is read again to report it).
-    warned: list[bool] = attrs.Factory(list)
+    #: The subscriber of the group's first row (agreements).
+    subscriber: Subscriber | None = None
+    #: The first operator named in the group's rows (offers).
+    operator: str | None = None
+    fingerprint: bytes | None = None
+
+    def add(self, row: SourceRow, *, keep: bool, digest: bool) -> None:
+        """Note one row of the group; keep the row itself if it will not be read again."""
+        self.size += 1
+        self.indexes.append(row.index)
+        if len(self.positions) < 2:
+            self.positions.append(row.position)
+        if digest:
+            self.digests += row_digest(row)
+        if keep:
+            self.rows.append(row)
+
+    def release(self) -> None:
+        """Let go of the rows once the group's items are made."""
+        self.rows, self.indexes, self.digests = [], array("q"), bytearray()
+
+
+def _lookup(groups: Iterable[_Group], lookup: Lookup | None, salt: str) -> set[bytes]:
+    """Fingerprint the groups and return the fingerprints the store holds."""
+    if lookup is None:
+        return set()
+    fingerprints = []
+    for group in groups:
+        group.fingerprint = group_fingerprint(salt, group.digests)
+        fingerprints.append(group.fingerprint)
+    return _known(fingerprints, lookup)
 
 
 def _subscriber_of(
-    row: SourceRow, cache: dict[tuple[Cell, ...], tuple[Subscriber | None, bool]]
-) -> tuple[Subscriber | None, bool]:
-    """Return the row's subscriber and whether reading it warned, cached by its cells."""
+    row: SourceRow, cache: dict[tuple[Cell, ...], Subscriber | None]
+) -> Subscriber | None:
+    """Return the row's subscriber (``None`` if it has a problem), cached by its cells."""
     cells = (row.get("subscriber_name"), row.get("subscriber_ars"), row.get("subscriber_kind"))
-    found = cache.get(cells)
-    if found is None:
-        scratch = CellWarnings()
-        problems = _Problems(row, scratch)
+    if cells not in cache:
+        problems = _Problems(row, CellWarnings())
         subscriber = _subscriber(row, problems)
-        found = (None if problems.items else subscriber, len(scratch) > 0)
-        cache[cells] = found
-    return found
+        cache[cells] = None if problems.items else subscriber
+    return cache[cells]
 
 
 def agreement_items(
@@ -893,6 +977,7 @@ def agreement_items(
     warnings: CellWarnings | None = None,
     lookup: Lookup | None = None,
     salt: str = "",
+    reread: Reread | None = None,
 ) -> list[Item]:
     """Turn status rows into subscriber and agreement upserts, rejected and skipped rows.
 
@@ -907,20 +992,20 @@ def agreement_items(
     holds with that fingerprint is not built again but given back as its fingerprint (a
     ``bytes`` item, for ``Batch.unchanged``).  Agreements built cleanly (no rejected row,
     no warning) carry their fingerprint; the others none, so they are read again next time
-    and report their problems again.  Subscribers are built from the agreements' first
+    and report their problems again.  Subscribers are taken from the agreements' first
     rows every time (there are few) and carry no fingerprint.
+
+    **Two passes.**  With *reread* (a function that yields the same rows again, with the
+    same indexes), pass one keeps only each row's index, position and digest, and pass two
+    reads the rows of the agreements to build: memory then grows with the changed rows,
+    not with the file.  Without it, the rows are kept from pass one.
     """
     groups: dict[str, _Group] = {}
     order: list[tuple[int, Item | _Group]] = list(rejected)
-    cache: dict[tuple[Cell, ...], tuple[Subscriber | None, bool]] = {}
+    cache: dict[tuple[Cell, ...], Subscriber | None] = {}
     for row in rows:
-        service_key = row.text("service_key")
-        key_warned = False
-        if service_key is None:
-            scratch = CellWarnings()
-            service_key = _service_key(row, _Problems(row, scratch))
-            key_warned = len(scratch) > 0
-        subscriber, warned = _subscriber_of(row, cache)
+        service_key = row.text("service_key") or _service_key(row, _Problems(row, CellWarnings()))
+        subscriber = _subscriber_of(row, cache)
         if service_key is None or subscriber is None:
             parsed = parse_agreement_row(
                 row, states=states, default_channel=default_channel, warnings=warnings
@@ -929,50 +1014,45 @@ def agreement_items(
                 order.append((row.index, parsed))
                 continue
             service_key, subscriber = parsed.service_key, parsed.subscriber
-            warned = True  # read whole already: read it whole again when its group is built
         reference = row.text("reference")
         key = f"{service_key}@{subscriber.natural_key}"
         if reference is not None:
             key = f"{key}#{reference}"
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(key, row.index)
+            group = groups[key] = _Group(key, subscriber=subscriber)
             order.append((row.index, group))
-        group.rows.append(row)
-        group.identities.append((service_key, subscriber))
-        group.warned.append(warned or key_warned)
-    fingerprints = (
-        {g.key: group_fingerprint(salt, g.rows) for g in groups.values()} if lookup else {}
-    )
-    known = _known(list(fingerprints.values()), lookup)
+        group.add(row, keep=reread is None, digest=lookup is not None)
+    known = _lookup(groups.values(), lookup, salt)
+    _second_pass(groups.values(), known, reread)
     items: list[Item] = []
     subscribers: set[str] = set()
-    folded: list[str] = []
+    folded = _Later()
     for _, entry in sorted(order, key=lambda e: e[0]):
         if not isinstance(entry, _Group):
             items.append(entry)
             continue
-        fp = fingerprints.get(entry.key)
+        fp = entry.fingerprint
         built: list[Item]
         if fp is not None and fp in known:
-            built = [fp]
-            positions = [row.position for row in entry.rows]
+            built, positions, size = [fp], entry.positions, entry.size
         else:
             built, positions = _build_agreement(
                 entry, states=states, default_channel=default_channel, warnings=warnings, fp=fp
             )
+            size = len(positions)
         if not positions:  # every row rejected
             items.extend(built)
+            entry.release()
             continue
-        identity = entry.identities[[r.position for r in entry.rows].index(positions[0])]
-        assert identity is not None
-        subscriber = identity[1]
-        if subscriber.natural_key not in subscribers:
-            subscribers.add(subscriber.natural_key)
-            items.append(Upsert(subscriber))
+        assert entry.subscriber is not None
+        if entry.subscriber.natural_key not in subscribers:
+            subscribers.add(entry.subscriber.natural_key)
+            items.append(Upsert(entry.subscriber))
         items.extend(built)
-        folded.extend(positions[1:])  # the first kept row is the agreement, the others its history
-    items.extend(_skipped(Agreement.KIND, FOLDED_REASON, folded))
+        folded.add(positions, size - 1)  # the first kept row is the agreement, the others history
+        entry.release()
+    items.extend(folded.skipped(Agreement.KIND, FOLDED_REASON))
     return items
 
 
@@ -989,13 +1069,9 @@ def _build_agreement(
     before = len(collector)
     parsed: list[AgreementRow] = []
     items: list[Item] = []
-    for row, identity, warned in zip(group.rows, group.identities, group.warned, strict=True):
+    for row in group.rows:
         result = parse_agreement_row(
-            row,
-            states=states,
-            default_channel=default_channel,
-            warnings=collector,
-            identity=None if warned else identity,
+            row, states=states, default_channel=default_channel, warnings=collector
         )
         if isinstance(result, Rejected):
             items.append(result)
@@ -1004,9 +1080,7 @@ def _build_agreement(
     if not parsed:
         return items, []
     agreement, violations = _fold(parsed)
-    clean = not items and not violations and not any(group.warned)
-    if len(collector) != before:
-        clean = False
+    clean = not items and not violations and len(collector) == before
     upsert = Upsert(agreement, fingerprint=fp if clean else None)
     rejected_at = {violation.position for violation in violations}
     kept = [r.row.position for r in parsed if r.row.position not in rejected_at]

@@ -253,56 +253,62 @@ class MarktplatzConnector(FileSnapshotConnector):
         )
 
     def load(self, warnings: list[str]) -> list[Item]:
-        """Read the exports and build providers, services, subscribers and agreements."""
+        """Read the exports and build providers, services, subscribers and agreements.
+
+        With fingerprints, an export is read twice: pass one groups and fingerprints its
+        rows, pass two reads again the rows of the services and agreements that changed
+        (see :func:`~efa_marktplatz.build.agreement_items`).
+        """
         config = self.config
         channel = REGISTRIES[config.registry]
+        # without a store (a script's pull_sync) nothing can be unchanged: no fingerprints
+        lookup = self.stored_fingerprints if config.fingerprints and self.store else None
         items: list[Item] = []
         for role, path in self.files():
             name = str(path)
-            common: dict[str, Any] = {
+            schema, sheet = (
+                (OFFERS, config.offers_sheet)
+                if role == "offers"
+                else (AGREEMENTS, config.agreements_sheet)
+            )
+            options: dict[str, Any] = {
                 "where": f"{role} file {name!r}",
                 "name": name,
+                "schema": schema,
+                "sheet": sheet,
                 "columns": config.columns,
                 "encoding": config.encoding,
                 "delimiter": config.delimiter,
                 "source": self.name,
-                "warnings": warnings,
                 "limits": config.limits,
             }
+
+            def again(path: Path = path, options: dict[str, Any] = options) -> Iterator[SourceRow]:
+                with read_export(path, **options) as (rows, _, _):
+                    yield from rows
+
             cells = CellWarnings()
-            lookup = self.stored_fingerprints if config.fingerprints else None
-            salt = self.fingerprint_salt(role)
-            if role == "offers":
-                with read_export(path, schema=OFFERS, sheet=config.offers_sheet, **common) as (
-                    rows,
-                    skipped,
-                    layout,
-                ):
+            with read_export(path, warnings=warnings, **options) as (rows, skipped, layout):
+                fingerprints: dict[str, Any] = {
+                    "lookup": lookup,
+                    "salt": f"{self.fingerprint_salt(role)} {layout}",
+                    "reread": again if lookup is not None else None,
+                }
+                if role == "offers":
                     defaults = (channel,) if channel is not None else ()
-                    items.extend(
-                        offer_items(
-                            rows,
-                            default_channels=defaults,
-                            warnings=cells,
-                            lookup=lookup,
-                            salt=f"{salt} {layout}",
-                        )
+                    built = offer_items(
+                        rows, default_channels=defaults, warnings=cells, **fingerprints
                     )
-                    items.extend(skipped())
-            else:
-                with read_export(
-                    path, schema=AGREEMENTS, sheet=config.agreements_sheet, **common
-                ) as (rows, skipped, layout):
-                    items.extend(
-                        agreement_items(
-                            rows,
-                            states=state_labels(config.states),
-                            default_channel=channel,
-                            warnings=cells,
-                            lookup=lookup,
-                            salt=f"{salt} {layout}",
-                        )
+                else:
+                    states = state_labels(config.states)
+                    built = agreement_items(
+                        rows,
+                        states=states,
+                        default_channel=channel,
+                        warnings=cells,
+                        **fingerprints,
                     )
-                    items.extend(skipped())
-            warnings.extend(cells.lines(f"source {self.name!r}, {common['where']}"))
+                items.extend(built)
+                items.extend(skipped())
+            warnings.extend(cells.lines(f"source {self.name!r}, {options['where']}"))
         return items
