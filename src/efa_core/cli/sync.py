@@ -28,7 +28,7 @@ from efa_core.cli._common import (
     warn_if_empty,
 )
 from efa_core.errors import EfaError
-from efa_core.store import RunStatus, SkipCount, SnapshotCheck
+from efa_core.store import RunStatus, SkipCount, SnapshotCheck, record_facts
 from efa_core.sync import SourceReport, SyncEngine, SyncProgress, SyncReport
 
 __all__ = [
@@ -440,6 +440,7 @@ def history(
                         "old_hash": e.old_hash,
                         "new_hash": e.new_hash,
                         "run_id": e.run_id,
+                        "facts": record_facts(e.kind, e.payload),
                         "payload": e.payload,
                     }
                     for e in entries
@@ -454,7 +455,7 @@ def history(
         raise click.exceptions.Exit(1)
     click.echo(
         table(
-            ("CHANGED AT", "SOURCE", "KIND", "KEY", "OP", "CONTENT", "RUN"),
+            ("CHANGED AT", "SOURCE", "KIND", "KEY", "OP", "CONTENT", "RUN", "DETAILS"),
             [
                 (
                     time_text(e.changed_at),
@@ -464,6 +465,7 @@ def history(
                     e.op.value,
                     (e.new_hash or e.old_hash or "-")[:10],
                     e.run_id[:8],
+                    record_facts(e.kind, e.payload) or "",
                 )
                 for e in entries
             ],

@@ -18,7 +18,7 @@ from efa_core.store._backend import Backend
 __all__ = ["LAYOUT", "RolloutCache"]
 
 #: The layout of the tables; a cache of another layout is dropped and derived afresh.
-LAYOUT = "3"
+LAYOUT = "4"  # 4: route and dashboard evidence carry record_facts in detail
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS rollout_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",

@@ -115,9 +115,11 @@ class Evidence:
     source gives no date ("date unknown", never the sync time), for other kinds it falls
     back to when the record was fetched.  *detail* adds what matters: the agreement state,
     a responsibility's target (``"onlinedienst:<id>"``), ``"offline"`` for an offline
-    dashboard row, a note's text.  *ars* is the area as the source named it; *mapped_to*
-    the area it was mapped onto when that is the same area (a kreisfreie Stadt named as
-    its Kreis, a zero-filled Kreis key), else None.
+    dashboard row, a note's text; for a route its signature date, submission host, privacy
+    and imprint URLs and contacts, for a dashboard row the OZG-Leistung's and the area's
+    names (:func:`efa_core.store.record_facts`).  *ars* is the area as the source named
+    it; *mapped_to* the area it was mapped onto when that is the same area (a kreisfreie
+    Stadt named as its Kreis, a zero-filled Kreis key), else None.
 
     .. versionchanged:: 0.2.0
        :attr:`role`, :attr:`via` and :attr:`candidates`; agreements without a date have

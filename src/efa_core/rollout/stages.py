@@ -177,11 +177,12 @@ def compute_rows(
                     continue  # a dashboard row without online status evidences nothing
                 flags |= flag
                 fact = p.fact
-                detail = (
-                    f"{fact.target_kind}:{fact.target}"
-                    if fact.kind == "responsibility"
-                    else ("offline" if fact.online is False else p.note)
-                )
+                detail: str | None
+                if fact.kind == "responsibility":
+                    detail = f"{fact.target_kind}:{fact.target}"
+                else:
+                    said = "offline" if fact.online is False else p.note
+                    detail = "; ".join(t for t in (said, fact.facts) if t) or None
                 ev.append(
                     encode_evidence(
                         stage_value,

@@ -23,6 +23,7 @@ from efa_core.store._evidence import (
     EvidenceReader,
     NoteFact,
     ServiceRow,
+    record_facts,
 )
 from efa_core.store._keys import key_hash
 from efa_core.store._migrations import LATEST_VERSION, MIGRATIONS, Migration
@@ -81,5 +82,6 @@ __all__ = [
     "mask_url",
     "open_store",
     "prepare",
+    "record_facts",
     "utcnow",
 ]

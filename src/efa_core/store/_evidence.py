@@ -30,6 +30,7 @@ __all__ = [
     "EvidenceReader",
     "NoteFact",
     "ServiceRow",
+    "record_facts",
 ]
 
 _T = TypeVar("_T")
@@ -58,6 +59,8 @@ class EvidenceFact(NamedTuple):
     target_kind: str | None
     #: Availability: the dashboard's online status (None: not given, or another kind).
     online: bool | None
+    #: What else people need from a route or dashboard row (:func:`record_facts`).
+    facts: str | None = None
 
 
 class AgreementFact(NamedTuple):
@@ -108,6 +111,48 @@ class AreaRow(NamedTuple):
     payload: Mapping[str, Any] | None
     deleted: bool
     last_seen: datetime
+
+
+def record_facts(kind: str, payload: Mapping[str, Any] | None) -> str | None:
+    """Say in one line what a route or dashboard row tells people beyond its key.
+
+    A route (FIT-Connect): when its addressing data was signed (``iat``), the submission
+    host, the destination's privacy-policy, imprint and contact-form URLs and its contact
+    persons.  An availability (OZG-Dashboard): the OZG-Leistung's and the area's names.
+    ``None`` for other kinds and when the record says none of it.
+
+    .. versionadded:: 0.2.0
+    """
+    if not payload:
+        return None
+    parts: list[str] = []
+    if kind == "route":
+        signed = payload.get("signed_at")
+        if signed:
+            parts.append(f"signed {str(signed)[:10]}")
+        if payload.get("submission_host"):
+            parts.append(f"submission host {payload['submission_host']}")
+        for field, label in (
+            ("privacy_policy_url", "privacy"),
+            ("imprint_url", "imprint"),
+            ("contact_form_url", "contact form"),
+        ):
+            if payload.get(field):
+                parts.append(f"{label} {payload[field]}")
+        contacts = []
+        for contact in payload.get("contacts") or ():
+            if isinstance(contact, Mapping):
+                named = [contact.get(k) for k in ("name", "email", "phone") if contact.get(k)]
+                if named:
+                    contacts.append(" ".join(str(n) for n in named))
+        if contacts:
+            parts.append("contact " + ", ".join(contacts))
+    elif kind == "availability":
+        if payload.get("ozg_name"):
+            parts.append(f"OZG {payload['ozg_name']}")
+        if payload.get("area_name"):
+            parts.append(f"area {payload['area_name']}")
+    return "; ".join(parts) or None
 
 
 def _chunks(values: Sequence[_T], size: int = _IN_LIMIT) -> Iterator[Sequence[_T]]:
@@ -293,17 +338,26 @@ class EvidenceReader:
             sql, (leika, *params)
         ):
             at = db.from_ts(modified if modified is not None else fetched).isoformat()
-            if kind == "route":
-                yield EvidenceFact(kind, source, key, leika, ars, at, None, None, None)
-                continue
             data = _json(payload)
-            if kind == "responsibility":
+            if kind == "route":
+                facts = record_facts(kind, data)
+                yield EvidenceFact(kind, source, key, leika, ars, at, None, None, None, facts)
+            elif kind == "responsibility":
                 yield EvidenceFact(
                     kind, source, key, leika, ars, at, data["target_id"], data["target_kind"], None
                 )
             else:
                 yield EvidenceFact(
-                    kind, source, key, leika, ars, at, data.get("url"), None, data.get("online")
+                    kind,
+                    source,
+                    key,
+                    leika,
+                    ars,
+                    at,
+                    data.get("url"),
+                    None,
+                    data.get("online"),
+                    record_facts(kind, data),
                 )
 
     # -- agreements ---------------------------------------------------------------------
