@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import hashlib
 import logging
 import re
@@ -146,17 +147,35 @@ def _fingerprint_or_none(value: bytes | None) -> bytes | None:
 def fingerprint(*parts: bytes | str) -> bytes:
     """Return the 16-byte fingerprint of an input object's raw *parts* (BLAKE2b-128).
 
-    Pass everything that decides what the object maps to: a salt naming the connector, its
-    version and the options that change the mapping, then the object's raw bytes, e.g.
-    ``fingerprint("records-file 1", line)``.  Strings are UTF-8 encoded; the parts are
-    length-prefixed, so ``("ab", "c")`` and ``("a", "bc")`` differ.
+    Pass first a salt naming what decides the mapping besides the bytes: the connector,
+    its version and the options that change the records, then the object's raw bytes, e.g.
+    ``fingerprint("records-file 1", line)``.  The salt keys the hash; further parts are
+    length-prefixed, so ``("s", "ab", "c")`` and ``("s", "a", "bc")`` differ.  Strings are
+    UTF-8 encoded.  About a microsecond for a short line.
     """
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else bytes(part)
+    if not parts:
+        raise TypeError("fingerprint() needs at least the object's bytes")
+    if len(parts) == 1:
+        return hashlib.blake2b(_as_bytes(parts[0]), digest_size=16).digest()
+    key = _salt_key(parts[0])
+    if len(parts) == 2:
+        return hashlib.blake2b(_as_bytes(parts[1]), digest_size=16, key=key).digest()
+    digest = hashlib.blake2b(digest_size=16, key=key)
+    for part in parts[1:]:
+        data = _as_bytes(part)
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
     return digest.digest()
+
+
+def _as_bytes(part: bytes | str) -> bytes:
+    return part.encode() if isinstance(part, str) else bytes(part)
+
+
+@functools.lru_cache(maxsize=64)
+def _salt_key(salt: bytes | str) -> bytes:
+    data = _as_bytes(salt) or b"\x00"
+    return data if len(data) <= 64 else hashlib.blake2b(data, digest_size=64).digest()
 
 
 def key_hash(kind: str, natural_key: str) -> int:

@@ -275,8 +275,22 @@ class _StoreThreadView:
     calls block until the store thread answers.
     """
 
+    #: Answers kept per source before the cache is dropped (memory bound, ~100 bytes each).
+    MAX_ANSWERS = 200_000
+
     def __init__(self, engine: SyncEngine) -> None:
         self._engine = engine
+        #: source -> fingerprint -> ``(kind, key_hash)`` of its records, as answered to the
+        #: connector; the engine takes them when the batch listing them is applied, so the
+        #: store is not asked twice.  Only touched on the store thread.
+        self._answers: dict[str, dict[bytes, tuple[tuple[str, int], ...]]] = {}
+
+    def take(self, source: str, fingerprints: Sequence[bytes]) -> dict[bytes, Any]:
+        """Remove and return the cached answers for *fingerprints* (on the store thread)."""
+        answers = self._answers.get(source)
+        if not answers:
+            return {}
+        return {fp: found for fp in fingerprints if (found := answers.pop(fp, None))}
 
     def _run(self, fn: Callable[[], _T]) -> _T:
         executor = self._engine._executor
@@ -315,7 +329,16 @@ class _StoreThreadView:
         """Answer as :meth:`efa_core.store.Store.stored_fingerprints` does."""
         store = self._engine.store
         wanted = list(fingerprints)
-        return self._run(lambda: store.stored_fingerprints(source, wanted))
+
+        def ask() -> dict[bytes, tuple[int, ...]]:
+            found = store.fingerprint_records(source, wanted)
+            answers = self._answers.setdefault(source, {})
+            if len(answers) + len(found) > self.MAX_ANSWERS:
+                answers.clear()
+            answers.update(found)
+            return {fp: tuple(kh for _, kh in records) for fp, records in found.items()}
+
+        return self._run(ask)
 
 
 def _skip_counts(batch: Batch) -> list[SkipCount]:
@@ -506,6 +529,7 @@ class SyncEngine:
         self.lock_timeout = lock_timeout
         self.examples = examples
         self._executor: ThreadPoolExecutor | None = None
+        self._view = _StoreThreadView(self)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -586,7 +610,7 @@ class SyncEngine:
         out: list[tuple[str, Connector]] = []
         for name in names:
             connector = build_connector(self.registry, name, self.config)
-            connector.store = _StoreThreadView(self)
+            connector.store = self._view
             if connector.pull_mode is None:
                 if sources is None:
                     log.info("skipping %s: it cannot pull", connector.label)
@@ -656,7 +680,7 @@ class SyncEngine:
             async with pulled as batches_in:
                 async for batch, prepared, quarantined in batches_in:
                     result = await self._call(
-                        self.store.apply,
+                        self._apply,
                         run_id,
                         name,
                         prepared,
@@ -711,6 +735,26 @@ class SyncEngine:
                 error=report.error,
             )
         return report
+
+    def _apply(
+        self,
+        run_id: str,
+        source: str,
+        prepared: Sequence[PreparedUpsert | PreparedDelete],
+        *,
+        unchanged_fingerprints: Sequence[bytes],
+        **options: Any,
+    ) -> BatchResult:
+        """Apply a batch (on the store thread), with the fingerprints answered earlier."""
+        known = self._view.take(source, unchanged_fingerprints)
+        return self.store.apply(
+            run_id,
+            source,
+            prepared,
+            unchanged_fingerprints=unchanged_fingerprints,
+            known_fingerprints=known,
+            **options,
+        )
 
     async def _pull(self, connector: Connector, cursor: str | None, source: str) -> Any:
         """Yield ``(batch, prepared, quarantined)``, pulling one batch ahead of the writer."""

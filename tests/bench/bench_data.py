@@ -2,8 +2,9 @@
 
 Responsibility records (*Zuständigkeiten*) are generated from the real municipality
 register (``../shared/data/gemeindeverzeichnis-2020q4.csv``, read at run time, never copied
-into the repository): every Gemeinde of the chosen scale × ``services`` synthetic EfA
-services.  Thüringen: 633 × 300 = 189,900 records; Germany: 11,004 × 300 = 3,301,200.
+into the repository): every Gemeinde of the chosen scale × its synthetic EfA services.
+Thüringen (``th``): 633 × 300 = 189,900 records; Germany (``de``): 11,004 × 300 = 3,301,200;
+``100k``: 11,004 × 9 = 99,036; ``1m``: 11,004 × 91 = 1,001,364.
 
 The generator is deterministic.  *version* 0 is the initial content; in version *v* > 0
 exactly the records with ``index % 100 == v % 100`` carry a newer ``modified_at`` (1 % of
@@ -30,21 +31,48 @@ from typing import Any, ClassVar
 import attrs
 
 from efa_core.areas import read_register_csv
-from efa_core.connectors import Batch, Capability, Connector, Upsert
+from efa_core.connectors import Batch, Capability, Connector, Upsert, fingerprint
 from efa_core.hookspecs import hookimpl
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import Responsibility, TargetKind
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTER = Path(
-    os.environ.get(
-        "EFA_BENCH_REGISTER", ROOT.parent / "shared" / "data" / "gemeindeverzeichnis-2020q4.csv"
-    )
-)
+_REGISTER_NAME = Path("shared") / "data" / "gemeindeverzeichnis-2020q4.csv"
 
-#: scale name -> Land code (None: all of Germany)
-SCALES: dict[str, str | None] = {"th": "16", "de": None}
+
+def _find_register() -> Path:
+    """``$EFA_BENCH_REGISTER``, else ``shared/data/…`` beside the checkout or further up."""
+    given = os.environ.get("EFA_BENCH_REGISTER")
+    if given:
+        return Path(given)
+    for folder in ROOT.parents:
+        if (folder / _REGISTER_NAME).is_file():
+            return folder / _REGISTER_NAME
+    return ROOT.parent / _REGISTER_NAME
+
+
+REGISTER = _find_register()
+
+#: scale name -> (Land code or None for all of Germany, number of services)
+SCALES: dict[str, tuple[str | None, int]] = {
+    "th": ("16", 300),
+    "de": (None, 300),
+    "100k": (None, 9),
+    "1m": (None, 91),
+}
 SERVICES = 300
+
+
+def land(scale: str) -> str | None:
+    """The Land code of *scale* (``None``: all of Germany)."""
+    return SCALES[scale][0]
+
+
+def services_of(scale: str) -> int:
+    """The number of services of *scale*."""
+    return SCALES[scale][1]
+
+
 BASE_TIME = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 _municipalities: dict[str | None, list[str]] = {}
@@ -70,37 +98,37 @@ def leika_key(service: int) -> str:
 RawRow = tuple[int, str, str, str, str, datetime]
 
 
-def raw_rows(scale: str, version: int = 0, *, services: int = SERVICES) -> Iterator[RawRow]:
+def raw_rows(scale: str, version: int = 0, *, services: int | None = None) -> Iterator[RawRow]:
     """Yield the raw rows of *scale* in *version*, service by service."""
-    areas = municipalities(SCALES[scale])
-    for index in range(len(areas) * services):
+    areas = municipalities(land(scale))
+    for index in range(len(areas) * (services or services_of(scale))):
         yield raw_row(areas, index, version, scale)
 
 
 def raw_row(areas: list[str], index: int, version: int, scale: str) -> RawRow:
     """Return row *index* of *version* (*areas*: the municipalities of *scale*)."""
-    land = SCALES[scale] or "00"
+    code = land(scale) or "00"
     svc, area = divmod(index, len(areas))
     stamp = BASE_TIME + timedelta(days=version) if is_changed(index, version) else BASE_TIME
     return (
         index,
         leika_key(svc),
         areas[area],
-        f"S{land}000_{svc:04d}",
-        f"L{land}000_{svc:04d}",
+        f"S{code}000_{svc:04d}",
+        f"L{code}000_{svc:04d}",
         stamp,
     )
 
 
 def changed_rows(
-    scale: str, version: int, since: int, *, services: int = SERVICES
+    scale: str, version: int, since: int, *, services: int | None = None
 ) -> Iterator[RawRow]:
     """Yield the rows of *version* that differ from version *since*, in index order.
 
     Versions *v* and *v* + 100 change the same 1 % of the records (to different content).
     """
-    areas = municipalities(SCALES[scale])
-    total = len(areas) * services
+    areas = municipalities(land(scale))
+    total = len(areas) * (services or services_of(scale))
     offsets = sorted({v % 100 for v in (version, since) if v > 0})
     for start in range(0, total, 100):
         for offset in offsets:
@@ -113,9 +141,14 @@ def is_changed(index: int, version: int) -> bool:
     return version > 0 and index % 100 == version % 100
 
 
-def count(scale: str, *, services: int = SERVICES) -> int:
+def count(scale: str, *, services: int | None = None) -> int:
     """The number of records of *scale*."""
-    return len(municipalities(SCALES[scale])) * services
+    return len(municipalities(land(scale))) * (services or services_of(scale))
+
+
+def raw_bytes(row: RawRow) -> bytes:
+    """The row as the bytes a source would deliver (what a fingerprint hashes)."""
+    return f"{row[1]}|{row[2]}|{row[3]}|{row[4]}|{row[5].isoformat()}".encode()
 
 
 def natural_key(row: RawRow) -> str:
@@ -177,9 +210,12 @@ class BenchConfig:
     scale: str = "th"
     version: int = 0
     batch_size: int = 5000
-    services: int = SERVICES
+    #: the number of services (default: the scale's)
+    services: int | None = None
     #: feed only: start (without a cursor) from this version, delivering only the changes
     since: int | None = None
+    #: snapshot only: fingerprint each raw row and skip building the rows stored unchanged
+    fingerprints: bool = False
 
 
 class BenchSnapshot(Connector):
@@ -195,18 +231,31 @@ class BenchSnapshot(Connector):
         cfg = self.config
         skip = int(cursor or 0)
         total = count(cfg.scale, services=cfg.services)
-        changes: list[Upsert] = []
+        rows: list[RawRow] = []
         done = 0
         for row in raw_rows(cfg.scale, cfg.version, services=cfg.services):
             if row[0] < skip:
                 continue
-            changes.append(Upsert(record(row)))
-            if len(changes) == cfg.batch_size:
+            rows.append(row)
+            if len(rows) == cfg.batch_size:
                 done = row[0] + 1
-                yield Batch(changes, cursor=str(done), complete=done == total)
-                changes = []
-        if changes or done < total:
-            yield Batch(changes, cursor=str(total), complete=True)
+                yield await self._batch(rows, str(done), done == total)
+                rows = []
+        if rows or done < total:
+            yield await self._batch(rows, str(total), True)
+
+    async def _batch(self, rows: list[RawRow], cursor: str, complete: bool) -> Batch:
+        if not self.config.fingerprints:
+            return Batch([Upsert(record(row)) for row in rows], cursor=cursor, complete=complete)
+        fps = [fingerprint("bench 1", raw_bytes(row)) for row in rows]
+        known = await self.astored_fingerprints(fps)
+        changes = [
+            Upsert(record(row), fingerprint=fp)
+            for row, fp in zip(rows, fps, strict=True)
+            if fp not in known
+        ]
+        unchanged = [fp for fp in fps if fp in known]
+        return Batch(changes, cursor=cursor, complete=complete, unchanged=unchanged)
 
 
 class BenchFeed(Connector):

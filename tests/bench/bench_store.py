@@ -1,6 +1,7 @@
 """Benchmarks of the store and the sync engine (run as a script; never part of the test run).
 
-    python tests/bench/bench_store.py                   # everything (what `nox -s bench` runs)
+    python tests/bench/bench_store.py                   # Thüringen and Germany (`nox -s bench`)
+    python tests/bench/bench_store.py --national        # 100k and 1M records (issue 15's table)
     python tests/bench/bench_store.py --scales th --reps 3 --backends sqlite --no-dlt
 
 Every measurement runs in its own subprocess; its peak RSS is the child's ``ru_maxrss``
@@ -16,10 +17,17 @@ Tasks (``worker`` sub-command, internal):
   store's own ``records`` table (same columns and indexes), one transaction per batch;
 * ``load``: a snapshot sync of version 0 through :class:`efa_core.sync.SyncEngine`;
 * ``resync``: the snapshot sync of version 1 (1 % of the records changed) into that store;
+* ``noop``: the snapshot sync of version 1 again: nothing changed (the bytes it writes are
+  compared with the full load's);
 * ``feed-resync``: then the same store re-synced from a change feed that delivers only the
   1 % changed records (version 101 since version 1: the records changed in version 1 change
   again).  The source switches from snapshot to feed mode for it, which saves a second full
   load per repetition (the national scale takes minutes per load);
+* ``fp-load`` / ``fp-resync`` / ``fp-noop``: the same snapshots into a second store by a
+  connector that fingerprints each raw row (source fingerprints: unchanged rows are not
+  built again);
+* ``file-load`` / ``file-noop``: a records file of the same records (JSON Lines) synced by
+  the bundled records-file connector, for its reader's memory;
 * ``dlt-load`` / ``dlt-rerun``: dlt loading services with nested responsibilities into
   SQLite (merge on the service key), then the re-run with version 1.
 """
@@ -62,8 +70,38 @@ def _registry() -> Any:
     return reg
 
 
+class _Written:
+    """Bytes the database wrote: this process's ``wchar`` (SQLite) or WAL bytes (PostgreSQL)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.pg = store.dialect.value == "postgresql"
+        self.start = self._now()
+
+    def _now(self) -> int:
+        if self.pg:
+            row = self.store.backend.fetchone(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint"
+            )
+            return int(row[0])
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+        return 0
+
+    def bytes(self) -> int:
+        return self._now() - self.start
+
+
 def _sync(
-    url: str, scale: str, connector: str, version: int, since: int | None = None
+    url: str,
+    scale: str,
+    connector: str,
+    version: int,
+    since: int | None = None,
+    *,
+    fingerprints: bool = False,
+    path: str | None = None,
 ) -> dict[str, Any]:
     import logging
 
@@ -72,24 +110,36 @@ def _sync(
     from efa_core.sync import SyncEngine
 
     logging.getLogger("efa_core.store").setLevel(logging.ERROR)  # the feed's mode switch
-    table: dict[str, Any] = {
-        "type": connector,
-        "scale": scale,
-        "version": version,
-        "batch_size": BATCH,
-    }
+    table: dict[str, Any]
+    if connector == "records-file":
+        table = {"type": connector, "path": path, "batch_size": BATCH}
+    else:
+        table = {"type": connector, "scale": scale, "version": version, "batch_size": BATCH}
+        if fingerprints:
+            table["fingerprints"] = True
     if since is not None:
         table["since"] = since
     config = parse_config({"connectors": {"bench": table}}, env={})
     registry = _registry()
-    bd.municipalities(bd.SCALES[scale])  # read the register before the clock starts
+    bd.municipalities(bd.land(scale))  # read the register before the clock starts
     with open_store(url) as store:
-        started = time.perf_counter()
+        written = _Written(store)
+        started, cpu = time.perf_counter(), time.process_time()
         report = SyncEngine(store, registry, config).run(["bench"])["bench"]
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        nbytes = written.bytes()
     if not report.ok:
         raise SystemExit(f"sync failed: {report.error}")
-    return {"seconds": seconds, "counts": report.counts()}
+    return {"seconds": seconds, "cpu": cpu, "counts": report.counts(), "bytes_written": nbytes}
+
+
+def _records_file(path: Path, scale: str) -> None:
+    """Write the records of *scale* (version 0) as a JSON Lines records file."""
+    import orjson
+
+    with path.open("wb") as out:
+        for row in bd.raw_rows(scale):
+            out.write(orjson.dumps(bd.payload_dict(row)) + b"\n")
 
 
 def _baseline(url: str, scale: str) -> dict[str, Any]:
@@ -97,9 +147,10 @@ def _baseline(url: str, scale: str) -> dict[str, Any]:
 
     from efa_core.store import key_hash, open_store, utcnow
 
-    bd.municipalities(bd.SCALES[scale])
+    bd.municipalities(bd.land(scale))
     with open_store(url) as store:
         db = store.backend
+        written = _Written(store)
         pg = store.dialect.value == "postgresql"
         conn: Any = db.conn  # type: ignore[attr-defined]
         mark = "%s" if pg else "?"
@@ -116,7 +167,7 @@ def _baseline(url: str, scale: str) -> dict[str, Any]:
             " fetched_at = excluded.fetched_at, modified_at = excluded.modified_at,"
             " run_id = excluded.run_id"
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         now = utcnow()
         t: Any = now if pg else now.isoformat(timespec="microseconds")
         rows: list[tuple[Any, ...]] = []
@@ -157,8 +208,14 @@ def _baseline(url: str, scale: str) -> dict[str, Any]:
                 flush()
         if rows:
             flush()
-        seconds = time.perf_counter() - started
-    return {"seconds": seconds, "counts": {"added": bd.count(scale)}}
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        nbytes = written.bytes()
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "counts": {"added": bd.count(scale)},
+        "bytes_written": nbytes,
+    }
 
 
 def _dlt(path: str, scale: str, version: int) -> dict[str, Any]:
@@ -182,19 +239,33 @@ def _dlt(path: str, scale: str, version: int) -> dict[str, Any]:
     def services() -> Iterator[dict[str, Any]]:
         yield from bd.dlt_services(scale, version)
 
-    bd.municipalities(bd.SCALES[scale])
-    started = time.perf_counter()
+    bd.municipalities(bd.land(scale))
+    started, cpu = time.perf_counter(), time.process_time()
     info = pipeline.run(services())
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     info.raise_on_failed_jobs()
-    return {"seconds": seconds, "counts": {"records": bd.count(scale)}}
+    return {"seconds": seconds, "cpu": cpu, "counts": {"records": bd.count(scale)}}
+
+
+def _file_path(url: str) -> str:
+    return str(Path(url.split("#", 1)[1]))
 
 
 TASKS = {
     "baseline": lambda url, scale: _baseline(url, scale),
     "load": lambda url, scale: _sync(url, scale, "bench-snapshot", 0),
     "resync": lambda url, scale: _sync(url, scale, "bench-snapshot", 1),
+    "noop": lambda url, scale: _sync(url, scale, "bench-snapshot", 1),
     "feed-resync": lambda url, scale: _sync(url, scale, "bench-feed", 101, since=1),
+    "fp-load": lambda url, scale: _sync(url, scale, "bench-snapshot", 0, fingerprints=True),
+    "fp-resync": lambda url, scale: _sync(url, scale, "bench-snapshot", 1, fingerprints=True),
+    "fp-noop": lambda url, scale: _sync(url, scale, "bench-snapshot", 1, fingerprints=True),
+    "file-load": lambda url, scale: _sync(
+        url.split("#", 1)[0], scale, "records-file", 0, path=_file_path(url)
+    ),
+    "file-noop": lambda url, scale: _sync(
+        url.split("#", 1)[0], scale, "records-file", 0, path=_file_path(url)
+    ),
     "dlt-load": lambda url, scale: _dlt(url, scale, 0),
     "dlt-rerun": lambda url, scale: _dlt(url, scale, 1),
 }
@@ -235,9 +306,13 @@ def measure(task: str, url: str, scale: str) -> dict[str, Any]:
     # this orchestrator before exec, so it is only the fallback.
     result["rss_mib"] = result.get("hwm_mib") or usage.ru_maxrss / 1024
     result["rps"] = result["records"] / result["seconds"]
+    written = result.get("bytes_written")
     print(
-        f"  {task:12s} {scale} {result['seconds']:8.2f} s {result['rps']:9.0f} rec/s"
-        f" rss {result['rss_mib']:6.1f} MiB {result.get('counts', '')}",
+        f"  {task:12s} {scale} {result['seconds']:8.2f} s (cpu {result.get('cpu', 0):7.2f} s)"
+        f" {result['rps']:9.0f} rec/s"
+        f" rss {result['rss_mib']:6.1f} MiB"
+        + ("" if written is None else f" wrote {written / 2**20:8.1f} MiB")
+        + f" {result.get('counts', '')}",
         flush=True,
     )
     return result
@@ -277,7 +352,14 @@ def database(backend: str, server: str | None, workdir: Path, name: str) -> Iter
 
 
 def one_round(
-    scale: str, backends: list[str], server: str | None, workdir: Path, rep: int, dlt: bool
+    scale: str,
+    backends: list[str],
+    server: str | None,
+    workdir: Path,
+    rep: int,
+    dlt: bool,
+    *,
+    files: bool = False,
 ) -> list[dict[str, Any]]:
     """Measure every task once at *scale*; return the results tagged with backend and rep."""
     results: list[dict[str, Any]] = []
@@ -287,6 +369,9 @@ def one_round(
         result.update(backend=backend, rep=rep)
         results.append(result)
 
+    records_file = workdir / f"{scale}-records.jsonl"
+    if files and not records_file.exists():
+        _records_file(records_file, scale)
     for backend in backends:
         print(f"[{scale} rep {rep}] {backend}", flush=True)
         tag = f"{scale}-{rep}-{backend}"
@@ -295,7 +380,16 @@ def one_round(
         with database(backend, server, workdir, f"{tag}-snapshot") as url:
             run("load", url, backend)
             run("resync", url, backend)
+            run("noop", url, backend)
             run("feed-resync", url, backend)
+        with database(backend, server, workdir, f"{tag}-fingerprints") as url:
+            run("fp-load", url, backend)
+            run("fp-resync", url, backend)
+            run("fp-noop", url, backend)
+        if files:
+            with database(backend, server, workdir, f"{tag}-file") as url:
+                run("file-load", f"{url}#{records_file}", backend)
+                run("file-noop", f"{url}#{records_file}", backend)
     if dlt:
         folder = workdir / f"{scale}-{rep}-dlt"
         folder.mkdir()
@@ -322,8 +416,10 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "/".join(k): {
             "runs": len(v),
             "seconds": _median([r["seconds"] for r in v]),
+            "cpu": _median([r.get("cpu", float("nan")) for r in v]),
             "rps": _median([r["rps"] for r in v]),
             "rss_mib": max(r["rss_mib"] for r in v),
+            "bytes_written": _median([r.get("bytes_written", float("nan")) for r in v]),
         }
         for k, v in sorted(by.items())
     }
@@ -342,11 +438,57 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         values = [fn(a, b) for a, b in pairs if a is not None and b is not None]
         if values:
             ratios[name] = _median(values)
+        # the same on the processes' CPU time, which a busy machine disturbs less (for
+        # SQLite all the work is in the process; PostgreSQL's server time is not in it)
+        cpu_pairs = [
+            (
+                {**a, "seconds": a["cpu"], "rps": a["records"] / a["cpu"]},
+                {**b, "seconds": b["cpu"], "rps": b["records"] / b["cpu"]},
+            )
+            for a, b in pairs
+            if a is not None and b is not None and a.get("cpu") and b.get("cpu")
+        ]
+        values = [fn(a, b) for a, b in cpu_pairs]
+        if values:
+            ratios[name + "@cpu"] = _median(values)
 
     for scale in scales:
         for backend in backends:
             p = [(get(scale, backend, "load", i), get(scale, backend, "baseline", i)) for i in reps]
             ratio(f"{scale}/{backend}/load_vs_baseline", p, lambda a, b: a["rps"] / b["rps"])
+            for load, other in (
+                ("load", "noop"),
+                ("fp-load", "fp-noop"),
+                ("file-load", "file-noop"),
+            ):
+                p = [(get(scale, backend, load, i), get(scale, backend, other, i)) for i in reps]
+                ratio(
+                    f"{scale}/{backend}/{other}_bytes_share",
+                    p,
+                    lambda a, b: b["bytes_written"] / a["bytes_written"],
+                )
+                ratio(
+                    f"{scale}/{backend}/{load}_over_{other}",
+                    p,
+                    lambda a, b: a["seconds"] / b["seconds"],
+                )
+            p = [
+                (get(scale, backend, "fp-load", i), get(scale, backend, "fp-resync", i))
+                for i in reps
+            ]
+            ratio(
+                f"{scale}/{backend}/fp_load_over_fp_resync",
+                p,
+                lambda a, b: a["seconds"] / b["seconds"],
+            )
+            p = [
+                (get(scale, backend, "load", i), get(scale, backend, "fp-resync", i)) for i in reps
+            ]
+            ratio(
+                f"{scale}/{backend}/load_over_fp_resync",
+                p,
+                lambda a, b: a["seconds"] / b["seconds"],
+            )
             p = [(get(scale, backend, "load", i), get(scale, backend, "resync", i)) for i in reps]
             ratio(
                 f"{scale}/{backend}/load_over_resync", p, lambda a, b: a["seconds"] / b["seconds"]
@@ -369,6 +511,24 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             for i in reps
         ]
         ratio(f"{scale}/dlt_load_over_rerun", p, lambda a, b: a["seconds"] / b["seconds"])
+    # scaling: seconds per record at the larger scale over the smaller one (1.0 = linear)
+    for small, large in (("100k", "1m"), ("th", "de")):
+        for backend in backends:
+            p = [(get(large, backend, "load", i), get(small, backend, "load", i)) for i in reps]
+            ratio(
+                f"{small}->{large}/{backend}/load_per_record_growth",
+                p,
+                lambda a, b: (a["seconds"] / a["records"]) / (b["seconds"] / b["records"]),
+            )
+            p = [
+                (get(large, backend, "baseline", i), get(small, backend, "baseline", i))
+                for i in reps
+            ]
+            ratio(
+                f"{small}->{large}/{backend}/baseline_per_record_growth",
+                p,
+                lambda a, b: (a["seconds"] / a["records"]) / (b["seconds"] / b["records"]),
+            )
     return {"medians": medians, "ratios": ratios}
 
 
@@ -409,7 +569,12 @@ def main(argv: list[str] | None = None) -> int:
         worker(*argv[1:4])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="th,de", help="th (Thüringen), de (Germany)")
+    parser.add_argument("--scales", default="th,de", help="th (Thüringen), de (Germany), 100k, 1m")
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="the national table of issue 15: scales 100k and 1m, records files, dlt at both",
+    )
     parser.add_argument("--reps", type=int, default=3, help="repetitions at Thüringen scale")
     parser.add_argument("--de-reps", type=int, default=1, help="repetitions at national scale")
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -420,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write all results as JSON",
     )
     args = parser.parse_args(argv)
+    if args.national:
+        args.scales = "100k,1m"
     backends = args.backends.split(",")
     dlt = not args.no_dlt
     if dlt:
@@ -454,10 +621,16 @@ def _run_all(
     with tempfile.TemporaryDirectory(prefix="efa-bench-") as tmp:
         workdir = Path(tmp)
         for scale in args.scales.split(","):
-            reps = args.reps if scale == "th" else args.de_reps
+            reps = args.reps if scale in ("th", "100k") else args.de_reps
             for rep in range(reps):
                 results += one_round(
-                    scale, backends, server, workdir, rep, dlt=dlt and scale == "th"
+                    scale,
+                    backends,
+                    server,
+                    workdir,
+                    rep,
+                    dlt=dlt and scale != "de",
+                    files=args.national,
                 )
     return results
 

@@ -194,3 +194,30 @@ def test_a_failed_step_leaves_the_previous_version(store_url: str) -> None:
 def test_open_without_migrating_refuses_an_old_schema(store_url: str) -> None:
     with pytest.raises(SchemaError, match="schema version 0"):
         open_store(store_url, migrate=False)
+
+
+def test_version_4_restarts_snapshots_in_progress(store_url: str) -> None:
+    backend = connect(store_url)
+    backend.begin()
+    for sql in recorded_ddl(3, backend.dialect):
+        backend.execute(sql)
+    for step in (1, 2, 3):
+        backend.execute(
+            "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+            (step, f"v{step}", backend.ts(utcnow())),
+        )
+    t = backend.ts(utcnow())
+    backend.execute(
+        "INSERT INTO sources (source, mode, cursor, snapshot_run_id, created_at)"
+        " VALUES ('s', 'snapshot', '40', 'r1', ?), ('f', 'change-feed', 'c9', NULL, ?)",
+        (t, t),
+    )
+    backend.execute("INSERT INTO snapshot_seen (source, key_hash) VALUES ('s', 1), ('s', 2)")
+    backend.commit()
+    backend.close()
+    with open_store(store_url) as upgraded:
+        states = {s.source: s for s in upgraded.source_states()}
+        assert states["s"].cursor is None, "the snapshot starts anew (its seen keys are gone)"
+        assert not states["s"].snapshot_in_progress
+        assert states["f"].cursor == "c9", "a change feed keeps its cursor"
+        assert not upgraded.backend.table_exists("snapshot_seen")

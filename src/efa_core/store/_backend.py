@@ -194,8 +194,14 @@ class Backend(ABC):
         """Append history rows, in order."""
 
     @abstractmethod
-    def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
-        """Remember key hashes as seen by the snapshot in progress of *source*."""
+    def tombstone_ids(
+        self, run_id: str, now: datetime, ids: Sequence[int], previous_snapshot: Any
+    ) -> None:
+        """Tombstone the live rows with these ids (sorted), each with a history row.
+
+        A row's ``last_seen`` becomes *previous_snapshot* (the completion time of the
+        source's previous snapshot, which contained it) where that is later.
+        """
 
     @abstractmethod
     def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
@@ -468,12 +474,27 @@ class SqliteBackend(Backend):
             ((source, *row, run_id, t) for row in rows),
         )
 
-    def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
-        """``INSERT OR IGNORE`` the key hashes."""
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO snapshot_seen (source, key_hash) VALUES (?, ?)",
-            ((source, kh) for kh in key_hashes),
-        )
+    def tombstone_ids(
+        self, run_id: str, now: datetime, ids: Sequence[int], previous_snapshot: Any
+    ) -> None:
+        """History rows, then the tombstones, by rowid in chunks of ``IN (...)``."""
+        t = self.ts(now)
+        seen_expr, params = _last_seen_expr(previous_snapshot)
+        for start in range(0, len(ids), _SQLITE_CHUNK):
+            chunk = list(ids[start : start + _SQLITE_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            self.conn.execute(
+                "INSERT INTO history (source, kind, natural_key, op, old_hash, new_hash,"  # noqa: S608
+                " payload, run_id, changed_at) SELECT source, kind, natural_key, 'delete',"
+                f" content_hash, NULL, NULL, ?, ? FROM records WHERE id IN ({marks})"
+                " AND deleted = FALSE ORDER BY id",
+                (run_id, t, *chunk),
+            )
+            self.conn.execute(
+                f"UPDATE records SET deleted = TRUE, last_seen = {seen_expr}, run_id = ?,"  # noqa: S608
+                f" fingerprint = NULL WHERE id IN ({marks}) AND deleted = FALSE",
+                (*params, run_id, *chunk),
+            )
 
     def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
         """One ``UPDATE`` per row through ``executemany``."""
@@ -493,9 +514,9 @@ class SqliteBackend(Backend):
             marks = ",".join("?" * len(chunk))
             out.extend(
                 self.conn.execute(
+                    # no "fingerprint IS NOT NULL": SQLite would scan that as a range
                     "SELECT fingerprint, kind, key_hash FROM records"  # noqa: S608
-                    " WHERE source = ? AND fingerprint IS NOT NULL AND deleted = FALSE"
-                    f" AND fingerprint IN ({marks})",
+                    f" WHERE source = ? AND deleted = FALSE AND fingerprint IN ({marks})",
                     (source, *chunk),
                 )
             )
@@ -622,12 +643,20 @@ class PostgresBackend(Backend):
             self.execute("SELECT pg_advisory_unlock(?)", (_source_lock_key(source),))
 
     def lookup_keys(self, source: str, keys: Sequence[tuple[str, str, int]]) -> list[FoundRow]:
-        """One query by key hash with ``key_hash = ANY(array)``."""
-        return self.fetchall(
-            "SELECT kind, natural_key, content_hash, deleted, fingerprint FROM records"
-            " WHERE source = ? AND key_hash = ANY(?::bigint[])",
-            (source, [key_hash for _, _, key_hash in keys]),
-        )
+        """One query per kind through the unique index, ``natural_key = ANY(array)``."""
+        by_kind: dict[str, list[str]] = {}
+        for kind, key, _ in keys:
+            by_kind.setdefault(kind, []).append(key)
+        out: list[FoundRow] = []
+        for kind, names in by_kind.items():
+            out.extend(
+                self.fetchall(
+                    "SELECT kind, natural_key, content_hash, deleted, fingerprint FROM records"
+                    " WHERE source = ? AND kind = ? AND natural_key = ANY(?::text[])",
+                    (source, kind, sorted(names)),
+                )
+            )
+        return out
 
     def _stage(self, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
         """COPY *rows* into an (emptied) temporary staging table of this session."""
@@ -699,15 +728,24 @@ class PostgresBackend(Backend):
             for row in rows:
                 copy.write_row((source, *row, run_id, t))
 
-    def insert_seen(self, source: str, key_hashes: Sequence[int]) -> None:
-        """COPY the hashes into a staging table, then ``INSERT … ON CONFLICT DO NOTHING``."""
-        if not key_hashes:
-            return
-        self._stage("efa_stage_keys", "key_hash", ((kh,) for kh in key_hashes))
+    def tombstone_ids(
+        self, run_id: str, now: datetime, ids: Sequence[int], previous_snapshot: Any
+    ) -> None:
+        """Two statements with ``id = ANY(array)``: no join for the planner to misjudge."""
+        t = utc(now)
+        seen_expr, params = _last_seen_expr(previous_snapshot)
+        wanted = list(ids)
         self.execute(
-            "INSERT INTO snapshot_seen (source, key_hash) SELECT ?, key_hash FROM efa_stage_keys"
-            " ON CONFLICT DO NOTHING",
-            (source,),
+            "INSERT INTO history (source, kind, natural_key, op, old_hash, new_hash, payload,"
+            " run_id, changed_at) SELECT source, kind, natural_key, 'delete', content_hash,"
+            " NULL, NULL, ?, ? FROM records WHERE id = ANY(?::bigint[]) AND deleted = FALSE"
+            " ORDER BY id",
+            (run_id, t, wanted),
+        )
+        self.execute(
+            f"UPDATE records SET deleted = TRUE, last_seen = {seen_expr}, run_id = ?,"  # noqa: S608
+            " fingerprint = NULL WHERE id = ANY(?::bigint[]) AND deleted = FALSE",
+            (*params, run_id, wanted),
         )
 
     def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
@@ -733,8 +771,7 @@ class PostgresBackend(Backend):
             (bytes(fp), kind, int(kh))
             for fp, kind, kh in self.fetchall(
                 "SELECT fingerprint, kind, key_hash FROM records WHERE source = ?"
-                " AND fingerprint IS NOT NULL AND deleted = FALSE"
-                " AND fingerprint = ANY(?::bytea[])",
+                " AND deleted = FALSE AND fingerprint = ANY(?::bytea[])",
                 (source, list(set(fingerprints))),
             )
         ]
@@ -746,8 +783,16 @@ _STAGING = {
         "kind text, natural_key text, key_hash bigint, leika_key text, ars text, payload text,"
         " content_hash text, deleted boolean, modified_at timestamptz, fingerprint bytea"
     ),
-    "efa_stage_keys": "key_hash bigint",
 }
+
+
+def _last_seen_expr(previous_snapshot: Any) -> tuple[str, list[Any]]:
+    if previous_snapshot is None:
+        return "last_seen", []
+    return "CASE WHEN last_seen < ? THEN ? ELSE last_seen END", [
+        previous_snapshot,
+        previous_snapshot,
+    ]
 
 
 #: Advisory lock key for migrations ("efa-mig" as an integer).

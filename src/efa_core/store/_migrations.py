@@ -5,7 +5,9 @@ version is the highest of them.  :data:`MIGRATIONS` lists every step in order, a
 once released, is never changed: a later release appends a new step (``ALTER TABLE``, a new
 index, a data backfill) instead.  Version 1 creates the tables of
 :data:`efa_core.store._schema.SCHEMA_V1`; version 2 counts skipped input and keeps each
-run's counters per record kind; version 3 keeps the source fingerprint of each record.
+run's counters per record kind; version 3 keeps the source fingerprint of each record;
+version 4 keeps a snapshot's seen keys in chunks, indexes live rows by source in insertion
+order instead of by key hash, and makes PostgreSQL compare keys byte-wise.
 
 The recorded DDL of each released version lives in ``tests/store/schema/``; the test suite
 builds a database from each of them and upgrades it to the latest version.
@@ -20,8 +22,10 @@ import attrs
 from efa_core.store._schema import (
     RECORDS_V3_FINGERPRINT,
     RECORDS_V3_INDEX,
+    RECORDS_V4_LIVE_INDEX,
     RUN_COUNTS,
     SCHEMA_V1,
+    SNAPSHOT_CHUNKS,
     SYNC_RUNS_V2,
     Dialect,
     render_add_column,
@@ -63,11 +67,38 @@ def _v3(dialect: Dialect) -> list[str]:
     ]
 
 
+def _v4(dialect: Dialect) -> list[str]:
+    statements = [
+        # Snapshots in progress forget what they had seen and start anew: safe, and their
+        # unchanged records cost no writes when seen again.
+        "UPDATE sources SET cursor = NULL, snapshot_run_id = NULL"
+        " WHERE mode = 'snapshot' AND snapshot_run_id IS NOT NULL",
+        "DROP TABLE snapshot_seen",
+        *render_table(SNAPSHOT_CHUNKS, dialect),
+        "DROP INDEX ix_records_key_hash",
+    ]
+    if dialect is Dialect.POSTGRESQL:
+        # Keys compare byte by byte (as in SQLite), whatever the database's collation:
+        # prefix searches match case-sensitively, and the key indexes compare faster.
+        statements += [
+            f'ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT COLLATE "C"'
+            for table in ("records", "history")
+            for column in ("source", "kind", "natural_key")
+        ]
+    statements.append(render_index("records", RECORDS_V4_LIVE_INDEX))
+    return statements
+
+
 #: Every migration step, in order; ``MIGRATIONS[i].version == i + 1``.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, description="initial schema", statements=_v1),
     Migration(version=2, description="skipped input and per-kind run counts", statements=_v2),
     Migration(version=3, description="source fingerprints of records", statements=_v3),
+    Migration(
+        version=4,
+        description="snapshot chunks, live-row index, byte-wise keys",
+        statements=_v4,
+    ),
 )
 
 #: The schema version this release of efa-core creates and understands.

@@ -17,8 +17,10 @@ import attrs
 __all__ = [
     "RECORDS_V3_FINGERPRINT",
     "RECORDS_V3_INDEX",
+    "RECORDS_V4_LIVE_INDEX",
     "RUN_COUNTS",
     "SCHEMA_V1",
+    "SNAPSHOT_CHUNKS",
     "Column",
     "ColumnType",
     "Dialect",
@@ -334,4 +336,27 @@ RECORDS_V3_INDEX = Index(
     name="ix_records_fingerprint",
     columns=("source", "fingerprint", "kind", "key_hash", "deleted"),
     where="fingerprint IS NOT NULL",
+)
+
+#: Schema version 4: what a snapshot in progress has seen, as one row per batch holding the
+#: batch's key hashes (signed 64-bit, little-endian, sorted) in a blob: 8 bytes a key,
+#: written once, instead of an index entry per key.
+SNAPSHOT_CHUNKS = Table(
+    name="snapshot_chunks",
+    columns=_cols(
+        _c("source", _T.TEXT),
+        _c("seq", _T.INTEGER),
+        _c("key_hashes", _T.BLOB),
+    ),
+    primary_key=("source", "seq"),
+)
+
+#: Schema version 4: a source's live rows in insertion order with their key hashes (what
+#: completing a snapshot scans).  New rows append at its end, unlike an index on the key
+#: hash, whose random order cost a page write per row and batch.  ``deleted`` is in it so
+#: that SQLite reads no table row for the scan.
+RECORDS_V4_LIVE_INDEX = Index(
+    name="ix_records_live",
+    columns=("source", "id", "key_hash", "deleted"),
+    where="deleted = FALSE",
 )

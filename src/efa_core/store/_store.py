@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import heapq
 import logging
+import sys
 import uuid
+from array import array
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
@@ -80,6 +84,23 @@ def open_store(url: str, *, migrate: bool = True, busy_timeout: float = 30.0) ->
         store.close()
         raise
     return store
+
+
+def _pack(values: Sequence[int]) -> bytes:
+    """Signed 64-bit integers as little-endian bytes (how snapshot chunks are stored)."""
+    packed = array("q", values)
+    if sys.byteorder == "big":  # pragma: no cover - big-endian machines
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(blob: bytes | memoryview) -> array[int]:
+    """Read what :func:`_pack` wrote."""
+    values = array("q")
+    values.frombytes(bytes(blob))
+    if sys.byteorder == "big":  # pragma: no cover
+        values.byteswap()
+    return values
 
 
 def _json(value: Any) -> str:
@@ -281,14 +302,14 @@ class Store:
                 (run_id, source, mode.value, t, RunStatus.RUNNING.value, cursor),
             )
             if mode is RunMode.SNAPSHOT and cursor is None:
-                db.execute("DELETE FROM snapshot_seen WHERE source = ?", (source,))
+                db.execute("DELETE FROM snapshot_chunks WHERE source = ?", (source,))
                 db.execute(
                     "UPDATE sources SET mode = ?, cursor = NULL, snapshot_run_id = ?"
                     " WHERE source = ?",
                     (mode.value, run_id, source),
                 )
             elif mode is not RunMode.SNAPSHOT:
-                db.execute("DELETE FROM snapshot_seen WHERE source = ?", (source,))
+                db.execute("DELETE FROM snapshot_chunks WHERE source = ?", (source,))
                 db.execute(
                     "UPDATE sources SET mode = ?, cursor = ?, snapshot_run_id = NULL"
                     " WHERE source = ?",
@@ -333,6 +354,7 @@ class Store:
         quarantined: Sequence[Quarantined] = (),
         skipped: Sequence[SkipCount] = (),
         unchanged_fingerprints: Sequence[bytes] = (),
+        known_fingerprints: Mapping[bytes, Sequence[tuple[str, int]]] | None = None,
         examples: int = 0,
         max_delete_share: float | None = None,
     ) -> BatchResult:
@@ -350,6 +372,8 @@ class Store:
         :param unchanged_fingerprints: fingerprints of input objects the connector found stored
             unchanged (``Batch.unchanged``): their live records count as unchanged and, in
             snapshot mode, as seen.
+        :param known_fingerprints: what :meth:`fingerprint_records` answered for some of
+            them earlier in this run (saves looking them up again).
         :raises efa_core.errors.EfaError: an unchanged fingerprint is carried by no live
             record of *source* (the batch is not applied).
         :param examples: keep up to this many natural keys per kind and operation in the
@@ -470,7 +494,7 @@ class Store:
                 db.upsert_mirror(source, run_id, now, rows)
             if fingerprint_updates:
                 db.set_fingerprints(source, fingerprint_updates)
-            kept = self._kept(source, unchanged_fingerprints)
+            kept = self._kept(source, unchanged_fingerprints, known_fingerprints)
             for kind, _ in kept:
                 by_kind[kind, "unchanged"] += 1
             unchanged += len(kept)
@@ -479,12 +503,11 @@ class Store:
             if history:
                 db.insert_history(source, run_id, now, history)
             if mode is RunMode.SNAPSHOT:
-                seen = list(
-                    {c.key_hash for c in changes if isinstance(c, PreparedUpsert)}
-                    | {kh for _, kh in kept}
+                self._remember_seen(
+                    source,
+                    [c.key_hash for c in changes if isinstance(c, PreparedUpsert)]
+                    + [kh for _, kh in kept],
                 )
-                if seen:
-                    db.insert_seen(source, seen)
             if quarantined:
                 t = db.ts(now)
                 db.executemany(
@@ -552,12 +575,27 @@ class Store:
             examples={k: tuple(v) for k, v in example_lists.items()},
         )
 
-    def _kept(self, source: str, unchanged_fingerprints: Sequence[bytes]) -> list[tuple[str, int]]:
+    def _kept(
+        self,
+        source: str,
+        unchanged_fingerprints: Sequence[bytes],
+        known: Mapping[bytes, Sequence[tuple[str, int]]] | None,
+    ) -> list[tuple[str, int]]:
         """Return ``(kind, key_hash)`` of the live records of unchanged input objects."""
         if not unchanged_fingerprints:
             return []
-        rows = self._db.fingerprint_rows(source, unchanged_fingerprints)
-        missing = set(unchanged_fingerprints) - {bytes(fp) for fp, _, _ in rows}
+        kept: list[tuple[str, int]] = []
+        ask: list[bytes] = []
+        for fp in unchanged_fingerprints:
+            records = known.get(fp) if known is not None else None
+            if records:
+                kept.extend(records)
+            else:
+                ask.append(fp)
+        if not ask:
+            return kept
+        rows = self._db.fingerprint_rows(source, ask)
+        missing = set(ask) - {bytes(fp) for fp, _, _ in rows}
         if missing:
             raise EfaError(
                 f"source {source!r}: {len(missing)} input objects were reported unchanged "
@@ -565,7 +603,8 @@ class Store:
                 f"fingerprint, e.g. {next(iter(missing)).hex()}; the connector must list "
                 "only fingerprints that stored_fingerprints() returned"
             )
-        return [(kind, int(kh)) for _, kind, kh in rows]
+        kept.extend((kind, int(kh)) for _, kind, kh in rows)
+        return kept
 
     def stored_fingerprints(
         self, source: str, fingerprints: Collection[bytes]
@@ -574,10 +613,19 @@ class Store:
 
         See :meth:`efa_core.connectors.Connector.stored_fingerprints`.
         """
-        out: dict[bytes, list[int]] = {}
-        for fp, _, kh in self._db.fingerprint_rows(source, list(fingerprints)):
-            out.setdefault(bytes(fp), []).append(int(kh))
-        return {fp: tuple(hashes) for fp, hashes in out.items()}
+        return {
+            fp: tuple(kh for _, kh in records)
+            for fp, records in self.fingerprint_records(source, fingerprints).items()
+        }
+
+    def fingerprint_records(
+        self, source: str, fingerprints: Collection[bytes]
+    ) -> dict[bytes, tuple[tuple[str, int], ...]]:
+        """Return ``(kind, key_hash)`` of the live records of *source* per stored fingerprint."""
+        out: dict[bytes, list[tuple[str, int]]] = {}
+        for fp, kind, kh in self._db.fingerprint_rows(source, list(fingerprints)):
+            out.setdefault(bytes(fp), []).append((kind, int(kh)))
+        return {fp: tuple(records) for fp, records in out.items()}
 
     def _count_by_kind(
         self, run_id: str, by_kind: Counter[tuple[str, str]], skipped: Sequence[SkipCount]
@@ -606,6 +654,32 @@ class Store:
                 rows,
             )
 
+    def _remember_seen(self, source: str, key_hashes: list[int]) -> None:
+        """Append the batch's key hashes to the snapshot in progress: one row, 8 bytes a key."""
+        if not key_hashes:
+            return
+        self._db.execute(
+            "INSERT INTO snapshot_chunks (source, seq, key_hashes) VALUES (?,"
+            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshot_chunks WHERE source = ?), ?)",
+            (source, source, _pack(sorted(set(key_hashes)))),
+        )
+
+    def _seen(self, source: str) -> array[int]:
+        """Return the key hashes of the snapshot in progress, sorted and distinct."""
+        chunks = [
+            _unpack(blob)
+            for (blob,) in self._db.fetchall(
+                "SELECT key_hashes FROM snapshot_chunks WHERE source = ? ORDER BY seq", (source,)
+            )
+        ]
+        seen = array("q")
+        last: int | None = None
+        for value in heapq.merge(*chunks):
+            if value != last:
+                seen.append(value)
+                last = value
+        return seen
+
     def _complete_snapshot(
         self,
         source: str,
@@ -616,49 +690,54 @@ class Store:
         added_now: int,
         max_delete_share: float | None,
     ) -> tuple[SnapshotCheck, int, int, dict[str, int], dict[str, list[str]]]:
-        """Tombstone the live rows a completed snapshot did not contain (one anti-join).
+        """Tombstone the live rows a completed snapshot did not contain.
 
+        No join: the snapshot's key hashes (kept in ``snapshot_chunks``, 8 bytes a key) are
+        merged into one sorted array, and one scan over the source's live rows finds those
+        not in it, so the work is linear whatever the planner believes about the tables.
         Checks the shrink guard first (see :meth:`apply`).  Returns the check, the history
         id after which the tombstones' history rows start, their number, the number per
         kind and up to *examples* keys per kind.
         """
         db = self._db
         t = db.ts(now)
-        row = db.fetchone("SELECT COALESCE(MAX(id), 0) FROM history")
-        after = int(row[0]) if row else 0
         prev = db.fetchone(
             "SELECT last_snapshot_at, snapshot_run_id FROM sources WHERE source = ?", (source,)
         )
         previous_snapshot = prev[0] if prev else None
-        missing = (
-            "r.source = ? AND r.deleted = FALSE AND NOT EXISTS (SELECT 1 FROM snapshot_seen s"
-            " WHERE s.source = r.source AND s.key_hash = r.key_hash)"
-        )
-        # Usually nothing is missing: find out with one scan (it stops at the first missing
-        # row) before the statements that count and tombstone, which scan again each.
-        probe = db.fetchone(
-            f"SELECT 1 FROM records r WHERE {missing} LIMIT 1",  # noqa: S608
-            (source,),
-        )
-        n_missing = 0
-        if probe is not None:
-            found = db.fetchone(f"SELECT COUNT(*) FROM records r WHERE {missing}", (source,))  # noqa: S608
-            n_missing = int(found[0]) if found else 0
+        seen = self._seen(source)
+        missing = array("q")
+        live = 0
+        for row_id, kh in db.stream(
+            "SELECT id, key_hash FROM records WHERE source = ? AND deleted = FALSE", (source,)
+        ):
+            live += 1
+            at = bisect.bisect_left(seen, kh)
+            if at == len(seen) or seen[at] != kh:
+                missing.append(row_id)
         check = self._shrink_check(
             source,
             snapshot_run_id=prev[1] if prev else None,
             added_now=added_now,
-            missing=n_missing,
+            delivered=len(seen),
+            live=live,
+            missing=len(missing),
             max_delete_share=max_delete_share,
         )
+        del seen
+        row = db.fetchone("SELECT COALESCE(MAX(id), 0) FROM history")
+        after = int(row[0]) if row else 0
         count = 0
         per_kind: dict[str, int] = {}
         keys: dict[str, list[str]] = {}
-        if n_missing and not check.refused:
-            count = self._tombstone_missing(
-                source, run_id, t, missing, previous_snapshot, after, examples, per_kind, keys
-            )
-        db.execute("DELETE FROM snapshot_seen WHERE source = ?", (source,))
+        if missing and not check.refused:
+            missing = array("q", sorted(missing))
+            # A row alive when this snapshot started was in the previous completed
+            # snapshot: that is when it was last seen.
+            db.tombstone_ids(run_id, now, missing, previous_snapshot)
+            count = len(missing)
+            self._deleted_by_kind(run_id, after, examples, per_kind, keys)
+        db.execute("DELETE FROM snapshot_chunks WHERE source = ?", (source,))
         if check.refused:
             db.execute("UPDATE sources SET snapshot_run_id = NULL WHERE source = ?", (source,))
         else:
@@ -675,20 +754,15 @@ class Store:
         *,
         snapshot_run_id: str | None,
         added_now: int,
+        delivered: int,
+        live: int,
         missing: int,
         max_delete_share: float | None,
     ) -> SnapshotCheck:
-        """Count what a completing snapshot delivered and may delete; apply the guard."""
-        db = self._db
-        row = db.fetchone("SELECT COUNT(*) FROM snapshot_seen WHERE source = ?", (source,))
-        delivered = int(row[0]) if row else 0
-        row = db.fetchone(
-            "SELECT COUNT(*) FROM records WHERE source = ? AND deleted = FALSE", (source,)
-        )
-        live = int(row[0]) if row else 0
+        """Decide the shrink guard for a completing snapshot from what it found."""
         # Records this snapshot added (in this batch and in the runs it resumed) were not
         # alive before it: they do not count towards what it may delete.
-        row = db.fetchone(
+        row = self._db.fetchone(
             "SELECT COALESCE(SUM(added), 0) FROM sync_runs WHERE source = ? AND started_at >="
             " (SELECT started_at FROM sync_runs WHERE run_id = ?)",
             (source, snapshot_run_id),
@@ -706,57 +780,31 @@ class Store:
             refused=refused,
         )
 
-    def _tombstone_missing(
+    def _deleted_by_kind(
         self,
-        source: str,
         run_id: str,
-        t: Any,
-        missing: str,
-        previous_snapshot: Any,
         after: int,
         examples: int,
         per_kind: dict[str, int],
         keys: dict[str, list[str]],
-    ) -> int:
-        """Tombstone the rows matching *missing* with history rows; fill the per-kind data."""
+    ) -> None:
+        """Count a completion's tombstones per kind from its history rows (with examples)."""
         db = self._db
-        db.execute(
-            "INSERT INTO history (source, kind, natural_key, op, old_hash, new_hash, payload,"  # noqa: S608
-            " run_id, changed_at) SELECT r.source, r.kind, r.natural_key, ?, r.content_hash,"
-            f" NULL, NULL, ?, ? FROM records r WHERE {missing} ORDER BY r.id",
-            (Operation.DELETE.value, run_id, t, source),
-        )
-        # A row alive when this snapshot started was in the previous completed snapshot:
-        # that is when it was last seen.
-        seen_expr = "last_seen"
-        params: list[Any] = []
-        if previous_snapshot is not None:
-            seen_expr = "CASE WHEN last_seen < ? THEN ? ELSE last_seen END"
-            params = [previous_snapshot, previous_snapshot]
-        cur = db.execute(
-            f"UPDATE records SET deleted = TRUE, last_seen = {seen_expr}, run_id = ?,"  # noqa: S608
-            " fingerprint = NULL"
-            " WHERE id IN (SELECT r.id FROM records r WHERE " + missing + ")",
-            (*params, run_id, source),
-        )
-        count = max(int(cur.rowcount), 0)
-        if count:
-            for kind, n in db.fetchall(
-                "SELECT kind, COUNT(*) FROM history WHERE id > ? AND run_id = ? AND op = ?"
-                " GROUP BY kind",
-                (after, run_id, Operation.DELETE.value),
-            ):
-                per_kind[kind] = int(n)
-                if examples:
-                    keys[kind] = [
-                        r[0]
-                        for r in db.fetchall(
-                            "SELECT natural_key FROM history WHERE id > ? AND run_id = ?"
-                            " AND op = ? AND kind = ? ORDER BY id LIMIT ?",
-                            (after, run_id, Operation.DELETE.value, kind, examples),
-                        )
-                    ]
-        return count
+        for kind, n in db.fetchall(
+            "SELECT kind, COUNT(*) FROM history WHERE id > ? AND run_id = ? AND op = ?"
+            " GROUP BY kind",
+            (after, run_id, Operation.DELETE.value),
+        ):
+            per_kind[kind] = int(n)
+            if examples:
+                keys[kind] = [
+                    r[0]
+                    for r in db.fetchall(
+                        "SELECT natural_key FROM history WHERE id > ? AND run_id = ?"
+                        " AND op = ? AND kind = ? ORDER BY id LIMIT ?",
+                        (after, run_id, Operation.DELETE.value, kind, examples),
+                    )
+                ]
 
     # -- read side -----------------------------------------------------------------------------
 

@@ -1,0 +1,158 @@
+"""Snapshot completion does not depend on PostgreSQL's statistics (issue 14 §1).
+
+The old completion anti-joined ``records`` with a table of seen keys; with statistics
+gathered while that table held another source's rows, PostgreSQL chose a nested loop and a
+completion took tens of minutes.  Here the statistics are made wrong on purpose first, then
+every statement a snapshot sends is explained: none of them joins, so no plan can go
+quadratic, and the result is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from efa_core.connectors import Upsert
+from efa_core.ids import Ars
+from efa_core.model import Area
+from efa_core.store import RunMode, Store, open_store, prepare
+
+from .conftest import postgres_schema
+
+SNAP = RunMode.SNAPSHOT
+JOINS = {"Nested Loop", "Hash Join", "Merge Join"}
+
+
+def _areas(codes: Iterator[str], name: str = "A") -> list[Any]:
+    return [prepare(Upsert(Area(ars=Ars(code), name=name))) for code in codes]
+
+
+def _codes(n: int, land: str = "01") -> list[str]:
+    return [f"{land}{k:03d}{g:04d}" for k in range(1, 999) for g in range(1, 10)][:n]
+
+
+def _snapshot(store: Store, source: str, codes: list[str], batch: int = 2000) -> None:
+    run = store.begin_run(source, SNAP).run_id
+    chunks = [codes[i : i + batch] for i in range(0, len(codes), batch)] or [[]]
+    for index, chunk in enumerate(chunks):
+        store.apply(
+            run,
+            source,
+            _areas(iter(chunk)),
+            cursor=str(index + 1),
+            complete=index == len(chunks) - 1,
+            mode=SNAP,
+            max_delete_share=None,
+        )
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[str]:
+    yield plan["Node Type"]
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+class _Recorder:
+    """Wraps a PostgreSQL backend's statement methods and keeps what they sent."""
+
+    def __init__(self, store: Store) -> None:
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+        backend: Any = store.backend
+        for name in ("execute", "fetchall", "fetchone", "stream"):
+            original = getattr(backend, name)
+
+            def wrapped(sql: str, params: Any = (), *args: Any, _orig: Any = original) -> Any:
+                self.statements.append((sql, tuple(params)))
+                return _orig(sql, params, *args)
+
+            setattr(backend, name, wrapped)
+
+
+@pytest.fixture
+def pg_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    server = request.getfixturevalue("postgres_server")
+    with postgres_schema(server) as url, open_store(url) as store:
+        yield store
+
+
+def test_completion_plans_do_not_join_even_with_wrong_statistics(pg_store: Store) -> None:
+    store = pg_store
+    db = store.backend
+    # Statistics that describe another source: source "a" with a handful of rows, analysed,
+    # and autovacuum kept away so that they stay wrong while source "b" grows.
+    db.execute("ALTER TABLE records SET (autovacuum_enabled = false)")
+    db.execute("ALTER TABLE history SET (autovacuum_enabled = false)")
+    db.execute("ALTER TABLE snapshot_chunks SET (autovacuum_enabled = false)")
+    _snapshot(store, "a", _codes(20, "16"))
+    db.execute("ANALYZE records")
+    db.execute("ANALYZE snapshot_chunks")
+    codes = _codes(8000)
+    _snapshot(store, "b", codes)
+    row = db.fetchone(
+        "SELECT (SELECT count(*) FROM records WHERE source = 'b'),"
+        " (SELECT s.n_distinct FROM pg_stats s WHERE s.tablename = 'records'"
+        "  AND s.attname = 'source' AND s.schemaname = current_schema())"
+    )
+    assert row is not None
+    assert row[0] == 8000
+    explain = db.fetchone("EXPLAIN (FORMAT JSON) SELECT id FROM records WHERE source = 'b'")
+    assert explain is not None
+    estimate = explain[0][0]["Plan"]["Plan Rows"]
+    assert estimate < 800, f"the statistics should be wrong (estimate {estimate} of 8000 rows)"
+
+    # The next snapshot of "b" changes some, leaves some out: record what it sends.
+    recorder = _Recorder(store)
+    changed = [*codes[:3000], *codes[3500:]]
+    run = store.begin_run("b", SNAP).run_id
+    for index in range(0, len(changed), 2000):
+        chunk = changed[index : index + 2000]
+        store.apply(
+            run,
+            "b",
+            _areas(iter(chunk), name="B" if index == 0 else "A"),
+            cursor=str(index),
+            complete=index + 2000 >= len(changed),
+            mode=SNAP,
+            max_delete_share=0.5,
+        )
+    sent = list(recorder.statements)
+    assert store.count("b") == 7500
+    assert store.get("b", "area", codes[3200]) is None
+    explained = 0
+    for sql, params in sent:
+        head = sql.lstrip().split(None, 1)[0].upper()
+        if head not in {"SELECT", "UPDATE", "INSERT", "DELETE"}:
+            continue
+        if "pg_advisory" in sql:
+            continue
+        plan = db.fetchone(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        assert plan is not None
+        nodes = set(_nodes(plan[0][0]["Plan"]))
+        assert not nodes & JOINS, f"{sql} plans a join: {sorted(nodes)}"
+        explained += 1
+    assert explained >= 10
+
+
+def test_the_old_anti_join_did_go_wrong_with_these_statistics(pg_store: Store) -> None:
+    """The statistics trick of the test above does mislead the planner into a nested loop."""
+    db = pg_store.backend
+    db.execute(
+        "CREATE TABLE old_seen (source TEXT, key_hash BIGINT, PRIMARY KEY (source, key_hash))"
+    )
+    db.execute("ALTER TABLE old_seen SET (autovacuum_enabled = false)")
+    db.execute("ALTER TABLE records SET (autovacuum_enabled = false)")
+    _snapshot(pg_store, "a", _codes(20, "16"))
+    db.execute("INSERT INTO old_seen SELECT 'a', key_hash FROM records WHERE source = 'a'")
+    db.execute("ANALYZE old_seen")
+    db.execute("ANALYZE records")
+    _snapshot(pg_store, "b", _codes(8000))
+    db.execute("INSERT INTO old_seen SELECT 'b', key_hash FROM records WHERE source = 'b'")
+    plan = db.fetchone(
+        "EXPLAIN (FORMAT JSON) SELECT r.id FROM records r WHERE r.source = 'b'"
+        " AND r.deleted = FALSE AND NOT EXISTS (SELECT 1 FROM old_seen s"
+        " WHERE s.source = r.source AND s.key_hash = r.key_hash)"
+    )
+    assert plan is not None
+    assert "Nested Loop" in set(_nodes(plan[0][0]["Plan"]))
