@@ -1,8 +1,9 @@
 """The test matrix of efa-core: Pythons × sessions.
 
 ``nox`` runs the default set (tests on every supported Python, lint, typing, docs, plugins,
-template); ``nox -s bench`` runs the benchmarks and ``nox -s release`` builds and checks the
-packages, neither of which is part of the default run.
+template, the short fault campaign); ``nox -s bench`` runs the benchmarks, ``nox -s faults``
+the full fault campaign and ``nox -s release`` builds and checks the packages, none of which
+is part of the default run.
 Plain pip + virtualenv work everywhere; uv is used where it is installed.
 """
 
@@ -29,7 +30,15 @@ BUNDLED_PLUGINS = [
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "lint", "typing", "docs", "plugins", "template"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "typing",
+    "docs",
+    "plugins",
+    "template",
+    "faults-short",
+]
 
 
 def _group(name: str) -> list[str]:
@@ -107,6 +116,29 @@ def bench(session: nox.Session) -> None:
     session.run("python", "tests/bench/bench_rollout.py", *(["--quick"] if quick else []))
     session.install("-e", ".[xlsx]", "-e", "plugins/efa-marktplatz")
     session.run("python", "tests/bench/bench_marktplatz.py", *(["--quick"] if quick else []))
+
+
+def _faults(session: nox.Session, *args: str) -> None:
+    session.install("-e", ".[testing,postgres,xlsx]", *_plugin_specs("[test]"), *_group("test"))
+    session.run("python", "tests/faults/run.py", *args, *session.posargs)
+
+
+@nox.session(python=PYTHONS[-1], default=False)
+def faults(session: nox.Session) -> None:
+    """Run the standing fault campaign (docs/reliability.md): ``tests/faults/campaign_*.py``.
+
+    SIGKILLs during loads, re-syncs and snapshot completions (at least 100 per backend),
+    concurrent writers with kills, each round compared with an undisturbed run.  Not in the
+    default run; ``-- --only kills --seed 7`` narrows it.  Needs PostgreSQL's binaries (or
+    EFA_TEST_POSTGRES_URL).
+    """
+    _faults(session)
+
+
+@nox.session(name="faults-short", python=PYTHONS[-1])
+def faults_short(session: nox.Session) -> None:
+    """Run the short fault campaign, as CI does (at least 20 kills per backend)."""
+    _faults(session, "--short")
 
 
 @nox.session(python=PYTHONS[1] if len(PYTHONS) > 1 else PYTHONS[0], reuse_venv=False)
