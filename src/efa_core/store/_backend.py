@@ -525,6 +525,14 @@ class SqliteBackend(Backend):
 
 _QMARK = re.compile(r"\?")
 
+#: Seconds between the server's checks, during a statement, that the client is still there.
+CLIENT_CHECK_SECONDS = 2
+#: TCP keepalives on both ends of a PostgreSQL connection: the first probe after this many
+#: idle seconds, then every interval, and the peer is taken for gone after this many misses.
+KEEPALIVE_IDLE_SECONDS = 30
+KEEPALIVE_INTERVAL_SECONDS = 10
+KEEPALIVE_COUNT = 3
+
 
 class PostgresBackend(Backend):
     """PostgreSQL through psycopg 3 (install ``efa-core[postgres]``).
@@ -548,12 +556,40 @@ class PostgresBackend(Backend):
             ) from exc
         conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
         try:
-            self.conn = psycopg.connect(conninfo, autocommit=True)
+            self.conn = psycopg.connect(
+                conninfo,
+                autocommit=True,
+                keepalives=1,
+                keepalives_idle=KEEPALIVE_IDLE_SECONDS,
+                keepalives_interval=KEEPALIVE_INTERVAL_SECONDS,
+                keepalives_count=KEEPALIVE_COUNT,
+            )
         except psycopg.OperationalError as exc:
             raise EfaError(f"cannot connect to {mask_url(url)}: {exc}".strip()) from exc
         self.conn.execute("SET TIME ZONE 'UTC'")
+        self._die_with_the_client()
         self._sql_cache: dict[str, str] = {}
         self._cursor_no = 0
+
+    def _die_with_the_client(self) -> None:
+        """Make the server end this session soon after its client is gone.
+
+        A killed client's session would otherwise keep running its statement, holding the
+        sources' advisory locks, until the statement ends.  The server checks the socket
+        every :data:`CLIENT_CHECK_SECONDS` while a statement runs (PostgreSQL 14 and later:
+        ``client_connection_check_interval``) and sends TCP keepalives when the session is
+        idle, so a vanished client host is noticed too; the client sends keepalives as well
+        (a vanished server).  Locks die with their session.
+        """
+        settings = {
+            "tcp_keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+            "tcp_keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+            "tcp_keepalives_count": KEEPALIVE_COUNT,
+        }
+        if self.conn.info.server_version >= 140000:
+            settings["client_connection_check_interval"] = CLIENT_CHECK_SECONDS * 1000
+        for name, value in settings.items():
+            self.conn.execute(f"SET {name} = {int(value)}")
 
     def _q(self, sql: str) -> str:
         out = self._sql_cache.get(sql)

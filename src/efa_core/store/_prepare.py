@@ -36,6 +36,32 @@ def _typed_columns(record: Any) -> tuple[str | None, str | None]:
     return (None if leika is None else str(leika), None if ars is None else str(ars))
 
 
+#: Why a record with a NUL character is quarantined (PostgreSQL cannot store one in text
+#: or JSON; SQLite could, but both backends must keep the same records).
+NUL_PROBLEM = (
+    "contains a NUL character (U+0000), which the store cannot keep; remove it at the source"
+)
+
+
+def _nul_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_paths(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def _refuse_nul(data: Any, natural_key: str) -> None:
+    """Raise a ValidationError naming every field with a NUL character (if there is one)."""
+    paths = _nul_paths(data, "$")
+    if "\x00" in natural_key and not paths:
+        paths = ["$ (natural key)"]
+    if paths:
+        raise ValidationError([(path, NUL_PROBLEM) for path in paths])
+
+
 def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
     """Compute what the store needs to apply *change*.
 
@@ -44,7 +70,8 @@ def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
     :func:`efa_core.serialization.content_hash` computed without serializing twice.
 
     :raises efa_core.errors.ValidationError: the change is not an Upsert of a known record
-        type or a Delete with a known kind and a non-blank key.
+        type or a Delete with a known kind and a non-blank key, or a text of it holds a NUL
+        character (the record is quarantined then, on either backend).
     """
     if isinstance(change, Upsert):
         record = change.record
@@ -61,6 +88,8 @@ def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
         if not isinstance(natural_key, str) or not natural_key.strip():
             raise ValidationError([("$", f"{kind} record has a blank natural key")])
         payload = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        if b"\\u0000" in payload or "\x00" in natural_key:
+            _refuse_nul(data, natural_key)
         leika, ars = _typed_columns(record)
         modified = getattr(record, "modified_at", None)
         return PreparedUpsert(
@@ -83,6 +112,8 @@ def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
             )
         if not isinstance(change.key, str) or not change.key.strip():
             raise ValidationError([("$.key", "a delete needs a non-blank natural key")])
+        if "\x00" in change.key:
+            raise ValidationError([("$.key", NUL_PROBLEM)])
         return PreparedDelete(
             kind=change.kind,
             natural_key=change.key,

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
@@ -84,6 +84,41 @@ def open_store(url: str, *, migrate: bool = True, busy_timeout: float = 30.0) ->
         store.close()
         raise
     return store
+
+
+@overload
+def _clean(text: str) -> str: ...
+@overload
+def _clean(text: None) -> None: ...
+def _clean(text: str | None) -> str | None:
+    r"""Return *text* as the store keeps it: a NUL character becomes the visible ``\x00``.
+
+    PostgreSQL stores no NUL in text or JSON; SQLite would.  Records with one are
+    quarantined (:func:`efa_core.store.prepare`); what describes them (raw input, positions,
+    problems, errors) keeps the place of the NUL visible, the same on both backends.
+    """
+    if text is None or "\x00" not in text:
+        return text
+    return text.replace("\x00", "\\x00")
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """Return the least text greater than every text that starts with *prefix*.
+
+    Keys compare by code point (SQLite's BINARY, PostgreSQL's ``COLLATE "C"`` on UTF-8), so
+    a prefix search is the range from *prefix* to this bound: byte-wise and case-sensitive,
+    using the key index.  ``None``: no such text (every character is U+10FFFF).
+    """
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1]) + 1
+        if code == 0xD800:  # surrogates are no text: skip to the code point after them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None
 
 
 def _pack(values: Sequence[int]) -> bytes:
@@ -333,8 +368,8 @@ class Store:
                 (
                     status.value,
                     self._db.ts(utcnow()),
-                    error,
-                    _json(list(warnings)) if warnings else None,
+                    _clean(error),
+                    _json([_clean(w) for w in warnings]) if warnings else None,
                     run_id,
                 ),
             )
@@ -384,6 +419,11 @@ class Store:
             batch's upserts are kept, the snapshot ends without deleting (the next run
             starts a new one) and :attr:`BatchResult.snapshot` says ``refused``.
         """
+        if cursor is not None and "\x00" in cursor:
+            raise EfaError(
+                f"source {source!r}: the connector's cursor contains a NUL character "
+                f"({_clean(cursor)!r}); the store cannot keep it"
+            )
         now = utcnow()
         db = self._db
         by_kind: Counter[tuple[str, str]] = Counter()
@@ -514,7 +554,15 @@ class Store:
                     "INSERT INTO quarantine (source, run_id, kind, position, raw, problems,"
                     " quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (source, run_id, q.kind, q.position, q.raw, _json(q.problems), t)
+                        (
+                            source,
+                            run_id,
+                            _clean(q.kind),
+                            _clean(q.position),
+                            _clean(q.raw),
+                            _json([[_clean(p), _clean(m)] for p, m in q.problems]),
+                            t,
+                        )
                         for q in quarantined
                     ],
                 )
@@ -632,7 +680,7 @@ class Store:
     ) -> None:
         """Add the batch's counters per kind (and its skips per reason) to the run's."""
         rows: list[tuple[str, str, str, str, int, str | None]] = [
-            (run_id, kind, counter, "", n, None)
+            (run_id, _clean(kind), counter, "", n, None)
             for (kind, counter), n in sorted(by_kind.items())
             if n and counter != "skipped"
         ]
@@ -642,7 +690,7 @@ class Store:
             entry[0] += skip.count
             entry[1] = entry[1] or skip.position
         rows.extend(
-            (run_id, kind, "skipped", reason, n, position)
+            (run_id, _clean(kind), "skipped", _clean(reason), n, _clean(position))
             for (kind, reason), (n, position) in sorted(reasons.items())
         )
         if rows:
@@ -937,7 +985,8 @@ class Store:
         """Yield history entries in the order they were applied, filtered.
 
         :param natural_key: only this key (of any source and kind unless given).
-        :param key_prefix: only keys starting with this text.
+        :param key_prefix: only keys starting with this text, compared byte-wise and
+            case-sensitively whatever the database's collation.
         :param after_id: only entries with a larger id (to page or to follow).
         :param limit: stop after this many entries.
         """
@@ -949,8 +998,13 @@ class Store:
             op=None if op is None else op.value,
         )
         if key_prefix:
-            where.append("natural_key >= ? AND natural_key < ?")
-            params.extend([key_prefix, key_prefix + "\U0010ffff"])
+            upper = _after_prefix(key_prefix)
+            if upper is None:
+                where.append("natural_key >= ?")
+                params.append(key_prefix)
+            else:
+                where.append("natural_key >= ? AND natural_key < ?")
+                params.extend([key_prefix, upper])
         last, produced = after_id, 0
         while limit is None or produced < limit:
             page = _PAGE if limit is None else min(_PAGE, limit - produced)
