@@ -191,6 +191,11 @@ def test_the_html_report_names_the_example(demo_result: DemoResult) -> None:
     page = demo_result.report_path.read_text(encoding="utf-8")
     assert "EfA-Rollout Thüringen (Beispiel)" in page
     assert "Sonneberg (16072)" in page
+    # plan vs actual: a burn-up chart per wave, the heat map, Sonneberg outside the plan
+    section = page[page.index('<section class="plan" id="plan-th-rollout">') :]
+    assert section.count('class="burnup"') == 2
+    assert section.count('<table class="heatmap">') == 2
+    assert "Outside the plan: MP-101 Sonneberg (live)" in section
 
 
 def test_demo_refuses_foreign_output_and_existing_db(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ the same :class:`ReportData`, so they never disagree.  The data comes from the l
 functions behind ``efa findings`` and ``efa coverage``: :class:`~efa_core.rollout.
 RolloutView` (refreshed incrementally first), :func:`~efa_core.rollout.run_findings` and
 :func:`~efa_core.rollout.coverage`; the stage-over-time series from
-:func:`efa_core.report.timeline.stage_timeline`.
+:func:`efa_core.report.timeline.stage_timeline`; plan vs actual of the plans in the store
+from :func:`~efa_core.rollout.planning.plan_status`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from efa_core.rollout import (
     coverage,
     run_findings,
 )
+from efa_core.rollout.planning import PlanStatus, load_plans, plan_status
 from efa_core.store import Store
 
 __all__ = ["ReportData", "collect_report", "row_to_dict"]
@@ -65,6 +67,8 @@ class ReportData:
     findings: tuple[Finding, ...]
     #: Stage counts over time (``None`` if not asked for).
     timeline: Timeline | None
+    #: Plan vs actual of the plans in the store (those of the report's Land and services).
+    plans: tuple[PlanStatus, ...] = ()
 
     def area_label(self, ars: Ars | str | None) -> str:
         """Return ``"<ARS> <name>"`` (or the ARS alone if the name is unknown, "-" for None)."""
@@ -112,6 +116,7 @@ class ReportData:
             ],
             "findings": [f.to_dict() for f in self.findings],
             "timeline": None if self.timeline is None else self.timeline.to_dict(),
+            "plans": [p.to_dict(cells=True) for p in self.plans],
         }
 
 
@@ -176,6 +181,7 @@ def collect_report(
     timeline_clock: Clock = "auto",
     title: str | None = None,
     identity: IdentityRules | None = None,
+    plans: bool = True,
 ) -> ReportData:
     """Refresh the derived view of *store* and collect what a report shows.
 
@@ -192,7 +198,11 @@ def collect_report(
     :param timeline: compute the stage-over-time series (one derivation per date).
     :param identity: the view's rules (``IdentityRules.from_config(config, registry)``);
         default: what the sources say alone.
-    :raises efa_core.errors.EfaError: an unknown Land, service or stage.
+    :param plans: compute plan vs actual (measured on the day of *now*) for every plan in
+        the store whose Land is the report's (any, without *land*) and that has one of the
+        reported services (only those services).
+    :raises efa_core.errors.EfaError: an unknown Land, service or stage, or two sources
+        holding a plan with the same key.
     """
     moment = now or datetime.now(timezone.utc)
     chosen_land = _parse_land(land)
@@ -240,6 +250,11 @@ def collect_report(
                 rows=by_service,
             )
         )
+        statuses = (
+            _plan_statuses(view, keys, bool(wanted), chosen_land, by_service, index, moment)
+            if plans
+            else ()
+        )
         del by_service
     area_names = {ars: info.name for ars, info in index.areas.items() if info.name}
     series = (
@@ -261,4 +276,44 @@ def collect_report(
         coverage=reports,
         findings=found,
         timeline=series,
+        plans=statuses,
     )
+
+
+def _plan_statuses(
+    view: RolloutView,
+    keys: Sequence[str],
+    filtered: bool,
+    land: Land | None,
+    rows: Mapping[str, Sequence[RolloutRow]],
+    index: AreaIndex,
+    moment: datetime,
+) -> tuple[PlanStatus, ...]:
+    """Plan vs actual of each plan of *land* (any) for the reported services *keys*.
+
+    With a service filter (*filtered*), only the plan's services among *keys*; without, all
+    of them (a service no source knows yet has only offered cells).
+    """
+    out = []
+    for plan in load_plans(view.store):
+        if land is not None and plan.land != land:
+            continue
+        given: dict[str, Sequence[RolloutRow]] = {}
+        for key in plan.service_keys:  # a plan may name the offer by any of its ids
+            info = view.service(key)
+            resolved = key if info is None else info.key
+            if resolved in keys:
+                given[key] = rows[resolved]
+        if filtered and not given:
+            continue
+        out.append(
+            plan_status(
+                view,
+                plan,
+                today=moment.date(),
+                areas=index,
+                services=list(given) if filtered else None,
+                rows=given,
+            )
+        )
+    return tuple(out)

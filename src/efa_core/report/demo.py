@@ -12,7 +12,7 @@
    with :class:`~efa_core.sync.SyncEngine`; no network is used (the OZG-Dashboard rows are
    a saved answer, read by the ``dashboard-file`` connector);
 4. collects the report (:func:`~efa_core.report.data.collect_report`, Land Thüringen, with
-   the ``[findings]`` options of the ``efa.toml``) and the example's plan against it
+   the ``[findings]`` options of the ``efa.toml``), with the example's plan against it
    (:func:`~efa_core.rollout.planning.plan_status`), and writes the HTML report.
 """
 
@@ -45,7 +45,6 @@ else:  # pragma: no cover - Python 3.10
 if TYPE_CHECKING:
     from efa_core.plugins import PluginRegistry
     from efa_core.rollout.planning import PlanStatus
-    from efa_core.store import Store
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -247,7 +246,6 @@ def run_demo(
             title="EfA-Rollout Thüringen (Beispiel)",
             identity=IdentityRules.from_config(config, registry),
         )
-        plan = _plan_status(store, IdentityRules.from_config(config, registry), data)
     report_path = out / "efa-report.html"
     report_path.write_text(render_html(data), encoding="utf-8")
     return DemoResult(
@@ -259,18 +257,5 @@ def run_demo(
         config_path=config_file,
         sync=report,
         data=data,
-        plan=plan,
+        plan=data.plans[0] if data.plans else None,
     )
-
-
-def _plan_status(store: Store, rules: IdentityRules, data: ReportData) -> PlanStatus | None:
-    """Return the status of the example's plan (the first, if several; None without one)."""
-    from efa_core.rollout import RolloutView
-    from efa_core.rollout.planning import load_plans, plan_status
-
-    plans = load_plans(store)
-    if not plans:
-        return None
-    view = RolloutView(store, rules)
-    view.refresh()
-    return plan_status(view, plans[0], today=data.generated_at.date())

@@ -2,7 +2,8 @@
 
 :func:`render_html` turns a :class:`~efa_core.report.data.ReportData` into a page that needs
 no network and no script: the rollout funnel, the stages per Kreis, the stages over time,
-a summary per service, the findings and the rollout rows.  Every value from the store is
+a summary per service, plan vs actual of each plan (:mod:`efa_core.report.plan`), the
+findings and the rollout rows.  Every value from the store is
 escaped with :func:`html.escape` (text and attributes), so a service called
 ``<script>…</script>`` is shown as text and never runs.
 """
@@ -15,6 +16,7 @@ from html import escape
 from efa_core import __version__
 from efa_core.model import Stage
 from efa_core.report.data import ReportData
+from efa_core.report.plan import PLAN_CSS, render_plan_section
 from efa_core.report.timeline import Timeline
 
 __all__ = ["STAGE_COLORS", "render_html"]
@@ -324,7 +326,8 @@ def render_html(data: ReportData) -> str:
         [
             '<!DOCTYPE html>\n<html lang="de"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_e(data.title)}</title><style>{_CSS}</style></head><body>",
+            f"<title>{_e(data.title)}</title><style>{_CSS}{PLAN_CSS if data.plans else ''}"
+            "</style></head><body>",
             f"<h1>{_e(data.title)}</h1>",
             f'<p class="meta">{_e(where)}. {_e(counts)}. Generated '
             f"{_e(data.generated_at.strftime('%Y-%m-%d %H:%M UTC'))} from {_e(data.store_url)} "
@@ -339,6 +342,7 @@ def render_html(data: ReportData) -> str:
             _timeline_svg(data.timeline),
             "<h2>Services</h2>",
             _services_table(data),
+            *(render_plan_section(p, style=False) for p in data.plans),
             f"<h2>Findings ({len(data.findings)})</h2>",
             _findings_table(data),
             f"<h2>Rollout rows ({len(data.rows)})</h2>",

@@ -26,6 +26,7 @@ from efa_core.rollout.planning import PlanStatus, Progress, WaveStatus
 
 __all__ = [
     "HEATMAP_LIMIT",
+    "PLAN_CSS",
     "burnup_svg",
     "cell_rows",
     "heatmap_html",
@@ -314,7 +315,8 @@ def heatmap_html(status: PlanStatus, wave: WaveStatus, *, limit: int = HEATMAP_L
     )
 
 
-_STYLE = """
+#: The styles of :func:`render_plan_section` (the HTML report puts them into its head).
+PLAN_CSS = """
 .plan .burnup .axis{stroke:#888}
 .plan .burnup .target{stroke:#999;stroke-dasharray:4 3}
 .plan .burnup .reached{stroke:#1b7f3b;stroke-width:2}.plan .burnup .today{stroke:#c33}
@@ -329,10 +331,15 @@ _STYLE = """
 """
 
 
-def render_plan_section(status: PlanStatus) -> str:
-    """Return the "Plan vs actual" section of the HTML report (a self-contained fragment)."""
+def render_plan_section(status: PlanStatus, *, style: bool = True) -> str:
+    """Return the "Plan vs actual" section of the HTML report.
+
+    :param style: include :data:`PLAN_CSS` (a self-contained fragment); the report leaves
+        it out and puts the styles into its head.
+    """
+    css = f"<style>{PLAN_CSS}</style>" if style else ""
     out = [
-        f'<section class="plan" id="plan-{html.escape(status.plan.key)}"><style>{_STYLE}</style>',
+        f'<section class="plan" id="plan-{html.escape(status.plan.key)}">{css}',
         f"<h2>Plan vs actual: {html.escape(status.plan.plan.name)}</h2>",
         f"<p>As of {status.today.isoformat()}. Overall forecast: "
         f"{html.escape(_forecast_text(status))}.</p>",
