@@ -185,10 +185,10 @@ def test_echoed_secrets_never_reach_the_stored_run_error(
             },
             env={"ECHO_SECRET": CLIENT_SECRET},
         )
-        store = open_store(f"sqlite:///{tmp_path / 'efa.db'}")
-        report = SyncEngine(store, registry, config).run()["echo"]
+        with open_store(f"sqlite:///{tmp_path / 'efa.db'}") as store:
+            report = SyncEngine(store, registry, config).run()["echo"]
+            [run] = store.runs("echo")
     assert not report.ok
-    [run] = store.runs("echo")
     shown = f"{report.error} {run.error} {caplog.text}"
     assert MASK in (run.error or "")
     assert CLIENT_SECRET not in shown
