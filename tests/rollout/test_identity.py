@@ -158,6 +158,69 @@ def test_another_solution_is_visible_and_raises_nothing(store: Store) -> None:
         assert report.total.other_solution.population == 80000
 
 
+def test_the_report_and_efa_coverage_show_each_offer_and_the_other_cases(
+    store: Store, db_url: str
+) -> None:
+    import csv
+    import io
+    import json
+
+    from click.testing import CliRunner
+
+    from efa_core.cli.rollout import coverage as coverage_command
+    from efa_core.model import Agreement, Note
+    from efa_core.report import collect_report, render_csv, render_html, render_json
+
+    two_offers(store)
+    dated = agreement(WEIMAR, AgreementState.CONTRACTED, service_key="WG-HH")
+    put(
+        store,
+        "registry",
+        [Agreement(service_key="WG-HH", subscriber=dated.subscriber, state=dated.state)],
+    )
+    put(store, "notes", [Note(key="n1", text="Kickoff <Weimar>", agreement_key=dated.natural_key)])
+    data = collect_report(
+        store, PluginRegistry(entrypoints=False).finding_rules(), now=NOW, timeline=False
+    )
+    doc = json.loads(render_json(data))
+    rows = {(r["service"], r["ars"]): r for r in doc["rows"]}
+    assert rows["WG-HH", WEIMAR]["stage"] == "live"
+    assert rows["WG-HH", WEIMAR]["agreement_since"] is None
+    assert rows["WG-HH", WEIMAR]["notes"] == [
+        {"text": "Kickoff <Weimar>", "source": "notes", "at": None}
+    ]
+    assert rows["WG-SH", "16061"]["stage"] == "routable"
+    assert rows["WG-HH", DESSAU]["other_solution"] is True
+    assert rows["WG-HH", ADORF]["ambiguous"] is True
+    (ambiguous,) = [e for e in rows["WG-HH", ADORF]["evidence"] if e["role"] == "ambiguous"]
+    assert ambiguous["candidates"] == ["WG-HH", "WG-SH"]
+    found = {(f["rule"], f["service"], f["area"]) for f in doc["findings"]}
+    assert ("ambiguous-evidence", "WG-HH", ADORF) in found
+    assert ("unknown-online-service", "WG-HH", DESSAU) in found
+    totals = {c["total"]["service"]: c["total"] for c in doc["coverage"]}
+    assert totals["WG-HH"]["other_solution"] == {"gemeinden": 1, "population": 80000}
+    # Adorf, and Dessau by the Land-level dashboard row without a URL
+    assert totals["WG-HH"]["ambiguous"]["gemeinden"] == 2
+
+    page = render_html(data)
+    assert "contracted (date unknown)" in page
+    assert "note: Kickoff &lt;Weimar&gt; (notes)" in page
+    assert "other-solution: responsibility" in page
+    assert "ambiguous, any of WG-HH, WG-SH: responsibility" in page
+    assert "<em>(another solution in use)</em>" in page
+    assert "<th>another solution</th><th>ambiguous</th>" in page
+    csv_rows = {(r[0], r[2]): r for r in csv.reader(io.StringIO(render_csv(data)))}
+    assert csv_rows["WG-HH", WEIMAR][-3:] == ["false", "false", "Kickoff <Weimar>"]
+    assert csv_rows["WG-HH", DESSAU][-3:] == ["true", "true", ""]
+
+    result = CliRunner().invoke(coverage_command, ["WG-SH", "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    total = json.loads(result.output)[0]["total"]
+    assert total["other_solution"] == {"gemeinden": 1, "population": 80000}  # Dessau
+    assert total["ambiguous"]["gemeinden"] == 2  # Adorf's authority, Dessau's Land-level row
+    assert total["reached"]["routable"]["gemeinden"] == 2  # Adorf, Bdorf (the Kreis route)
+
+
 def test_ambiguous_evidence_raises_no_stage_and_names_the_candidates(store: Store) -> None:
     view = two_offers(store)
     adorf = view.row("WG-HH", ADORF)

@@ -26,8 +26,10 @@ from efa_core.report.timeline import Clock, Timeline, stage_timeline
 from efa_core.rollout import (
     AreaIndex,
     CoverageReport,
+    Evidence,
     Finding,
     IdentityRules,
+    Role,
     RolloutRow,
     RolloutView,
     ServiceInfo,
@@ -37,7 +39,7 @@ from efa_core.rollout import (
 from efa_core.rollout.planning import PlanStatus, load_plans, plan_status
 from efa_core.store import Store
 
-__all__ = ["ReportData", "collect_report", "row_to_dict"]
+__all__ = ["ReportData", "agreement_text", "collect_report", "evidence_text", "row_to_dict"]
 
 
 @attrs.frozen(kw_only=True)
@@ -137,8 +139,44 @@ def row_to_dict(row: RolloutRow, area_name: str | None = None) -> dict[str, Any]
         "other_solution": row.other_solution,
         "disagreement": row.disagreement,
         "readings": [str(a) for a in row.readings],
+        "notes": [
+            {"text": e.detail, "source": e.source, "at": None if e.at is None else e.at.isoformat()}
+            for e in row.evidence_with(Role.NOTE)
+        ],
         "evidence": [e.to_dict() for e in row.evidence],
     }
+
+
+def agreement_text(row: RolloutRow) -> str:
+    """Return the row's governing agreement as the report shows it.
+
+    ``"contracted since 2024-01-10"``, ``"contracted (date unknown)"`` when the source gives
+    no date (never the time it was synced), ``"-"`` without an agreement.
+    """
+    if row.agreement_state is None:
+        return "-"
+    if row.agreement_since is None:
+        return f"{row.agreement_state.value} (date unknown)"
+    return f"{row.agreement_state.value} since {row.agreement_since.date().isoformat()}"
+
+
+def evidence_text(evidence: Evidence) -> str:
+    """Return one piece of a row's evidence as the report's rows show it.
+
+    What it does for the row comes first: the stage it raises, or its role when it raises
+    none (``contrary``, ``other-solution``, ``overruled``, ``ambiguous`` with the offers it
+    could belong to); a note shows its text.
+    """
+    what = f"{evidence.kind} {evidence.natural_key} ({evidence.source})"
+    if evidence.role is Role.NOTE:
+        return f"note: {evidence.detail or ''} ({evidence.source})"
+    if evidence.role is Role.SUPPORTS:
+        label = evidence.stage.value if evidence.stage is not None else "supports"
+    elif evidence.role is Role.AMBIGUOUS:
+        label = f"ambiguous, any of {', '.join(evidence.candidates)}"
+    else:
+        label = evidence.role.value
+    return f"{label}: {what}"
 
 
 @contextlib.contextmanager

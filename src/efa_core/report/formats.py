@@ -3,7 +3,8 @@
 * :func:`rollout_table` and :func:`findings_table` build :class:`rich.table.Table` objects;
   :func:`render_table` renders both as text (what ``efa report --format table`` prints).
 * :func:`render_csv`: one line per derived row (service × area), with the sources of its
-  evidence.  Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+  evidence, whether another solution is in use or evidence is ambiguous there, and its
+  notes.  Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return) get a leading ``'``.
 * :func:`render_json`: :meth:`ReportData.to_dict <efa_core.report.data.ReportData.to_dict>`
   as indented JSON.
@@ -20,7 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from efa_core.model import Stage
-from efa_core.report.data import ReportData
+from efa_core.report.data import ReportData, agreement_text
+from efa_core.rollout import Role
 
 __all__ = [
     "CSV_COLUMNS",
@@ -45,6 +47,9 @@ CSV_COLUMNS = (
     "live",
     "offline",
     "sources",
+    "other_solution",
+    "ambiguous",
+    "notes",
 )
 
 _STAGE_STYLE = {
@@ -65,20 +70,27 @@ def rollout_table(data: ReportData) -> Table:
     for name in ("Service", "Area", "Stage", "Agreement", "Evidence"):
         table.add_column(name, overflow="fold")
     for row in data.rows:
-        agreement = "-"
-        if row.agreement_state is not None:
-            since = "" if row.agreement_since is None else f" {row.agreement_since.date()}"
-            agreement = f"{row.agreement_state.value}{since}"
-        sources = sorted({f"{e.kind}@{e.source}" for e in row.evidence if e.kind != "service"})
+        sources = sorted(
+            {
+                f"{e.kind}@{e.source}"
+                for e in row.evidence
+                if e.kind != "service" and e.role is not Role.NOTE
+            }
+        )
+        sources += [f"note: {e.detail}" for e in row.evidence_with(Role.NOTE)]
         stage = Text(row.stage.value, style=_STAGE_STYLE[row.stage])
         if row.offline:
             stage.append(" (offline)", style="red")
+        if row.other_solution:
+            stage.append(" (another solution)", style="yellow")
+        if row.ambiguous:
+            stage.append(" (ambiguous)", style="yellow")
         # Data goes in as Text, never as markup: a name like "[bold]" stays literal.
         table.add_row(
             Text(f"{row.service_key} {data.service_name(row.service_key)}"),
             Text(data.area_label(row.ars)),
             stage,
-            Text(agreement),
+            Text(agreement_text(row)),
             Text(", ".join(sources) or "-"),
         )
     return table
@@ -150,6 +162,9 @@ def render_csv(data: ReportData) -> str:
                     row.live,
                     row.offline,
                     " ".join(sources),
+                    row.other_solution,
+                    row.ambiguous,
+                    " | ".join(e.detail or "" for e in row.evidence_with(Role.NOTE)),
                 )
             ]
         )

@@ -15,7 +15,7 @@ from html import escape
 
 from efa_core import __version__
 from efa_core.model import Stage
-from efa_core.report.data import ReportData
+from efa_core.report.data import ReportData, agreement_text, evidence_text
 from efa_core.report.plan import PLAN_CSS, render_plan_section
 from efa_core.report.timeline import Timeline
 
@@ -248,6 +248,8 @@ def _services_table(data: ReportData) -> str:
                 _td(total.gemeinden, num=True),
                 *(_td(total.reached[s].gemeinden, num=True) for s in _FUNNEL[1:]),
                 _td(total.at[Stage.TERMINATED].gemeinden, num=True),
+                _td(total.other_solution.gemeinden, num=True),
+                _td(total.ambiguous.gemeinden, num=True),
                 _td(total.label),
             ]
         )
@@ -258,6 +260,8 @@ def _services_table(data: ReportData) -> str:
         "Gemeinden",
         *(f"≥ {s.value}" for s in _FUNNEL[1:]),
         "terminated",
+        "another solution",
+        "ambiguous",
         "Coverage (live)",
     )
     return _table(header, rows, table_id="table-services")
@@ -285,24 +289,26 @@ def _findings_table(data: ReportData) -> str:
 def _rows_table(data: ReportData) -> str:
     rows = []
     for row in data.rows:
-        agreement = "-"
-        if row.agreement_state is not None:
-            since = "" if row.agreement_since is None else f" since {row.agreement_since.date()}"
-            agreement = f"{row.agreement_state.value}{since}"
-        evidence = "; ".join(
-            f"{e.stage.value if e.stage else 'contrary'}: {e.kind} {e.natural_key} ({e.source})"
-            for e in row.evidence
-            if e.kind != "service"
-        )
+        evidence = "; ".join(evidence_text(e) for e in row.evidence if e.kind != "service")
+        marks = [
+            text
+            for flag, text in (
+                (row.offline, "dashboard: offline"),
+                (row.other_solution, "another solution in use"),
+                (row.ambiguous, "ambiguous evidence"),
+                (row.disagreement, "sources disagree"),
+            )
+            if flag
+        ]
         rows.append(
             [
                 _td(f"{row.service_key} {data.service_name(row.service_key)}"),
                 _td(data.area_label(row.ars)),
                 "<td>"
                 + _stage_badge(row.stage)
-                + (" <em>(dashboard: offline)</em>" if row.offline else "")
+                + "".join(f" <em>({_e(m)})</em>" for m in marks)
                 + "</td>",
-                _td(agreement),
+                _td(agreement_text(row)),
                 _td(evidence or "-"),
             ]
         )
