@@ -20,6 +20,7 @@ from efa_core.connectors import (
 from efa_core.default_plugins.records_file import RecordsFileConfig, RecordsFileConnector
 from efa_core.errors import ConfigError, ConnectorError
 from efa_core.serialization import record_from_dict, record_to_dict
+from efa_core.testing.accounting import assert_accounted
 from efa_core.testing.conformance import ConnectorConformance
 
 SERVICE = {
@@ -57,6 +58,11 @@ class TestRecordsFileConformance(ConnectorConformance):
     @pytest.fixture
     def failing_connector(self, tmp_path: Path) -> RecordsFileConnector:
         return connector_for(tmp_path / "missing.jsonl")
+
+    @pytest.fixture
+    def input_counts(self) -> dict[str, int]:
+        # the fixture above: one service, four areas, a blank line, a line of no kind
+        return {"service": 1, "area": 4, "blank-line": 1, "?": 1}
 
 
 def test_is_registered_as_a_bundled_plugin(efa_registry) -> None:
@@ -236,3 +242,73 @@ def test_a_line_that_is_not_utf8_is_rejected_alone(tmp_path: Path) -> None:
     assert rejected.position == f"{path}:line 2"
     assert rejected.raw == '{"name": "K\ufffdln"}'
     assert rejected.problems[0][1].startswith("not UTF-8: 'utf-8' codec can't decode byte 0xf6")
+
+
+# -- every line accounted for (issue 10 §4) ---------------------------------------------------
+
+
+#: A notes file as people really keep one: saved by a Windows editor (BOM, CRLF), blank and
+#: whitespace-only lines, a record that repeats a key, one that is no record, one cut off by
+#: a bad copy, a name holding a line separator (U+2028) that JSON leaves unescaped.
+def _line(data: dict[str, object]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+MESSY = "\ufeff" + "\r\n".join(
+    [
+        _line(SERVICE),
+        "",
+        _line(AREAS[0]),
+        "   \t ",
+        _line({**AREAS[1], "name": "Erfurt\u2028Landeshauptstadt"}),
+        _line({**AREAS[0], "name": "Thüringen (Kopie)"}),
+        '{"kind": "area", "ars": "16053", "name": "Je',
+        _line({"kind": "offer", "key": "x"}),
+        "",
+        "",
+        "",
+    ]
+)
+
+
+def _count_lines(data: bytes) -> dict[str, int]:
+    """Classify the lines of *data* with the standard library, as a person reads them."""
+    counts: dict[str, int] = {}
+    for raw in data.removeprefix(b"\xef\xbb\xbf").split(b"\n")[:-1]:
+        line = raw.decode("utf-8").strip()
+        if not line:
+            kind = "blank-line"
+        else:
+            try:
+                kind = str(json.loads(line).get("kind", "?"))
+            except json.JSONDecodeError:
+                kind = "?"
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 1000])
+def test_every_line_of_a_messy_file_is_accounted_for(tmp_path: Path, batch_size: int) -> None:
+    data = MESSY.encode("utf-8")
+    path = tmp_path / "notes.jsonl"
+    path.write_bytes(data)
+    expected = _count_lines(data)
+    assert expected == {"service": 1, "area": 3, "blank-line": 4, "?": 1, "offer": 1}
+    accounting = assert_accounted(connector_for(path, batch_size=batch_size), expected)
+    assert accounting.stored == {"service": 1, "area": 2}  # the BOM does not hide line 1
+    assert accounting.quarantined == {"area": 1, "?": 1, "offer": 1}  # copy, cut, no record
+    batches = list(pull_sync(connector_for(path, batch_size=batch_size)))
+    names = {c.key: c.record.name for b in batches for c in b.changes}
+    assert names["16055"] == "Erfurt\u2028Landeshauptstadt"
+    first_blank = min(s.position for b in batches for s in b.skipped if s.position)
+    assert first_blank == f"{path}:line 2"
+
+
+def test_push_keeps_records_with_line_separators_whole(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jsonl"
+    path.write_bytes(MESSY.encode("utf-8"))
+    before = [c.record for b in pull_sync(connector_for(path)) for c in b.changes]
+    push_sync(connector_for(path), [Upsert(record_from_dict(AREAS[2]))])
+    after = [c.record for b in pull_sync(connector_for(path)) for c in b.changes]
+    assert after == [*before, record_from_dict(AREAS[2])]
+    assert not path.read_bytes().startswith(b"\xef\xbb\xbf")

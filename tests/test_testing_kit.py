@@ -239,6 +239,10 @@ CONNECTOR_MODULE = """
         @pytest.fixture
         def failing_connector(self):
             return Areas(Config(token=Secret("tok-s3cret"), fail=True), name="areas-th")
+
+        @pytest.fixture
+        def input_counts(self):
+            return {{"area": len(ROWS)}}
 """
 
 GOOD = {
@@ -257,7 +261,7 @@ def conformance_run(pytester: pytest.Pytester, **changes: str) -> pytest.RunResu
 def test_conformance_passes_for_a_correct_connector(pytester: pytest.Pytester) -> None:
     result = conformance_run(pytester)
     # skipped: undeclared capabilities (push) is checked, push itself is not declared
-    result.assert_outcomes(passed=12, skipped=1)
+    result.assert_outcomes(passed=13, skipped=1)
     result.stdout.fnmatch_lines(["*areas connector 'areas-th' does not push*"])
 
 
@@ -265,7 +269,7 @@ def test_conformance_catches_duplicate_natural_keys(pytester: pytest.Pytester) -
     result = conformance_run(
         pytester, extra='rows = ROWS + [("16055", "Erfurt, Landeshauptstadt")]'
     )
-    result.assert_outcomes(failed=1, passed=11, skipped=1)
+    result.assert_outcomes(failed=1, passed=12, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "*areas connector 'areas-th': natural keys repeat within one complete snapshot: "
@@ -277,12 +281,24 @@ def test_conformance_catches_duplicate_natural_keys(pytester: pytest.Pytester) -
 
 def test_conformance_catches_a_cursor_that_restarts(pytester: pytest.Pytester) -> None:
     result = conformance_run(pytester, start="0")  # ignores the cursor
-    result.assert_outcomes(failed=1, passed=11, skipped=1)
+    result.assert_outcomes(failed=1, passed=12, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "*resuming from the cursor of batch 1 ('2') repeats items already delivered: "
             "upsert area '16' (x1), upsert area '16055' (x1)*",
             "FAILED*test_resume_from_every_cursor*",
+        ]
+    )
+
+
+def test_conformance_catches_an_input_object_lost_silently(pytester: pytest.Pytester) -> None:
+    result = conformance_run(pytester, extra="rows = [r for r in ROWS if r[0] != '16052']")
+    result.assert_outcomes(failed=1, passed=12, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*areas connector 'areas-th' does not account for its input:*",
+            "*area: 4 in the input, but stored 3 + quarantined 0 + skipped 0 = 3*",
+            "FAILED*test_every_input_object_is_accounted_for*",
         ]
     )
 
@@ -295,7 +311,7 @@ def test_conformance_catches_untyped_errors_and_leaked_secrets(pytester: pytest.
             "def __repr__(self):\n            return f'<Areas token={self.config.token.reveal()}>'"
         ),
     )
-    result.assert_outcomes(failed=2, passed=10, skipped=1)
+    result.assert_outcomes(failed=2, passed=11, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "*a failing source raised OSError (socket closed); raise an efa_core.errors.EfaError"

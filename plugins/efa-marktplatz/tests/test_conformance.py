@@ -70,3 +70,18 @@ class TestLocalYaml(ConnectorConformance):
     @pytest.fixture
     def failing_connector(self, tmp_path: Path):
         return LocalConnector(LocalConfig(path=str(tmp_path / "missing.yaml")), name="own")
+
+
+class TestLocalMessyYaml(ConnectorConformance):
+    """A messy notes file: every entry must end stored, quarantined or skipped."""
+
+    @pytest.fixture
+    def connector(self, data: Path):
+        path = data / "real" / "local_referat_notizen.yaml"
+        return LocalConnector(LocalConfig(path=str(path), batch_size=2), name="own")
+
+    @pytest.fixture
+    def input_counts(self) -> dict[str, int]:
+        # 8 agreement entries with 3 history rows, 7 notes (see test_local.count_entries),
+        # 3 subscribers of a valid identity
+        return {"agreement": 11, "note": 7, "subscriber": 3}

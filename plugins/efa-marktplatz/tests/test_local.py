@@ -259,3 +259,46 @@ def test_bad_notes_are_rejected_naming_their_yaml_keys(tmp_path: Path):
     assert upserts["note", "k"].text == "Zweimal"
     erfurt = upserts["note", "erfurt-per-name"]
     assert erfurt.agreement_key == "x@ars:160510000000"
+
+
+# -- every entry accounted for (issue 10 §4) ---------------------------------------------------
+
+#: A team's notes file as it grows in practice (not the demo's): a name with a line break,
+#: an ARS YAML reads as a number, an empty entry, the same agreement twice, a Gemeinde
+#: without ARS, a status nobody maps, a history the lifecycle forbids, a typo in a key,
+#: notes without text, with a duplicate key, about an unknown subscriber, and empty.
+MESSY_YAML = Path(__file__).parent / "data" / "real" / "local_referat_notizen.yaml"
+
+
+def count_entries(path: Path) -> dict[str, int]:
+    """Count the status rows (entries and their history) and notes with PyYAML alone."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    agreements = data["agreements"]
+    rows = sum(1 + len((e or {}).get("history") or []) for e in agreements)
+    return {"agreement": rows, "note": len(data["notes"])}
+
+
+def test_every_entry_of_a_messy_file_is_accounted_for():
+    from efa_core.testing.accounting import assert_accounted
+
+    counts = count_entries(MESSY_YAML)
+    assert counts == {"agreement": 11, "note": 7}
+    # subscribers are named by the entries: those whose identity holds (Gera, the
+    # Zweckverband, Greiz); 'Gemeinde Nirgendwo' has no ARS, 'Thüringen' only a bad status
+    connector = LocalConnector(LocalConfig(path=str(MESSY_YAML), batch_size=3), name="own")
+    accounting = assert_accounted(connector, {**counts, "subscriber": 3})
+    assert accounting.stored == {"agreement": 3, "note": 3, "subscriber": 3}
+    assert accounting.quarantined == {"agreement": 6, "note": 4}
+    assert accounting.skipped == {"agreement": 2}  # history rows folded into their agreement
+
+
+def test_a_messy_file_keeps_names_on_one_line_and_numbers_as_keys():
+    upserts, rejected = pull(MESSY_YAML)
+    gera = upserts["subscriber", "ars:160520000000"]  # the ARS YAML read as a number
+    assert gera.name == "Stadt Gera"  # the line break inside the name is a space
+    assert upserts["agreement", "wohngeld@ars:160520000000"].state is AgreementState.CONTRACTED
+    problems = {r.position.rsplit(":", 1)[-1]: r.problems[0] for r in rejected}
+    assert problems["line 33"][0] == "bemerkung"  # the typo is named, not ignored
+    assert problems["line 15"] == ("$", "an agreement is a mapping (key: value), not NoneType")

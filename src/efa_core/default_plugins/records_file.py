@@ -14,8 +14,9 @@ and configure the file as a connector::
     batch_size = 1000        # optional
 
 **Pull** (SNAPSHOT) reads the file in batches of ``batch_size`` lines.  Blank lines are
-skipped.  A line that is not UTF-8, not JSON or not a valid record, or that repeats the
-``(kind, natural key)`` of an earlier line, becomes a
+skipped and counted (:class:`~efa_core.connectors.Skipped` of kind ``blank-line``); a UTF-8
+byte order mark at the start is ignored.  A line that is not UTF-8, not JSON or not a valid
+record, or that repeats the ``(kind, natural key)`` of an earlier line, becomes a
 :class:`~efa_core.connectors.Rejected` at position ``<path>:line <N>``; the other lines go
 on.  The cursor is the number of lines read so far, so ``pull(cursor)`` continues after
 that line; it is only meaningful while the file is unchanged.  The last batch is
@@ -34,6 +35,7 @@ Concurrent writers are not coordinated: the last replace wins.
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 import tempfile
@@ -55,6 +57,7 @@ from efa_core.connectors import (
     Delete,
     PushResult,
     Rejected,
+    Skipped,
     Upsert,
     fingerprint,
     key_hash,
@@ -135,6 +138,9 @@ class _Reader:
         #: key hash -> the line where that key first appeared
         self.seen: dict[int, int] = {}
         self.line_no = 0
+        #: Blank lines read since the last batch, and the first of them.
+        self.blank = 0
+        self.first_blank: int | None = None
         self._pending: tuple[int, bytes] | None = None
         try:
             self._file: IO[bytes] = path.open("rb")
@@ -152,6 +158,8 @@ class _Reader:
         if not raw:
             return None
         self.line_no += 1
+        if self.line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]  # saved by an editor that marks UTF-8
         return raw.rstrip(b"\r\n")
 
     def _lines(self) -> Iterator[tuple[int, bytes]]:
@@ -162,6 +170,10 @@ class _Reader:
         while (raw := self._next_line()) is not None:
             if raw.strip():
                 yield self.line_no, raw
+            else:
+                self.blank += 1
+                if self.first_blank is None:
+                    self.first_blank = self.line_no
 
     def _position(self, line_no: int) -> str:
         return f"{self.path}:line {line_no}"
@@ -234,10 +246,18 @@ class _Reader:
                 rejected.append(item)
             else:
                 unchanged.append(item)
-        if cursor is not None:
-            return Batch(changes, cursor, complete=False, rejected=rejected, unchanged=unchanged)
+        skipped = []
+        if self.blank:
+            position = None if self.first_blank is None else self._position(self.first_blank)
+            skipped.append(Skipped("blank-line", "a blank line", self.blank, position))
+            self.blank, self.first_blank = 0, None
         return Batch(
-            changes, str(self.line_no), complete=True, rejected=rejected, unchanged=unchanged
+            changes,
+            cursor if cursor is not None else str(self.line_no),
+            complete=cursor is None,
+            rejected=rejected,
+            skipped=skipped,
+            unchanged=unchanged,
         )
 
 
@@ -302,14 +322,18 @@ class RecordsFileConnector(Connector):
     def _merge(self, changes: Sequence[Change]) -> PushResult:
         path = self.path
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a BOM is dropped
         except FileNotFoundError:
             text = ""
         except (OSError, UnicodeDecodeError) as exc:
             raise ConnectorError(f"{self.label}: cannot read {str(path)!r}: {exc}") from exc
         from efa_core.serialization import record_to_dict
 
-        lines: list[str | None] = list(text.splitlines())
+        # Only "\n" ends a line, as in pull: str.splitlines() would also split at the
+        # U+2028 or U+0085 that JSON strings may hold unescaped, and break those records.
+        lines: list[str | None] = [line.removesuffix("\r") for line in text.split("\n")]
+        if lines and lines[-1] == "":
+            lines.pop()
         index: dict[tuple[str, str], int] = {}
         for position, line in enumerate(lines):
             key = _key_of_line(line) if line is not None else None

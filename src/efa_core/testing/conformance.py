@@ -23,6 +23,11 @@ the checks (override them the same way):
 ``push_changes``
     The changes to push for PUSH connectors; default: the changes a pull returns, or a
     skip for push-only connectors.
+``input_counts``
+    The objects in the ``connector``'s input per kind, counted by the test from the
+    fixture itself, not by the connector (e.g. ``{"service": 8, "footer-line": 2}``);
+    :func:`~efa_core.testing.accounting.assert_accounted` then checks that every one of
+    them ends stored, quarantined or skipped.  Default ``None`` skips that check.
 
 Make the source deliver several batches (a small batch or page size), so resuming from
 intermediate cursors is exercised, and use distinctive secret values (at least 4
@@ -37,7 +42,15 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterator, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Hashable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
 
 import attrs
@@ -62,6 +75,7 @@ from efa_core.errors import ConfigError, ConnectorError, EfaError
 from efa_core.model import RECORD_TYPES
 from efa_core.secret import MASK, Secret
 from efa_core.serialization import record_from_dict, record_to_dict, to_json
+from efa_core.testing.accounting import assert_accounted
 
 __all__ = ["MAX_BATCHES", "ConnectorConformance", "pull_all", "run"]
 
@@ -194,6 +208,11 @@ class ConnectorConformance:
         """Override: the changes to push (``None``: use what a pull returns)."""
         return None
 
+    @pytest.fixture
+    def input_counts(self) -> Mapping[str, int] | None:
+        """Override: the input objects per kind, counted from the fixture (``None``: skip)."""
+        return None
+
     # -- helpers --------------------------------------------------------------------------
 
     @staticmethod
@@ -293,6 +312,15 @@ class ConnectorConformance:
             f"{connector.label}: the last batch of a finished pull must be complete "
             "(SNAPSHOT: everything delivered; CHANGE_FEED: caught up)"
         )
+
+    def test_every_input_object_is_accounted_for(
+        self, connector: Connector, input_counts: Mapping[str, int] | None
+    ) -> None:
+        """Input objects = stored + quarantined + skipped, per kind (with ``input_counts``)."""
+        self._require_pull(connector)
+        if input_counts is None:
+            pytest.skip("no input_counts fixture: the accounting of the input is not checked")
+        assert_accounted(connector, input_counts)
 
     def test_pulled_records_validate(self, connector: Connector) -> None:
         """Every upsert holds a valid record that round-trips through serialization."""
