@@ -346,3 +346,103 @@ def test_the_demo_does_not_import_the_dashboard_fake() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_second_source_naming_the_offers_by_other_ids_adds_no_service_and_no_finding(
+    demo_result: DemoResult, tmp_path: Path
+) -> None:
+    """Issue 11, done when: the demo plus a source that names the same services otherwise."""
+    import json
+    import shutil
+
+    from efa_core.ids import Ars, LeikaKey
+    from efa_core.model import Availability, Service
+    from efa_core.serialization import record_to_dict
+
+    folder = tmp_path / "copy"
+    shutil.copytree(demo_result.output_dir, folder)
+    records = [
+        # by the Marktplatz offer id, with the URL written differently
+        Service(
+            key="FS-2024-17",
+            name="Wohnsitzanmeldung (FIT-Store)",
+            leika_keys=(LeikaKey("99115005104000"),),
+            offer_ids=("MP-101",),
+            url="http://www.anmeldung.example.org/thueringen/",
+        ),
+        # by its URL alone (the Landesredaktion's Onlinedienst has it)
+        Service(
+            key="FS-2024-18",
+            name="Hundesteuer",
+            leika_keys=(LeikaKey("99041006017000"),),
+            url="https://hundesteuer.example.org/thueringen?lang=de",
+        ),
+        # by the Onlinedienst that implements it
+        Service(
+            key="FS-2024-19",
+            name="Meldebescheinigung online",
+            leika_keys=(LeikaKey("99115003012000"),),
+            onlinedienst_ids=("S16000_Onlinedienst_OD-MELDEBESCHEINIGUNG",),
+        ),
+        # a dashboard-like row naming the Hundesteuer by a URL below its own (Gera is live)
+        Availability(
+            leika_key=LeikaKey("99041006017000"),
+            ars=Ars("160520000000"),
+            url="https://hundesteuer.example.org/thueringen/gera/",
+            online=True,
+        ),
+    ]
+    (folder / "fitstore.jsonl").write_text(
+        "".join(json.dumps(record_to_dict(r)) + "\n" for r in records), encoding="utf-8"
+    )
+    config = folder / "efa.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[connectors.fitstore]\ntype = "records-file"\npath = "fitstore.jsonl"\n',
+        encoding="utf-8",
+    )
+    code, out = _efa(folder, "sync", "fitstore")
+    assert code == 0, out
+
+    code, out = _efa(folder, "report", "--format", "json", "--timeline", "none")
+    assert code == 0, out
+    report = json.loads(out)
+    assert [s["key"] for s in report["services"]] == ["MP-101", "MP-102", "MP-103", "MP-104"]
+    found = sorted((f["rule"], f["service"], f["area"]) for f in report["findings"])
+    demo_found = sorted((f.rule, f.service, str(f.area)) for f in demo_result.data.findings)
+    assert found == demo_found, "no finding appears or goes"
+    stages = {(r["service"], r["ars"]): r["stage"] for r in report["rows"]}
+    demo_stages = {(r.service_key, str(r.ars)): r.stage.value for r in demo_result.data.rows}
+    assert stages == demo_stages
+    gera = next(r for r in report["rows"] if (r["service"], r["ars"]) == ("MP-102", "160520000000"))
+    assert {(e["source"], e["via"]) for e in gera["evidence"] if e["stage"] == "live"} == {
+        ("dashboard-th", "url"),
+        ("fitstore", "url"),
+    }
+
+    code, out = _efa(folder, "explain", "service", "FS-2024-18", "--json")
+    assert code == 0, out
+    hundesteuer = json.loads(out)
+    assert hundesteuer["key"] == "MP-102"
+    assert {(link["a"], link["b"], link["reason"]) for link in hundesteuer["links"]} == {
+        (
+            "MP-102",
+            "S16000_Onlinedienst_OD-HUNDESTEUER",
+            "efa.toml [identity].onlinedienste of MP-102",
+        ),
+        (
+            "FS-2024-18",
+            "S16000_Onlinedienst_OD-HUNDESTEUER",
+            "both have the URL hundesteuer.example.org/thueringen",
+        ),
+    }
+    code, out = _efa(folder, "explain", "service", "MP-101")
+    assert code == 0, out
+    assert "  FS-2024-17 = MP-101: fitstore FS-2024-17 names offer id MP-101" in out
+    code, out = _efa(folder, "explain", "service", "FS-2024-19")
+    assert code == 0, out
+    assert out.startswith("service MP-103: Meldebescheinigung\n")
+    assert (
+        "  FS-2024-19 = S16000_Onlinedienst_OD-MELDEBESCHEINIGUNG: fitstore FS-2024-19 names "
+        "Onlinedienst S16000_Onlinedienst_OD-MELDEBESCHEINIGUNG"
+    ) in out

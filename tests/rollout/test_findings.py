@@ -104,6 +104,12 @@ def test_published_without_route(store: Store, rules: dict[str, object]) -> None
     put(store, "f", [route("160615001001")])
     found = _findings(store, rules, only=["published-without-route"])
     assert _by_rule(found) == {"published-without-route": {"16055"}}
+    # only where the row's stage is published: live without a route is not this finding
+    put(store, "d", [availability("16055")])
+    view = RolloutView(store)
+    view.refresh()
+    assert view.stage_at("anmeldung", "16055").value == "live"  # type: ignore[union-attr]
+    assert _findings(store, rules, only=["published-without-route"]) == []
 
 
 def test_dashboard_offline(store: Store, rules: dict[str, object]) -> None:

@@ -24,7 +24,7 @@ from efa_core.model import (
     Service,
     TargetKind,
 )
-from efa_core.rollout import IdentityRules, RolloutView
+from efa_core.rollout import IdentityRules, RolloutView, Via
 from efa_core.store import open_store
 
 from .helpers import REGISTER, agreement, put
@@ -129,6 +129,69 @@ def test_refresh_after_identity_changes_equals_full(
         put(store, "a", list(changed.values()), deletes=deletes)
         view = RolloutView(store, rules_after)
         view.refresh()
+        incremental = list(view.rows())
+        view.derive()
+        assert list(view.rows()) == incremental
+
+
+def test_a_new_link_re_derives_only_the_services_it_touches() -> None:
+    """Issue 11 §1: identity is incremental; a link re-derives only the affected services."""
+    l3 = LeikaKey("99108004000002")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        open_store(f"sqlite:///{os.path.join(tmp, 'e.db')}") as store,
+    ):
+        put(
+            store,
+            "marktplatz",
+            [
+                Service(key="MP-1", name="A", leika_keys=(L1,)),
+                Service(key="MP-2", name="B", leika_keys=(L2,)),
+                Service(key="MP-3", name="C", leika_keys=(l3,)),
+                *(
+                    agreement("16", AgreementState.CONTRACTED, service_key=k)
+                    for k in ("MP-1", "MP-2", "MP-3")
+                ),
+            ],
+        )
+        put(
+            store,
+            "pvog",
+            [
+                Responsibility(
+                    leika_key=leika,
+                    ars=Ars("16055"),
+                    target_kind=TargetKind.ONLINEDIENST,
+                    target_id=f"OD-{n}",
+                )
+                for n, leika in enumerate((L1, L2, l3), start=1)
+            ],
+        )
+        marktplatz_first = ("marktplatz",)  # MP-1 stays the key when FS-1 joins it
+        view = RolloutView(store, IdentityRules(source_priority=marktplatz_first))
+        view.refresh()
+        before = {k: list(view.rows(k)) for k in ("MP-2", "MP-3")}
+        # the FIT-Store names MP-1's offer id: one new link, for MP-1
+        put(
+            store,
+            "fitstore",
+            [Service(key="FS-1", name="A", leika_keys=(L1,), offer_ids=("MP-1",))],
+        )
+        stats = view.refresh()
+        assert not stats.full
+        assert stats.services == 1  # MP-1 alone: no other service shares its LeiKa key
+        assert view.services()["MP-1"].aliases == ("FS-1", "MP-1")
+        assert {k: list(view.rows(k)) for k in ("MP-2", "MP-3")} == before
+        # configuration links work the same way: MP-2's Onlinedienst, named in efa.toml
+        view = RolloutView(
+            store,
+            IdentityRules(onlinedienste={"MP-2": ("OD-2",)}, source_priority=marktplatz_first),
+        )
+        stats = view.refresh()
+        assert (stats.full, stats.services) == (False, 1)
+        row = view.row("MP-2", "16055")
+        assert row is not None
+        assert [e.via for e in row.evidence if e.kind == "responsibility"] == [Via.ONLINEDIENST]
         incremental = list(view.rows())
         view.derive()
         assert list(view.rows()) == incremental
