@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 from efa_core.errors import ConfigError, EfaError
 from efa_core.store._schema import Dialect
@@ -33,7 +33,9 @@ __all__ = [
     "SqliteBackend",
     "StoreLocked",
     "connect",
+    "mask_text",
     "mask_url",
+    "url_credentials",
 ]
 
 log = logging.getLogger("efa_core.store")
@@ -58,17 +60,77 @@ class StoreLocked(EfaError):
     """Another process holds the sync lock of a source (or of the SQLite database)."""
 
 
-def mask_url(url: str) -> str:
-    """Return *url* with its password replaced by ``***`` (for messages and reprs)."""
+#: Query parameters of a store URL whose values are credentials (libpq's ``password`` and
+#: ``sslpassword``, and anything named like a secret).
+_SECRET_PARAMETER = re.compile(r"pass|secret|token|key$|credential", re.IGNORECASE)
+
+#: ``name=value`` in a query string.
+_PARAMETER = re.compile(r"(?P<name>[^&;=]*)=(?P<value>[^&;]*)")
+
+
+def url_credentials(url: str) -> list[str]:
+    """Return the credential values written in *url*: its password and secret parameters.
+
+    Both the raw (percent-encoded) and the decoded form of each, longest first, so that an
+    error message quoting either can be masked (:func:`mask_text`).
+    """
     try:
         parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # pragma: no cover - malformed URLs have no credentials to find
+        return []
+    found: set[str] = set()
+    if password:
+        found.add(password)
+        found.add(unquote(password))
+    for match in _PARAMETER.finditer(parts.query):
+        if _SECRET_PARAMETER.search(unquote_plus(match["name"])) and match["value"]:
+            found.add(match["value"])
+            found.add(unquote_plus(match["value"]))
+    return sorted(found, key=len, reverse=True)
+
+
+def mask_text(text: str, url: str) -> str:
+    """Return *text* with every credential of *url* (:func:`url_credentials`) masked."""
+    for value in url_credentials(url):
+        text = text.replace(value, "***")
+    return text
+
+
+def mask_url(url: str) -> str:
+    """Return *url* with every credential replaced by ``***`` (for messages and reprs).
+
+    Masks the password of the user part (``postgresql://user:***@host/db``) and the values
+    of query parameters that carry one (``?password=***``, ``sslpassword``, ``...token``,
+    ``...secret``, ``...key``), whatever their case.
+    """
+    if "://" not in url:
+        return url  # a file path
+    try:
+        parts = urlsplit(url)
+        password = parts.password
     except ValueError:  # pragma: no cover - malformed URLs are shown as they are
         return url
-    if parts.password is None:
+    netloc, query = parts.netloc, parts.query
+    if password is not None:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+
+    def _mask(match: re.Match[str]) -> str:
+        if _SECRET_PARAMETER.search(unquote_plus(match["name"])):
+            return f"{match['name']}=***"
+        return match[0]
+
+    query = _PARAMETER.sub(_mask, query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+    # Rebuilt by hand: urlunsplit would turn sqlite:///x.db into sqlite:/x.db.
+    out = f"{parts.scheme}://{netloc}{parts.path}"
+    if query:
+        out += f"?{query}"
+    if parts.fragment:
+        out += f"#{parts.fragment}"
+    return out
 
 
 def utc(value: datetime) -> datetime:
@@ -564,8 +626,11 @@ class PostgresBackend(Backend):
                 keepalives_interval=KEEPALIVE_INTERVAL_SECONDS,
                 keepalives_count=KEEPALIVE_COUNT,
             )
-        except psycopg.OperationalError as exc:
-            raise EfaError(f"cannot connect to {mask_url(url)}: {exc}".strip()) from exc
+        except psycopg.Error as exc:  # refused, bad credentials, a malformed URL
+            # Never chained: a traceback would show the original message, which may quote
+            # a credential of the URL.
+            text = mask_text(str(exc), url)
+            raise EfaError(f"cannot connect to {mask_url(url)}: {text}".strip()) from None
         self.conn.execute("SET TIME ZONE 'UTC'")
         self._die_with_the_client()
         self._sql_cache: dict[str, str] = {}
