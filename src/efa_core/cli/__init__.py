@@ -1,18 +1,35 @@
 """The ``efa`` command.
 
 Each sub-command lives in a module of this package and is added to :data:`main` here.
+Whatever a command prints passes :func:`efa_core.cli._terminal.for_terminal`: no control or
+escape sequence from the data reaches the terminal.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from efa_core import __version__
+from efa_core.cli._terminal import for_terminal, safe_output
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Efa(click.Group):
+    """The ``efa`` group: output and error messages without control or escape sequences."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with safe_output():
+            try:
+                return super().invoke(ctx)
+            except click.ClickException as exc:
+                exc.message = for_terminal(exc.message)
+                raise
+
+
+@click.group(cls=_Efa, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="efa")
 def main() -> None:
     """efa: the state of 'Einer für Alle' service rollouts, joined from their sources."""

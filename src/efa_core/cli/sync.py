@@ -7,6 +7,7 @@ The store is found as every command finds it (:mod:`efa_core.cli._common`); ``st
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -55,7 +56,10 @@ class _Progress:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        console = Console(stderr=True)
+        from efa_core.cli._terminal import unfiltered
+
+        # efa's own progress display moves the cursor: past the filter of data output
+        console = Console(file=unfiltered(sys.stderr))
         if not console.is_terminal:
             return
         self.progress = Progress(
