@@ -25,7 +25,8 @@ class _Efa(click.Group):
             try:
                 return super().invoke(ctx)
             except click.ClickException as exc:
-                exc.message = for_terminal(exc.message)
+                # click declares message Final; it is shown only after this
+                exc.message = for_terminal(exc.message)  # type: ignore[misc]
                 raise
 
 

@@ -101,8 +101,8 @@ def safe_output() -> Iterator[None]:
         yield
         return
     saved = sys.stdout, sys.stderr
-    sys.stdout = SafeStream(saved[0])  # type: ignore[assignment]
-    sys.stderr = SafeStream(saved[1])  # type: ignore[assignment]
+    sys.stdout = SafeStream(saved[0])
+    sys.stderr = SafeStream(saved[1])
     try:
         yield
     finally:
