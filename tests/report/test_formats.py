@@ -90,11 +90,16 @@ def test_csv_has_one_line_per_row(small_store: Store, registry: PluginRegistry) 
 
 
 def test_csv_defuses_formulas(small_store: Store, registry: PluginRegistry) -> None:
-    from efa_core.report.formats import _cell
-
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell("@SUM") == "'@SUM"
-    assert _cell("Weimar") == "Weimar"
+    # issue 14 §3: a name that German Excel (splitting on ';') would open as a formula
+    with small_store.transaction():
+        small_store.backend.execute(
+            "UPDATE records SET payload = REPLACE(payload, ?, ?) WHERE kind = 'service'",
+            ("<script>", "X;=cmd|' /C calc'!A0 <script>"),
+        )
+    data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
+    text = render_csv(data)
+    assert "\"X;'=cmd|' /C calc'!A0 <script>" in text
+    assert ";=" not in text
 
 
 def test_json_is_complete(small_store: Store, registry: PluginRegistry) -> None:

@@ -4,15 +4,15 @@
   :func:`render_table` renders both as text (what ``efa report --format table`` prints).
 * :func:`render_csv`: one line per derived row (service × area), with the sources of its
   evidence, whether another solution is in use or evidence is ambiguous there, and its
-  notes.  Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-  ``-``, ``@``, a tab or a carriage return) get a leading ``'``.
+  notes, written by :class:`efa_core.tabular.SafeCsvWriter`: a ``'`` before every place a
+  spreadsheet would start a formula (also after a ``;`` inside a value, a no-break space or
+  in fullwidth ``＝``), and every value with a ``;`` or ``,`` quoted.
 * :func:`render_json`: :meth:`ReportData.to_dict <efa_core.report.data.ReportData.to_dict>`
   as indented JSON.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -23,6 +23,7 @@ from rich.text import Text
 from efa_core.model import Stage
 from efa_core.report.data import ReportData, agreement_text
 from efa_core.rollout import Role
+from efa_core.tabular import SafeCsvWriter
 
 __all__ = [
     "CSV_COLUMNS",
@@ -128,45 +129,31 @@ def render_table(data: ReportData, *, width: int = 140, color: bool = False) -> 
     return buffer.getvalue()
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def render_csv(data: ReportData) -> str:
     """Return the rows as CSV (header :data:`CSV_COLUMNS`, CRLF line ends)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeCsvWriter(out)
     writer.writerow(CSV_COLUMNS)
     for row in data.rows:
         sources = sorted({e.source for e in row.evidence})
         writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    row.service_key,
-                    data.service_name(row.service_key),
-                    str(row.ars),
-                    data.area_names.get(str(row.ars)),
-                    row.stage.value,
-                    None if row.agreement_state is None else row.agreement_state.value,
-                    None if row.agreement_since is None else row.agreement_since.date().isoformat(),
-                    row.published,
-                    row.routable,
-                    row.live,
-                    row.offline,
-                    " ".join(sources),
-                    row.other_solution,
-                    row.ambiguous,
-                    " | ".join(e.detail or "" for e in row.evidence_with(Role.NOTE)),
-                )
-            ]
+            (
+                row.service_key,
+                data.service_name(row.service_key),
+                str(row.ars),
+                data.area_names.get(str(row.ars)),
+                row.stage.value,
+                None if row.agreement_state is None else row.agreement_state.value,
+                None if row.agreement_since is None else row.agreement_since.date().isoformat(),
+                row.published,
+                row.routable,
+                row.live,
+                row.offline,
+                " ".join(sources),
+                row.other_solution,
+                row.ambiguous,
+                " | ".join(e.detail or "" for e in row.evidence_with(Role.NOTE)),
+            )
         )
     return out.getvalue()
 

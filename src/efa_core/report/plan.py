@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from rich.text import Text
 
 from efa_core.model import ItemState, Stage
 from efa_core.rollout.planning import PlanStatus, Progress, WaveStatus
+from efa_core.tabular import SafeCsvWriter
 
 __all__ = [
     "HEATMAP_LIMIT",
@@ -145,7 +145,7 @@ def cell_rows(status: PlanStatus) -> tuple[list[str], list[list[str]]]:
 def render_plan_csv(status: PlanStatus, *, cells: bool = False) -> str:
     """Return the progress rows (or with *cells* the per-municipality checklists) as CSV."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeCsvWriter(buffer, lineterminator="\n")
     if cells:
         header, rows = cell_rows(status)
         writer.writerow(header)

@@ -30,6 +30,7 @@ from efa_core.tabular._cells import (
 )
 from efa_core.tabular._columns import ColumnMap, Field, MissingColumns, Schema, fold
 from efa_core.tabular._limits import DEFAULT_LIMITS, Limits, TableRefused
+from efa_core.tabular._safe import SafeCsvWriter, defuse
 from efa_core.tabular._table import (
     FOOTER,
     Row,
@@ -56,12 +57,14 @@ __all__ = [
     "MissingColumns",
     "Row",
     "Rows",
+    "SafeCsvWriter",
     "Schema",
     "Source",
     "Table",
     "TableRefused",
     "blank",
     "cell_text",
+    "defuse",
     "detect_encoding",
     "fold",
     "is_footer",

@@ -19,7 +19,6 @@ else the one most Zuständigkeiten attributed to the offer in the Land point to.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -36,6 +35,7 @@ from efa_core.rollout.areas_index import AreaIndex
 from efa_core.rollout.derive import RolloutView
 from efa_core.rollout.planning.plan import Plan
 from efa_core.rollout.planning.progress import Cell, plan_status
+from efa_core.tabular import SafeCsvWriter
 
 __all__ = [
     "DEFAULT_FORMAT",
@@ -188,7 +188,7 @@ def _file_stem(ars: str, name: str | None) -> str:
 def _write_questionnaire(stem: Path, rows: Sequence[Sequence[str]]) -> list[Path]:
     csv_path = stem.with_suffix(".csv")
     with csv_path.open("w", newline="", encoding="utf-8-sig") as file:
-        writer = csv.writer(file, delimiter=";", lineterminator="\r\n")
+        writer = SafeCsvWriter(file, delimiter=";", lineterminator="\r\n")
         writer.writerow(QUESTIONNAIRE_COLUMNS)
         writer.writerows(rows)
     try:

@@ -1,0 +1,76 @@
+"""Writing CSV that a spreadsheet opens as text, never as a formula (issue 14 §3).
+
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula
+(``=cmd|' /C calc'!A0``), also after spaces or a no-break space, and Excel also takes the
+fullwidth forms (``＝``).  A CSV written with ``,`` is split on ``;`` by a German Excel, so a
+value ``X;=cmd|…`` opens a new cell at its ``;`` that is a formula.  :func:`defuse` puts a
+``'`` before every such start: at the beginning of the value and after every ``;``, ``,``,
+tab or line break in it.  :class:`SafeCsvWriter` writes rows of defused values and quotes
+every value that holds a ``;``, ``,``, tab, quote or line break, whatever its own
+delimiter.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+__all__ = ["SafeCsvWriter", "defuse"]
+
+#: What starts a formula: ``= + - @`` and their fullwidth forms.
+_TRIGGER = "=+\\-@\uff1d\uff0b\uff0d\uff20"
+#: What a spreadsheet skips before it: white space, no-break and zero-width spaces, BOM.
+_SPACE = "[\\s\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]*"
+_LEADING = re.compile(f"^(?:{_SPACE}[{_TRIGGER}]|[\\t\\r])")
+_AFTER_SEPARATOR = re.compile(f"([;,\\t\\r\\n]{_SPACE})(?=[{_TRIGGER}])")
+_NEEDS_QUOTES = re.compile('[;,\\t\\r\\n"]')
+
+
+def defuse(text: str) -> str:
+    """Return *text* with a ``'`` before every place a spreadsheet would start a formula."""
+    if _LEADING.match(text):
+        text = "'" + text
+    return _AFTER_SEPARATOR.sub(r"\1'", text)
+
+
+class _Writable(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
+
+class SafeCsvWriter:
+    """Write CSV rows for spreadsheets: text defused (:func:`defuse`), risky values quoted.
+
+    ``None`` is written as an empty cell, numbers as they are, ``True``/``False`` as
+    ``true``/``false``, everything else as its text, defused.
+    """
+
+    def __init__(
+        self, out: _Writable, *, delimiter: str = ",", lineterminator: str = "\r\n"
+    ) -> None:
+        self._out = out
+        self._delimiter = delimiter
+        self._lineterminator = lineterminator
+
+    def _cell(self, value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        text = defuse(str(value))
+        if _NEEDS_QUOTES.search(text) or self._delimiter in text:
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    def writerow(self, row: Any) -> None:
+        """Write one row."""
+        cells = [self._cell(v) for v in row]
+        # one empty value is written "" (as the csv module does): an empty line is no row
+        line = '""' if cells == [""] else self._delimiter.join(cells)
+        self._out.write(line + self._lineterminator)
+
+    def writerows(self, rows: Any) -> None:
+        """Write every row of *rows*."""
+        for row in rows:
+            self.writerow(row)

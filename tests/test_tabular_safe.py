@@ -1,0 +1,81 @@
+"""CSV written for spreadsheets never opens as a formula (issue 14 §3).
+
+The report's CSV escaped only a leading ``= + - @``: ``X;=cmd|…`` was written unquoted (and
+German Excel splits on ``;``), and a fullwidth ``＝`` or a no-break space before ``=``
+went through.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from efa_core.tabular import SafeCsvWriter, defuse
+
+TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"
+SPACES = " \t\u00a0\u2007\u202f\u3000\ufeff\u200b"
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+1+cmd", "'+1+cmd"),
+        ("\uff1dSUM(1)", "'\uff1dSUM(1)"),  # fullwidth =
+        ("\u00a0=1+1", "'\u00a0=1+1"),  # no-break space before =
+        ("  -2+3", "'  -2+3"),
+        ("\tx", "'\tx"),
+        ("X;=cmd|' /C calc'!A0", "X;'=cmd|' /C calc'!A0"),
+        ("a, @x;\u00a0\uff0by", "a, '@x;\u00a0'\uff0by"),
+        ("Zeile 1\n=2", "Zeile 1\n'=2"),
+        ("Weimar", "Weimar"),
+        ("Sachsen-Anhalt", "Sachsen-Anhalt"),
+        ("a=b", "a=b"),
+    ],
+)
+def test_defuse(text: str, safe: str) -> None:
+    assert defuse(text) == safe
+
+
+def _line(cells: list[object], delimiter: str = ",") -> str:
+    out = io.StringIO()
+    SafeCsvWriter(out, delimiter=delimiter).writerow(cells)
+    return out.getvalue()
+
+
+def test_values_with_a_delimiter_are_quoted_whatever_the_writers_own() -> None:
+    assert _line(["X;=cmd", "b,c", "plain", None, 3, True]) == (
+        '"X;\'=cmd","b,c",plain,,3,true\r\n'
+    )
+    assert _line(["a;b", "c,d", 'say "hi"'], ";") == '"a;b";"c,d";"say ""hi"""\r\n'
+    assert _line([-5, 0.5]) == "-5,0.5\r\n"  # numbers are no formulas
+
+
+#: A field (maybe opened by the CSV quote) whose value starts a formula.
+_SPACE = f"[{re.escape(SPACES)}]*"
+_FORMULA_START = re.compile(f'^{_SPACE}"?{_SPACE}[{re.escape(TRIGGERS)}]')
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(f"ab1;,\"'\n\r{TRIGGERS}{SPACES}|!"), max_size=12),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from([",", ";"]),
+)
+def test_no_split_of_the_line_starts_a_formula_and_a_csv_reader_reads_it_back(
+    cells: list[str], delimiter: str
+) -> None:
+    text = _line(list(cells), delimiter)
+    # a spreadsheet that ignores the quotes and splits on any of these
+    for piece in re.split("[;,\t\r\n]", text):
+        assert not _FORMULA_START.match(piece), (cells, text)
+    (row,) = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    assert row == [defuse(c) for c in cells]
