@@ -82,9 +82,12 @@ def run(env: Environment) -> Result:
 def _rounds(env: Environment, servers: _Servers, result: Result, least: int) -> None:
     rng = random.Random(f"{env.seed}-rounds")
     with contextlib.ExitStack() as stack:
-        reference = stack.enter_context(open_store(_url(stack, env, "sqlite", "http-reference")))
-        victims = {
-            backend: stack.enter_context(open_store(_url(stack, env, backend, f"http-{backend}")))
+        # per backend: a reference (SQLite, undisturbed) and the store under test
+        stores = {
+            backend: (
+                stack.enter_context(open_store(_url(stack, env, "sqlite", f"ref-{backend}"))),
+                stack.enter_context(open_store(_url(stack, env, backend, f"http-{backend}"))),
+            )
             for backend in env.backends
         }
         number = 0
@@ -93,13 +96,19 @@ def _rounds(env: Environment, servers: _Servers, result: Result, least: int) -> 
             # the source with the fewest faults so far, so each gets its share
             source = min(SOURCES, key=lambda s: (result.counts.get(f"{s}/faults", 0), s))
             servers.change(source, rng)
+            reference, victim = stores[backend]
             _sync(reference, servers, source)
-            _disturbed(victims[backend], reference, servers, source, rng, result, backend)
+            _disturbed(victim, reference, servers, source, rng, result, backend)
             result.add(f"{backend}/rounds")
             number += 1
             if result.failures:
                 result.failures[:0] = [f"round {number} ({source}, {backend}):"]
                 return
+        for backend, (reference, victim) in stores.items():  # every source, once at the end
+            result.failures.extend(
+                f"{backend}, at the end: {problem}"
+                for problem in differences(digest(victim), digest(reference))
+            )
         for kind in KINDS:
             result.counts.setdefault(f"faults-{kind}", 0)
 
@@ -124,17 +133,17 @@ def _disturbed(
     """Sync *source* into *store* with faults until a run succeeds; check every run."""
     injector = servers.injectors[source]
     injector.rate = rng.choice(RATES)
-    want = digest(reference)
+    want = _digest(reference, source)
     before = dict(injector.counts)
     try:
         for failed in range(MAX_RUNS):  # noqa: B007 - read after the loop
-            pre = digest(store)
+            pre = _digest(store, source)
             report = _engine(store, servers).run([source])[source]
             if report.ok:
                 break
             result.add("failed-runs")
             result.add(f"{backend}/failed-runs")
-            post = digest(store)
+            post = _digest(store, source)
             if post == pre:
                 result.add("failed-runs-store-unchanged")
             result.failures.extend(_partial(post, pre, want, source))
@@ -154,7 +163,25 @@ def _disturbed(
             result.add(f"faults-{kind}", added)
             result.add(f"{source}/faults", added)
             result.add(f"{backend}/faults", added)
-    result.failures.extend(differences(digest(store), want))
+    result.failures.extend(differences(_digest(store, source), want))
+
+
+def _digest(store: Store, source: str) -> dict[str, Any]:
+    """:func:`_faults.digest` of one source (a round touches one; the end compares all)."""
+    history: dict[tuple[str, str, str], list[tuple[str, str | None, str | None]]] = {}
+    for h in store.history(source=source):
+        history.setdefault((h.source, h.kind, h.natural_key), []).append(
+            (h.op.value, h.old_hash, h.new_hash)
+        )
+    return {
+        "records": sorted(
+            (r.source, r.kind, r.natural_key, r.content_hash, r.deleted)
+            for r in store.records(source=source, include_deleted=True)
+        ),
+        "history": history,
+        "cursors": {s.source: s.cursor for s in store.source_states() if s.source == source},
+        "running": [r.run_id for r in store.runs(source) if r.status is RunStatus.RUNNING],
+    }
 
 
 def _partial(
@@ -204,7 +231,7 @@ class _Servers:
         )
         self.feed = self.pvog.events
         self.pvog.events = ()
-        self.routing = RoutingApiFake(page_limit=4)
+        self.routing = RoutingApiFake(page_limit=2)
         self.dashboard = DashboardApiFake()
         for n, ars in enumerate(THUERINGEN):
             self.dashboard.add_area(ars, f"Gemeinde {n}")
@@ -255,14 +282,16 @@ class _Servers:
                 "base_url": self.urls["routing"] + "/v1",
                 "pairs": [f"{key}@{ars}" for key in LEIKA[:2] for ars in THUERINGEN[:2]],
                 "use_store": False,
-                "page_size": 4,
+                "page_size": 2,
+                "max_delete_share": 1.0,  # a round may replace most routes
                 "http": http,
             },
             "dashboard": {
                 "type": "dashboard",
                 "base_url": self.urls["dashboard"],
                 "scopes": ["16"],
-                "page_size": 5,
+                "page_size": 3,
+                "max_delete_share": 1.0,
                 "http": http,
             },
         }
@@ -270,7 +299,7 @@ class _Servers:
     def change(self, source: str, rng: random.Random) -> None:
         """Give *source* a new version of its data."""
         if source == "pvog":
-            grow = rng.randint(20, 60)
+            grow = rng.randint(10, 40)
             self.pvog.events = self.feed[: len(self.pvog.events) + grow]
         elif source == "routing":
             for key in LEIKA[:2]:
