@@ -22,6 +22,7 @@ from efa_core.http import (
     create_client,
     json_body,
     raise_for_status,
+    take_warnings,
 )
 from efa_core.secret import MASK
 from efa_core.testing.servers import serve_asgi
@@ -235,11 +236,14 @@ async def test_a_same_host_redirect_is_followed_and_its_final_url_logged_once(
     async with create_client(base_url=base_url, settings=FAST) as client:
         first = await client.get("/same")
         await client.get("/same")
+        kept = take_warnings(client)
+        assert take_warnings(client) == []  # taken once
     assert first.json() == {"served_by": "127.0.0.1", "path": "/target"}
     lines = [r.getMessage() for r in caplog.records if "redirected" in r.getMessage()]
-    assert lines == [
+    expected = (
         f"GET {base_url}/same was redirected to {base_url}/target; the data is read from there"
-    ]
+    )
+    assert lines == kept == [expected]  # logged, and kept for the run
 
 
 async def test_a_redirect_to_another_host_is_refused_unless_any(
@@ -308,7 +312,34 @@ async def test_json_labelled_as_html_is_accepted_with_one_warning(
     caplog.set_level(logging.WARNING, logger="efa_core.http")
     async with create_client(base_url=body_url, settings=FAST) as client:
         bodies = [json_body(await client.get("/html")) for _ in range(3)]
+        kept = take_warnings(client)
     assert bodies == [{"ok": True}] * 3
     warnings = [r.getMessage() for r in caplog.records if "labelled" in r.getMessage()]
     assert len(warnings) == 1
     assert "sends JSON labelled 'text/html; charset=utf-8'" in warnings[0]
+    assert kept == warnings  # kept for the run too
+
+
+def test_the_certificate_store_is_loaded_once_for_all_clients(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssl
+
+    from efa_core.http import _client
+
+    loads: list[str] = []
+    create = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loads.append("load")
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    _client._verifying_context.cache_clear()
+    try:
+        clients = [create_client(base_url="https://example.invalid") for _ in range(3)]
+        clients.append(create_client(base_url="https://x.invalid", settings=HttpSettings()))
+    finally:
+        _client._verifying_context.cache_clear()
+    assert loads == ["load"]  # httpx alone loads it for every client (0.1-0.4 s each)
+    del clients

@@ -146,3 +146,38 @@ def test_spec_valid_rows_are_normalised_and_kept_with_their_names(
     )
     assert "has no scheme; stored as 'https://www.weimar.example/hund'" in caplog.text
     assert "ozgid 0 names no OZG-Leistung" in caplog.text
+
+
+class _Moved:
+    """The dashboard moved: ``/old/...`` redirects (308) to ``/...`` on the same host."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/old/"):
+            query = scope["query_string"].decode()
+            location = scope["path"][len("/old") :] + (f"?{query}" if query else "")
+            headers = [(b"location", location.encode()), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 308, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
+def test_a_followed_redirect_and_its_final_url_are_kept_on_the_run(
+    tmp_path, registry, efa_serve_asgi
+) -> None:
+    fake = DashboardApiFake()
+    for n in range(3):
+        fake.add_row(HUND, f"1605{n}0000000", url=f"https://k{n}.example/hund")
+    base_url = efa_serve_asgi(_Moved(fake))
+    sync = _engine(tmp_path, registry, base_url + "/old")
+    report = sync.run()["dash"]
+    assert report.ok, report.error
+    assert report.added == 3
+    [run] = sync.store.runs(source="dash")
+    redirects = [w for w in run.warnings if "was redirected to" in w]
+    assert len(redirects) == 1  # once per run, not once per page
+    assert f"GET {base_url}/old/v1/data/" in redirects[0]
+    assert f"redirected to {base_url}/v1/data/" in redirects[0]

@@ -10,7 +10,7 @@ connectors that own a client.
 
 from __future__ import annotations
 
-from efa_core.http._client import create_client
+from efa_core.http._client import create_client, take_warnings
 from efa_core.http._connector import HttpConnector
 from efa_core.http._errors import HttpError, ResponseTooLarge, raise_for_status
 from efa_core.http._json import json_body
@@ -69,5 +69,6 @@ __all__ = [
     "redact_headers",
     "redact_text",
     "redact_url",
+    "take_warnings",
     "user_agent",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +22,17 @@ from efa_core.http._settings import (
     user_agent,
 )
 from efa_core.http._transport import RetryingTransport
+
+
+@functools.cache
+def _verifying_context() -> ssl.SSLContext:
+    """The TLS context that verifies certificates, made once per process.
+
+    httpx would load the certificate store again for every client (0.1-0.4 s each, paid by
+    every run of every HTTP source); the context is safe to share between clients.  Like
+    httpx, it honours ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as set when it is first made.
+    """
+    return httpx.create_ssl_context()
 
 
 def _proxy_for(base_url: httpx.URL, settings: HttpSettings) -> str | None:
@@ -45,8 +58,12 @@ class _Client(httpx.AsyncClient):
     the policy is ``"any"``; a followed redirect is logged once with its final URL.
     """
 
-    def __init__(self, *, redirects: RedirectPolicy, **kwargs: Any) -> None:
+    def __init__(
+        self, *, redirects: RedirectPolicy, retrying: RetryingTransport, **kwargs: Any
+    ) -> None:
         self._redirects = redirects
+        #: The transport below, which keeps the warnings given (see :func:`take_warnings`).
+        self.retrying = retrying
         hooks = kwargs.pop("event_hooks", None) or {}
         hooks.setdefault("response", []).insert(0, self._check_redirect)
         super().__init__(follow_redirects=redirects != "never", event_hooks=hooks, **kwargs)
@@ -93,7 +110,8 @@ class _Client(httpx.AsyncClient):
             first = redirects[0].request.url
             warn_once(
                 response,
-                f"redirect {first.host} {response.url}",
+                # once per path: the pages of one listing differ only in their query
+                f"redirect {first.copy_with(query=None)} {response.url.copy_with(query=None)}",
                 "%s %s was redirected to %s; the data is read from there",
                 request.method,
                 redact_url(first),
@@ -101,6 +119,16 @@ class _Client(httpx.AsyncClient):
             )
             logger.debug("redirect chain: %d hop(s)", len(redirects))
         return response
+
+
+def take_warnings(client: httpx.AsyncClient) -> list[str]:
+    """Return the warnings *client* gave since the last call (each only once), and forget them.
+
+    These are the lines a run should keep: a redirect with the final URL the data was read
+    from, a body whose content type is not what it holds.  A client not made by
+    :func:`create_client` gives none.
+    """
+    return client.retrying.warnings.take() if isinstance(client, _Client) else []
 
 
 def create_client(
@@ -131,7 +159,7 @@ def create_client(
     url = httpx.URL(base_url)
     if transport is None:
         transport = httpx.AsyncHTTPTransport(
-            verify=settings.verify,
+            verify=_verifying_context() if settings.verify else False,
             limits=settings.limits,
             proxy=_proxy_for(url, settings),
         )
@@ -144,6 +172,7 @@ def create_client(
     all_headers.update(headers or {})
     return _Client(
         redirects=settings.redirect_policy,
+        retrying=transport,
         base_url=url,
         auth=auth,
         headers=all_headers,

@@ -8,6 +8,7 @@ import httpx
 
 from efa_core.connectors import Connector
 from efa_core.errors import ConnectorError
+from efa_core.http._client import take_warnings
 from efa_core.http._settings import Clock
 
 
@@ -16,13 +17,20 @@ class HttpConnector(Connector):
 
     Subclasses implement :meth:`make_client`, usually one :func:`create_client` call that
     passes ``transport=self.transport`` and ``clock=self.clock``; the client is created on
-    ``async with`` entry, closed on exit, and reached as :attr:`client` in between::
+    ``async with`` entry, closed on exit, and reached as :attr:`client` in between.  The
+    warnings the client gives (a followed redirect and the URL the data came from, a JSON body
+    labelled as HTML) belong on the run: pass :meth:`take_warnings` as each batch's
+    ``warnings``::
 
         class MyConnector(HttpConnector):
             def make_client(self) -> httpx.AsyncClient:
                 return create_client(
                     base_url=self.config.base_url, transport=self.transport, clock=self.clock
                 )
+
+            async def pull_batches(self, cursor):
+                ...
+                yield Batch(changes, cursor=..., warnings=self.take_warnings())
 
     :param transport: replaces the network (tests pass a ``MockTransport`` here).
     :param clock: replaces time and sleeping (tests).
@@ -66,3 +74,7 @@ class HttpConnector(Connector):
         if self._client is None:
             raise ConnectorError(f"{self.label} is not open; use 'async with connector:'")
         return self._client
+
+    def take_warnings(self) -> tuple[str, ...]:
+        """Return the warnings the client gave since the last call, each once (for a batch)."""
+        return tuple(take_warnings(self._client)) if self._client is not None else ()

@@ -13,7 +13,7 @@ import stamina
 
 from efa_core.http._body import read_limited
 from efa_core.http._errors import HttpError, _body_excerpt
-from efa_core.http._log import ONCE_EXTENSION, logger
+from efa_core.http._log import ONCE_EXTENSION, Warnings, logger
 from efa_core.http._ratelimit import _RateLimiter
 from efa_core.http._redact import redact_url
 from efa_core.http._settings import (
@@ -115,8 +115,8 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         self._settings = settings
         self._clock = clock or _DEFAULT_CLOCK
         self._limiter = _RateLimiter(settings, self._clock)
-        #: What was already warned about through this transport (see ``warn_once``).
-        self._once: set[str] = set()
+        #: What was warned about through this transport (see ``warn_once``).
+        self.warnings = Warnings()
 
     def __repr__(self) -> str:
         return f"RetryingTransport({self._transport!r})"
@@ -172,7 +172,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                     response.extensions = {
                         **response.extensions,
                         "efa_core.attempts": attempt_no,
-                        ONCE_EXTENSION: self._once,
+                        ONCE_EXTENSION: self.warnings,
                     }
                     self._limiter.observe(response)
                     logger.debug(

@@ -301,6 +301,7 @@ class DashboardConnector(HttpConnector):
                     complete=result.last and last_phase,
                     rejected=rejected,
                     skipped=_counted(skipped),
+                    warnings=self.take_warnings(),
                 )
 
     def _rows(

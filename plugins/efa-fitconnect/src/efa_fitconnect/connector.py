@@ -421,6 +421,7 @@ class FitConnectConnector(HttpConnector):
                     complete=page.last and last_pair,
                     rejected=rejected,
                     skipped=skipped,
+                    warnings=self.take_warnings(),
                 )
 
     def _page(

@@ -408,6 +408,7 @@ class PvogConnector(HttpConnector):
                     complete=page.complete,
                     rejected=rejected,
                     skipped=skipped,
+                    warnings=self.take_warnings(),
                 )
 
     async def check_source(self) -> CheckResult:
