@@ -155,6 +155,9 @@ class _HostileRouting(RoutingApiFake):
                 body = {k: v for k, v in body.items() if k != "totalCount"}
             elif self.mode == "ignore-offset":
                 body = {**body, "routes": self.routes[(KEY_B, "ars", "16051")][:2]}
+            elif self.mode == "ignore-limit":  # everything from the offset on
+                offset = int(dict(query).get("offset", "0"))
+                body = {**body, "routes": self.routes[(KEY_B, "ars", "16051")][offset:]}
         return status, content_type, body, extra
 
 
@@ -193,6 +196,24 @@ def test_a_total_sent_as_a_string_still_reads_every_page(
     report = sync.run()["routing"]
     assert report.ok, report.error
     assert report.added == 5
+
+
+def test_pages_larger_than_asked_are_cut_and_the_run_says_so(
+    tmp_path, registry, efa_serve_asgi
+) -> None:
+    fake = _HostileRouting("ignore-limit", page_limit=2)
+    for n in range(5):
+        fake.add_route(KEY_B, "16051", name=f"Amt {n}")
+    config = routing(efa_serve_asgi(fake) + "/v1", pairs=[f"{KEY_B}@16051"])
+    sync = engine(tmp_path, registry, {"routing": config})
+    report = sync.run()["routing"]
+    assert report.ok, report.error
+    assert report.added == 5
+    assert [len(dict(e.body)["routes"]) for e in fake.exchanges] == [5, 3, 1]
+    [run] = sync.store.runs(source="routing")
+    cut = [w for w in run.warnings if "more than limit=2" in w]
+    assert len(cut) == 1  # on the run, once
+    assert "answered 5 items at offset=0, more than limit=2; kept the first 2" in cut[0]
 
 
 def test_destination_details_and_signature_facts_reach_the_store(

@@ -26,7 +26,7 @@ from efa_core.http._transport import RetryingTransport
 
 @functools.cache
 def _verifying_context() -> ssl.SSLContext:
-    """The TLS context that verifies certificates, made once per process.
+    """Return the TLS context that verifies certificates, made once per process.
 
     httpx would load the certificate store again for every client (0.1-0.4 s each, paid by
     every run of every HTTP source); the context is safe to share between clients.  Like

@@ -10,7 +10,6 @@ larger than requested) raises :class:`ValueError`, which ends the walk with
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -20,8 +19,7 @@ import orjson
 
 from efa_core.http._errors import HttpError, raise_for_status
 from efa_core.http._json import json_body
-
-logger = logging.getLogger("efa_core.http")
+from efa_core.http._log import warn_once
 
 #: Where the next page is: query parameters for the walk's URL, a URL to follow (absolute or
 #: relative to the current page), or ``None`` when the current page is the last.
@@ -243,8 +241,11 @@ def offset_limit(
         offset = _int_param(params, offset_param) or 0
         limit = _int_param(params, limit_param)
         if limit is not None and len(page) > limit:
-            logger.warning(
-                "%s answered %d items at %s=%d, more than %s=%d; kept the first %d",
+            warn_once(  # once per path and client: it reaches the run (take_warnings)
+                response,
+                f"oversized {request.url.copy_with(query=None)}",
+                "%s answered %d items at %s=%d, more than %s=%d; kept the first %d (the rest "
+                "is asked for next)",
                 request.url.host,
                 len(page),
                 offset_param,
