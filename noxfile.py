@@ -128,7 +128,8 @@ def faults(session: nox.Session) -> None:
     """Run the standing fault campaign (docs/reliability.md): ``tests/faults/campaign_*.py``.
 
     SIGKILLs during loads, re-syncs and snapshot completions (at least 100 per backend),
-    concurrent writers with kills, each round compared with an undisturbed run.  Not in the
+    concurrent writers with kills, at least 1,000 injected HTTP faults through the PVOG,
+    routing and dashboard fakes, each round compared with an undisturbed run.  Not in the
     default run; ``-- --only kills --seed 7`` narrows it.  Needs PostgreSQL's binaries (or
     EFA_TEST_POSTGRES_URL).
     """
@@ -137,7 +138,7 @@ def faults(session: nox.Session) -> None:
 
 @nox.session(name="faults-short", python=PYTHONS[-1])
 def faults_short(session: nox.Session) -> None:
-    """Run the short fault campaign, as CI does (at least 20 kills per backend)."""
+    """Run the short fault campaign, as CI does (20 kills per backend, 200 HTTP faults)."""
     _faults(session, "--short")
 
 
