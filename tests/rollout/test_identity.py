@@ -424,11 +424,67 @@ def test_conflicting_attributes_are_a_finding_with_the_governing_value(store: St
     assert finding.area is None
     assert "disagree on the land: '02' (b X); '01' (a X)" in finding.message
     assert "'02' of b governs" in finding.message
+    # both records are its evidence: the governing one and the overruled one
+    assert [(e.source, e.natural_key, e.detail, e.role) for e in finding.evidence] == [
+        ("b", "X", "land 02", Role.SUPPORTS),
+        ("a", "X", "land 01", Role.OVERRULED),
+    ]
+    assert finding.evidence[0].at == datetime(2025, 1, 1, tzinfo=timezone.utc)
     view = RolloutView(store, IdentityRules(source_priority=("a",)))
     view.refresh()
     assert view.services()["X"].land is Land.SH
     (finding,) = run_findings(view, rules, now=NOW)
     assert "'01' of a governs" in finding.message
+
+
+def test_operator_and_url_conflicts_and_what_is_not_one(store: Store) -> None:
+    # one offer (a names b's id); the operator differs only in case, the URL in its host
+    put(
+        store,
+        "a",
+        [
+            Service(
+                key="A-1",
+                name="Wohngeld",
+                leika_keys=(WG,),
+                operator="dataport",
+                url="https://wohngeld.a.example/antrag",
+                offer_ids=("B-1",),
+            )
+        ],
+    )
+    put(
+        store,
+        "b",
+        [
+            Service(
+                key="B-1",
+                name="Wohngeld",
+                leika_keys=(WG,),
+                operator="Dataport",
+                url="https://wohngeld.b.example/antrag",
+            )
+        ],
+    )
+    view = RolloutView(store, IdentityRules(source_priority=("b",)))
+    view.refresh()
+    (info,) = view.services().values()
+    assert [c.field for c in info.conflicts] == ["url"]
+    assert (info.operator, info.url) == ("Dataport", "https://wohngeld.b.example/antrag")
+    (finding,) = run_findings(view, {"d": builtin_rules.sources_disagree}, now=NOW)
+    assert "disagree on the url" in finding.message
+    assert [(e.source, e.role) for e in finding.evidence] == [
+        ("b", Role.SUPPORTS),
+        ("a", Role.OVERRULED),
+    ]
+    # another path on the same host is no conflict
+    put(store, "a", [attrs_evolve_url("https://wohngeld.b.example/other")])
+    view.refresh()
+    assert view.services()["B-1"].conflicts == ()
+
+
+def attrs_evolve_url(url: str) -> Service:
+    return Service(key="A-1", name="Wohngeld", leika_keys=(WG,), url=url, offer_ids=("B-1",))
 
 
 def test_hook_efa_register_identity_matchers(store: Store) -> None:

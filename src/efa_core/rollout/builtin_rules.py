@@ -46,7 +46,7 @@ from efa_core.hookspecs import RegisterCostStrategy, RegisterFindingRule, hookim
 from efa_core.model import AgreementState, Stage
 from efa_core.rollout import costs
 from efa_core.rollout.findings import Finding, FindingContext, Severity
-from efa_core.rollout.rows import Role, RolloutRow
+from efa_core.rollout.rows import Evidence, Role, RolloutRow, Via
 
 __all__ = [
     "ambiguous_evidence",
@@ -246,6 +246,7 @@ def ambiguous_evidence(context: FindingContext) -> Iterator[Finding]:
 def sources_disagree(context: FindingContext) -> Iterator[Finding]:
     """Report sources that disagree: on an area's agreement, or on the service's attributes."""
     service = context.service
+    seen = {(s, k): at for s, k, at in service.records}
     for conflict in service.conflicts:
         values = "; ".join(f"{v!r} ({s} {k})" for s, k, v in conflict.values)
         source, _, value = conflict.governing
@@ -257,6 +258,22 @@ def sources_disagree(context: FindingContext) -> Iterator[Finding]:
             message=(
                 f"{service.key}: the records disagree on the {conflict.field}: {values}; "
                 f"{value!r} of {source} governs (source priority, then the most recent)"
+            ),
+            # every record with a value: the governing value supports, the others are
+            # overruled (kept, as for agreements)
+            evidence=tuple(
+                Evidence(
+                    stage=Stage.OFFERED,
+                    source=s,
+                    kind="service",
+                    natural_key=k,
+                    ars=None,
+                    at=seen.get((s, k)),
+                    detail=f"{conflict.field} {v}",
+                    role=Role.SUPPORTS if v == value else Role.OVERRULED,
+                    via=Via.SERVICE,
+                )
+                for s, k, v in conflict.values
             ),
         )
     for row in context.rows:
