@@ -110,6 +110,7 @@ def test_costs_command(filled: str) -> None:
 
 def _with_identity(tmp_path: Path, filled: str) -> Path:
     """Add a FIT-Store record of the same offer and an efa.toml that links its Onlinedienst."""
+    from efa_core.ids import OzgId
     from efa_core.model import Service
 
     from .helpers import L1
@@ -124,6 +125,7 @@ def _with_identity(tmp_path: Path, filled: str) -> Path:
                     name="Anmeldung (FIT-Store)",
                     leika_keys=(L1,),
                     offer_ids=("anmeldung",),
+                    ozg_ids=(OzgId("10331"),),
                     url="https://anmeldung.example/",
                 )
             ],
@@ -150,12 +152,14 @@ def test_explain_service_shows_the_joins(filled: str, tmp_path: Path) -> None:
     assert lines[2].startswith("  fitstore FS-17 (")
     assert lines[3].startswith("  registry anmeldung")
     assert "ids: FS-17, S16_OD-ANMELDUNG, anmeldung" in lines
+    assert "OZG ids: 10331" in lines  # shown, but an OZG id joins nothing (it names a Leistung)
     assert "  FS-17 = anmeldung: fitstore FS-17 names offer id anmeldung" in lines
     assert "  anmeldung = S16_OD-ANMELDUNG: efa.toml [identity].onlinedienste of anmeldung" in lines
     data = json.loads(CliRunner().invoke(explain, ["service", "anmeldung", *args, "--json"]).output)
     assert data["key"] == "anmeldung"
     assert data["urls"] == ["anmeldung.example"]
     assert data["onlinedienst_ids"] == ["S16_OD-ANMELDUNG"]
+    assert data["ozg_ids"] == ["10331"]
     unknown = CliRunner().invoke(explain, ["service", "anmeldnug", *args])
     assert unknown.exit_code == 1
     assert "unknown service 'anmeldnug'; did you mean anmeldung?" in unknown.output

@@ -399,6 +399,8 @@ def explain_service(
     if info.urls:
         lines.append(f"URLs: {', '.join(info.urls)}")
     lines.append(f"LeiKa keys: {', '.join(info.leika_keys)}")
+    if info.ozg_ids:
+        lines.append(f"OZG ids: {', '.join(info.ozg_ids)}")
     if info.links:
         lines.append("joined because:")
         lines += [f"  {link.a} = {link.b}: {link.reason}" for link in info.links]
@@ -434,6 +436,7 @@ def _service_dict(info: Any) -> dict[str, Any]:
         "onlinedienst_ids": list(info.onlinedienst_ids),
         "urls": list(info.urls),
         "leika_keys": list(info.leika_keys),
+        "ozg_ids": list(info.ozg_ids),
         "links": [{"a": x.a, "b": x.b, "reason": x.reason} for x in info.links],
         "refused": [{"a": x.a, "b": x.b, "reason": x.reason} for x in info.refused],
         "land": None if info.land is None else info.land.value,

@@ -230,6 +230,9 @@ class ServiceInfo:
     onlinedienst_ids: tuple[str, ...] = ()
     #: Its URLs, normalised (:func:`normalise_url`).
     urls: tuple[str, ...] = ()
+    #: The OZG ids its records name, in numeric order.  Like LeiKa keys they name the Leistung, not
+    #: the offer: they never join records (shown by ``efa explain service``).
+    ozg_ids: tuple[str, ...] = ()
     #: The governing provider Land, operator and URL (see :attr:`conflicts`).
     land: Land | None = None
     operator: str | None = None
@@ -295,6 +298,7 @@ class _Rec:
     key: str
     name: str
     leika: tuple[str, ...]
+    ozg_ids: tuple[str, ...]
     offer_ids: tuple[str, ...]
     onlinedienst_ids: tuple[str, ...]
     url: str | None
@@ -312,6 +316,7 @@ def _rec(row: ServiceRow) -> _Rec:
         key=payload["key"],
         name=payload["name"],
         leika=tuple(payload.get("leika_keys") or ()),
+        ozg_ids=tuple(payload.get("ozg_ids") or ()),
         offer_ids=tuple(payload.get("offer_ids") or ()),
         onlinedienst_ids=tuple(payload.get("onlinedienst_ids") or ()),
         url=payload.get("url"),
@@ -475,6 +480,9 @@ def resolve(rows: Iterable[ServiceRow], rules: IdentityRules | None = None) -> R
             aliases=tuple(sorted(id_set)),
             onlinedienst_ids=tuple(od_ids),
             urls=tuple(service_urls),
+            ozg_ids=tuple(
+                sorted({x for r in group_recs for x in r.ozg_ids}, key=lambda x: (len(x), x))
+            ),
             land=None if land is None else Land(land),
             operator=operator,
             url=service_url,
