@@ -139,7 +139,7 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         (
             "[conectors.a]\n",
             "efa.toml: unknown key 'conectors' (did you mean 'connectors'?); "
-            "known keys: connectors, findings, identity, rollout, store",
+            "known keys: connectors, findings, identity, report, rollout, store",
         ),
         (
             "[store]\nuri = 'x'\n",

@@ -12,7 +12,7 @@ rank   modules
 =====  ==================================================================================
 0      ``errors``, ``secret``: exceptions and the secret string type, imported everywhere
 1      ``ids``, ``model``: value objects (see tests/test_layering.py for their purity)
-2      ``serialization``
+2      ``serialization``, ``i18n`` (the message catalogue: names of stages and states)
 3      ``connectors`` (the contract), ``config`` (``efa.toml``)
 4      ``hookspecs``, ``plugins``
 5      ``http``, ``default_plugins`` (bundled plugin implementations)
@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "ids": 1,
     "model": 1,
     "serialization": 2,
+    "i18n": 2,
     "connectors": 3,
     "config": 3,
     "tabular": 3,

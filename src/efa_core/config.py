@@ -28,6 +28,9 @@ optional table of finding options::
     [rollout]
     source_priority = ["marktplatz", "fitstore"]   # who governs when sources disagree
 
+    [report]
+    lang = "en"                     # reports and tables in English (default: German)
+
 Rules:
 
 * ``type`` names the connector type (a registered :attr:`Connector.type_name
@@ -45,6 +48,8 @@ Rules:
 * ``[findings]`` holds the options of the finding rules (see :mod:`efa_core.rollout.findings`);
   ``efa findings``, ``efa report`` and ``efa demo`` all read them, and ``--option`` on the
   command line overrides single keys.
+* ``[report] lang`` chooses the language of the HTML report and the CLI tables (``de``,
+  the default, or ``en``); ``$EFA_LANG`` and ``--lang`` win over it (:mod:`efa_core.i18n`).
 * Unknown keys are errors that name the table and the key and list the known keys, with
   close matches suggested.
 * Fields typed :class:`~efa_core.secret.Secret` receive strings and never show them again.
@@ -67,6 +72,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 import attrs
 
 from efa_core.errors import ConfigError, PluginError, ValidationError
+from efa_core.i18n import LANGS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -105,8 +111,9 @@ DEFAULT_MAX_DELETE_SHARE: Final = 0.5
 #: Keys of a connector table that the engine reads, not the connector (besides ``type``).
 _COMMON_KEYS: Final = ("max_delete_share",)
 
-_TOP_LEVEL_KEYS: Final = ("connectors", "findings", "identity", "rollout", "store")
+_TOP_LEVEL_KEYS: Final = ("connectors", "findings", "identity", "report", "rollout", "store")
 _STORE_KEYS: Final = ("url",)
+_REPORT_KEYS: Final = ("lang",)
 _IDENTITY_KEYS: Final = ("same", "distinct", "onlinedienste", "urls")
 _ROLLOUT_KEYS: Final = ("source_priority",)
 _CONNECTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
@@ -216,6 +223,8 @@ class EfaConfig:
     identity: IdentitySettings = IdentitySettings()
     #: The ``[rollout]`` table.
     rollout: RolloutSettings = RolloutSettings()
+    #: The language of reports and tables from ``[report] lang`` (``de``, ``en``), if given.
+    lang: str | None = None
 
 
 class ConnectorTypes(Protocol):
@@ -349,6 +358,21 @@ def parse_config(
                 raise ConfigError(f"{where}: key 'url' must be a non-empty string")
             store_url = url
 
+    lang: str | None = None
+    if "report" in data:
+        where = f"{origin} [report]"
+        report = _table(data["report"], where)
+        unknown = [key for key in report if key not in _REPORT_KEYS]
+        if unknown:
+            raise _unknown_keys_error(where, unknown, _REPORT_KEYS)
+        if "lang" in report:
+            value = interpolate(report["lang"], env=environ, where=where, key="lang")
+            if not isinstance(value, str) or value.strip().lower() not in LANGS:
+                raise ConfigError(
+                    f"{where}: key 'lang' must be one of {', '.join(LANGS)}, got {value!r}"
+                )
+            lang = value.strip().lower()
+
     connectors: dict[str, ConnectorSettings] = {}
     tables = _table(data.get("connectors", {}), f"{origin} [connectors]")
     for name, table in tables.items():
@@ -390,6 +414,7 @@ def parse_config(
         findings=findings,
         identity=_identity(data.get("identity", {}), f"{origin} [identity]"),
         rollout=_rollout(data.get("rollout", {}), f"{origin} [rollout]"),
+        lang=lang,
     )
 
 

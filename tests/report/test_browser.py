@@ -1,4 +1,4 @@
-"""The HTML report in headless Chromium: it loads without console errors and draws charts.
+"""The HTML report in headless Chromium, in German and English: no console errors, charts drawn.
 
 Skips without Chromium, except under ``CI`` (there it fails: install ``chromium``).  The
 screenshot is saved in the test's tmp directory and its path printed (``pytest -s``).
@@ -59,15 +59,24 @@ def _console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
+@pytest.mark.parametrize(
+    ("lang", "labels"),
+    [
+        ("de", ("<h2>Rollout-Trichter</h2>", ">Vertrag geschlossen</span>", "seit 01.02.2024")),
+        ("en", ("<h2>Rollout funnel</h2>", ">contracted</span>", "since 2024-02-01")),
+    ],
+)
 def test_report_renders_in_chromium(
-    tmp_path: Path, small_store: Store, registry: PluginRegistry
+    tmp_path: Path,
+    small_store: Store,
+    registry: PluginRegistry,
+    lang: str,
+    labels: tuple[str, ...],
 ) -> None:
     browser = _chromium()
     page = tmp_path / "report.html"
-    page.write_text(
-        render_html(collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)),
-        encoding="utf-8",
-    )
+    data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
+    page.write_text(render_html(data, lang=lang), encoding="utf-8")
 
     dumped = _run(browser, tmp_path, page, "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -75,6 +84,10 @@ def test_report_renders_in_chromium(
     dom = dumped.stdout
     # the escaped service name stayed text: the document's title was not changed by it
     assert "<title>EfA-Rollout Thüringen</title>" in dom
+    # the language the browser sees (hyphenation, screen readers) and the labels in it
+    assert f'<html lang="{lang}">' in dom
+    for label in labels:
+        assert label in dom, label
     assert "pwned" not in re.sub(r"&lt;script&gt;.*?&lt;/script&gt;", "", dom)
     for chart in ("chart-funnel", "chart-coverage", "chart-timeline"):
         svg = re.search(rf'<svg id="{chart}".*?</svg>', dom, re.S)

@@ -175,3 +175,89 @@ def test_cli_report_formats(tmp_path: Path, small_store: Store, db_url: str) -> 
     result = runner.invoke(report, ["--db", db_url, "--service", "nope"])
     assert result.exit_code == 1
     assert "unknown service(s) nope" in result.output
+
+
+def _visible_text(page: str) -> str:
+    """The page's text without markup, style and the findings table."""
+    page = re.sub(
+        r'<table id="table-findings">.*?</table>|<style>.*?</style>', "", page, flags=re.S
+    )
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_html_is_german_by_default_and_english_by_option(
+    small_store: Store, registry: PluginRegistry
+) -> None:
+    data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
+    german = render_html(data)
+    assert german == render_html(data, lang="de")
+    assert '<html lang="de">' in german
+    for label in (
+        "<h2>Rollout-Trichter</h2>",
+        "<h2>Stand je Kreis</h2>",
+        "<h2>Befunde (1)</h2>",
+        "<th>Dienst</th><th>Gebiet</th><th>Stand</th>",
+        ">Vertrag geschlossen</span>",  # Eichsfeld's stage badge
+        "Vertrag geschlossen seit 01.02.2024",  # its agreement
+        '<td class="sev-warning">Warnung</td>',
+        "Erstellt am ",
+    ):
+        assert label in german, label
+    assert re.search(r'<svg id="chart-timeline".*?>\d\d\.\d\d\.\d{4}</text>', german, re.S)
+
+    english = render_html(data, lang="en")
+    assert '<html lang="en">' in english
+    for label in (
+        "<h2>Rollout funnel</h2>",
+        "<h2>Findings (1)</h2>",
+        "<th>Service</th><th>Area</th><th>Stage</th>",
+        ">contracted</span>",
+        "contracted since 2024-02-01",
+        '<td class="sev-warning">warning</td>',
+    ):
+        assert label in english, label
+    # no label of the other language (the findings' messages are the rules' own, English)
+    for german_word in ("Rollout-Trichter", "Dienst", "Vertrag geschlossen", "seit", "Befunde"):
+        assert german_word not in _visible_text(english)
+    for english_word in ("Rollout funnel", "Findings", "since", "contracted", "Generated"):
+        assert english_word not in _visible_text(german)
+    assert german.count("<tr>") == english.count("<tr>")
+    with pytest.raises(ValueError, match="unknown language"):
+        render_html(data, lang="fr")
+
+
+def test_table_is_german_by_default_and_english_by_option(
+    small_store: Store, registry: PluginRegistry
+) -> None:
+    data = collect_report(small_store, registry.finding_rules(), land="TH", now=NOW)
+    german = render_table(data, width=200)
+    assert "EfA-Rollout Thüringen: Stand je Dienst × Gebiet" in german
+    assert "Vertrag geschlossen seit 01.02.2024" in german
+    assert "Befunde (1)" in german
+    assert "Warnung" in german
+    english = render_table(data, width=200, lang="en")
+    assert "EfA-Rollout Thüringen: stage per service × area" in english
+    assert "contracted 2024-02-01" in english
+    assert "Findings (1)" in english
+
+
+def test_cli_report_language(tmp_path: Path, small_store: Store, db_url: str) -> None:
+    runner = CliRunner()
+    out = tmp_path / "r.html"
+    args = ["--db", db_url, "--format", "html", "--output", str(out)]
+    assert runner.invoke(report, args).exit_code == 0
+    assert '<html lang="de">' in out.read_text(encoding="utf-8")
+    assert runner.invoke(report, [*args, "--lang", "en"]).exit_code == 0
+    assert '<html lang="en">' in out.read_text(encoding="utf-8")
+    assert runner.invoke(report, args, env={"EFA_LANG": "en"}).exit_code == 0
+    assert '<html lang="en">' in out.read_text(encoding="utf-8")
+    config = tmp_path / "efa.toml"
+    config.write_text('[report]\nlang = "en"\n', encoding="utf-8")
+    result = runner.invoke(report, ["--db", db_url, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "stage per service × area" in result.output
+    # CSV is for programs: the same columns and values in every language
+    csv_de = runner.invoke(report, ["--db", db_url, "--format", "csv"]).output
+    csv_en = runner.invoke(report, ["--db", db_url, "--format", "csv", "--lang", "en"]).output
+    assert csv_de == csv_en
+    assert ",contracted," in csv_de

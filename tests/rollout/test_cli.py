@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,7 +70,11 @@ def test_findings_command(filled: str) -> None:
     assert ("unknown-area", "12") in rules
     text = CliRunner().invoke(findings, ["--db", filled, "--rule", "dashboard-offline"])
     assert text.exit_code == 0
-    assert "no findings" in text.output
+    assert text.output == "keine Befunde\n"
+    text = CliRunner().invoke(
+        findings, ["--db", filled, "--rule", "dashboard-offline", "--lang", "en"]
+    )
+    assert text.output == "no findings\n"
     bad = CliRunner().invoke(findings, ["--db", filled, "--rule", "nope"])
     assert bad.exit_code == 1
     assert "unknown finding rule" in bad.output
@@ -179,9 +184,13 @@ def test_explain_row_lists_roles_and_coverage_counts_other_solutions(
     )
     assert "other-solution  onlinedienst" in result.output
     assert "other-solution  url" in result.output
-    table = CliRunner().invoke(coverage, ["anmeldung", *args, "--within", "16"])
+    table = CliRunner().invoke(coverage, ["anmeldung", *args, "--within", "16", "--lang", "en"])
     assert table.exit_code == 0, table.output
     assert table.output.split()[11:14] == ["OTHER", "AMBIGUOUS", "COVERAGE"]
+    table = CliRunner().invoke(coverage, ["anmeldung", *args, "--within", "16"])
+    assert table.exit_code == 0, table.output
+    header = re.split(r"\s{2,}", table.output.splitlines()[0].strip())
+    assert header[-3:] == ["ANDERE LÖSUNG", "MEHRDEUTIG", "ABDECKUNG"]
     data = CliRunner().invoke(coverage, ["FS-17", *args, "--within", "16", "--json"])
     total = json.loads(data.output)[0]["total"]
     # Weimar, and Adorf through the Eichsfeld's responsibility for another Onlinedienst

@@ -202,13 +202,20 @@ def test_the_report_and_efa_coverage_show_each_offer_and_the_other_cases(
     # Adorf, and Dessau by the Land-level dashboard row without a URL
     assert totals["WG-HH"]["ambiguous"]["gemeinden"] == 2
 
-    page = render_html(data)
+    page = render_html(data, lang="en")
     assert "contracted (date unknown)" in page
     assert "note: Kickoff &lt;Weimar&gt; (notes)" in page
     assert "other-solution: responsibility" in page
     assert "ambiguous, any of WG-HH, WG-SH: responsibility" in page
     assert "<em>(another solution in use)</em>" in page
     assert "<th>another solution</th><th>ambiguous</th>" in page
+    page = render_html(data)  # German, the default
+    assert "Vertrag geschlossen (Datum unbekannt)" in page
+    assert "Notiz: Kickoff &lt;Weimar&gt; (notes)" in page
+    assert "andere Lösung: responsibility" in page
+    assert "mehrdeutig, eines von WG-HH, WG-SH: responsibility" in page
+    assert "<em>(andere Lösung im Einsatz)</em>" in page
+    assert "<th>andere Lösung</th><th>mehrdeutig</th>" in page
     csv_rows = {(r[0], r[2]): r for r in csv.reader(io.StringIO(render_csv(data)))}
     assert csv_rows["WG-HH", WEIMAR][-3:] == ["false", "false", "Kickoff <Weimar>"]
     assert csv_rows["WG-HH", DESSAU][-3:] == ["true", "true", ""]

@@ -5,6 +5,10 @@ Every command finds the store the same way: ``--db`` (a URL or a plain path), el
 else ``./efa.toml``), else ``efa.db`` in the user data directory (platformdirs).  Commands
 that only read never create a store: a SQLite file that does not exist is an error that
 says where the command looked and what to run, and so is a store without data.
+
+The commands that show the rollout to people (``report``, ``demo``, ``findings``,
+``coverage``) speak German by default; ``--lang en`` (or ``$EFA_LANG``, or ``[report] lang``
+of the configuration) switches them to English (:func:`choose_lang`, :mod:`efa_core.i18n`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import platformdirs
 
 from efa_core.config import EfaConfig, load_config
 from efa_core.errors import EfaError
+from efa_core.i18n import LANG_ENV_VAR, LANGS, Translator, translator
 
 if TYPE_CHECKING:
     from efa_core.plugins import PluginRegistry
@@ -31,11 +36,13 @@ __all__ = [
     "DB_ENV_VAR",
     "NEXT_STEPS",
     "StoreChoice",
+    "choose_lang",
     "choose_store",
     "config_option",
     "db_option",
     "default_store_url",
     "json_option",
+    "lang_option",
     "load",
     "open_for_reading",
     "open_for_writing",
@@ -241,6 +248,22 @@ def config_option(f: _F) -> _F:
         metavar="PATH",
         help="Configuration file (default: $EFA_CONFIG, else ./efa.toml).",
     )(f)
+
+
+def lang_option(f: _F) -> _F:
+    """``--lang de|en`` (also ``$EFA_LANG``)."""
+    return click.option(
+        "--lang",
+        envvar=LANG_ENV_VAR,
+        type=click.Choice(LANGS, case_sensitive=False),
+        help=f"Language of labels, stage names, dates and numbers (default: ${LANG_ENV_VAR}, "
+        "[report] lang of the config, or de).",
+    )(f)
+
+
+def choose_lang(lang: str | None, config: EfaConfig) -> Translator:
+    """Pick the language: *lang* (``--lang`` or ``$EFA_LANG``), ``[report] lang``, or German."""
+    return translator(lang or config.lang)
 
 
 def json_option(f: _F) -> _F:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from efa_core.cli._common import DB_ENV_VAR, plugin_registry
+from efa_core.cli._common import DB_ENV_VAR, lang_option, plugin_registry
 from efa_core.errors import EfaError
 
 __all__ = ["demo"]
@@ -44,8 +44,9 @@ def _shown(path: Path) -> str:
     show_default=True,
     help="Folder for the example's files, its efa.toml, the store and the HTML report.",
 )
+@lang_option
 @click.pass_context
-def demo(ctx: click.Context, db: str | None, output: str) -> None:
+def demo(ctx: click.Context, db: str | None, output: str, lang: str | None) -> None:
     """Sync the Thüringen example through the real connectors and report on it.
 
     Needs the connector plugins efa-xzufi, efa-marktplatz and efa-dashboard; no network.
@@ -59,19 +60,19 @@ def demo(ctx: click.Context, db: str | None, output: str) -> None:
     if not console.is_terminal:
         console.width = 160  # a file or pipe: do not wrap the tables at 80 columns
     try:
-        result = run_demo(output, db=db, registry=plugin_registry(ctx))
+        result = run_demo(output, db=db, registry=plugin_registry(ctx), lang=lang)
     except EfaError as exc:
         raise click.ClickException(str(exc)) from exc
     for r in result.sync.reports:
         console.print(
             f"synced {r.source}: {r.added} added, {r.quarantined} quarantined", markup=False
         )
-    console.print(rollout_table(result.data))
+    console.print(rollout_table(result.data, lang=lang))
     if result.plan is not None:
         from efa_core.report.plan import plan_tables
 
         console.print(plan_tables(result.plan))
-    console.print(findings_table(result.data))
+    console.print(findings_table(result.data, lang=lang))
     console.print(f"store:  {mask_url(result.store_url)}", markup=False)
     console.print(f"report: {result.report_path}", markup=False)
     folder = _shown(result.output_dir)

@@ -2,7 +2,8 @@
 
 ``efa report`` finds the store as every command does (:mod:`efa_core.cli._common`; it never
 creates one), brings the derived view up to date and prints (or writes with ``--output``)
-the report as a table, CSV, JSON or a self-contained HTML page.  The finding options come
+the report as a table, CSV, JSON or a self-contained HTML page; table and HTML in German, or
+in English with ``--lang en`` (CSV and JSON are the same in both).  The finding options come
 from ``[findings]`` of the configuration, then ``--option``.
 """
 
@@ -14,8 +15,10 @@ from pathlib import Path
 import click
 
 from efa_core.cli._common import (
+    choose_lang,
     config_option,
     db_option,
+    lang_option,
     load,
     open_for_reading,
     plugin_registry,
@@ -69,6 +72,7 @@ def _write(text: str, output: str | None) -> None:
     help="Clock of the stage-over-time chart (json/html); none: skip it.",
 )
 @click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Rule option.")
+@lang_option
 @config_option
 @db_option
 @click.pass_context
@@ -81,6 +85,7 @@ def report(
     output: str | None,
     timeline: str,
     option_values: tuple[str, ...],
+    lang: str | None,
     config_path: str | None,
     db: str | None,
 ) -> None:
@@ -91,6 +96,7 @@ def report(
 
     fmt = fmt.lower()
     config = load(config_path)
+    tr = choose_lang(lang, config)
     options = rule_options(option_values, config.findings)
     registry = plugin_registry(ctx)
     wants_timeline = fmt in ("json", "html") and timeline != "none"
@@ -115,9 +121,9 @@ def report(
     elif fmt == "json":
         _write(render_json(data) + "\n", output)
     elif fmt == "html":
-        _write(render_html(data), output)
+        _write(render_html(data, lang=tr.lang), output)
     else:
         _write(
-            render_table(data, color=output is None and sys.stdout.isatty()),
+            render_table(data, color=output is None and sys.stdout.isatty(), lang=tr.lang),
             output,
         )

@@ -7,6 +7,8 @@ history) with the configuration's ``[identity]`` and ``[rollout]`` tables and th
 identity matchers.
 ``findings`` takes the rule options of ``[findings]`` in the configuration, then
 ``--contracted-days`` and ``--option``.
+``findings`` and ``coverage`` print their tables in German, in English with ``--lang en``
+(``--json`` is the same in both).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 import click
 
 from efa_core.cli._common import (
+    choose_lang,
     config_option,
     db_option,
     json_option,
+    lang_option,
     load,
     open_for_reading,
     open_for_writing,
@@ -30,6 +34,7 @@ from efa_core.cli._common import (
     warn_if_empty,
 )
 from efa_core.errors import EfaError
+from efa_core.i18n import M
 from efa_core.ids import Ars, ArsLevel
 from efa_core.model import Stage
 
@@ -112,6 +117,7 @@ def areas_import(
     "--contracted-days", type=int, default=None, help="Days a contract may wait for publication."
 )
 @click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Rule option.")
+@lang_option
 @config_option
 @db_option
 @json_option
@@ -122,6 +128,7 @@ def findings(
     rules: tuple[str, ...],
     contracted_days: int | None,
     option_values: tuple[str, ...],
+    lang: str | None,
     config_path: str | None,
     db: str | None,
     as_json: bool,
@@ -130,6 +137,7 @@ def findings(
     from efa_core.rollout import run_findings
 
     config = load(config_path)
+    tr = choose_lang(lang, config)
     options = rule_options(option_values, config.findings)
     if contracted_days is not None:
         options["contracted_days"] = contracted_days
@@ -157,13 +165,14 @@ def findings(
         click.echo(json.dumps([f.to_dict() for f in found], indent=2, ensure_ascii=False))
         return
     if not found:
-        click.echo("no findings")
+        click.echo(tr(M.NO_FINDINGS))
         return
+    header = (M.COL_SEVERITY, M.COL_RULE, M.COL_SERVICE, M.COL_AREA, M.COL_MESSAGE)
     click.echo(
         table(
-            ("SEVERITY", "RULE", "SERVICE", "AREA", "MESSAGE"),
+            [tr(h).upper() for h in header],
             [
-                (f.severity.value, f.rule, f.service or "-", str(f.area or "-"), f.message)
+                (tr.severity(f.severity), f.rule, f.service or "-", str(f.area or "-"), f.message)
                 for f in found
             ],
         )
@@ -188,6 +197,7 @@ def findings(
     show_default=True,
     help="The stage the classification is about.",
 )
+@lang_option
 @config_option
 @db_option
 @json_option
@@ -198,14 +208,15 @@ def coverage(
     within: str | None,
     by: str | None,
     stage: str,
+    lang: str | None,
     config_path: str | None,
     db: str | None,
     as_json: bool,
 ) -> None:
     """Show municipalities and population per stage, in the OZG-Dashboard's vocabulary.
 
-    OTHER counts the Gemeinden where another solution is in use, AMBIGUOUS those where
-    evidence could belong to several offers (counted for none).
+    OTHER (ANDERE LÖSUNG) counts the Gemeinden where another solution is in use, AMBIGUOUS
+    (MEHRDEUTIG) those where evidence could belong to several offers (counted for none).
     """
     from efa_core.rollout import AreaIndex
     from efa_core.rollout.coverage import coverage as coverage_of
@@ -215,6 +226,7 @@ def coverage(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--within") from exc
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config) as store:
         if not as_json:
             warn_if_empty(store, db, config)
@@ -244,16 +256,9 @@ def coverage(
             )
         )
         return
-    header = (
-        "SERVICE",
-        "AREA",
-        "GEMEINDEN",
-        "POPULATION",
-        *(s.value.upper() for s in Stage),
-        "OTHER",
-        "AMBIGUOUS",
-        "COVERAGE",
-    )
+    header = [tr(h).upper() for h in (M.COL_SERVICE, M.COL_AREA, M.COL_GEMEINDEN, M.COL_POPULATION)]
+    header += [tr.stage(s).upper() for s in Stage]
+    header += [tr(h).upper() for h in (M.COL_OTHER, M.COL_AMBIGUOUS, M.COL_COVERAGE)]
     lines = []
     for r in reports:
         for row in (r.total, *r.groups):
@@ -262,12 +267,12 @@ def coverage(
                 (
                     row.service_key,
                     area_label,
-                    str(row.gemeinden),
-                    str(row.population),
-                    *(str(row.reached[s].gemeinden) for s in Stage),
-                    str(row.other_solution.gemeinden),
-                    str(row.ambiguous.gemeinden),
-                    row.label,
+                    tr.number(row.gemeinden),
+                    tr.number(row.population),
+                    *(tr.number(row.reached[s].gemeinden) for s in Stage),
+                    tr.number(row.other_solution.gemeinden),
+                    tr.number(row.ambiguous.gemeinden),
+                    row.label if row.coverage is not None else tr(M.NOT_AVAILABLE),
                 )
             )
     click.echo(table(header, lines))

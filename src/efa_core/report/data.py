@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from efa_core.errors import EfaError
+from efa_core.i18n import M, translator
 from efa_core.ids import Ars, ArsLevel, Land
 from efa_core.model import Stage
 from efa_core.report.timeline import Clock, Timeline, stage_timeline
@@ -147,35 +148,39 @@ def row_to_dict(row: RolloutRow, area_name: str | None = None) -> dict[str, Any]
     }
 
 
-def agreement_text(row: RolloutRow) -> str:
+def agreement_text(row: RolloutRow, *, lang: str | None = None) -> str:
     """Return the row's governing agreement as the report shows it.
 
-    ``"contracted since 2024-01-10"``, ``"contracted (date unknown)"`` when the source gives
-    no date (never the time it was synced), ``"-"`` without an agreement.
+    ``"Vertrag geschlossen seit 10.01.2024"`` (English, ``lang="en"``: ``"contracted since
+    2024-01-10"``), ``"… (Datum unbekannt)"`` when the source gives no date (never the time
+    it was synced), ``"-"`` without an agreement.
     """
     if row.agreement_state is None:
         return "-"
+    tr = translator(lang)
+    state = tr.agreement(row.agreement_state)
     if row.agreement_since is None:
-        return f"{row.agreement_state.value} (date unknown)"
-    return f"{row.agreement_state.value} since {row.agreement_since.date().isoformat()}"
+        return tr(M.DATE_UNKNOWN, state=state)
+    return tr(M.STATE_SINCE, state=state, date=tr.date(row.agreement_since))
 
 
-def evidence_text(evidence: Evidence) -> str:
+def evidence_text(evidence: Evidence, *, lang: str | None = None) -> str:
     """Return one piece of a row's evidence as the report's rows show it.
 
     What it does for the row comes first: the stage it raises, or its role when it raises
     none (``contrary``, ``other-solution``, ``overruled``, ``ambiguous`` with the offers it
-    could belong to); a note shows its text.
+    could belong to); a note shows its text.  Labels in *lang* (German by default).
     """
+    tr = translator(lang)
     what = f"{evidence.kind} {evidence.natural_key} ({evidence.source})"
     if evidence.role is Role.NOTE:
-        return f"note: {evidence.detail or ''} ({evidence.source})"
+        return tr(M.NOTE, text=evidence.detail or "", source=evidence.source)
     if evidence.role is Role.SUPPORTS:
-        label = evidence.stage.value if evidence.stage is not None else "supports"
+        label = tr.stage(evidence.stage) if evidence.stage is not None else tr.role(Role.SUPPORTS)
     elif evidence.role is Role.AMBIGUOUS:
-        label = f"ambiguous, any of {', '.join(evidence.candidates)}"
+        label = tr(M.AMBIGUOUS_ANY, offers=", ".join(evidence.candidates))
     else:
-        label = evidence.role.value
+        label = tr.role(evidence.role)
     return f"{label}: {what}"
 
 

@@ -202,6 +202,7 @@ def run_demo(
     registry: PluginRegistry | None = None,
     now: datetime | None = None,
     timeline: bool = True,
+    lang: str | None = None,
 ) -> DemoResult:
     """Run the demo into *output* (default ``./efa-demo``); see the module docs.
 
@@ -211,6 +212,7 @@ def run_demo(
         (a PostgreSQL password as ``${PGPASSWORD}``).
     :param registry: the plugin registry (default: a new one with the installed plugins).
     :param now: the report's "now" (default: the current time).
+    :param lang: the language of the HTML report: ``"de"`` (the default) or ``"en"``.
     :raises DemoError: a plugin is missing, *output* holds other files, *db* exists or holds
         data, or a source failed to sync (the message names it and its error).
     """
@@ -247,7 +249,7 @@ def run_demo(
             identity=IdentityRules.from_config(config, registry),
         )
     report_path = out / "efa-report.html"
-    report_path.write_text(render_html(data), encoding="utf-8")
+    report_path.write_text(render_html(data, lang=lang), encoding="utf-8")
     return DemoResult(
         output_dir=out,
         store_url=url,

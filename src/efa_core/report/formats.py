@@ -2,6 +2,8 @@
 
 * :func:`rollout_table` and :func:`findings_table` build :class:`rich.table.Table` objects;
   :func:`render_table` renders both as text (what ``efa report --format table`` prints).
+  Their labels, stage names and dates are German by default, English with ``lang="en"``
+  (:mod:`efa_core.i18n`).
 * :func:`render_csv`: one line per derived row (service × area), with the sources of its
   evidence, whether another solution is in use or evidence is ambiguous there, and its
   notes, written by :class:`efa_core.tabular.SafeCsvWriter`: a ``'`` before every place a
@@ -9,6 +11,9 @@
   in fullwidth ``＝``), and every value with a ``;`` or ``,`` quoted.
 * :func:`render_json`: :meth:`ReportData.to_dict <efa_core.report.data.ReportData.to_dict>`
   as indented JSON.
+
+CSV and JSON are for programs: their columns, keys and values (``contracted``,
+``2024-03-01``) are the same in every language.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from efa_core.i18n import M, translator
 from efa_core.model import Stage
 from efa_core.report.data import ReportData, agreement_text
 from efa_core.rollout import Role
@@ -65,11 +71,15 @@ _STAGE_STYLE = {
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 
 
-def rollout_table(data: ReportData) -> Table:
-    """Return the rollout rows as a rich table (service, area, stage, evidence sources)."""
-    table = Table(title=f"{data.title}: stage per service × area", title_justify="left")
-    for name in ("Service", "Area", "Stage", "Agreement", "Evidence"):
-        table.add_column(name, overflow="fold")
+def rollout_table(data: ReportData, *, lang: str | None = None) -> Table:
+    """Return the rollout rows as a rich table (service, area, stage, evidence sources).
+
+    :param lang: ``"de"`` (the default) or ``"en"``.
+    """
+    tr = translator(lang)
+    table = Table(title=tr(M.ROLLOUT_TABLE, title=data.title), title_justify="left")
+    for heading in (M.COL_SERVICE, M.COL_AREA, M.COL_STAGE, M.COL_AGREEMENT, M.COL_EVIDENCE):
+        table.add_column(tr(heading), overflow="fold")
     for row in data.rows:
         sources = sorted(
             {
@@ -78,33 +88,38 @@ def rollout_table(data: ReportData) -> Table:
                 if e.kind != "service" and e.role is not Role.NOTE
             }
         )
-        sources += [f"note: {e.detail}" for e in row.evidence_with(Role.NOTE)]
-        stage = Text(row.stage.value, style=_STAGE_STYLE[row.stage])
+        sources += [tr(M.NOTE_SOURCE, text=e.detail) for e in row.evidence_with(Role.NOTE)]
+        stage = Text(tr.stage(row.stage), style=_STAGE_STYLE[row.stage])
         if row.offline:
-            stage.append(" (offline)", style="red")
+            stage.append(" " + tr(M.OFFLINE), style="red")
         if row.other_solution:
-            stage.append(" (another solution)", style="yellow")
+            stage.append(" " + tr(M.SHORT_OTHER), style="yellow")
         if row.ambiguous:
-            stage.append(" (ambiguous)", style="yellow")
+            stage.append(" " + tr(M.SHORT_AMBIGUOUS), style="yellow")
         # Data goes in as Text, never as markup: a name like "[bold]" stays literal.
         table.add_row(
             Text(f"{row.service_key} {data.service_name(row.service_key)}"),
             Text(data.area_label(row.ars)),
             stage,
-            Text(agreement_text(row)),
+            Text(agreement_text(row, lang=tr.lang)),
             Text(", ".join(sources) or "-"),
         )
     return table
 
 
-def findings_table(data: ReportData) -> Table:
-    """Return the findings as a rich table."""
-    table = Table(title=f"Findings ({len(data.findings)})", title_justify="left")
-    for name in ("Severity", "Rule", "Service", "Area", "Message"):
-        table.add_column(name, overflow="fold")
+def findings_table(data: ReportData, *, lang: str | None = None) -> Table:
+    """Return the findings as a rich table (labels in *lang*: ``"de"``, the default, or ``"en"``).
+
+    The messages are the rules' own (English today).
+    """
+    tr = translator(lang)
+    title = tr(M.FINDINGS_N, n=tr.number(len(data.findings)))
+    table = Table(title=title, title_justify="left")
+    for heading in (M.COL_SEVERITY, M.COL_RULE, M.COL_SERVICE, M.COL_AREA, M.COL_MESSAGE):
+        table.add_column(tr(heading), overflow="fold")
     for f in data.findings:
         table.add_row(
-            Text(f.severity.value, style=_SEVERITY_STYLE.get(f.severity.value, "")),
+            Text(tr.severity(f.severity), style=_SEVERITY_STYLE.get(f.severity.value, "")),
             Text(f.rule),
             Text(f.service or "-"),
             Text(data.area_label(f.area)),
@@ -113,8 +128,10 @@ def findings_table(data: ReportData) -> Table:
     return table
 
 
-def render_table(data: ReportData, *, width: int = 140, color: bool = False) -> str:
-    """Render the rollout table and the findings table as text."""
+def render_table(
+    data: ReportData, *, width: int = 140, color: bool = False, lang: str | None = None
+) -> str:
+    """Render the rollout table and the findings table as text (in *lang*, default German)."""
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -124,8 +141,8 @@ def render_table(data: ReportData, *, width: int = 140, color: bool = False) -> 
         highlight=False,
         emoji=False,
     )
-    console.print(rollout_table(data))
-    console.print(findings_table(data))
+    console.print(rollout_table(data, lang=lang))
+    console.print(findings_table(data, lang=lang))
     return buffer.getvalue()
 
 

@@ -3,7 +3,8 @@
 :func:`render_html` turns a :class:`~efa_core.report.data.ReportData` into a page that needs
 no network and no script: the rollout funnel, the stages per Kreis, the stages over time,
 a summary per service, plan vs actual of each plan (:mod:`efa_core.report.plan`), the
-findings and the rollout rows.  Every value from the store is
+findings and the rollout rows, in German (the default) or English (``lang="en"``; labels
+from :mod:`efa_core.i18n`).  Every value from the store is
 escaped with :func:`html.escape` (text and attributes), so a service called
 ``<script>…</script>`` is shown as text and never runs.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from efa_core import __version__
+from efa_core.i18n import M, Translator, translator
 from efa_core.model import Stage
 from efa_core.report.data import ReportData, agreement_text, evidence_text
 from efa_core.report.plan import PLAN_CSS, render_plan_section
@@ -70,30 +72,31 @@ def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _stage_badge(stage: Stage) -> str:
+def _stage_badge(stage: Stage, tr: Translator) -> str:
     return (
         f'<span class="stage stage-{_e(stage.value)}" '
-        f'style="background:{STAGE_COLORS[stage]}">{_e(stage.value)}</span>'
+        f'style="background:{STAGE_COLORS[stage]}">{_e(tr.stage(stage))}</span>'
     )
 
 
-def _legend(stages: Iterable[Stage]) -> str:
+def _legend(stages: Iterable[Stage], tr: Translator) -> str:
     items = "".join(
-        f'<span><i style="background:{STAGE_COLORS[s]}"></i>{_e(s.value)}</span>' for s in stages
+        f'<span><i style="background:{STAGE_COLORS[s]}"></i>{_e(tr.stage(s))}</span>'
+        for s in stages
     )
     return f'<div class="legend">{items}</div>'
 
 
-def _funnel_svg(funnel: dict[Stage, int]) -> str:
+def _funnel_svg(funnel: dict[Stage, int], tr: Translator) -> str:
     stages = (*_FUNNEL, Stage.TERMINATED)
     top = max([funnel[s] for s in stages] + [1])
-    bar_h, gap, left, width = 26, 8, 110, 520
+    bar_h, gap, left, width = 26, 8, 150, 520
     height = len(stages) * (bar_h + gap) + gap
     parts = [
         f'<svg id="chart-funnel" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
         f'width="{left + width + 80}" height="{height}" '
         f'viewBox="0 0 {left + width + 80} {height}">',
-        "<title>Rollout funnel: service × Gemeinde pairs that reached each stage</title>",
+        f"<title>{_e(tr(M.FUNNEL_CHART))}</title>",
     ]
     for i, stage in enumerate(stages):
         y = gap + i * (bar_h + gap)
@@ -101,10 +104,10 @@ def _funnel_svg(funnel: dict[Stage, int]) -> str:
         x = left + (width - w) / 2
         parts.append(
             f'<text x="{left - 8}" y="{y + bar_h * 0.68}" text-anchor="end">'
-            f"{_e(stage.value)}</text>"
+            f"{_e(tr.stage(stage))}</text>"
             f'<rect class="bar" data-stage="{_e(stage.value)}" x="{x}" y="{y}" width="{w}" '
             f'height="{bar_h}" fill="{STAGE_COLORS[stage]}" rx="3"/>'
-            f'<text x="{left + width + 8}" y="{y + bar_h * 0.68}">{funnel[stage]}</text>'
+            f'<text x="{left + width + 8}" y="{y + bar_h * 0.68}">{tr.number(funnel[stage])}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -123,17 +126,17 @@ def _kreis_rows(data: ReportData) -> list[tuple[str, str, dict[Stage, int], int]
     return [(k, n, c, live) for k, (n, c, live) in sorted(kreise.items())]
 
 
-def _coverage_svg(data: ReportData) -> str:
+def _coverage_svg(data: ReportData, tr: Translator) -> str:
     rows = _kreis_rows(data)
     if not rows:
-        return '<p class="empty">No Gemeinden known in this area (import a register).</p>'
+        return f'<p class="empty">{_e(tr(M.NO_GEMEINDEN))}</p>'
     bar_h, gap, left, width = 20, 6, 210, 480
     height = len(rows) * (bar_h + gap) + gap
     parts = [
         f'<svg id="chart-coverage" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
         f'width="{left + width + 120}" height="{height}" '
         f'viewBox="0 0 {left + width + 120} {height}">',
-        "<title>Stages per Kreis: service × Gemeinde pairs at each stage</title>",
+        f"<title>{_e(tr(M.PER_KREIS_CHART))}</title>",
     ]
     for i, (ars, name, counts, live) in enumerate(rows):
         y = gap + i * (bar_h + gap)
@@ -148,22 +151,24 @@ def _coverage_svg(data: ReportData) -> str:
             if not n:
                 continue
             w = round(width * n / total, 1)
+            label = tr(M.PER_KREIS_BAR, name=name, n=tr.number(n), stage=tr.stage(stage))
             parts.append(
                 f'<rect class="bar" data-kreis="{_e(ars)}" data-stage="{_e(stage.value)}" '
                 f'x="{x}" y="{y}" width="{w}" height="{bar_h}" fill="{STAGE_COLORS[stage]}">'
-                f"<title>{_e(name)}: {n} × {_e(stage.value)}</title></rect>"
+                f"<title>{_e(label)}</title></rect>"
             )
             x += w
         parts.append(
-            f'<text x="{left + width + 8}" y="{y + bar_h * 0.72}">live {live}/{total}</text>'
+            f'<text x="{left + width + 8}" y="{y + bar_h * 0.72}">'
+            f"{_e(tr(M.PER_KREIS_LIVE, live=tr.number(live), total=tr.number(total)))}</text>"
         )
     parts.append("</svg>")
-    return "".join(parts) + _legend(_ORDER)
+    return "".join(parts) + _legend(_ORDER, tr)
 
 
-def _timeline_svg(timeline: Timeline | None) -> str:
+def _timeline_svg(timeline: Timeline | None, tr: Translator) -> str:
     if timeline is None or not timeline.points:
-        return '<p class="empty">No timeline (nothing synced yet, or not asked for).</p>'
+        return f'<p class="empty">{_e(tr(M.NO_TIMELINE))}</p>'
     points = timeline.points
     left, right, top, bottom, width, height = 50, 20, 10, 40, 640, 240
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -180,11 +185,11 @@ def _timeline_svg(timeline: Timeline | None) -> str:
     parts = [
         f'<svg id="chart-timeline" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-        "<title>Stages over time: service × Gemeinde pairs that had reached each stage</title>",
+        f"<title>{_e(tr(M.OVER_TIME_CHART))}</title>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
         'stroke="#6b7280"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#6b7280"/>',
-        f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{high}</text>',
+        f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{tr.number(high)}</text>',
         f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
     ]
     labels = {0, len(points) - 1, len(points) // 2}
@@ -197,7 +202,7 @@ def _timeline_svg(timeline: Timeline | None) -> str:
             anchor = "end"
         parts.append(
             f'<text x="{x}" y="{height - 12}" text-anchor="{anchor}">'
-            f"{_e(points[i].at.date().isoformat())}</text>"
+            f"{_e(tr.date(points[i].at))}</text>"
         )
     for stage in _FUNNEL[1:]:
         coords = [xy(i, p.reached[stage]) for i, p in enumerate(points)]
@@ -208,26 +213,35 @@ def _timeline_svg(timeline: Timeline | None) -> str:
         )
         parts.extend(
             f'<circle cx="{x}" cy="{y}" r="3" fill="{STAGE_COLORS[stage]}">'
-            f"<title>{_e(points[i].at.date().isoformat())}: {points[i].reached[stage]} × "
-            f"{_e(stage.value)} or further</title></circle>"
+            "<title>"
+            + _e(
+                tr(
+                    M.OVER_TIME_POINT,
+                    date=tr.date(points[i].at),
+                    n=tr.number(points[i].reached[stage]),
+                    stage=tr.stage(stage),
+                )
+            )
+            + "</title></circle>"
             for i, (x, y) in enumerate(coords)
         )
     parts.append("</svg>")
-    clock = (
-        "what efa-core knew at each date (store history)"
-        if timeline.clock == "history"
-        else "the dates the sources give (contract dates, modification dates; "
-        "else when efa-core first saw a record)"
+    clock = tr(M.CLOCK_HISTORY if timeline.clock == "history" else M.CLOCK_SOURCE)
+    return (
+        "".join(parts)
+        + _legend(_FUNNEL[1:], tr)
+        + f'<p class="meta">{_e(tr(M.CLOCK, clock=clock))}</p>'
     )
-    return "".join(parts) + _legend(_FUNNEL[1:]) + f'<p class="meta">Clock: {_e(clock)}.</p>'
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, table_id: str) -> str:
+def _table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, table_id: str, tr: Translator
+) -> str:
     """Build a table; *rows* hold ready HTML (escape data before)."""
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(cells) + "</tr>" for cells in rows)
     if not body:
-        return f'<p class="empty" id="{_e(table_id)}">None.</p>'
+        return f'<p class="empty" id="{_e(table_id)}">{_e(tr(M.NONE))}</p>'
     return f'<table id="{_e(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -235,7 +249,7 @@ def _td(value: object, *, num: bool = False) -> str:
     return f'<td class="num">{_e(value)}</td>' if num else f"<td>{_e(value)}</td>"
 
 
-def _services_table(data: ReportData) -> str:
+def _services_table(data: ReportData, tr: Translator) -> str:
     rows = []
     for report in data.coverage:
         total = report.total
@@ -245,32 +259,32 @@ def _services_table(data: ReportData) -> str:
                 _td(total.service_key),
                 _td(info.name if info else ""),
                 _td(", ".join(info.leika_keys) if info else ""),
-                _td(total.gemeinden, num=True),
-                *(_td(total.reached[s].gemeinden, num=True) for s in _FUNNEL[1:]),
-                _td(total.at[Stage.TERMINATED].gemeinden, num=True),
-                _td(total.other_solution.gemeinden, num=True),
-                _td(total.ambiguous.gemeinden, num=True),
-                _td(total.label),
+                _td(tr.number(total.gemeinden), num=True),
+                *(_td(tr.number(total.reached[s].gemeinden), num=True) for s in _FUNNEL[1:]),
+                _td(tr.number(total.at[Stage.TERMINATED].gemeinden), num=True),
+                _td(tr.number(total.other_solution.gemeinden), num=True),
+                _td(tr.number(total.ambiguous.gemeinden), num=True),
+                _td(total.label if total.coverage is not None else tr(M.NOT_AVAILABLE)),
             ]
         )
     header = (
-        "Service",
-        "Name",
-        "LeiKa keys",
-        "Gemeinden",
-        *(f"≥ {s.value}" for s in _FUNNEL[1:]),
-        "terminated",
-        "another solution",
-        "ambiguous",
-        "Coverage (live)",
+        tr(M.COL_SERVICE),
+        tr(M.COL_NAME),
+        tr(M.COL_LEIKA),
+        tr(M.COL_GEMEINDEN),
+        *(tr(M.COL_AT_LEAST, stage=tr.stage(s)) for s in _FUNNEL[1:]),
+        tr.stage(Stage.TERMINATED),
+        tr(M.COL_ANOTHER_SOLUTION),
+        tr(M.COL_AMBIGUOUS_LOWER),
+        tr(M.COL_COVERAGE_LIVE),
     )
-    return _table(header, rows, table_id="table-services")
+    return _table(header, rows, table_id="table-services", tr=tr)
 
 
-def _findings_table(data: ReportData) -> str:
+def _findings_table(data: ReportData, tr: Translator) -> str:
     rows = [
         [
-            f'<td class="sev-{_e(f.severity.value)}">{_e(f.severity.value)}</td>',
+            f'<td class="sev-{_e(f.severity.value)}">{_e(tr.severity(f.severity))}</td>',
             _td(f.rule),
             _td(f"{f.service} {data.service_name(f.service)}" if f.service else "-"),
             _td(data.area_label(f.area)),
@@ -279,24 +293,30 @@ def _findings_table(data: ReportData) -> str:
         ]
         for f in data.findings
     ]
-    return _table(
-        ("Severity", "Rule", "Service", "Area", "Message", "Evidence"),
-        rows,
-        table_id="table-findings",
+    header = (
+        tr(M.COL_SEVERITY),
+        tr(M.COL_RULE),
+        tr(M.COL_SERVICE),
+        tr(M.COL_AREA),
+        tr(M.COL_MESSAGE),
+        tr(M.COL_EVIDENCE),
     )
+    return _table(header, rows, table_id="table-findings", tr=tr)
 
 
-def _rows_table(data: ReportData) -> str:
+def _rows_table(data: ReportData, tr: Translator) -> str:
     rows = []
     for row in data.rows:
-        evidence = "; ".join(evidence_text(e) for e in row.evidence if e.kind != "service")
+        evidence = "; ".join(
+            evidence_text(e, lang=tr.lang) for e in row.evidence if e.kind != "service"
+        )
         marks = [
-            text
+            tr(text)
             for flag, text in (
-                (row.offline, "dashboard: offline"),
-                (row.other_solution, "another solution in use"),
-                (row.ambiguous, "ambiguous evidence"),
-                (row.disagreement, "sources disagree"),
+                (row.offline, M.MARK_OFFLINE),
+                (row.other_solution, M.MARK_OTHER),
+                (row.ambiguous, M.MARK_AMBIGUOUS),
+                (row.disagreement, M.MARK_DISAGREE),
             )
             if flag
         ]
@@ -305,54 +325,73 @@ def _rows_table(data: ReportData) -> str:
                 _td(f"{row.service_key} {data.service_name(row.service_key)}"),
                 _td(data.area_label(row.ars)),
                 "<td>"
-                + _stage_badge(row.stage)
+                + _stage_badge(row.stage, tr)
                 + "".join(f" <em>({_e(m)})</em>" for m in marks)
                 + "</td>",
-                _td(agreement_text(row)),
+                _td(agreement_text(row, lang=tr.lang)),
                 _td(evidence or "-"),
             ]
         )
-    return _table(
-        ("Service", "Area", "Stage", "Agreement", "Evidence"), rows, table_id="table-rows"
+    header = (
+        tr(M.COL_SERVICE),
+        tr(M.COL_AREA),
+        tr(M.COL_STAGE),
+        tr(M.COL_AGREEMENT),
+        tr(M.COL_EVIDENCE),
     )
+    return _table(header, rows, table_id="table-rows", tr=tr)
 
 
-def render_html(data: ReportData) -> str:
-    """Return the report as one self-contained HTML page (no network, no scripts)."""
+def render_html(data: ReportData, *, lang: str | None = None) -> str:
+    """Return the report as one self-contained HTML page (no network, no scripts).
+
+    :param lang: ``"de"`` (the default) or ``"en"``; the page's ``lang`` attribute, its
+        labels, stage names, dates (``01.03.2024``) and numbers (``1.234``) follow it.
+    :raises ValueError: an unknown language.
+    """
+    tr = translator(lang)
     filters = []
     if data.land is not None:
-        filters.append(f"Land {data.land.name_de} ({data.land.code})")
+        filters.append(tr(M.FILTER_LAND, name=data.land.name_de, code=data.land.code))
     if data.service_filter:
-        filters.append("services " + ", ".join(data.service_filter))
+        filters.append(tr(M.FILTER_SERVICES, keys=", ".join(data.service_filter)))
     if data.stages:
-        filters.append("rows at " + ", ".join(s.value for s in data.stages))
-    where = "; ".join(filters) or "all areas and services"
-    counts = f"{len(data.services)} services, {len(data.rows)} rows, {len(data.findings)} findings"
+        filters.append(tr(M.FILTER_STAGES, stages=", ".join(tr.stage(s) for s in data.stages)))
+    where = "; ".join(filters) or tr(M.ALL_AREAS)
+    counts = tr(
+        M.COUNTS,
+        services=tr.number(len(data.services)),
+        rows=tr.number(len(data.rows)),
+        findings=tr.number(len(data.findings)),
+    )
+    generated = tr(
+        M.GENERATED,
+        at=tr.datetime(data.generated_at) + " UTC",
+        store=data.store_url,
+        version=__version__,
+    )
     return "".join(
         [
-            '<!DOCTYPE html>\n<html lang="de"><head><meta charset="utf-8">',
+            f'<!DOCTYPE html>\n<html lang="{tr.lang}"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_e(data.title)}</title><style>{_CSS}{PLAN_CSS if data.plans else ''}"
             "</style></head><body>",
             f"<h1>{_e(data.title)}</h1>",
-            f'<p class="meta">{_e(where)}. {_e(counts)}. Generated '
-            f"{_e(data.generated_at.strftime('%Y-%m-%d %H:%M UTC'))} from {_e(data.store_url)} "
-            f"by efa-core {_e(__version__)}.</p>",
-            "<h2>Rollout funnel</h2>",
-            '<p class="meta">Service × Gemeinde pairs that reached each stage '
-            "(terminated: exactly).</p>",
-            _funnel_svg(data.funnel),
-            "<h2>Stages per Kreis</h2>",
-            _coverage_svg(data),
-            "<h2>Stages over time</h2>",
-            _timeline_svg(data.timeline),
-            "<h2>Services</h2>",
-            _services_table(data),
+            f'<p class="meta">{_e(where)}. {_e(counts)}. {_e(generated)}</p>',
+            f"<h2>{_e(tr(M.FUNNEL))}</h2>",
+            f'<p class="meta">{_e(tr(M.FUNNEL_NOTE))}</p>',
+            _funnel_svg(data.funnel, tr),
+            f"<h2>{_e(tr(M.PER_KREIS))}</h2>",
+            _coverage_svg(data, tr),
+            f"<h2>{_e(tr(M.OVER_TIME))}</h2>",
+            _timeline_svg(data.timeline, tr),
+            f"<h2>{_e(tr(M.SERVICES))}</h2>",
+            _services_table(data, tr),
             *(render_plan_section(p, style=False) for p in data.plans),
-            f"<h2>Findings ({len(data.findings)})</h2>",
-            _findings_table(data),
-            f"<h2>Rollout rows ({len(data.rows)})</h2>",
-            _rows_table(data),
+            f"<h2>{_e(tr(M.FINDINGS_N, n=tr.number(len(data.findings))))}</h2>",
+            _findings_table(data, tr),
+            f"<h2>{_e(tr(M.ROWS_N, n=tr.number(len(data.rows))))}</h2>",
+            _rows_table(data, tr),
             "</body></html>\n",
         ]
     )

@@ -1,0 +1,284 @@
+"""The one message catalogue of what efa-core shows people: German by default, English by option.
+
+The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findings`` and
+``efa coverage`` take their labels, stage names, dates and numbers from here:
+
+* :class:`Text` is one message in both languages; :class:`M` names every message (a typo
+  in ``M.FUNNEL`` is a mypy error, a missing language a :class:`TypeError` on import);
+* :data:`STAGE_NAMES`, :data:`AGREEMENT_NAMES` and :data:`SEVERITY_NAMES` give the
+  vocabulary: the stages in the words the OZG-Dashboard (``online``) and the reuse
+  registries (*Interessenbekundung*, *Vertrag geschlossen*, *gekündigt*) use;
+* :class:`Translator` picks one language and formats dates (``01.03.2024``; English
+  ``2024-03-01``) and numbers (``1.234``; English ``1,234``).
+
+The choice of a small typed table over gettext/Babel: two languages and about a hundred
+messages that ship with the code; no ``.po``/``.mo`` build step, no extra dependency, and
+mypy checks every message name at its use.  Date and number formats are two fixed
+patterns, so no locale library is needed either.
+
+Machine formats (CSV, JSON, ``--json``) keep the stable English values (``contracted``),
+whatever the language.
+
+Choose the language with ``--lang de|en``, ``$EFA_LANG``, or ``[report] lang`` in
+``efa.toml`` (in that order); the default is German.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Final, Literal
+
+import attrs
+
+from efa_core.model import AgreementState, Stage
+
+__all__ = [
+    "AGREEMENT_NAMES",
+    "DEFAULT_LANG",
+    "LANGS",
+    "LANG_ENV_VAR",
+    "ROLE_NAMES",
+    "SEVERITY_NAMES",
+    "STAGE_NAMES",
+    "Lang",
+    "M",
+    "Text",
+    "Translator",
+    "translator",
+]
+
+#: A language of the catalogue.
+Lang = Literal["de", "en"]
+#: The languages, the default first.
+LANGS: Final[tuple[Lang, ...]] = ("de", "en")
+#: The language when none is chosen: the report's readers are German administration.
+DEFAULT_LANG: Final[Lang] = "de"
+#: The environment variable that chooses the language (``--lang`` wins over it).
+LANG_ENV_VAR: Final = "EFA_LANG"
+
+
+@attrs.frozen
+class Text:
+    """One message in German and English; ``{name}`` placeholders are filled on use."""
+
+    #: The German text.
+    de: str
+    #: The English text.
+    en: str
+
+    def get(self, lang: Lang) -> str:
+        """Return the text (with its placeholders) in *lang*."""
+        return self.de if lang == "de" else self.en
+
+
+class M:
+    """The messages, by name (a namespace; never instantiated)."""
+
+    # the report page
+    GENERATED = Text(
+        de="Erstellt am {at} aus {store} mit efa-core {version}.",
+        en="Generated {at} from {store} by efa-core {version}.",
+    )
+    ALL_AREAS = Text(de="alle Gebiete und Dienste", en="all areas and services")
+    FILTER_LAND = Text(de="Land {name} ({code})", en="Land {name} ({code})")
+    FILTER_SERVICES = Text(de="Dienste {keys}", en="services {keys}")
+    FILTER_STAGES = Text(de="Zeilen im Stand {stages}", en="rows at {stages}")
+    COUNTS = Text(
+        de="{services} Dienste, {rows} Zeilen, {findings} Befunde",
+        en="{services} services, {rows} rows, {findings} findings",
+    )
+    FUNNEL = Text(de="Rollout-Trichter", en="Rollout funnel")
+    FUNNEL_NOTE = Text(
+        de="Paare aus Dienst × Gemeinde, die den Stand mindestens erreicht haben "
+        "(gekündigt: genau).",
+        en="Service × Gemeinde pairs that reached each stage (terminated: exactly).",
+    )
+    FUNNEL_CHART = Text(
+        de="Rollout-Trichter: Paare aus Dienst × Gemeinde, die jeden Stand erreicht haben",
+        en="Rollout funnel: service × Gemeinde pairs that reached each stage",
+    )
+    PER_KREIS = Text(de="Stand je Kreis", en="Stages per Kreis")
+    PER_KREIS_CHART = Text(
+        de="Stand je Kreis: Paare aus Dienst × Gemeinde in jedem Stand",
+        en="Stages per Kreis: service × Gemeinde pairs at each stage",
+    )
+    PER_KREIS_BAR = Text(de="{name}: {n} × {stage}", en="{name}: {n} × {stage}")
+    PER_KREIS_LIVE = Text(de="online {live}/{total}", en="live {live}/{total}")
+    NO_GEMEINDEN = Text(
+        de="Keine Gemeinden in diesem Gebiet bekannt (Gemeindeverzeichnis importieren).",
+        en="No Gemeinden known in this area (import a register).",
+    )
+    OVER_TIME = Text(de="Stand im Zeitverlauf", en="Stages over time")
+    OVER_TIME_CHART = Text(
+        de="Stand im Zeitverlauf: Paare aus Dienst × Gemeinde, die jeden Stand erreicht hatten",
+        en="Stages over time: service × Gemeinde pairs that had reached each stage",
+    )
+    OVER_TIME_POINT = Text(
+        de="{date}: {n} × {stage} oder weiter", en="{date}: {n} × {stage} or further"
+    )
+    NO_TIMELINE = Text(
+        de="Kein Zeitverlauf (noch nichts synchronisiert, oder nicht angefordert).",
+        en="No timeline (nothing synced yet, or not asked for).",
+    )
+    CLOCK = Text(de="Zeitachse: {clock}.", en="Clock: {clock}.")
+    CLOCK_HISTORY = Text(
+        de="was efa-core zu jedem Datum wusste (Historie des Speichers)",
+        en="what efa-core knew at each date (store history)",
+    )
+    CLOCK_SOURCE = Text(
+        de="die Daten der Quellen (Vertragsdaten, Änderungsdaten; sonst wann efa-core einen "
+        "Datensatz zuerst sah)",
+        en="the dates the sources give (contract dates, modification dates; else when "
+        "efa-core first saw a record)",
+    )
+    SERVICES = Text(de="Dienste", en="Services")
+    FINDINGS_N = Text(de="Befunde ({n})", en="Findings ({n})")
+    ROWS_N = Text(de="Rollout-Zeilen ({n})", en="Rollout rows ({n})")
+    NONE = Text(de="Keine.", en="None.")
+    NO_FINDINGS = Text(de="keine Befunde", en="no findings")
+    MARK_OFFLINE = Text(de="Dashboard: offline", en="dashboard: offline")
+    OFFLINE = Text(de="(offline)", en="(offline)")
+    SINCE = Text(de="seit {date}", en="since {date}")
+    CONTRARY = Text(de="widersprechend", en="contrary")
+    DATE_UNKNOWN = Text(de="{state} (Datum unbekannt)", en="{state} (date unknown)")
+    STATE_SINCE = Text(de="{state} seit {date}", en="{state} since {date}")
+    NOTE = Text(de="Notiz: {text} ({source})", en="note: {text} ({source})")
+    AMBIGUOUS_ANY = Text(de="mehrdeutig, eines von {offers}", en="ambiguous, any of {offers}")
+    MARK_OTHER = Text(de="andere Lösung im Einsatz", en="another solution in use")
+    MARK_AMBIGUOUS = Text(de="mehrdeutige Belege", en="ambiguous evidence")
+    MARK_DISAGREE = Text(de="Quellen widersprechen sich", en="sources disagree")
+    SHORT_OTHER = Text(de="(andere Lösung)", en="(another solution)")
+    SHORT_AMBIGUOUS = Text(de="(mehrdeutig)", en="(ambiguous)")
+    NOTE_SOURCE = Text(de="Notiz: {text}", en="note: {text}")
+    NOT_AVAILABLE = Text(de="nicht verfügbar", en="not available")
+    ROLLOUT_TABLE = Text(
+        de="{title}: Stand je Dienst × Gebiet", en="{title}: stage per service × area"
+    )
+
+    # column headings
+    COL_SERVICE = Text(de="Dienst", en="Service")
+    COL_NAME = Text(de="Name", en="Name")
+    COL_LEIKA = Text(de="Leistungsschlüssel", en="LeiKa keys")
+    COL_GEMEINDEN = Text(de="Gemeinden", en="Gemeinden")
+    COL_POPULATION = Text(de="Einwohner", en="Population")
+    COL_AT_LEAST = Text(de="≥ {stage}", en="≥ {stage}")
+    COL_COVERAGE_LIVE = Text(de="Abdeckung (online)", en="Coverage (live)")
+    COL_COVERAGE = Text(de="Abdeckung", en="Coverage")
+    COL_SEVERITY = Text(de="Schwere", en="Severity")
+    COL_RULE = Text(de="Regel", en="Rule")
+    COL_AREA = Text(de="Gebiet", en="Area")
+    COL_MESSAGE = Text(de="Meldung", en="Message")
+    COL_EVIDENCE = Text(de="Belege", en="Evidence")
+    COL_STAGE = Text(de="Stand", en="Stage")
+    COL_AGREEMENT = Text(de="Vereinbarung", en="Agreement")
+    COL_OTHER = Text(de="andere Lösung", en="Other")
+    COL_AMBIGUOUS = Text(de="mehrdeutig", en="Ambiguous")
+    COL_ANOTHER_SOLUTION = Text(de="andere Lösung", en="another solution")
+    COL_AMBIGUOUS_LOWER = Text(de="mehrdeutig", en="ambiguous")
+
+
+#: The stage names: the OZG-Dashboard's ``online``, the registries' *Interessenbekundung*,
+#: *Vertrag geschlossen* and *gekündigt*, the portal network's *veröffentlicht* and the
+#: FIT-Connect *Zustellpunkt* (``zustellbar``).  English keeps the stage values.
+STAGE_NAMES: Final[Mapping[Stage, Text]] = {
+    Stage.TERMINATED: Text(de="gekündigt", en="terminated"),
+    Stage.OFFERED: Text(de="angeboten", en="offered"),
+    Stage.INTERESTED: Text(de="Interesse bekundet", en="interested"),
+    Stage.CONTRACTED: Text(de="Vertrag geschlossen", en="contracted"),
+    Stage.PUBLISHED: Text(de="veröffentlicht", en="published"),
+    Stage.ROUTABLE: Text(de="zustellbar", en="routable"),
+    Stage.LIVE: Text(de="online", en="live"),
+}
+
+#: The agreement states, as the reuse registries (EfA-Marktplatz, FIT-Store) name them.
+AGREEMENT_NAMES: Final[Mapping[AgreementState, Text]] = {
+    AgreementState.INTERESTED: Text(de="Interesse bekundet", en="interested"),
+    AgreementState.NEGOTIATING: Text(de="in Abstimmung", en="negotiating"),
+    AgreementState.CONTRACTED: Text(de="Vertrag geschlossen", en="contracted"),
+    AgreementState.TERMINATED: Text(de="gekündigt", en="terminated"),
+    AgreementState.DECLINED: Text(de="abgelehnt", en="declined"),
+    AgreementState.WITHDRAWN: Text(de="zurückgezogen", en="withdrawn"),
+}
+
+#: What a piece of evidence does for its row (:class:`efa_core.rollout.Role`), by value,
+#: where it raises no stage.
+ROLE_NAMES: Final[Mapping[str, Text]] = {
+    "supports": Text(de="stützt", en="supports"),
+    "contrary": Text(de="widersprechend", en="contrary"),
+    "ambiguous": Text(de="mehrdeutig", en="ambiguous"),
+    "other-solution": Text(de="andere Lösung", en="other-solution"),
+    "overruled": Text(de="überstimmt", en="overruled"),
+    "note": Text(de="Notiz", en="note"),
+}
+
+#: The severities of findings, by value (``info``, ``warning``, ``error``).
+SEVERITY_NAMES: Final[Mapping[str, Text]] = {
+    "info": Text(de="Hinweis", en="info"),
+    "warning": Text(de="Warnung", en="warning"),
+    "error": Text(de="Fehler", en="error"),
+}
+
+
+@attrs.frozen
+class Translator:
+    """Messages, names, dates and numbers in one language (see the module docs)."""
+
+    #: The language.
+    lang: Lang = DEFAULT_LANG
+
+    def __call__(self, text: Text, /, **values: object) -> str:
+        """Return *text* in this language with its ``{placeholders}`` filled from *values*."""
+        template = text.get(self.lang)
+        return template.format(**values) if values else template
+
+    def stage(self, stage: Stage) -> str:
+        """Return the name of *stage* (``Vertrag geschlossen``; English ``contracted``)."""
+        return STAGE_NAMES[stage].get(self.lang)
+
+    def agreement(self, state: AgreementState) -> str:
+        """Return the name of an agreement state."""
+        return AGREEMENT_NAMES[state].get(self.lang)
+
+    def severity(self, severity: str | enum.Enum) -> str:
+        """Return the name of a finding's severity (``Warnung``); unknown values as they are."""
+        value = str(severity.value if isinstance(severity, enum.Enum) else severity)
+        text = SEVERITY_NAMES.get(value)
+        return value if text is None else text.get(self.lang)
+
+    def role(self, role: str | enum.Enum) -> str:
+        """Return the name of an evidence role (``überstimmt``); unknown values as they are."""
+        value = str(role.value if isinstance(role, enum.Enum) else role)
+        text = ROLE_NAMES.get(value)
+        return value if text is None else text.get(self.lang)
+
+    def date(self, value: dt.date) -> str:
+        """Format a date as ``01.03.2024`` (English: ``2024-03-01``); a datetime gives its date."""
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        return value.strftime("%d.%m.%Y" if self.lang == "de" else "%Y-%m-%d")
+
+    def datetime(self, value: dt.datetime) -> str:
+        """Format a time as ``01.03.2024 12:00`` (English ``2024-03-01 12:00``), in its own zone."""
+        return value.strftime("%d.%m.%Y %H:%M" if self.lang == "de" else "%Y-%m-%d %H:%M")
+
+    def number(self, value: float, places: int = 0) -> str:
+        """Format a number as ``1.234`` or ``1.234,5`` (English: ``1,234`` or ``1,234.5``)."""
+        text = f"{value:,.{places}f}"
+        if self.lang == "de":
+            text = text.translate(str.maketrans(",.", ".,"))
+        return text
+
+
+def translator(lang: str | None = None) -> Translator:
+    """Return the :class:`Translator` for *lang* (``de``, ``en``; ``None``: the default).
+
+    :raises ValueError: an unknown language, naming the known ones.
+    """
+    if lang is None:
+        return Translator()
+    code = lang.strip().lower()
+    if code not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGS)}")
+    return Translator(code)

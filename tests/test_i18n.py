@@ -1,0 +1,112 @@
+"""The message catalogue (efa_core.i18n) and how the CLI chooses its language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from efa_core.cli._common import choose_lang, lang_option
+from efa_core.config import load_config, parse_config
+from efa_core.errors import ConfigError
+from efa_core.i18n import (
+    AGREEMENT_NAMES,
+    SEVERITY_NAMES,
+    STAGE_NAMES,
+    M,
+    Text,
+    Translator,
+    translator,
+)
+from efa_core.model import AgreementState, Stage
+from efa_core.rollout.findings import Severity
+
+MESSAGES = {name: value for name, value in vars(M).items() if isinstance(value, Text)}
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_both_languages_have_the_same_placeholders(name: str) -> None:
+    text = MESSAGES[name]
+    assert text.de.strip()
+    assert text.en.strip()
+    assert _fields(text.de) == _fields(text.en), name
+
+
+def test_every_stage_state_and_severity_has_a_name() -> None:
+    assert set(STAGE_NAMES) == set(Stage)
+    assert set(AGREEMENT_NAMES) == set(AgreementState)
+    assert set(SEVERITY_NAMES) == {s.value for s in Severity}
+    for lang in ("de", "en"):
+        names = [t.get(lang) for t in STAGE_NAMES.values()]
+        assert len(set(names)) == len(names), f"two stages share a name in {lang}"
+
+
+def test_german_uses_the_ozg_vocabulary_english_the_stage_values() -> None:
+    de, en = Translator("de"), Translator("en")
+    assert de.stage(Stage.LIVE) == "online"  # the OZG-Dashboard's word
+    assert de.stage(Stage.CONTRACTED) == "Vertrag geschlossen"
+    assert de.stage(Stage.INTERESTED) == "Interesse bekundet"
+    assert de.stage(Stage.TERMINATED) == "gekündigt"
+    assert [en.stage(s) for s in Stage] == [s.value for s in Stage]
+    assert de.agreement(AgreementState.WITHDRAWN) == "zurückgezogen"
+    assert de.severity(Severity.WARNING) == "Warnung"
+    assert en.severity("error") == "error"
+    assert de.severity("custom") == "custom"  # a plugin's own severity stays as it is
+
+
+def test_dates_and_numbers() -> None:
+    de, en = translator("de"), translator("EN ")
+    day = dt.date(2024, 3, 1)
+    at = dt.datetime(2024, 3, 1, 9, 5, tzinfo=dt.timezone.utc)
+    assert (de.date(day), en.date(day)) == ("01.03.2024", "2024-03-01")
+    assert (de.date(at), de.datetime(at)) == ("01.03.2024", "01.03.2024 09:05")
+    assert en.datetime(at) == "2024-03-01 09:05"
+    assert (de.number(1234), en.number(1234)) == ("1.234", "1,234")
+    assert (de.number(726682), de.number(12)) == ("726.682", "12")
+    assert (de.number(1234.5, 1), en.number(1234.5, 1)) == ("1.234,5", "1,234.5")
+    assert de(M.FINDINGS_N, n=de.number(1200)) == "Befunde (1.200)"
+    assert en(M.FINDINGS_N, n=en.number(1200)) == "Findings (1,200)"
+
+
+def test_default_and_unknown_language() -> None:
+    assert translator(None).lang == "de"
+    with pytest.raises(ValueError, match="unknown language 'fr'; known: de, en"):
+        translator("fr")
+
+
+def test_report_lang_in_the_configuration(tmp_path: Path) -> None:
+    assert parse_config({}).lang is None
+    assert parse_config({"report": {"lang": "EN"}}).lang == "en"
+    with pytest.raises(ConfigError, match=r"\[report\]: key 'lang' must be one of de, en"):
+        parse_config({"report": {"lang": "fr"}})
+    with pytest.raises(ConfigError, match=r"\[report\].*unknown key 'langs'"):
+        parse_config({"report": {"langs": "en"}})
+    file = tmp_path / "efa.toml"
+    file.write_text('[report]\nlang = "en"\n', encoding="utf-8")
+    assert load_config(str(file)).lang == "en"
+
+
+def test_lang_option_wins_over_the_environment_and_the_configuration() -> None:
+    english = parse_config({"report": {"lang": "en"}})
+
+    @click.command()
+    @lang_option
+    def show(lang: str | None) -> None:
+        click.echo(choose_lang(lang, english).lang)
+
+    runner = CliRunner()
+    assert runner.invoke(show, [], env={"EFA_LANG": None}).output == "en\n"
+    assert runner.invoke(show, [], env={"EFA_LANG": "de"}).output == "de\n"
+    assert runner.invoke(show, ["--lang", "EN"], env={"EFA_LANG": "de"}).output == "en\n"
+    bad = runner.invoke(show, ["--lang", "fr"])
+    assert bad.exit_code == 2
+    assert "'fr' is not one of 'de', 'en'" in bad.output
+    assert choose_lang(None, parse_config({})).lang == "de"
