@@ -237,7 +237,7 @@ def test_table_is_german_by_default_and_english_by_option(
     assert "Warnung" in german
     english = render_table(data, width=200, lang="en")
     assert "EfA-Rollout Thüringen: stage per service × area" in english
-    assert "contracted 2024-02-01" in english
+    assert "contracted since 2024-02-01" in english
     assert "Findings (1)" in english
 
 
