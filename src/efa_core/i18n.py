@@ -1,7 +1,7 @@
 """The one message catalogue of what efa-core shows people: German by default, English by option.
 
-The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findings`` and
-``efa coverage`` take their labels, stage names, dates and numbers from here:
+The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findings``,
+``efa coverage`` and ``efa costs`` take their labels, stage names, dates and numbers from here:
 
 * :class:`Text` is one message in both languages; :class:`M` names every message (a typo
   in ``M.FUNNEL`` is a mypy error, a missing language a :class:`TypeError` on import);
@@ -175,6 +175,9 @@ class M:
     COL_AGREEMENT = Text(de="Vereinbarung", en="Agreement")
     COL_OTHER = Text(de="andere Lösung", en="Other")
     COL_AMBIGUOUS = Text(de="mehrdeutig", en="Ambiguous")
+    COL_PAYER = Text(de="Zahler", en="Payer")
+    COL_SHARE = Text(de="Anteil", en="Share")
+    COL_BASIS = Text(de="Grundlage", en="Basis")
     COL_ANOTHER_SOLUTION = Text(de="andere Lösung", en="another solution")
     COL_AMBIGUOUS_LOWER = Text(de="mehrdeutig", en="ambiguous")
 
@@ -262,6 +265,10 @@ class Translator:
     def datetime(self, value: dt.datetime) -> str:
         """Format a time as ``01.03.2024 12:00`` (English ``2024-03-01 12:00``), in its own zone."""
         return value.strftime("%d.%m.%Y %H:%M" if self.lang == "de" else "%Y-%m-%d %H:%M")
+
+    def decimal(self, text: str) -> str:
+        """Write a plain decimal (``0.1234``) with this language's mark (``0,1234``)."""
+        return text.replace(".", ",") if self.lang == "de" else text
 
     def number(self, value: float, places: int = 0) -> str:
         """Format a number as ``1.234`` or ``1.234,5`` (English: ``1,234`` or ``1,234.5``)."""

@@ -108,6 +108,18 @@ def test_costs_command(filled: str) -> None:
     capita = CliRunner().invoke(costs, ["anmeldung", "--db", filled, "--strategy", "per-capita"])
     assert capita.exit_code == 0, capita.output
     assert "population" in capita.output
+    # the shares as the language writes a decimal: 0,1234 (German, the default), 0.1234
+    shares = re.findall(r"\s([01][.,]\d{4})\s", capita.output)
+    assert capita.output.startswith("ZAHLER")
+    assert len(shares) == 2
+    assert all("," in s for s in shares), shares
+    english = CliRunner().invoke(
+        costs, ["anmeldung", "--db", filled, "--strategy", "per-capita", "--lang", "en"]
+    )
+    assert english.output.startswith("PAYER")
+    assert re.findall(r"\s([01][.,]\d{4})\s", english.output) == [
+        s.replace(",", ".") for s in shares
+    ]
     missing = CliRunner().invoke(costs, ["anmeldung", "--db", filled, "--year", "1999"])
     assert missing.exit_code == 1
     assert "no Königsteiner Schlüssel for 1999" in missing.output

@@ -7,7 +7,7 @@ history) with the configuration's ``[identity]`` and ``[rollout]`` tables and th
 identity matchers.
 ``findings`` takes the rule options of ``[findings]`` in the configuration, then
 ``--contracted-days`` and ``--option``.
-``findings`` and ``coverage`` print their tables in German, in English with ``--lang en``
+``findings``, ``coverage`` and ``costs`` print their tables in German, in English with ``--lang en``
 (``--json`` is the same in both).
 """
 
@@ -287,6 +287,7 @@ def coverage(
 @click.option("--strategy", default="koenigsteiner", show_default=True, help="Cost strategy.")
 @click.option("--places", type=int, default=4, show_default=True, help="Decimal places shown.")
 @click.option("--option", "option_values", multiple=True, metavar="NAME=VALUE", help="Option.")
+@lang_option
 @config_option
 @db_option
 @json_option
@@ -298,6 +299,7 @@ def costs(
     strategy: str,
     places: int,
     option_values: tuple[str, ...],
+    lang: str | None,
     config_path: str | None,
     db: str | None,
     as_json: bool,
@@ -312,6 +314,7 @@ def costs(
             param_hint="--strategy",
         )
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config) as store:
         if not as_json:
             warn_if_empty(store, db, config)
@@ -357,10 +360,11 @@ def costs(
             )
         )
         return
+    header = [tr(h).upper() for h in (M.COL_PAYER, M.COL_NAME, M.COL_SHARE, M.COL_BASIS)]
     click.echo(
         table(
-            ("PAYER", "NAME", "SHARE", "BASIS"),
-            [(str(s.payer), s.name or "-", str(r), s.basis) for s, r in rounded],
+            header,
+            [(str(s.payer), s.name or "-", tr.decimal(str(r)), s.basis) for s, r in rounded],
         )
     )
 
