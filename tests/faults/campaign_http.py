@@ -138,7 +138,7 @@ def _disturbed(
     try:
         for failed in range(MAX_RUNS):  # noqa: B007 - read after the loop
             pre = _digest(store, source)
-            report = _engine(store, servers).run([source])[source]
+            report = _engine(store, servers, READ_TIMEOUT).run([source])[source]
             if report.ok:
                 break
             result.add("failed-runs")
@@ -203,15 +203,17 @@ def _partial(
 
 
 def _sync(store: Store, servers: _Servers, source: str) -> None:
-    report = _engine(store, servers).run([source])[source]
+    # undisturbed: a generous timeout, so a slow moment of a busy machine fails nothing
+    report = _engine(store, servers, 30.0).run([source])[source]
     if not report.ok:
         raise RuntimeError(f"undisturbed sync of {source} failed: {report.error}")
     if report.status is not RunStatus.SUCCEEDED:  # pragma: no cover - ok implies it
         raise RuntimeError(report.status)
 
 
-def _engine(store: Store, servers: _Servers) -> SyncEngine:
-    config = parse_config({"connectors": servers.tables()}, env={"PVOG_SECRET": SECRET})
+def _engine(store: Store, servers: _Servers, read_timeout: float) -> SyncEngine:
+    tables = servers.tables(read_timeout)
+    config = parse_config({"connectors": tables}, env={"PVOG_SECRET": SECRET})
     return SyncEngine(store, servers.registry, config, lock_timeout=60)
 
 
@@ -258,10 +260,10 @@ class _Servers:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def tables(self) -> dict[str, dict[str, Any]]:
+    def tables(self, read_timeout: float) -> dict[str, dict[str, Any]]:
         """The ``[connectors.*]`` tables of the three sources."""
         http = {
-            "read_timeout": READ_TIMEOUT,
+            "read_timeout": read_timeout,
             "attempts": ATTEMPTS,
             "initial_backoff": 0,
             "max_backoff": 0,
