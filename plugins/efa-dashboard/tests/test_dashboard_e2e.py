@@ -146,6 +146,14 @@ def test_spec_valid_rows_are_normalised_and_kept_with_their_names(
     )
     assert "has no scheme; stored as 'https://www.weimar.example/hund'" in caplog.text
     assert "ozgid 0 names no OZG-Leistung" in caplog.text
+    # ... and the run says so, one line per kind of change, counted
+    [run] = sync.store.runs(source="dash")
+    assert [w for w in run.warnings if "row" in w] == [
+        "dashboard connector 'dash': 1 row with a url without scheme, stored with https:// "
+        "(first: data 16 page 0 item 1)",
+        "dashboard connector 'dash': 1 row with ozgid 0, stored without an OZG-Leistung "
+        "(first: data 16 page 0 item 1)",
+    ]
 
 
 class _Moved:

@@ -135,3 +135,20 @@ def test_configured_from_efa_toml(efa_registry, tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="scopes needs at least one ARS"):
         build_connector(efa_registry, "dash", bad)
+
+
+def test_rows_changed_to_fit_are_summed_up_on_the_last_batch(tmp_path: Path) -> None:
+    pages = json.loads(PAGES.read_text(encoding="utf-8-sig"))
+    rows = [row for page in pages for row in page["content"]]
+    for row in rows:
+        row["url"] = row["url"].removeprefix("https://")
+    path = tmp_path / "saved.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    batches = pull(connector(path))
+    assert [list(b.warnings) for b in batches[:-1]] == [[]] * (len(batches) - 1)
+    [line] = batches[-1].warnings
+    assert line.endswith(
+        "with a url without scheme, stored with https:// (first: saved.json row 1)"
+    )
+    upserts = [u.record for b in batches for u in b.changes if isinstance(u, Upsert)]
+    assert all(r.url.startswith("https://") for r in upserts)

@@ -12,6 +12,7 @@ from efa_dashboard.connector import (
     DEFAULT_URL,
     DashboardConfig,
     DashboardConnector,
+    Normalised,
     read_padded_ars,
     row_to_record,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "DashboardConnector",
     "DashboardFileConfig",
     "DashboardFileConnector",
+    "Normalised",
     "__version__",
     "read_padded_ars",
     "row_to_record",

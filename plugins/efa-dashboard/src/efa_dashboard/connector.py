@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_URL",
     "DashboardConfig",
     "DashboardConnector",
+    "Normalised",
     "read_padded_ars",
     "row_to_record",
 ]
@@ -142,13 +143,40 @@ def _counted(skipped: list[Skipped]) -> list[Skipped]:
     return list(merged.values())
 
 
-def _normalised_url(value: object, position: str) -> str | None:
+@attrs.define
+class Normalised:
+    """What :func:`row_to_record` changed in spec-valid rows, counted for the run's warnings."""
+
+    #: reason -> [rows, the first row's position]
+    reasons: dict[str, list[Any]] = attrs.field(factory=dict)
+
+    def note(self, reason: str, position: str) -> None:
+        """Count one row changed for *reason*."""
+        entry = self.reasons.setdefault(reason, [0, position])
+        entry[0] += 1
+
+    def lines(self, label: str) -> list[str]:
+        """One warning per reason: how many rows, and the first one."""
+        return [
+            f"{label}: {n} row{'s' if n != 1 else ''} with {reason} (first: {first})"
+            for reason, (n, first) in self.reasons.items()
+        ]
+
+
+_NO_SCHEME = "a url without scheme, stored with https://"
+_OZGID_0 = "ozgid 0, stored without an OZG-Leistung"
+_NO_LAND = "an ars_federal_state that is no Land, stored without one"
+
+
+def _normalised_url(value: object, position: str, normalised: Normalised | None) -> str | None:
     """Return the row's URL, with ``https://`` added to a URL without scheme (warned)."""
     if not isinstance(value, str) or not value.strip():
         return None
     url = value.strip()
     if "://" not in url and not any(c.isspace() for c in url) and "." in url.split("/", 1)[0]:
         log.warning("%s: url %r has no scheme; stored as 'https://%s'", position, url, url)
+        if normalised is not None:
+            normalised.note(_NO_SCHEME, position)
         url = "https://" + url
     return url
 
@@ -157,11 +185,14 @@ def _text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
+def row_to_record(
+    row: Mapping[str, Any], ars: Ars, position: str, normalised: Normalised | None = None
+) -> Any:
     """Map one ``DvDataDto`` row (its ARS already read) to an ``availability`` record.
 
     What the spec allows is kept: a URL without scheme (``www.x.de/a``) gets ``https://``
-    and an ``ozgid`` of 0 (no OZG-Leistung) is stored as none, each with a warning.
+    and an ``ozgid`` of 0 (no OZG-Leistung) is stored as none, each with a warning (logged,
+    and counted in *normalised* for the run's warnings).
 
     :raises efa_core.errors.ValidationError: naming each field that does not fit.
     """
@@ -170,7 +201,7 @@ def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
         "kind": "availability",
         "leika_key": row.get("leika_key"),
         "ars": str(ars),
-        "url": _normalised_url(row.get("url"), position),
+        "url": _normalised_url(row.get("url"), position, normalised),
     }
     for field, source, table in (
         ("online", "online_status", _ONLINE),
@@ -190,6 +221,8 @@ def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
     ozgid = row.get("ozgid")
     if ozgid in (0, "0"):
         log.warning("%s: ozgid 0 names no OZG-Leistung; stored without one", position)
+        if normalised is not None:
+            normalised.note(_OZGID_0, position)
     elif ozgid is not None:
         data["ozg_id"] = str(ozgid)
     name = row.get("leika_bezeichnung") or row.get("leika_name")
@@ -203,6 +236,8 @@ def row_to_record(row: Mapping[str, Any], ars: Ars, position: str) -> Any:
         data["land"] = None if land is None else str(Land.parse(land))
     except InvalidIdentifier:
         log.warning("%s: ars_federal_state %r is no Land; stored without one", position, land)
+        if normalised is not None:
+            normalised.note(_NO_LAND, position)
     if problems:
         raise ValidationError(problems, context=position)
     return record_from_dict(data, context=position)
@@ -272,6 +307,7 @@ class DashboardConnector(HttpConnector):
             return
         scopes = self.config.scope_ars
         seen: set[tuple[str, str]] = set()
+        normalised = Normalised()
         for index in range(first_phase, len(phases)):
             kind, scope = phases[index]
             page = first_page if index == first_phase else 0
@@ -294,14 +330,18 @@ class DashboardConnector(HttpConnector):
                     changes, rejected = self._areas(items, scopes, where, seen, skipped)
                 else:
                     assert scope is not None
-                    changes, rejected = self._rows(items, scope, where, seen, skipped)
+                    changes, rejected = self._rows(items, scope, where, seen, skipped, normalised)
+                complete = result.last and last_phase
                 yield Batch(
                     changes,
                     f"{label}:{'end' if result.last else number}",
-                    complete=result.last and last_phase,
+                    complete=complete,
                     rejected=rejected,
                     skipped=_counted(skipped),
-                    warnings=self.take_warnings(),
+                    warnings=[
+                        *self.take_warnings(),
+                        *(normalised.lines(self.label) if complete else ()),
+                    ],
                 )
 
     def _rows(
@@ -311,6 +351,7 @@ class DashboardConnector(HttpConnector):
         where: str,
         seen: set[tuple[str, str]],
         skipped: list[Skipped],
+        normalised: Normalised,
     ) -> tuple[list[Upsert], list[Rejected]]:
         changes: list[Upsert] = []
         rejected: list[Rejected] = []
@@ -332,7 +373,7 @@ class DashboardConnector(HttpConnector):
                 skipped.append(Skipped("availability", _OUTSIDE, position=position))
                 continue
             try:
-                record = row_to_record(row, ars, position)
+                record = row_to_record(row, ars, position, normalised)
             except ValidationError as exc:
                 rejected.append(Rejected("availability", position, row, exc.problems))
                 continue

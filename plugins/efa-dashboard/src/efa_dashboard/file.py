@@ -38,7 +38,7 @@ from efa_core.connectors import (
 )
 from efa_core.errors import ConnectorError, InvalidIdentifier, SourceNotUnderstood, ValidationError
 from efa_core.ids import Ars
-from efa_dashboard.connector import read_padded_ars, row_to_record
+from efa_dashboard.connector import Normalised, read_padded_ars, row_to_record
 
 __all__ = ["DashboardFileConfig", "DashboardFileConnector"]
 
@@ -174,12 +174,20 @@ class DashboardFileConnector(Connector):
         # The rows before the cursor were delivered already; read them for duplicates only.
         _Rows(self.path.name, scopes, seen).read(rows[:start], 0)
         size = self.config.batch_size
+        normalised = Normalised()  # rows changed to fit, summed up on the last batch
         for begin in range(start, len(rows), size):
             chunk = rows[begin : begin + size]
-            changes, rejected, skipped = _Rows(self.path.name, scopes, seen).read(chunk, begin)
+            read = _Rows(self.path.name, scopes, seen, normalised)
+            changes, rejected, skipped = read.read(chunk, begin)
             end = begin + len(chunk)
+            complete = end == len(rows)
             yield Batch(
-                changes, str(end), complete=end == len(rows), rejected=rejected, skipped=skipped
+                changes,
+                str(end),
+                complete=complete,
+                rejected=rejected,
+                skipped=skipped,
+                warnings=normalised.lines(self.label) if complete else (),
             )
         if start >= len(rows):
             yield Batch((), str(len(rows)), complete=True)
@@ -192,6 +200,7 @@ class _Rows:
     file: str
     scopes: Sequence[Ars]
     seen: set[str]
+    normalised: Normalised = attrs.field(factory=Normalised)
 
     def read(
         self, rows: Sequence[Any], offset: int
@@ -223,7 +232,7 @@ class _Rows:
                 skip(_OUTSIDE, position)
                 continue
             try:
-                record = row_to_record(row, ars, position)
+                record = row_to_record(row, ars, position, self.normalised)
             except ValidationError as exc:
                 rejected.append(Rejected("availability", position, row, exc.problems))
                 continue
