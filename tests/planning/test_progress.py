@@ -381,3 +381,53 @@ def test_ticks_come_from_evidence_attributed_to_the_offer(store: Store) -> None:
     unsure = items(cell_of(status, WEIMAR, "anmeldung-c"))["zustaendigkeit"]
     assert unsure.ticked_by == "manual"  # the ambiguous Zuständigkeit ticks nothing ...
     assert unsure.contradiction is None  # ... and contradicts nothing
+
+
+def test_cells_sharing_their_evidence_pattern_are_each_what_compute_cell_says(
+    store: Store,
+) -> None:
+    from efa_core.rollout.planning.evidence import observed_kinds, row_ticks
+    from efa_core.rollout.planning.progress import compute_cell
+
+    plan = (
+        base_plan()
+        .tick("anmeldung", ADORF, "transport", value="osci-xta", on=date(2025, 1, 20))
+        .tick("anmeldung", ELGERSBURG, "destination", on=date(2025, 2, 2))
+    )
+    day = at(date(2025, 2, 1))
+    setup(
+        store,
+        service(),
+        agreement(ILM_KREIS, AgreementState.CONTRACTED, since=day),  # the same for three
+        agreement(WEIMAR, AgreementState.CONTRACTED, since=day),
+        attrs.evolve(route(ARNSTADT), modified_at=day),
+        attrs.evolve(route(WEIMAR), modified_at=day),  # Weimar and Arnstadt: one pattern
+        attrs.evolve(availability(ILMENAU, online=False), modified_at=day),
+        plan=plan,
+    )
+    view = fresh_view(store)
+    status = plan_status(view, plan, today=TODAY)
+    rows = list(view.rows("anmeldung"))
+    by_ars = {str(r.ars): r for r in rows}
+    cells = [c for w in status.waves for c in w.cells]
+    assert len(cells) == 5
+    for cell in cells:
+        row = by_ars.get(cell.ars) or by_ars.get(cell.ars[:5])
+        manual = {i.item: i for i in plan.items if str(i.ars) == cell.ars}
+        assert cell == compute_cell(
+            wave=cell.wave,
+            service_key="anmeldung",
+            ars=cell.ars,
+            population=cell.population,
+            checklist=plan.checklist("anmeldung"),
+            row=row,
+            ticks=row_ticks(row),
+            manual=manual,
+            fees=False,
+            observed=observed_kinds(rows),
+        ), cell.ars
+    weimar, arnstadt = cell_of(status, WEIMAR), cell_of(status, ARNSTADT)
+    assert weimar.states == arnstadt.states
+    assert cell_of(status, ELGERSBURG).contradictions  # its manual tick: no route there
+    adorf = {i.item.key: i.state for i in cell_of(status, ADORF).items()}
+    assert adorf["destination"] is ItemState.NOT_APPLICABLE  # OSCI/XTA chosen by hand

@@ -11,9 +11,7 @@ from :func:`~efa_core.rollout.planning.plan_status`.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +35,7 @@ from efa_core.rollout import (
     coverage,
     run_findings,
 )
+from efa_core.rollout._gc import gc_paused as _gc_paused
 from efa_core.rollout.planning import PlanStatus, load_plans, plan_status
 from efa_core.store import Store
 
@@ -182,24 +181,6 @@ def evidence_text(evidence: Evidence, *, lang: str | None = None) -> str:
     else:
         label = tr.role(evidence.role)
     return f"{label}: {what}"
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a report builds its objects.
-
-    A report builds about 10^5 long-lived rows, evidence and findings; without the pause
-    the collector runs full collections over everything built so far again and again
-    (about half of a large report's time).  Those objects hold no reference cycles, so
-    nothing is lost; the collector is switched on again afterwards if it was on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse_land(land: Land | str | None) -> Land | None:

@@ -45,6 +45,7 @@ from efa_core.model import (
     Wave,
     WaveKind,
 )
+from efa_core.rollout._gc import gc_paused
 from efa_core.rollout.areas_index import AreaIndex
 from efa_core.rollout.derive import RolloutView
 from efa_core.rollout.planning.evidence import EVIDENCE_KIND, RowTicks, observed_kinds, row_ticks
@@ -372,10 +373,6 @@ def _tick_of(item: ChecklistItem) -> Tick | None:
     return Tick.ROUTE if item.key == "transport" else None
 
 
-def _prefixes(ars: str) -> list[str]:
-    return [ars[:n] for n in _PREFIX_LENGTHS if n <= len(ars)]
-
-
 def _transport(ticks: RowTicks, manual: Mapping[str, OnboardingItem]) -> str | None:
     chosen = manual.get("transport")
     if chosen is not None and chosen.state is ItemState.DONE and chosen.value is not None:
@@ -473,6 +470,46 @@ def compute_cell(
     )
 
 
+class _Outcome(NamedTuple):
+    """What a cell without manual items gets from its row's ticks (shared between cells)."""
+
+    stage: Stage
+    states: tuple[ItemState, ...]
+    dates: tuple[date | None, ...]
+    sources: tuple[int, ...]
+    live: bool
+    live_on: date | None
+    last_change: date | None
+
+
+class _Summary(NamedTuple):
+    """What progress and blockers need of a cell's checklist (shared between equal ones)."""
+
+    done: int
+    applicable: int
+    #: The first open item's key (None: nothing open), and every open item.
+    first: str | None
+    open: tuple[ChecklistItem, ...]
+
+
+def _summary(cell: Cell, cache: dict[tuple[int, int], _Summary]) -> _Summary:
+    key = (id(cell.checklist), id(cell.states))
+    found = cache.get(key)
+    if found is None:
+        opened = tuple(
+            item
+            for item, state in zip(cell.checklist, cell.states, strict=True)
+            if state is ItemState.OPEN or state is ItemState.IN_PROGRESS
+        )
+        found = cache[key] = _Summary(
+            done=cell.done,
+            applicable=cell.applicable,
+            first=opened[0].key if opened else None,
+            open=opened,
+        )
+    return found
+
+
 class _ServiceData:
     """What one plan service needs for its cells: rows by area, manual items, observations."""
 
@@ -503,7 +540,73 @@ class _ServiceData:
         for item in plan.items:
             if item.service_key == service:
                 self.manual.setdefault(str(item.ars), {})[item.item] = item
+        #: The lengths of the ARS with recorded items, shortest first (a Kreis before its
+        #: Gemeinden: the Gemeinde's own items win).
+        self.manual_lengths = sorted({len(a) for a in self.manual})
         self._ticks: dict[int, RowTicks] = {}
+        #: Cells without manual items depend only on the ticks' stage and dated kinds.
+        self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
+
+    def cell(
+        self, wave: str, service: str, ars: str, population: int, row: RolloutRow | None
+    ) -> Cell:
+        """Compute the cell of *ars* (the same as :func:`compute_cell`, memoized)."""
+        ticks = self.ticks_for(row)
+        manual = self.manual_for(ars)
+        if manual:
+            return compute_cell(
+                wave=wave,
+                service_key=service,
+                ars=ars,
+                population=population,
+                checklist=self.checklist,
+                row=row,
+                ticks=ticks,
+                manual=manual,
+                fees=self.fees,
+                observed=self.observed,
+            )
+        signature = (ticks.stage, *((t, v[0]) for t, v in ticks.positive.items()))
+        outcome = self._outcomes.get(signature)
+        if outcome is None:
+            full = compute_cell(
+                wave=wave,
+                service_key=service,
+                ars=ars,
+                population=population,
+                checklist=self.checklist,
+                row=row,
+                ticks=ticks,
+                manual=_EMPTY_MANUAL,
+                fees=self.fees,
+                observed=self.observed,
+            )
+            outcome = self._outcomes[signature] = _Outcome(
+                full.stage,
+                full.states,
+                full.dates,
+                full.sources,
+                full.live,
+                full.live_on,
+                full.last_change,
+            )
+        return Cell(
+            wave=wave,
+            service_key=service,
+            ars=ars,
+            population=population,
+            stage=outcome.stage,
+            checklist=self.checklist,
+            states=outcome.states,
+            dates=outcome.dates,
+            sources=outcome.sources,
+            contradictions=(),
+            manual=_EMPTY_MANUAL,
+            row=row,
+            live=outcome.live,
+            live_on=outcome.live_on,
+            last_change=outcome.last_change,
+        )
 
     def row_for(self, ars: str) -> RolloutRow | None:
         rows = self.rows
@@ -530,20 +633,39 @@ class _ServiceData:
         if not self.manual:
             return _EMPTY_MANUAL
         merged: dict[str, OnboardingItem] = {}
-        for prefix in _prefixes(ars):
-            found = self.manual.get(prefix)
+        for n in self.manual_lengths:
+            found = self.manual.get(ars[:n]) if n <= len(ars) else None
             if found:
                 merged.update(found)
         return merged or _EMPTY_MANUAL
 
 
-def _units(wave: Wave, areas: AreaIndex) -> list[str]:
-    """Return the municipalities a wave targets (register Gemeinden inside the targets)."""
+def _inhabited_by_prefix(areas: AreaIndex, within: str) -> dict[str, list[str]]:
+    """Return the inhabited Gemeinden of *within* under each of their prefixes, in order."""
+    out: dict[str, list[str]] = {}
+    for g in areas.gemeinden(within):
+        if g.inhabited:
+            ars = g.ars
+            for n in _PREFIX_LENGTHS:
+                out.setdefault(ars[:n], []).append(ars)
+    return out
+
+
+def _units(
+    wave: Wave, areas: AreaIndex, inside: Mapping[str, list[str]] | None = None
+) -> list[str]:
+    """Return the municipalities a wave targets (register Gemeinden inside the targets).
+
+    *inside* is :func:`_inhabited_by_prefix` of an area holding the targets, if known.
+    """
     out: dict[str, None] = {}
     for target in wave.targets:
         text = str(target)
         if areas.has_register:
-            found = [g.ars for g in areas.gemeinden(text) if g.inhabited]
+            if inside is not None:
+                found = list(inside.get(text, ()))
+            else:
+                found = [g.ars for g in areas.gemeinden(text) if g.inhabited]
             if not found and text in areas.areas:
                 found = [text]  # a target the register knows but has no Gemeinden for
             if not found:
@@ -555,25 +677,40 @@ def _units(wave: Wave, areas: AreaIndex) -> list[str]:
     return list(out)
 
 
+_LIVE_RANK = Stage.LIVE.rank
+_FUNNEL_RANKS = tuple((stage, stage.rank) for stage in _FUNNEL)
+
+
+class _Entry(NamedTuple):
+    """A cell as progress counts it."""
+
+    rank: int
+    live: bool
+    done: int
+    applicable: int
+
+
 def _progress(
-    units: Mapping[str, list[Cell]], population: Mapping[str, int], behind: set[str]
+    units: Mapping[str, list[_Entry]], population: Mapping[str, int], behind: set[str]
 ) -> Progress:
     reached = {stage: [0, 0] for stage in _FUNNEL}
+    counts = [reached[stage] for stage, _ in _FUNNEL_RANKS]
+    ranks = [rank for _, rank in _FUNNEL_RANKS]
     live = [0, 0]
     done = applicable = 0
-    for ars, cells in units.items():
+    for ars, entries in units.items():
         pop = population.get(ars, 0)
-        lowest = min((c.stage for c in cells), default=Stage.OFFERED)
-        for stage in _FUNNEL:
-            if lowest >= stage:
-                reached[stage][0] += 1
-                reached[stage][1] += pop
-        if cells and all(c.live for c in cells):
+        lowest = min((e.rank for e in entries), default=Stage.OFFERED.rank)
+        for count, rank in zip(counts, ranks, strict=True):
+            if lowest >= rank:
+                count[0] += 1
+                count[1] += pop
+        if entries and all(e.live for e in entries):
             live[0] += 1
             live[1] += pop
-        for cell in cells:
-            done += cell.done
-            applicable += cell.applicable
+        for entry in entries:
+            done += entry.done
+            applicable += entry.applicable
     return Progress(
         target=StageCount(
             municipalities=len(units), population=sum(population.get(a, 0) for a in units)
@@ -586,41 +723,65 @@ def _progress(
     )
 
 
-def _blockers(cells: Iterable[Cell]) -> tuple[Blocker, ...]:
-    next_for: Counter[str] = Counter()
-    open_in: Counter[str] = Counter()
-    items: dict[str, ChecklistItem] = {}
-    for cell in cells:
-        if cell.live:
-            continue
-        first = True
-        for item, state in zip(cell.checklist, cell.states, strict=True):
-            if state is ItemState.OPEN or state is ItemState.IN_PROGRESS:
-                items.setdefault(item.key, item)
-                open_in[item.key] += 1
-                if first:
-                    next_for[item.key] += 1
-                    first = False
-    ranked = sorted(open_in, key=lambda k: (-next_for[k], -open_in[k], k))
-    return tuple(Blocker(item=items[k], next_for=next_for[k], open_in=open_in[k]) for k in ranked)
+class _BlockerCounts:
+    """The counts behind :class:`Blocker`: per item, cells it is next for and open in."""
+
+    def __init__(self) -> None:
+        self.next_for: Counter[str] = Counter()
+        self.open_in: Counter[str] = Counter()
+        self.items: dict[str, ChecklistItem] = {}
+
+    def add(self, summary: _Summary) -> None:
+        if summary.first is not None:
+            self.next_for[summary.first] += 1
+        for item in summary.open:
+            self.items.setdefault(item.key, item)
+            self.open_in[item.key] += 1
+
+    def update(self, other: _BlockerCounts) -> None:
+        self.next_for.update(other.next_for)
+        self.open_in.update(other.open_in)
+        for key, item in other.items.items():
+            self.items.setdefault(key, item)
+
+    def blockers(self) -> tuple[Blocker, ...]:
+        next_for, open_in = self.next_for, self.open_in
+        ranked = sorted(open_in, key=lambda k: (-next_for[k], -open_in[k], k))
+        return tuple(
+            Blocker(item=self.items[k], next_for=next_for[k], open_in=open_in[k]) for k in ranked
+        )
+
+
+def _covered(targets: Iterable[Ars]) -> tuple[frozenset[str], frozenset[str]]:
+    """Return the targets, and every prefix of them (the areas containing a target)."""
+    values = frozenset(str(t) for t in targets)
+    return values, frozenset(v[:n] for v in values for n in range(1, len(v) + 1))
+
+
+def _in_plan(ars: Ars, targets: frozenset[str], prefixes: frozenset[str]) -> bool:
+    """Whether a target contains *ars* or *ars* contains a target (prefix containment)."""
+    value = str(ars)
+    if value in prefixes:
+        return True
+    return any(value[:n] in targets for n in range(1, len(value)))
 
 
 def _outside(
     plan: Plan, data: Mapping[str, _ServiceData], waves: Sequence[Wave]
 ) -> tuple[OutsideRow, ...]:
     targets = {
-        service: [t for w in waves if service in plan.wave_services(w) for t in w.targets]
+        service: _covered(t for w in waves if service in plan.wave_services(w) for t in w.targets)
         for service in plan.service_keys
     }
     out = []
     for service, service_data in data.items():
-        aimed = targets[service]
+        aimed, around = targets[service]
         for row in service_data.all_rows:
             if row.stage < Stage.CONTRACTED:
                 continue
-            if any(t.contains(row.ars) or row.ars.contains(t) for t in aimed):
+            if _in_plan(row.ars, aimed, around):
                 continue
-            if any(any(t.contains(a) or a.contains(t) for t in aimed) for a in row.aliases):
+            if any(_in_plan(a, aimed, around) for a in row.aliases):
                 continue
             out.append(OutsideRow(service_key=service, ars=str(row.ars), stage=row.stage, row=row))
     return tuple(out)
@@ -649,7 +810,31 @@ def plan_status(
     :param window_days: how far back the forecast measures the pace.
     :raises PlanError: *waves* names a wave the plan does not have.
     """
-    day = today or datetime.now(timezone.utc).date()
+    with gc_paused():
+        return _plan_status(
+            view,
+            plan,
+            today=today or datetime.now(timezone.utc).date(),
+            areas=areas,
+            waves=waves,
+            services=services,
+            rows=rows,
+            window_days=window_days,
+        )
+
+
+def _plan_status(
+    view: RolloutView,
+    plan: Plan,
+    *,
+    today: date,
+    areas: AreaIndex | None,
+    waves: Iterable[str] | None,
+    services: Iterable[str] | None,
+    rows: Mapping[str, Sequence[RolloutRow]] | None,
+    window_days: int,
+) -> PlanStatus:
+    day = today
     land = plan.land.code
     index = areas if areas is not None else AreaIndex.load(view.store, within=land)
     wanted = None if waves is None else [plan.wave(name).name for name in waves]
@@ -661,16 +846,20 @@ def plan_status(
     given = rows or {}
     data = {s: _ServiceData(plan, s, view, land, given.get(s)) for s in chosen}
     claimed: dict[str, set[str]] = {s: set() for s in chosen}
+    inside = _inhabited_by_prefix(index, land)  # wave targets lie inside the plan's Land
     statuses: list[WaveStatus] = []
     population: dict[str, int] = {}
     all_cells: list[Cell] = []
+    summaries: dict[tuple[int, int], _Summary] = {}
+    all_blockers = _BlockerCounts()
     for wave in sorted(plan.waves, key=wave_order):
         services = [s for s in plan.wave_services(wave) if s in data]
-        units = _units(wave, index)
+        units = _units(wave, index, inside)
         keep = wanted is None or wave.name in wanted
         cells: list[Cell] = []
-        by_unit: dict[str, list[Cell]] = {}
-        by_service_unit: dict[str, dict[str, list[Cell]]] = {s: {} for s in services}
+        by_unit: dict[str, list[_Entry]] = {}
+        by_service_unit: dict[str, dict[str, list[_Entry]]] = {s: {} for s in services}
+        blocking = _BlockerCounts()
         for service in services:
             service_data = data[service]
             taken = claimed[service]
@@ -683,21 +872,14 @@ def plan_status(
                 if ars not in population:
                     population[ars] = index.population(ars) or 0
                 row = service_data.row_for(ars)
-                cell = compute_cell(
-                    wave=wave.name,
-                    service_key=service,
-                    ars=ars,
-                    population=population[ars],
-                    checklist=service_data.checklist,
-                    row=row,
-                    ticks=service_data.ticks_for(row),
-                    manual=service_data.manual_for(ars),
-                    fees=service_data.fees,
-                    observed=service_data.observed,
-                )
+                cell = service_data.cell(wave.name, service, ars, population[ars], row)
                 cells.append(cell)
-                by_unit.setdefault(ars, []).append(cell)
-                by_service_unit[service][ars] = [cell]
+                summary = _summary(cell, summaries)
+                entry = _Entry(cell.stage.rank, cell.live, summary.done, summary.applicable)
+                by_unit.setdefault(ars, []).append(entry)
+                by_service_unit[service][ars] = [entry]
+                if not cell.live:
+                    blocking.add(summary)
         if not keep:
             continue
         late = wave.target_golive is not None and wave.target_golive < day
@@ -717,10 +899,11 @@ def plan_status(
                 forecast=forecast(
                     [c.live_on for c in cells if c.live], len(cells), day, window_days=window_days
                 ),
-                blockers=_blockers(cells),
+                blockers=blocking.blockers(),
             )
         )
         all_cells.extend(cells)
+        all_blockers.update(blocking)
     names = {ars: info.name for ars, info in index.areas.items() if info.name}
     return PlanStatus(
         plan=plan,
@@ -729,7 +912,7 @@ def plan_status(
         forecast=forecast(
             [c.live_on for c in all_cells if c.live], len(all_cells), day, window_days=window_days
         ),
-        blockers=_blockers(all_cells),
+        blockers=all_blockers.blockers(),
         outside=_outside(plan, data, plan.waves),
         names=names,
     )
