@@ -257,6 +257,12 @@ def burnup_svg(wave: WaveStatus, today: date, *, width: int = 480, height: int =
         f'<text x="{width - pad}" y="{height - 8}" class="label" text-anchor="end">'
         f"{end.isoformat()}</text>",
         f'<text x="4" y="{y(total) + 4:.1f}" class="label">{total}</text>',
+        f'<text x="4" y="{y(0) + 4:.1f}" class="label">0</text>',
+        # the legend, top right
+        f'<line x1="{width - 150}" y1="10" x2="{width - 130}" y2="10" class="legend target"/>',
+        f'<text x="{width - 126}" y="14" class="label">target</text>',
+        f'<line x1="{width - 80}" y1="10" x2="{width - 60}" y2="10" class="legend reached"/>',
+        f'<text x="{width - 56}" y="14" class="label">live</text>',
     ]
     if w.target_golive is not None:
         begin = w.stichtag or start
