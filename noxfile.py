@@ -114,6 +114,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "tests/bench/bench_store.py", *(["--scales", "th"] if quick else []))
     session.run("python", "tests/bench/bench_xzufi.py", *(["--quick"] if quick else []))
     session.run("python", "tests/bench/bench_rollout.py", *(["--quick"] if quick else []))
+    session.run("python", "tests/bench/bench_plan.py", *(["--quick"] if quick else []))
     session.install("-e", ".[xlsx]", "-e", "plugins/efa-marktplatz")
     session.run("python", "tests/bench/bench_marktplatz.py", *(["--quick"] if quick else []))
 
