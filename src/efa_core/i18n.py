@@ -157,6 +157,43 @@ class M:
         de="{title}: Stand je Dienst × Gebiet", en="{title}: stage per service × area"
     )
 
+    # plan vs actual
+    PLAN_TITLE = Text(
+        de="Plan {key}: {name} (Stand {today})", en="Plan {key}: {name} (as of {today})"
+    )
+    PLAN_VS_ACTUAL = Text(de="Plan und Ist: {name}", en="Plan vs actual: {name}")
+    PLAN_AS_OF = Text(
+        de="Stand {today}. Prognose insgesamt: {forecast}.",
+        en="As of {today}. Overall forecast: {forecast}.",
+    )
+    WAVE_KIND = Text(de="{name} ({kind})", en="{name} ({kind})")
+    WAVE_STICHTAG = Text(de="Stichtag {date}", en="Stichtag {date}")
+    WAVE_TARGET = Text(de="Ziel Go-Live {date}", en="target go-live {date}")
+    WAVE_PASSED = Text(de=" – überschritten", en=" – passed")
+    FORECAST_COMPLETE = Text(de="abgeschlossen", en="complete")
+    FORECAST_NONE = Text(de="keine Prognose: {reason}", en="no forecast: {reason}")
+    FORECAST_AT = Text(de="{date} bei {pace} Go-Lives/Woche", en="{date} at {pace} go-lives/week")
+    FORECAST_LINE = Text(de="  Prognose: {text}", en="  forecast: {text}")
+    BLOCKERS_LINE = Text(de="  Hindernisse: {items}", en="  blockers: {items}")
+    BEHIND_LINE = Text(de="  im Verzug: {items}", en="  behind: {items}")
+    AND_MORE = Text(de=" und {n} weitere", en=" and {n} more")
+    OUTSIDE_LINE = Text(de="außerhalb des Plans: {items}", en="outside the plan: {items}")
+    OUTSIDE_PARA = Text(de="Außerhalb des Plans: {items}", en="Outside the plan: {items}")
+    BLOCKERS_PARA = Text(de="Hindernisse: {items}", en="Blockers: {items}")
+    BLOCKER = Text(
+        de="{label} (als Nächstes für {next}, offen in {open})",
+        en="{label} (next for {next}, open in {open})",
+    )
+    ALL_SERVICES = Text(de="alle Dienste", en="all services")
+    NO_MUNICIPALITIES = Text(de="Keine Gemeinden.", en="No municipalities.")
+    MORE_IN_CSV = Text(de="{n} weitere Zeilen im CSV.", en="{n} more rows in the CSV.")
+    BURNUP_LABEL = Text(de="Burn-up-Diagramm der Welle {name}", en="burn-up chart of wave {name}")
+    COL_TARGET = Text(de="Ziel", en="Target")
+    COL_CHECKLIST = Text(de="Checkliste", en="Checklist")
+    COL_BEHIND = Text(de="im Verzug", en="Behind")
+    COL_FORECAST = Text(de="Prognose", en="Forecast")
+    COL_MUNICIPALITY = Text(de="Gemeinde", en="Municipality")
+
     # column headings
     COL_SERVICE = Text(de="Dienst", en="Service")
     COL_NAME = Text(de="Name", en="Name")

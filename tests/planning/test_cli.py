@@ -37,7 +37,11 @@ def run(*args: str) -> str:
 
 
 def test_status_table(db: str) -> None:
-    out = run("plan", "status", "--db", db, "--today", "2025-06-01")
+    german = run("plan", "status", "--db", db, "--today", "2025-06-01")
+    assert "Plan th: Rollout Thüringen (Stand 01.06.2025)" in german
+    assert "Ziel Go-Live 31.03.2025 – überschritten" in german
+    assert "im Verzug: anmeldung Adorf" in german
+    out = run("plan", "status", "--db", db, "--today", "2025-06-01", "--lang", "en")
     assert "Plan th: Rollout Thüringen (as of 2025-06-01)" in out
     assert "Pilot (pilot), Stichtag 2025-01-15, target go-live 2025-03-31 – passed" in out
     assert "behind: anmeldung Adorf" in out

@@ -195,7 +195,8 @@ def test_the_html_report_names_the_example(demo_result: DemoResult) -> None:
     section = page[page.index('<section class="plan" id="plan-th-rollout">') :]
     assert section.count('class="burnup"') == 2
     assert section.count('<table class="heatmap">') == 2
-    assert "Outside the plan: MP-101 Sonneberg (live)" in section
+    assert "Außerhalb des Plans: MP-101 Sonneberg (online)" in section  # German by default
+    assert "<h2>Plan und Ist: EfA-Rollout Thüringen</h2>" in section
 
 
 def test_demo_refuses_foreign_output_and_existing_db(tmp_path: Path) -> None:
@@ -237,10 +238,10 @@ def test_cli_demo_prints_tables_and_report_path(tmp_path: Path) -> None:
     assert f"report: {out / 'efa-report.html'}" in result.output
     # plan vs actual, next to the rollout table
     assert "Plan th-rollout: EfA-Rollout Thüringen" in result.output
-    assert "Pilot (pilot), Stichtag 2024-04-15, target go-live 2024-10-31 – passed" in (
+    assert "Pilot (pilot), Stichtag 15.04.2024, Ziel Go-Live 31.10.2024 – überschritten" in (
         result.output
     )
-    assert "outside the plan: MP-101 Sonneberg (live)" in result.output
+    assert "außerhalb des Plans: MP-101 Sonneberg (online)" in result.output
     # a second run replaces the demo's own directory
     again = CliRunner().invoke(demo, ["--output", str(out)], terminal_width=200)
     assert again.exit_code == 0, again.output

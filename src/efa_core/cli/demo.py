@@ -71,7 +71,7 @@ def demo(ctx: click.Context, db: str | None, output: str, lang: str | None) -> N
     if result.plan is not None:
         from efa_core.report.plan import plan_tables
 
-        console.print(plan_tables(result.plan))
+        console.print(plan_tables(result.plan, lang=lang))
     console.print(findings_table(result.data, lang=lang))
     console.print(f"store:  {mask_url(result.store_url)}", markup=False)
     console.print(f"report: {result.report_path}", markup=False)

@@ -26,9 +26,11 @@ from typing import Any
 import click
 
 from efa_core.cli._common import (
+    choose_lang,
     config_option,
     db_option,
     json_option,
+    lang_option,
     load,
     open_for_reading,
     plugin_registry,
@@ -93,6 +95,7 @@ def plan() -> None:
 )
 @click.option("--today", metavar="DATE", help="Measure against this day (default: today).")
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of printing.")
+@lang_option
 @config_option
 @db_option
 @click.pass_context
@@ -104,6 +107,7 @@ def status(
     cells: bool,
     today: str | None,
     output: str | None,
+    lang: str | None,
     config_path: str | None,
     db: str | None,
 ) -> None:
@@ -127,7 +131,9 @@ def status(
     elif fmt == "csv":
         _write(render_plan_csv(found, cells=cells), output)
     else:
-        _write(render_plan_text(found, color=output is None and sys.stdout.isatty()), output)
+        color = output is None and sys.stdout.isatty()
+        text = render_plan_text(found, color=color, lang=choose_lang(lang, config).lang)
+        _write(text, output)
 
 
 def _show(found: Any) -> str:

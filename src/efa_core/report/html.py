@@ -387,7 +387,7 @@ def render_html(data: ReportData, *, lang: str | None = None) -> str:
             _timeline_svg(data.timeline, tr),
             f"<h2>{_e(tr(M.SERVICES))}</h2>",
             _services_table(data, tr),
-            *(render_plan_section(p, style=False) for p in data.plans),
+            *(render_plan_section(p, style=False, lang=tr.lang) for p in data.plans),
             f"<h2>{_e(tr(M.FINDINGS_N, n=tr.number(len(data.findings))))}</h2>",
             _findings_table(data, tr),
             f"<h2>{_e(tr(M.ROWS_N, n=tr.number(len(data.rows))))}</h2>",

@@ -7,6 +7,9 @@
 * :func:`burnup_svg`, :func:`heatmap_html` and :func:`render_plan_section`: the "Plan vs
   actual" section of the HTML report (a burn-up chart per wave, the municipality ×
   checklist heat map, the blockers).
+
+Labels, stage names, dates and numbers are German by default, English with ``lang="en"``
+(:mod:`efa_core.i18n`); CSV and JSON are the same in both.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from efa_core.i18n import M, Translator, translator
 from efa_core.model import ItemState, Stage
 from efa_core.rollout.planning import PlanStatus, Progress, WaveStatus
 from efa_core.tabular import SafeCsvWriter
@@ -56,23 +60,25 @@ def _percent(value: float) -> str:
     return f"{value * 100:.0f} %"
 
 
-def _forecast_text(status: WaveStatus | PlanStatus) -> str:
+def _forecast_text(status: WaveStatus | PlanStatus, tr: Translator) -> str:
     f = status.forecast
     if f.reason == "complete":
-        return "complete" + (f" ({f.completion.isoformat()})" if f.completion else "")
+        done = tr(M.FORECAST_COMPLETE)
+        return done + (f" ({tr.date(f.completion)})" if f.completion else "")
     if f.completion is None:
-        return f"no forecast: {f.reason}"
-    return f"{f.completion.isoformat()} at {f.pace_per_week:.1f} go-lives/week"
+        return tr(M.FORECAST_NONE, reason=f.reason)
+    pace = tr.number(f.pace_per_week or 0.0, 1)
+    return tr(M.FORECAST_AT, date=tr.date(f.completion), pace=pace)
 
 
-def _wave_title(wave: WaveStatus, today: date) -> str:
+def _wave_title(wave: WaveStatus, today: date, tr: Translator) -> str:
     w = wave.wave
-    parts = [f"{w.name} ({w.wave_kind.value})"]
+    parts = [tr(M.WAVE_KIND, name=w.name, kind=w.wave_kind.value)]
     if w.stichtag is not None:
-        parts.append(f"Stichtag {w.stichtag.isoformat()}")
+        parts.append(tr(M.WAVE_STICHTAG, date=tr.date(w.stichtag)))
     if w.target_golive is not None:
-        late = " – passed" if w.target_golive < today else ""
-        parts.append(f"target go-live {w.target_golive.isoformat()}{late}")
+        late = tr(M.WAVE_PASSED) if w.target_golive < today else ""
+        parts.append(tr(M.WAVE_TARGET, date=tr.date(w.target_golive)) + late)
     return ", ".join(parts)
 
 
@@ -158,40 +164,48 @@ def render_plan_csv(status: PlanStatus, *, cells: bool = False) -> str:
     return buffer.getvalue()
 
 
-def plan_tables(status: PlanStatus, *, behind_limit: int = 10) -> Group:
-    """Return the plan's status as rich renderables: a table per wave and the summary."""
-    parts: list[Any] = [
-        Text(f"Plan {status.plan.key}: {status.plan.plan.name} (as of {status.today})")
-    ]
+def plan_tables(status: PlanStatus, *, behind_limit: int = 10, lang: str | None = None) -> Group:
+    """Return the plan's status as rich renderables: a table per wave and the summary.
+
+    :param lang: ``"de"`` (the default) or ``"en"``.
+    """
+    tr = translator(lang)
+    title = tr(
+        M.PLAN_TITLE,
+        key=status.plan.key,
+        name=status.plan.plan.name,
+        today=tr.date(status.today),
+    )
+    parts: list[Any] = [Text(title)]
     for wave in status.waves:
-        table = Table(title=_wave_title(wave, status.today), title_justify="left")
-        for name in (
-            "Service",
-            "Target",
-            *(s.value for s in _FUNNEL),
-            "Checklist",
-            "Behind",
-        ):
-            table.add_column(
-                name, overflow="fold", justify="left" if name == "Service" else "right"
-            )
+        table = Table(title=_wave_title(wave, status.today, tr), title_justify="left")
+        headings = (
+            tr(M.COL_SERVICE),
+            tr(M.COL_TARGET),
+            *(tr.stage(s) for s in _FUNNEL),
+            tr(M.COL_CHECKLIST),
+            tr(M.COL_BEHIND),
+        )
+        for index, name in enumerate(headings):
+            table.add_column(name, overflow="fold", justify="left" if index == 0 else "right")
         entries: list[tuple[str, Progress]] = [*wave.by_service.items()]
         if len(entries) > 1:
-            entries.append(("all services", wave.progress))
+            entries.append((tr(M.ALL_SERVICES), wave.progress))
         for service, p in entries:
             total = p.target.municipalities
             table.add_row(
                 Text(service),
-                Text(f"{total} ({p.target.population:,})".replace(",", ".")),
+                Text(f"{tr.number(total)} ({tr.number(p.target.population)})"),
                 *(Text(_share(p.reached[s].municipalities, total)) for s in _FUNNEL),
                 Text(_percent(p.completeness)),
                 Text(str(p.behind), style="red" if p.behind else ""),
             )
         parts.append(table)
-        lines = [f"  forecast: {_forecast_text(wave)}"]
+        lines = [tr(M.FORECAST_LINE, text=_forecast_text(wave, tr))]
         top = [b for b in wave.blockers if b.next_for][:3]
         if top:
-            lines.append("  blockers: " + ", ".join(f"{b.item.label} ({b.next_for})" for b in top))
+            items = ", ".join(f"{b.item.label} ({b.next_for})" for b in top)
+            lines.append(tr(M.BLOCKERS_LINE, items=items))
         if wave.behind:
             shown = [
                 f"{c.service_key} {status.names.get(c.ars, c.ars)}"
@@ -199,37 +213,48 @@ def plan_tables(status: PlanStatus, *, behind_limit: int = 10) -> Group:
             ]
             more = len(wave.behind) - len(shown)
             lines.append(
-                "  behind: " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+                tr(M.BEHIND_LINE, items=", ".join(shown))
+                + (tr(M.AND_MORE, n=tr.number(more)) if more > 0 else "")
             )
         parts.append(Text("\n".join(lines)))
     if status.outside:
         outside = ", ".join(
-            f"{o.service_key} {status.names.get(o.ars, o.ars)} ({o.stage.value})"
+            f"{o.service_key} {status.names.get(o.ars, o.ars)} ({tr.stage(o.stage)})"
             for o in status.outside[:behind_limit]
         )
-        parts.append(Text(f"outside the plan: {outside}"))
+        parts.append(Text(tr(M.OUTSIDE_LINE, items=outside)))
     return Group(*parts)
 
 
-def render_plan_text(status: PlanStatus, *, width: int = 120, color: bool = False) -> str:
-    """Render :func:`plan_tables` as text."""
+def render_plan_text(
+    status: PlanStatus, *, width: int = 150, color: bool = False, lang: str | None = None
+) -> str:
+    """Render :func:`plan_tables` as text (in *lang*, German by default)."""
     buffer = io.StringIO()
     console = Console(
         file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False
     )
-    console.print(plan_tables(status))
+    console.print(plan_tables(status, lang=lang))
     return buffer.getvalue()
 
 
 # -- HTML -------------------------------------------------------------------------------------
 
 
-def burnup_svg(wave: WaveStatus, today: date, *, width: int = 480, height: int = 200) -> str:
+def burnup_svg(
+    wave: WaveStatus,
+    today: date,
+    *,
+    width: int = 480,
+    height: int = 200,
+    lang: str | None = None,
+) -> str:
     """Return an SVG burn-up chart of *wave*: the target line vs the cells reached live.
 
     The target line rises from 0 at the Stichtag to all cells at the target go-live date;
     the reached line steps up at each go-live date (undated go-lives count from today).
     """
+    tr = translator(lang)
     total = len(wave.cells)
     dates = sorted(c.live_on or today for c in wave.cells if c.live)
     w = wave.wave
@@ -250,12 +275,12 @@ def burnup_svg(wave: WaveStatus, today: date, *, width: int = 480, height: int =
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="burnup" width="{width}" '
-        f'height="{height}" role="img" aria-label="burn-up chart of wave '
-        f'{html.escape(w.name)}">',
+        f'height="{height}" role="img" '
+        f'aria-label="{html.escape(tr(M.BURNUP_LABEL, name=w.name))}">',
         f'<line x1="{pad}" y1="{y(0):.1f}" x2="{width - pad}" y2="{y(0):.1f}" class="axis"/>',
-        f'<text x="{pad}" y="{height - 8}" class="label">{start.isoformat()}</text>',
+        f'<text x="{pad}" y="{height - 8}" class="label">{tr.date(start)}</text>',
         f'<text x="{width - pad}" y="{height - 8}" class="label" text-anchor="end">'
-        f"{end.isoformat()}</text>",
+        f"{tr.date(end)}</text>",
         f'<text x="4" y="{y(total) + 4:.1f}" class="label">{total}</text>',
         f'<text x="4" y="{y(0) + 4:.1f}" class="label">0</text>',
         # the legend, top right
@@ -286,10 +311,17 @@ def burnup_svg(wave: WaveStatus, today: date, *, width: int = 480, height: int =
     return "".join(parts)
 
 
-def heatmap_html(status: PlanStatus, wave: WaveStatus, *, limit: int = HEATMAP_LIMIT) -> str:
+def heatmap_html(
+    status: PlanStatus,
+    wave: WaveStatus,
+    *,
+    limit: int = HEATMAP_LIMIT,
+    lang: str | None = None,
+) -> str:
     """Return the municipality × checklist heat map of *wave* as an HTML table."""
+    tr = translator(lang)
     if not wave.cells:
-        return "<p>No municipalities.</p>"
+        return f"<p>{html.escape(tr(M.NO_MUNICIPALITIES))}</p>"
     checklist = wave.cells[0].checklist
     head = "".join(
         f'<th title="{html.escape(i.label)}">{html.escape(i.key)}</th>' for i in checklist
@@ -311,13 +343,16 @@ def heatmap_html(status: PlanStatus, wave: WaveStatus, *, limit: int = HEATMAP_L
         rows.append(
             f"<tr><td>{html.escape(cell.service_key)}</td>"
             f"<td>{html.escape(cell.ars)} {html.escape(name)}</td>"
-            f"<td>{cell.stage.value}</td>{''.join(tds)}</tr>"
+            f"<td>{html.escape(tr.stage(cell.stage))}</td>{''.join(tds)}</tr>"
         )
     more = len(wave.cells) - limit
-    note = f"<p>{more} more rows in the CSV.</p>" if more > 0 else ""
+    note = f"<p>{html.escape(tr(M.MORE_IN_CSV, n=tr.number(more)))}</p>" if more > 0 else ""
+    headings = "".join(
+        f"<th>{html.escape(tr(h))}</th>" for h in (M.COL_SERVICE, M.COL_MUNICIPALITY, M.COL_STAGE)
+    )
     return (
-        '<table class="heatmap"><thead><tr><th>Service</th><th>Municipality</th>'
-        f"<th>Stage</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
+        f'<table class="heatmap"><thead><tr>{headings}'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
     )
 
 
@@ -337,55 +372,54 @@ PLAN_CSS = """
 """
 
 
-def render_plan_section(status: PlanStatus, *, style: bool = True) -> str:
+def render_plan_section(status: PlanStatus, *, style: bool = True, lang: str | None = None) -> str:
     """Return the "Plan vs actual" section of the HTML report.
 
     :param style: include :data:`PLAN_CSS` (a self-contained fragment); the report leaves
         it out and puts the styles into its head.
+    :param lang: ``"de"`` (the default) or ``"en"``.
     """
+    tr = translator(lang)
     css = f"<style>{PLAN_CSS}</style>" if style else ""
+    intro = tr(M.PLAN_AS_OF, today=tr.date(status.today), forecast=_forecast_text(status, tr))
     out = [
         f'<section class="plan" id="plan-{html.escape(status.plan.key)}">{css}',
-        f"<h2>Plan vs actual: {html.escape(status.plan.plan.name)}</h2>",
-        f"<p>As of {status.today.isoformat()}. Overall forecast: "
-        f"{html.escape(_forecast_text(status))}.</p>",
+        f"<h2>{html.escape(tr(M.PLAN_VS_ACTUAL, name=status.plan.plan.name))}</h2>",
+        f"<p>{html.escape(intro)}</p>",
     ]
     for wave in status.waves:
         p = wave.progress
-        out.append(f"<h3>{html.escape(_wave_title(wave, status.today))}</h3>")
-        out.append(burnup_svg(wave, status.today))
+        out.append(f"<h3>{html.escape(_wave_title(wave, status.today, tr))}</h3>")
+        out.append(burnup_svg(wave, status.today, lang=tr.lang))
         cells = "".join(
             f"<td>{_share(p.reached[s].municipalities, p.target.municipalities)}</td>"
             for s in _FUNNEL
         )
+        head = (
+            [tr(M.COL_TARGET)]
+            + [tr.stage(s) for s in _FUNNEL]
+            + [tr(M.COL_CHECKLIST), tr(M.COL_BEHIND), tr(M.COL_FORECAST)]
+        )
         out.append(
-            "<table><thead><tr><th>Target</th>"
-            + "".join(f"<th>{s.value}</th>" for s in _FUNNEL)
-            + "<th>Checklist</th><th>Behind</th><th>Forecast</th></tr></thead><tbody><tr>"
-            f"<td>{p.target.municipalities} ({p.target.population})</td>{cells}"
-            f"<td>{_percent(p.completeness)}</td><td>{p.behind}</td>"
-            f"<td>{html.escape(_forecast_text(wave))}</td></tr></tbody></table>"
+            "<table><thead><tr>"
+            + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+            + "</tr></thead><tbody><tr>"
+            f"<td>{tr.number(p.target.municipalities)} ({tr.number(p.target.population)})</td>"
+            f"{cells}<td>{_percent(p.completeness)}</td><td>{tr.number(p.behind)}</td>"
+            f"<td>{html.escape(_forecast_text(wave, tr))}</td></tr></tbody></table>"
         )
         blockers = [b for b in wave.blockers if b.open_in][:5]
         if blockers:
-            out.append(
-                "<p>Blockers: "
-                + ", ".join(
-                    f"{html.escape(b.item.label)} (next for {b.next_for}, open in {b.open_in})"
-                    for b in blockers
-                )
-                + "</p>"
+            items = ", ".join(
+                tr(M.BLOCKER, label=b.item.label, next=b.next_for, open=b.open_in) for b in blockers
             )
-        out.append(heatmap_html(status, wave))
+            out.append(f"<p>{html.escape(tr(M.BLOCKERS_PARA, items=items))}</p>")
+        out.append(heatmap_html(status, wave, lang=tr.lang))
     if status.outside:
-        out.append(
-            "<p>Outside the plan: "
-            + ", ".join(
-                f"{html.escape(o.service_key)} {html.escape(status.names.get(o.ars, o.ars))} "
-                f"({o.stage.value})"
-                for o in status.outside
-            )
-            + "</p>"
+        items = ", ".join(
+            f"{o.service_key} {status.names.get(o.ars, o.ars)} ({tr.stage(o.stage)})"
+            for o in status.outside
         )
+        out.append(f"<p>{html.escape(tr(M.OUTSIDE_PARA, items=items))}</p>")
     out.append("</section>")
     return "".join(out)
