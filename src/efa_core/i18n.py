@@ -189,6 +189,7 @@ class M:
     MORE_IN_CSV = Text(de="{n} weitere Zeilen im CSV.", en="{n} more rows in the CSV.")
     BURNUP_LABEL = Text(de="Burn-up-Diagramm der Welle {name}", en="burn-up chart of wave {name}")
     COL_TARGET = Text(de="Ziel", en="Target")
+    LEGEND_TARGET = Text(de="Ziel", en="target")
     COL_CHECKLIST = Text(de="Checkliste", en="Checklist")
     COL_BEHIND = Text(de="im Verzug", en="Behind")
     COL_FORECAST = Text(de="Prognose", en="Forecast")

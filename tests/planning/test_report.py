@@ -48,6 +48,8 @@ def test_the_html_report_has_plan_vs_actual(planned: Store) -> None:
     assert section.xpath("h2")[0].text_content() == "Plan und Ist: Rollout Thüringen"
     assert section.xpath("h3")[0].text_content().endswith("Ziel Go-Live 31.03.2025 – überschritten")
     assert "Hindernisse: Interesse bekundet (als Nächstes für 1" in section.text_content()
+    legend = section.xpath(".//*[local-name()='svg']//*[local-name()='text']/text()")
+    assert {"Ziel", "online"} <= set(legend)
     page = lxml_html.fromstring(render_html(data, lang="en"))
     [section] = page.xpath('//section[@id="plan-th"]')
     assert section.xpath("h2")[0].text_content() == "Plan vs actual: Rollout Thüringen"

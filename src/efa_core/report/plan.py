@@ -285,9 +285,9 @@ def burnup_svg(
         f'<text x="4" y="{y(0) + 4:.1f}" class="label">0</text>',
         # the legend, top right
         f'<line x1="{width - 150}" y1="10" x2="{width - 130}" y2="10" class="legend target"/>',
-        f'<text x="{width - 126}" y="14" class="label">target</text>',
+        f'<text x="{width - 126}" y="14" class="label">{html.escape(tr(M.LEGEND_TARGET))}</text>',
         f'<line x1="{width - 80}" y1="10" x2="{width - 60}" y2="10" class="legend reached"/>',
-        f'<text x="{width - 56}" y="14" class="label">live</text>',
+        f'<text x="{width - 56}" y="14" class="label">{html.escape(tr.stage(Stage.LIVE))}</text>',
     ]
     if w.target_golive is not None:
         begin = w.stichtag or start
