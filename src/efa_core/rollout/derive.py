@@ -117,8 +117,20 @@ def _shared_evidence(data: tuple[Any, ...]) -> Evidence:
     return Evidence.from_json(data)
 
 
+# Row flags as plain ints (IntFlag operators are slow; a report reads 10^5 rows).
+_PUBLISHED = int(RowFlag.PUBLISHED)
+_ROUTABLE = int(RowFlag.ROUTABLE)
+_LIVE = int(RowFlag.LIVE)
+_OFFLINE = int(RowFlag.OFFLINE)
+_AMBIGUOUS = int(RowFlag.AMBIGUOUS)
+_OTHER_SOLUTION = int(RowFlag.OTHER_SOLUTION)
+_DISAGREEMENT = int(RowFlag.DISAGREEMENT)
+#: Every RowFlag value, built once (flags fit in a byte).
+_ROW_FLAGS = [RowFlag(i) for i in range(2 * int(max(RowFlag)))]
+
+
 def _to_row(values: Sequence[Any]) -> RolloutRow:
-    flags = RowFlag(int(values[6]))
+    flags = int(values[6])
     evidence = []
     for data in orjson.loads(values[7]):
         if data[2] == "service":
@@ -131,15 +143,15 @@ def _to_row(values: Sequence[Any]) -> RolloutRow:
         stage=_STAGE_OF[values[2]],
         agreement_state=None if values[4] is None else _STATE_OF[values[4]],
         agreement_since=None if values[5] is None else _when(values[5]),
-        published=bool(flags & RowFlag.PUBLISHED),
-        routable=bool(flags & RowFlag.ROUTABLE),
-        live=bool(flags & RowFlag.LIVE),
-        offline=bool(flags & RowFlag.OFFLINE),
+        published=bool(flags & _PUBLISHED),
+        routable=bool(flags & _ROUTABLE),
+        live=bool(flags & _LIVE),
+        offline=bool(flags & _OFFLINE),
         evidence=tuple(evidence),
         aliases=_ars_list(values[8]) if values[8] else (),
-        ambiguous=bool(flags & RowFlag.AMBIGUOUS),
-        other_solution=bool(flags & RowFlag.OTHER_SOLUTION),
-        disagreement=bool(flags & RowFlag.DISAGREEMENT),
+        ambiguous=bool(flags & _AMBIGUOUS),
+        other_solution=bool(flags & _OTHER_SOLUTION),
+        disagreement=bool(flags & _DISAGREEMENT),
         readings=_ars_list(values[9]) if values[9] else (),
     )
 
@@ -662,7 +674,7 @@ class RolloutView:
         """
         key = self._canonical(service_key) or service_key
         return [
-            (a, r, RowFlag(f))
+            (a, r, _ROW_FLAGS[f])
             for a, r, f in self._cache.stage_rows(key, None if within is None else str(within))
         ]
 
