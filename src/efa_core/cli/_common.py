@@ -14,6 +14,7 @@ of the configuration) switches them to English (:func:`choose_lang`, :mod:`efa_c
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -147,10 +148,18 @@ def load(path: str | None) -> EfaConfig:
         raise click.ClickException(str(exc)) from exc
 
 
-def _open(choice: StoreChoice) -> Store:
-    from efa_core.store import open_store
+def _open(choice: StoreChoice, *, read_only: bool = False) -> Store:
+    from efa_core.store import SchemaError, open_store
 
     try:
+        if read_only:
+            try:
+                return open_store(choice.url, read_only=True)
+            except SchemaError as exc:
+                if not exc.outdated:
+                    raise
+                # an older schema (or none, in an empty file): upgraded as every command
+                # always did; on a read-only mount that fails with a clear message
         return open_store(choice.url)
     except EfaError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -163,9 +172,17 @@ def open_for_writing(db: str | None, config: EfaConfig) -> Store:
     return _open(choose_store(db, config))
 
 
-def open_for_reading(db: str | None, config: EfaConfig) -> Store:
+def open_for_reading(db: str | None, config: EfaConfig, *, caches: bool = False) -> Store:
     """Open the store for a command that reads; never create one.
 
+    The store is opened read-only (``open_store(url, read_only=True)``), so a SQLite file on
+    a read-only mount can be read; only a store of an older schema is opened for writing,
+    to upgrade it.
+
+    :param caches: the command derives the rollout view, which keeps its rows in the
+        store's database (:class:`efa_core.rollout.RolloutView`) so that the next command
+        derives only what changed.  Such a store is opened for writing where its file
+        can be written, read-only (deriving afresh each time) where it cannot.
     :raises click.ClickException: the SQLite file does not exist; the message says where
         the command looked and what to run.
     """
@@ -176,7 +193,14 @@ def open_for_reading(db: str | None, config: EfaConfig) -> Store:
         raise click.ClickException(
             f"no store at {file}: it {what} (looked there because of {choice.origin}); {NEXT_STEPS}"
         )
-    return _open(choice)
+    if caches and (file is None or _writable(file)):
+        return _open(choice)
+    return _open(choice, read_only=True)
+
+
+def _writable(file: Path) -> bool:
+    """Whether SQLite can write *file* (and its journal files beside it)."""
+    return os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
 
 
 def warn_if_empty(store: Store, db: str | None, config: EfaConfig) -> bool:

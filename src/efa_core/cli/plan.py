@@ -117,7 +117,7 @@ def status(
 
     day = _day(today, "--today")
     config = load(config_path)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         if fmt == "table":
             warn_if_empty(store, db, config)
         try:
@@ -182,7 +182,7 @@ def show(
     day = _day(as_of, "--as-of")
     when = None if day is None else datetime.combine(day, time.max, tzinfo=timezone.utc)
     config = load(config_path)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         try:
             found = load_plan(store, key, as_of=when)
         except EfaError as exc:
@@ -238,7 +238,7 @@ def onboarding(
 
     writers = plugin_registry(ctx).responsibility_writers()
     config = load(config_path)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         try:
             view = _view(ctx, store, config)
             package = write_onboarding(
@@ -279,7 +279,7 @@ def export(
     day = _day(as_of, "--as-of")
     when = None if day is None else datetime.combine(day, time.max, tzinfo=timezone.utc)
     config = load(config_path)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         try:
             found = load_plan(store, key, as_of=when)
             names = {

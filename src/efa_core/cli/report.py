@@ -100,7 +100,7 @@ def report(
     options = rule_options(option_values, config.findings)
     registry = plugin_registry(ctx)
     wants_timeline = fmt in ("json", "html") and timeline != "none"
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         warn_if_empty(store, db, config)
         try:
             data = collect_report(

@@ -142,7 +142,7 @@ def findings(
     if contracted_days is not None:
         options["contracted_days"] = contracted_days
     registry = plugin_registry(ctx)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         if not as_json:
             warn_if_empty(store, db, config)
         view = _view(ctx, store, config)
@@ -227,7 +227,7 @@ def coverage(
         raise click.BadParameter(str(exc), param_hint="--within") from exc
     config = load(config_path)
     tr = choose_lang(lang, config)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         if not as_json:
             warn_if_empty(store, db, config)
         view = _view(ctx, store, config)
@@ -315,7 +315,7 @@ def costs(
         )
     config = load(config_path)
     tr = choose_lang(lang, config)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         if not as_json:
             warn_if_empty(store, db, config)
         view = _view(ctx, store, config)
@@ -388,7 +388,7 @@ def explain_service(
 ) -> None:
     """Show which records joined into the service KEY (any of its ids), and why."""
     config = load(config_path)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         view = _view(ctx, store, config)
         info = view.service(key)
         if info is None:
@@ -482,7 +482,7 @@ def explain_row(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ARS") from exc
     config = load(config_path)
-    with open_for_reading(db, config) as store:
+    with open_for_reading(db, config, caches=True) as store:
         view = _view(ctx, store, config)
         info = view.service(service)
         if info is None:

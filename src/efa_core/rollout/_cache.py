@@ -14,6 +14,7 @@ from typing import Any
 from efa_core.rollout.stages import RowValues
 from efa_core.store import AFTER_DIGITS
 from efa_core.store._backend import Backend
+from efa_core.store._schema import Dialect
 
 __all__ = ["LAYOUT", "RolloutCache"]
 
@@ -45,8 +46,21 @@ class RolloutCache:
     # -- layout and state ---------------------------------------------------------------
 
     def ensure(self) -> None:
-        """Create the tables; drop a cache of another layout (call inside a transaction)."""
+        """Create the tables; drop a cache of another layout (call inside a transaction).
+
+        On a SQLite store opened read-only the tables are temporary ones, empty at first,
+        which shadow the stored ones for this connection: the view is derived afresh and
+        nothing is written to the file.
+        """
         db = self._db
+        if db.read_only and db.dialect is Dialect.SQLITE:
+            for ddl in _DDL:
+                db.execute(ddl.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+            db.execute(
+                "INSERT OR IGNORE INTO temp.rollout_state (name, value) VALUES ('layout', ?)",
+                (LAYOUT,),
+            )
+            return
         db.execute(_DDL[0])
         row = db.fetchone("SELECT value FROM rollout_state WHERE name = 'layout'")
         if row is None or row[0] != LAYOUT:

@@ -152,8 +152,11 @@ class Backend(ABC):
     #: SQL expression turning a JSON column into text
     json_text: ClassVar[str]
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
+        #: Opened for reading only (:func:`efa_core.store.open_store` with ``read_only``):
+        #: a SQLite file is opened read-only; nothing is created or migrated.
+        self.read_only = read_only
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -276,13 +279,17 @@ class Backend(ABC):
         """Return ``(fingerprint, kind, key_hash)`` of the live rows carrying *fingerprints*."""
 
 
-def connect(url: str, *, busy_timeout: float = 30.0) -> Backend:
-    """Open a backend for *url* (``sqlite:///…``, ``postgresql://…`` or a file path)."""
+def connect(url: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> Backend:
+    """Open a backend for *url* (``sqlite:///…``, ``postgresql://…`` or a file path).
+
+    :param read_only: open an existing database for reading only: a SQLite file is opened
+        read-only (also on a read-only mount) and never created.
+    """
     scheme = url.split(":", 1)[0].lower() if "://" in url else ""
     if scheme in {"postgresql", "postgres", "postgresql+psycopg"}:
-        return PostgresBackend(url)
+        return PostgresBackend(url, read_only=read_only)
     if scheme in {"", "sqlite"}:
-        return SqliteBackend(url, busy_timeout=busy_timeout)
+        return SqliteBackend(url, busy_timeout=busy_timeout, read_only=read_only)
     raise ConfigError(
         f"store URL {mask_url(url)!r}: unknown scheme {scheme!r}; "
         "use sqlite:///path/efa.db or postgresql://user@host/dbname"
@@ -357,23 +364,61 @@ class SqliteBackend(Backend):
     dialect = Dialect.SQLITE
     json_text = ""
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, *, busy_timeout: float = 30.0, read_only: bool = False) -> None:
+        super().__init__(url, read_only=read_only and sqlite_path(url) != ":memory:")
         self.path = sqlite_path(url)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        if self.read_only:
+            self.conn = self._open_read_only(busy_timeout)
+        else:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        # In WAL mode NORMAL is safe against crashes of the process (it only risks the last
-        # commits on power loss), and much faster than FULL.
-        self.conn.execute("PRAGMA synchronous = NORMAL")
+        if not self.read_only:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL is safe against crashes of the process (it only risks the
+            # last commits on power loss), and much faster than FULL.
+            self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA cache_size = -32768")
         self._lock = None if self.path == ":memory:" else _FileLock(self.path + ".sync-lock")
         self._lock_holders: set[str] = set()
+
+    def _open_read_only(self, busy_timeout: float) -> sqlite3.Connection:
+        """Open the existing file read-only (``mode=ro``), never creating it.
+
+        A WAL database needs its index file (``-shm``) beside it; where SQLite can create
+        none (a read-only mount or folder), nothing can write the database either, so it
+        is read as immutable.
+        """
+        path = Path(self.path)
+        if not path.is_file():
+            raise EfaError(
+                f"no SQLite database at {path}: it "
+                f"{'is not a file' if path.exists() else 'does not exist'}"
+            )
+        uri = path.absolute().as_uri().replace("file://", "file:", 1) + "?mode=ro"
+        conn: sqlite3.Connection | None = None
+        for suffix in ("", "&immutable=1"):
+            conn = sqlite3.connect(
+                uri + suffix,
+                uri=True,
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if suffix or os.access(path.parent, os.W_OK):
+                    raise EfaError(f"cannot read the SQLite database {path}: {exc}") from exc
+                continue
+            break
+        assert conn is not None
+        return conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement and return the cursor."""
@@ -608,8 +653,8 @@ class PostgresBackend(Backend):
     dialect = Dialect.POSTGRESQL
     json_text = "::text"
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        super().__init__(url, read_only=read_only)
         try:
             import psycopg
         except ImportError as exc:  # pragma: no cover - depends on the installation

@@ -53,32 +53,53 @@ _EXAMPLE_OPS = frozenset({"added", "changed", "deleted"})
 class SchemaError(EfaError):
     """The database's schema cannot be used by this version of efa-core."""
 
+    def __init__(self, message: str, *, outdated: bool = False) -> None:
+        super().__init__(message)
+        #: The schema is older than this efa-core's (or missing): a migration would help.
+        self.outdated = outdated
+
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(timezone.utc)
 
 
-def open_store(url: str, *, migrate: bool = True, busy_timeout: float = 30.0) -> Store:
+def open_store(
+    url: str, *, migrate: bool = True, busy_timeout: float = 30.0, read_only: bool = False
+) -> Store:
     """Open the store at *url*, creating and migrating its schema unless *migrate* is false.
 
     :param url: ``sqlite:///relative.db``, ``sqlite:////absolute/efa.db``, a file path, or
         ``postgresql://user:password@host/dbname`` (needs ``efa-core[postgres]``).
     :param busy_timeout: seconds SQLite waits for another writer before it gives up.
+    :param read_only: only read an existing store: create nothing (no file, no folder, no
+        schema), migrate nothing; a SQLite file is opened read-only, so this works on a
+        read-only mount too.  Writing through such a store fails.  What the derived view
+        caches (:class:`efa_core.rollout.RolloutView`) lives in temporary tables then.
     :raises efa_core.errors.ConfigError: the URL is not understood.
+    :raises efa_core.errors.EfaError: *read_only* and there is no SQLite file at the path.
     :raises SchemaError: the database was written by a newer efa-core, or *migrate* is
-        false and the schema is not the latest.
+        false or *read_only* true and the schema is not the latest
+        (:attr:`SchemaError.outdated` then tells whether a migration would help).
     """
-    store = Store(connect(url, busy_timeout=busy_timeout))
+    store = Store(connect(url, busy_timeout=busy_timeout, read_only=read_only))
     try:
-        if migrate:
+        if migrate and not read_only:
             store.migrate()
         else:
             version = store.schema_version()
-            if version != LATEST_VERSION:
+            if version > LATEST_VERSION:
                 raise SchemaError(
-                    f"store {store.url}: schema version {version}, this efa-core needs "
-                    f"{LATEST_VERSION}; open it with migrate=True to upgrade"
+                    f"store {store.url} has schema version {version}, newer than this "
+                    f"efa-core knows ({LATEST_VERSION}); upgrade efa-core"
+                )
+            if version != LATEST_VERSION:
+                how = "open it for writing" if read_only else "open it with migrate=True"
+                what = "holds no efa-core schema" if version == 0 else f"has schema {version}"
+                raise SchemaError(
+                    f"store {store.url} {what}, this efa-core needs {LATEST_VERSION}; "
+                    f"{how} (efa sync does) to create or upgrade it",
+                    outdated=True,
                 )
     except BaseException:
         store.close()
