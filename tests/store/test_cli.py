@@ -202,3 +202,17 @@ def test_sync_output_counts_skipped_input(project: Path, tmp_path: Path) -> None
     report = json.loads(run("sync", "--json")[1])["sources"][0]
     assert report["skipped"] == 0
     assert report["by_kind"] == {"area": {"quarantined": 1, "unchanged": 2}}
+
+
+@pytest.mark.parametrize("limit", ["0", "-3"])
+def test_history_limit_below_one_is_refused(project: Path, limit: str) -> None:
+    # Issue 14 §4: `history --limit 0` said "no history" for a key that has some.
+    assert run("sync")[0] == 0
+    code, out = run("history", "16", "--limit", limit)
+    assert code == 2
+    assert "--limit" in out
+    assert "x>=1" in out
+    assert "no history" not in out
+    code, out = run("history", "16", "--limit", "1")
+    assert code == 0
+    assert len(out.splitlines()) == 2

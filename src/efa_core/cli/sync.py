@@ -391,7 +391,13 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
 @click.option("--source", help="Only this source.")
 @click.option("--kind", help="Only this record kind (e.g. responsibility).")
 @click.option("--prefix", is_flag=True, help="KEY is a prefix of the natural keys.")
-@click.option("--limit", type=int, default=1000, show_default=True, help="At most this many.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="At most this many entries (1 or more).",
+)
 @config_option
 @db_option
 @json_option
