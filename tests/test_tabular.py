@@ -443,6 +443,18 @@ def test_xlsx_with_an_understated_dimension_reads_every_row():
     assert [values["name"] for _, values in rows] == ["A", "B", "C"]
 
 
+def test_xlsx_with_damaged_sheet_xml_is_not_understood_naming_file_and_sheet():
+    # issue 14 §2: a truncated sheet ended in a raw xml ParseError traceback
+    data = xlsx({"Angebote": [["Leistung", "LeiKa"], ["A", 1], ["B", 2]]})
+    damaged = rewrite_part(data, "xl/worksheets/sheet1.xml", lambda xml: xml[:-40])
+    with pytest.raises(SourceNotUnderstood) as raised:
+        read(damaged, name="angebote.xlsx", source_name="mp")
+    message = str(raised.value)
+    assert message.startswith("source 'mp', angebote.xlsx: sheet 'Angebote' is damaged after row")
+    assert "save it again" in message
+    assert raised.value.__cause__ is None
+
+
 def test_xlsx_merge_scan_reads_prefixed_elements():
     data = xlsx({"A": [["Leistung", "LeiKa"], ["A", 1], [None, 2]]}, {"A": ["A2:A3"]})
 

@@ -8,6 +8,8 @@ import io
 import os
 import re
 import stat
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -237,6 +239,11 @@ class Rows:
             raise TableRefused(f"{self.prefix}: {exc}") from None
         except SourceNotUnderstood as exc:
             raise self._not_understood(exc.reason) from exc.__cause__
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged member
+            raise self._not_understood(
+                f"the workbook is damaged ({exc}); open it in a spreadsheet program and save "
+                "it again"
+            ) from None
         if delimiter is not None:
             self._delimiters = (delimiter,)
         else:
@@ -281,7 +288,18 @@ class Rows:
 
     def _raw(self) -> Iterator[tuple[int, tuple[Cell, ...]]]:
         if self._xlsx is not None:
-            yield from self._xlsx.rows()
+            number = 0
+            try:
+                for number, cells in self._xlsx.rows():
+                    yield number, cells
+            except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                # xml's ParseError and lxml's XMLSyntaxError are SyntaxErrors; a truncated
+                # member of the archive ends in a zlib error or EOFError
+                raise self._not_understood(
+                    f"sheet {self._xlsx.title!r} is damaged after row {number}: its XML "
+                    f"cannot be read ({exc}); open it in a spreadsheet program and save it "
+                    "again"
+                ) from None
             return
         assert self._csv is not None
         assert self.delimiter is not None
