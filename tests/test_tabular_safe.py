@@ -79,3 +79,17 @@ def test_no_split_of_the_line_starts_a_formula_and_a_csv_reader_reads_it_back(
         assert not _FORMULA_START.match(piece), (cells, text)
     (row,) = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     assert row == [defuse(c) for c in cells]
+
+
+def test_xlsx_rows_keep_text_as_text(tmp_path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    from efa_core.tabular import append_row_as_text
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    append_row_as_text(sheet, ['=HYPERLINK("http://x")', "Weimar", 3, None])
+    book.save(tmp_path / "out.xlsx")
+    again = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    first = again["A1"]
+    assert (first.value, first.data_type) == ('=HYPERLINK("http://x")', "s")
+    assert [again["B1"].value, again["C1"].value, again["D1"].value] == ["Weimar", 3, None]

@@ -7,7 +7,8 @@ value ``X;=cmd|…`` opens a new cell at its ``;`` that is a formula.  :func:`de
 ``'`` before every such start: at the beginning of the value and after every ``;``, ``,``,
 tab or line break in it.  :class:`SafeCsvWriter` writes rows of defused values and quotes
 every value that holds a ``;``, ``,``, tab, quote or line break, whatever its own
-delimiter.
+delimiter.  :func:`append_row_as_text` writes a row of an XLSX sheet (openpyxl) whose
+text is stored as text, never as a formula.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-__all__ = ["SafeCsvWriter", "defuse"]
+__all__ = ["SafeCsvWriter", "append_row_as_text", "defuse"]
 
 #: What starts a formula: ``= + - @`` and their fullwidth forms.
 _TRIGGER = "=+\\-@\uff1d\uff0b\uff0d\uff20"
@@ -31,6 +32,18 @@ def defuse(text: str) -> str:
     if _LEADING.match(text):
         text = "'" + text
     return _AFTER_SEPARATOR.sub(r"\1'", text)
+
+
+def append_row_as_text(sheet: Any, values: Any) -> None:
+    """Append *values* as a row of an openpyxl worksheet; text never becomes a formula.
+
+    openpyxl stores a string that starts with ``=`` as a formula; here every string is
+    stored as text (an inline string), as it was given.
+    """
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.data_type == "f":
+            cell.data_type = "s"
 
 
 class _Writable(Protocol):

@@ -59,7 +59,7 @@ from efa_core.model import (
     Wave,
     WaveKind,
 )
-from efa_core.tabular import Field, Row, Schema, fold, open_table
+from efa_core.tabular import Field, Row, Schema, append_row_as_text, fold, open_table
 
 __all__ = ["COLUMNS", "ITEM_ALIASES", "plan_schema", "read_table", "write_csv", "write_xlsx"]
 
@@ -479,7 +479,7 @@ def write_xlsx(
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for cells in rows:
-        ws.append(cells)
+        append_row_as_text(ws, cells)
     ars_column = header.index("ARS") + 1
     for number in range(2, ws.max_row + 1):
         ws.cell(number, ars_column).number_format = "@"

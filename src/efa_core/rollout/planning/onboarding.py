@@ -35,7 +35,7 @@ from efa_core.rollout.areas_index import AreaIndex
 from efa_core.rollout.derive import RolloutView
 from efa_core.rollout.planning.plan import Plan
 from efa_core.rollout.planning.progress import Cell, plan_status
-from efa_core.tabular import SafeCsvWriter
+from efa_core.tabular import SafeCsvWriter, append_row_as_text
 
 __all__ = [
     "DEFAULT_FORMAT",
@@ -206,7 +206,7 @@ def _write_questionnaire(stem: Path, rows: Sequence[Sequence[str]]) -> list[Path
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(list(row))
+        append_row_as_text(sheet, row)
     for column, width in zip("ABCDEFG", (14, 28, 16, 24, 44, 44, 60), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
