@@ -115,3 +115,27 @@ def test_what_efa_prints_carries_no_sequence_from_the_data(project: Path) -> Non
     # JSON escapes control characters itself; the values are kept
     history = json.loads(_run("history", "99115005104000", "--prefix", "--json"))
     assert history[0]["payload"]["area_name"] == f"Weimar{BIDI}"
+
+
+def test_lines_printed_under_the_progress_bars_are_filtered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a terminal rich shows what others print (log lines) above its bars, through its
+    # own console, which writes past the filter.
+    import sys
+
+    from rich.console import Console
+
+    from efa_core.cli._terminal import safe_output
+    from efa_core.cli.sync import _Progress
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    with safe_output(), _Progress(enabled=True) as bar:
+        assert bar.progress is not None
+        print(f"warning: {OSC52}name{OSC8}", file=sys.stderr)
+    assert "warning: nameklick" in terminal.getvalue()
+    assert "\x1b]52" not in terminal.getvalue()
+    assert "\x1b]8" not in terminal.getvalue()

@@ -73,6 +73,14 @@ class _Progress:
     def __enter__(self) -> _Progress:
         if self.progress is not None:
             self.progress.start()
+            # rich now sends what others print (log lines, warnings) above the bars, through
+            # its own console, which writes past the filter: filter it before rich gets it
+            from efa_core.cli._terminal import SafeStream
+
+            for name in ("stdout", "stderr"):
+                stream = getattr(sys, name)
+                if not isinstance(stream, SafeStream):
+                    setattr(sys, name, SafeStream(stream))
         return self
 
     def __exit__(self, *exc: object) -> None:
