@@ -95,9 +95,10 @@ def open_store(
                 )
             if version != LATEST_VERSION:
                 how = "open it for writing" if read_only else "open it with migrate=True"
-                what = "holds no efa-core schema" if version == 0 else f"has schema {version}"
+                what = " (no efa-core schema)" if version == 0 else ""
                 raise SchemaError(
-                    f"store {store.url} {what}, this efa-core needs {LATEST_VERSION}; "
+                    f"store {store.url}: schema version {version}{what}, this efa-core needs "
+                    f"{LATEST_VERSION}; "
                     f"{how} (efa sync does) to create or upgrade it",
                     outdated=True,
                 )
