@@ -213,6 +213,25 @@ def test_a_header_only_export_is_an_empty_snapshot_with_a_warning(tmp_path: Path
     assert_accounted(batches, {"blank-line": 1})
 
 
+def test_a_header_only_xlsx_export_is_an_empty_snapshot_with_a_warning(tmp_path: Path):
+    # issue 14 §2: a header-only spreadsheet must be reported like a header-only CSV
+    import openpyxl
+
+    path = tmp_path / "leer.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Angebote"
+    sheet.append(["Angebots-ID", "Leistung", "LeiKa-Schlüssel"])
+    book.save(path)
+    connector = MarktplatzConnector(MarktplatzConfig(offers=str(path)), name="mp")
+    batches = list(pull_sync(connector))
+    assert batches[-1].complete
+    assert not any(batch.changes for batch in batches)
+    assert batches[-1].warnings == (
+        f"source 'mp', offers file '{path}': a header row but no data rows; read as an empty table",
+    )
+
+
 def _xlsx_with_merges(path: Path) -> Path:
     import openpyxl
 
