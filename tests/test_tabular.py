@@ -356,6 +356,40 @@ def test_old_excel_opendocument_and_broken_zip_are_not_understood():
         open_table(plain.getvalue(), OFFERS)
 
 
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            b"\xef\xbb\xbf\r\n<!DOCTYPE html>\r\n<html lang=de><head><title>Anmeldung</title>"
+            b"</head><body><form>Benutzer;Passwort geheim123</form></body></html>\r\n",
+            "is a web page (HTML), not a table: perhaps a login or error page",
+        ),
+        (
+            b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:'
+            b'spreadsheet"><Worksheet/></Workbook>\n',
+            "is XML, not a table (CSV or XLSX)",
+        ),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "this is a PDF document"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "this is gzip-compressed data"),
+    ],
+    ids=["login-page", "xml-spreadsheet-2003", "pdf", "gzip"],
+)
+def test_what_is_no_table_is_named_and_never_quoted(data: bytes, said: str):
+    with pytest.raises(SourceNotUnderstood) as raised:
+        open_table(data, OFFERS, name="angebote.csv", source_name="mp")
+    assert said in str(raised.value)
+    assert str(raised.value).startswith("source 'mp', angebote.csv")
+    assert "geheim123" not in str(raised.value)
+    assert "Anmeldung" not in str(raised.value)
+
+
+def test_a_table_whose_cells_hold_markup_is_still_a_table():
+    table = open_table(b"Leistung;LeiKa\n<b>Wohngeld</b>;99115005104000\n", OFFERS)
+    assert [row.cells[0] for row in table] == ["<b>Wohngeld</b>"]
+    with pytest.raises(SourceNotUnderstood, match="headers found: '<b>Leistung</b>', 'LeiKa'"):
+        open_table(b"<b>Leistung</b>;LeiKa\nWohngeld;99115005104000\n", OFFERS)
+
+
 def test_limits_refuse_with_the_file_name_and_option(tmp_path: Path):
     data = ("Leistung;LeiKa\r\n" + "A;1\r\n" * 50).encode()
     with pytest.raises(TableRefused, match=r"big\.csv: the file has \d+ bytes.*max_file_bytes"):

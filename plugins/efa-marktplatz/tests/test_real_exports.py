@@ -348,3 +348,17 @@ def test_limits_refuse_an_export_with_its_name(tmp_path: Path):
         pull(offers=str(path), max_file_bytes=100)
     with pytest.raises(ValueError, match="max_rows must be at least 1"):
         MarktplatzConfig(offers=str(path), max_rows=0)
+
+
+def test_a_login_page_saved_as_the_export_is_not_understood(tmp_path: Path):
+    page = tmp_path / "angebote.csv"
+    page.write_bytes(
+        b"<!DOCTYPE html>\n<html><head><title>Marktplatz - Anmeldung</title></head>"
+        b"<body><form>Sitzung abgelaufen</form></body></html>\n"
+    )
+    with pytest.raises(SourceNotUnderstood) as raised:
+        pull(offers=str(page))
+    assert str(raised.value) == (
+        f"source 'mp', offers file {str(page)!r}: is a web page (HTML), not a table: perhaps "
+        "a login or error page was saved in place of the export"
+    )

@@ -44,6 +44,31 @@ Source = Union[str, "os.PathLike[str]", bytes, IO[bytes]]
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _EMPTY_ZIP: Final = b"PK\x05\x06"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: Files that are no table, told by their first bytes.
+_NOT_TABLES: Final = (
+    (b"%PDF", "a PDF document; export the list as CSV or XLSX"),
+    (b"\x1f\x8b", "gzip-compressed data; unpack it first"),
+)
+
+
+def _markup(head: Sequence[str]) -> str | None:
+    """Say what a text without a header row is when it is a web page or XML, else None.
+
+    A login or error page saved in place of the export is the usual case: its lines would
+    otherwise be reported as headers found (and so quoted into the run report).
+    """
+    text = "".join(line.strip() for line in head[:50]).lstrip("\ufeff").lower()
+    if not text.startswith("<"):
+        return None
+    if text.startswith(("<!doctype html", "<html")) or "<html" in text[:2000]:
+        return (
+            "is a web page (HTML), not a table: perhaps a login or error page was saved in "
+            "place of the export"
+        )
+    if text.startswith("<?xml"):
+        return "is XML, not a table (CSV or XLSX)"
+    return None
+
 
 #: The first cell of a footer or summary line: ``Exportiert am 05.11.2024``,
 #: ``Summe: 8 Vorgänge``, ``Anzahl Datensätze: 12``, ``Seite 1 von 2``, ``Stand: ...``.
@@ -229,6 +254,9 @@ class Rows:
                 raise SourceNotUnderstood(
                     "this is an old binary Excel file (.xls); save it as .xlsx or CSV"
                 )
+            for start, what in _NOT_TABLES:
+                if magic.startswith(start):
+                    raise SourceNotUnderstood(f"this is {what}, not a table")
             self.format = "csv"
             codec = choose_encoding(stream, encoding)
             head_lines = max(100, 5 * self.limits.header_search)
@@ -515,6 +543,9 @@ class Table(Rows):
         if found is None:
             raise self._not_understood("the file is empty (no header row)")
         if isinstance(found, MissingColumns):
+            markup = _markup(self._csv.head) if self._csv is not None else None
+            if markup is not None:  # say what it is; quote nothing of it
+                raise self._not_understood(markup)
             raise self._not_understood(f"no header row found: {found.message}")
         self.header_row = found.number
         self.columns = found.columns
