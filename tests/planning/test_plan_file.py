@@ -259,7 +259,7 @@ def test_a_lost_leading_zero_of_an_ars_number_is_restored(tmp_path: Path) -> Non
 def test_a_maintenance_page_saved_as_the_plan_is_not_understood(tmp_path: Path) -> None:
     path = tmp_path / "plan.xlsx"
     path.write_text("<html>Wartung</html>", encoding="utf-8")
-    with pytest.raises(SourceNotUnderstood, match="no header row found: no column for wave"):
+    with pytest.raises(SourceNotUnderstood, match=r"is a web page \(HTML\), not a table"):
         read_plan_file(PlanFileConfig(path=str(path), **TABLE_OPTIONS))
 
 
