@@ -474,8 +474,9 @@ class _SourceRun:
         for (kind, counter), n in sorted(self.by_kind.items()):
             if n:
                 by_kind.setdefault(kind, {})[counter] = n
+        named = f"source {self.name!r}"
         for message in self.warnings:
-            log.warning("%s", message)
+            log.warning("%s", message if message.startswith(named) else f"{named}: {message}")
         return SourceReport(
             source=self.name,
             run_id=self.run_id,

@@ -361,7 +361,7 @@ def _export_warnings(export: ExportSnapshot, label: str) -> list[str]:
             "left out of the snapshot"
         )
     for warning in warnings:
-        log.warning("%s: %s", label, warning)
+        log.debug("%s: %s", label, warning)  # the engine logs the run's warnings
     return warnings
 
 
