@@ -517,3 +517,19 @@ def test_every_route_is_accounted_for_on_a_messy_answer(efa_serve_asgi) -> None:
     assert accounting.stored == {"route": 3}
     assert accounting.quarantined == {"route": 2}
     assert accounting.skipped == {"route": 1}
+
+
+def test_links_that_are_no_urls_are_left_out_and_counted_for_the_run(efa_serve_asgi) -> None:
+    fake = RoutingApiFake(page_limit=2)
+    fake.add_route(KEY_A, "16055", name="Weimar", privacyPolicyUrl="siehe Aushang")
+    fake.add_route(KEY_A, "16055", name="Weimar 2", imprintUrl="https://weimar.example/imp")
+    fake.add_route(KEY_A, "16055", name="Weimar 3", privacyPolicyUrl="www.weimar.example/ds")
+    connector = make(efa_serve_asgi(fake) + "/v1", pairs=(f"{KEY_A}@16055",))
+    batches = list(pull_sync(connector))
+    routes = upserts(batches)
+    assert len(routes) == 3, "a link that is none never costs its route"
+    assert all(not b.warnings for b in batches[:-1])
+    assert batches[-1].warnings == (
+        "source 'routing': privacyPolicyUrl: not an http(s) URL; the route is kept without "
+        f"it: 2 routes (first at /routes {KEY_A}@16055 item 0: 'siehe Aushang')",
+    )

@@ -41,7 +41,7 @@ import datetime as dt
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -251,6 +251,9 @@ class FitConnectConnector(HttpConnector):
         self._keys: Mapping[str | None, Any] | None = None
         #: Route natural key -> signature evidence, for the routes of the latest pull.
         self.evidence: dict[str, RouteEvidence] = {}
+        #: (field, problem) -> [rows, first position, first value] of the links left out
+        #: in this pull; reported on its last batch.
+        self._dropped: dict[tuple[str, str], list[Any]] = {}
 
     async def setup(self) -> None:
         """Load the verification key (if configured) and create the HTTP client."""
@@ -398,6 +401,7 @@ class FitConnectConnector(HttpConnector):
         if not todo:  # resumed after the last pair: the snapshot is whole
             yield Batch((), cursor, complete=True)
             return
+        self._dropped = {}
         for number, ((leika_key, ars), offset) in enumerate(todo, start=1):
             last_pair = number == len(todo)
             params = httpx.QueryParams(
@@ -415,14 +419,33 @@ class FitConnectConnector(HttpConnector):
                 at = int(page.response.request.url.params.get("offset", "0"))
                 changes, rejected, skipped = self._page(leika_key, ars, at, page.items, seen)
                 position = "end" if page.last else str(at + len(page.items))
+                complete = page.last and last_pair
+                warnings = self.take_warnings()
+                if complete:  # the links left out, once for the whole pull
+                    warnings += self._dropped_lines()
                 yield Batch(
                     changes,
                     f"{leika_key}@{ars}:{position}",
-                    complete=page.last and last_pair,
+                    complete=complete,
                     rejected=rejected,
                     skipped=skipped,
-                    warnings=self.take_warnings(),
+                    warnings=warnings,
                 )
+
+    def _dropped_lines(self) -> tuple[str, ...]:
+        return tuple(
+            f"source {self.name!r}: {field}: {problem}: {count} route{'' if count == 1 else 's'}"
+            f" (first at {position}: {value!r})"
+            for (field, problem), (count, position, value) in self._dropped.items()
+        )
+
+    def _drop(self, field: str, problem: str, position: str, value: object) -> None:
+        log.debug("%s: %s: %s %r: %s", self.label, position, field, value, problem)
+        entry = self._dropped.get((field, problem))
+        if entry is None:
+            self._dropped[(field, problem)] = [1, position, value]
+        else:
+            entry[0] += 1
 
     def _page(
         self, leika_key: LeikaKey, ars: Ars, offset: int, items: Sequence[Any], seen: set[str]
@@ -433,7 +456,7 @@ class FitConnectConnector(HttpConnector):
         for index, item in enumerate(items):
             position = f"/routes {leika_key}@{ars} item {offset + index}"
             try:
-                record, evidence = self._route(leika_key, ars, item)
+                record, evidence = self._route(leika_key, ars, item, position)
             except _Invalid as exc:
                 rejected.append(Rejected("route", position, item, [(exc.path, exc.message)]))
                 continue
@@ -449,7 +472,9 @@ class FitConnectConnector(HttpConnector):
             changes.append(Upsert(record))
         return changes, rejected, skipped
 
-    def _route(self, leika_key: LeikaKey, ars: Ars, item: object) -> tuple[Route, RouteEvidence]:
+    def _route(
+        self, leika_key: LeikaKey, ars: Ars, item: object, position: str = ""
+    ) -> tuple[Route, RouteEvidence]:
         if not isinstance(item, dict):
             raise _Invalid("$", f"expected an object, got {type(item).__name__}")
         destination = item.get("destinationId")
@@ -476,7 +501,7 @@ class FitConnectConnector(HttpConnector):
             destination_id = uuid.UUID(str(destination))
         except ValueError as exc:
             raise _Invalid("$.destinationId", str(exc)) from None
-        links = _links(item, self.label)
+        links = _links(item, lambda field, url: self._drop(field, _NO_URL, position, url))
         try:
             record = Route(
                 leika_key=leika_key,
@@ -539,15 +564,18 @@ _LINKS = {
 }
 
 
-def _links(item: Mapping[str, Any], label: str) -> dict[str, str]:
-    """Return the destination's links that are http(s) URLs; others are dropped (logged)."""
+_NO_URL = "not an http(s) URL; the route is kept without it"
+
+
+def _links(item: Mapping[str, Any], drop: Callable[[str, str], None]) -> dict[str, str]:
+    """Return the destination's links that are http(s) URLs; *drop* hears of the others."""
     links: dict[str, str] = {}
     for source, field in _LINKS.items():
         url = _text(item.get(source))
         if url is None:
             continue
         if not url.lower().startswith(("https://", "http://")) or any(c.isspace() for c in url):
-            log.warning("%s: %s %r is not an http(s) URL; not kept", label, source, url)
+            drop(source, url)
             continue
         links[field] = url
     return links
