@@ -152,3 +152,28 @@ def test_rows_changed_to_fit_are_summed_up_on_the_last_batch(tmp_path: Path) -> 
     )
     upserts = [u.record for b in batches for u in b.changes if isinstance(u, Upsert)]
     assert all(r.url.startswith("https://") for r in upserts)
+
+
+def test_a_url_that_is_none_never_costs_its_row(tmp_path: Path) -> None:
+    def row(ars: str, url: str) -> dict[str, object]:
+        return {"leika_key": "99102013000000", "leika_name": "Führerschein", "ars": ars, "url": url}
+
+    path = tmp_path / "saved.json"
+    rows = [
+        row("160510000000", "nicht angegeben"),
+        row("160530000000", "https://jena.example/fs"),
+        row("160550000000", "folgt"),
+    ]
+    path.write_text(json.dumps({"content": rows}), encoding="utf-8")
+    assert_accounted(connector(path), {"availability": 3})
+    batches = pull(connector(path))
+    assert [b.rejected for b in batches] == [()] * len(batches)
+    urls = {u.record.ars.value: u.record.url for b in batches for u in b.changes}
+    assert urls == {"16051": None, "16053": "https://jena.example/fs", "16055": None}
+    assert (
+        batches[-1]
+        .warnings[-1]
+        .endswith(
+            "2 rows with a url that is no http(s) URL, stored without one (first: saved.json row 1)"
+        )
+    )

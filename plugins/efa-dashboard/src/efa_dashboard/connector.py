@@ -166,6 +166,7 @@ class Normalised:
 _NO_SCHEME = "a url without scheme, stored with https://"
 _OZGID_0 = "ozgid 0, stored without an OZG-Leistung"
 _NO_LAND = "an ars_federal_state that is no Land, stored without one"
+_NO_URL = "a url that is no http(s) URL, stored without one"
 
 
 def _normalised_url(value: object, position: str, normalised: Normalised | None) -> str | None:
@@ -178,6 +179,17 @@ def _normalised_url(value: object, position: str, normalised: Normalised | None)
         if normalised is not None:
             normalised.note(_NO_SCHEME, position)
         url = "https://" + url
+    if (
+        not url.lower().startswith(("https://", "http://"))
+        or not url.split("//", 1)[1]
+        or any(c.isspace() for c in url)
+    ):
+        # the availability is what counts; a url that is none ('nicht angegeben') must not
+        # cost the row (issue 10)
+        log.warning("%s: url %r is no http(s) URL; stored without one", position, url)
+        if normalised is not None:
+            normalised.note(_NO_URL, position)
+        return None
     return url
 
 
@@ -191,7 +203,8 @@ def row_to_record(
     """Map one ``DvDataDto`` row (its ARS already read) to an ``availability`` record.
 
     What the spec allows is kept: a URL without scheme (``www.x.de/a``) gets ``https://``
-    and an ``ozgid`` of 0 (no OZG-Leistung) is stored as none, each with a warning (logged,
+    and an ``ozgid`` of 0 (no OZG-Leistung) is stored as none; a url that is none
+    (``nicht angegeben``) is left out, never costing the row.  Each with a warning (logged,
     and counted in *normalised* for the run's warnings).
 
     :raises efa_core.errors.ValidationError: naming each field that does not fit.
