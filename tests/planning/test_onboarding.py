@@ -179,8 +179,11 @@ def test_xzufi_message_parses_back_and_questionnaires_open_in_openpyxl(
     }
     assert {str(r.leika_key) for r in back} == {str(L1)}
     weimar = next(p for p in package.questionnaires if WEIMAR in p.name and p.suffix == ".xlsx")
-    sheet = openpyxl.load_workbook(weimar, read_only=True).active
-    rows = list(sheet.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(weimar, read_only=True)
+    try:  # a read-only workbook keeps its file open until closed
+        rows = list(book.active.iter_rows(values_only=True))
+    finally:
+        book.close()
     assert rows[0] == QUESTIONNAIRE_COLUMNS
     assert [r[3] for r in rows[1:]] == [key for key, _ in QUESTIONNAIRE_FIELDS]
     answers = {r[3]: (r[5], r[6]) for r in rows[1:]}
