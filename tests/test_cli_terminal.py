@@ -139,3 +139,24 @@ def test_lines_printed_under_the_progress_bars_are_filtered(
     assert "warning: nameklick" in terminal.getvalue()
     assert "\x1b]52" not in terminal.getvalue()
     assert "\x1b]8" not in terminal.getvalue()
+
+
+def test_an_unexpected_errors_traceback_is_filtered_too() -> None:
+    # An uncaught exception is printed by Python after efa's output filter has ended.
+    import subprocess
+    import sys
+
+    program = (
+        "from efa_core.cli import main\n"
+        "@main.command('boom')\n"
+        "def boom():\n"
+        f"    raise RuntimeError('bad ' + {OSC52!r} + ' data')\n"
+        "main(['boom'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "RuntimeError: bad  data" in done.stderr
+    assert "Traceback (most recent call last)" in done.stderr
+    assert not UNSAFE.findall(done.stderr)

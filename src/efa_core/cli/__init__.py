@@ -7,18 +7,25 @@ escape sequence from the data reaches the terminal.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
 from efa_core import __version__
-from efa_core.cli._terminal import for_terminal, safe_output
+from efa_core.cli._terminal import excepthook, for_terminal, safe_output
 
 __all__ = ["main"]
 
 
 class _Efa(click.Group):
     """The ``efa`` group: output and error messages without control or escape sequences."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run ``efa``; an uncaught exception's traceback is printed filtered too."""
+        if sys.excepthook is sys.__excepthook__:
+            sys.excepthook = excepthook
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         with safe_output():

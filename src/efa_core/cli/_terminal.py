@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import traceback
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["SafeStream", "for_terminal", "safe_output", "unfiltered"]
+__all__ = ["SafeStream", "excepthook", "for_terminal", "safe_output", "unfiltered"]
 
 #: The colour and style sequences (SGR) that rich and click write.
 _SGR = r"\x1b\[[0-9;:]*m"
@@ -107,3 +109,14 @@ def safe_output() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    """Print an uncaught exception's traceback as Python does, through :func:`for_terminal`.
+
+    An unexpected error's message may quote data; ``efa`` installs this as
+    :data:`sys.excepthook` when it runs as a program.
+    """
+    text = "".join(traceback.format_exception(kind, value, tb))
+    sys.stderr.write(for_terminal(text))
+    sys.stderr.flush()
