@@ -55,7 +55,7 @@ class SchemaError(EfaError):
 
     def __init__(self, message: str, *, outdated: bool = False) -> None:
         super().__init__(message)
-        #: The schema is older than this efa-core's (or missing): a migration would help.
+        #: The schema is older than this efa-core's, or there is none: a migration would help.
         self.outdated = outdated
 
 
