@@ -10,6 +10,7 @@ import attrs
 import pytest
 from efa_xzufi import LeistungIndex, parse_transfer_message
 from efa_xzufi.connector import XZuFiDirConfig, XZuFiDirConnector
+from test_real_exports import count_input
 
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import Delete, Rejected, Upsert, check_sync, pull_sync, push_sync
@@ -67,6 +68,10 @@ class TestConformance(ConnectorConformance):
     def failing_connector(self, tmp_path):
         return make(tmp_path / "no-such-export")
 
+    @pytest.fixture
+    def input_counts(self, export):
+        return count_input(export)  # with lxml, independently of efa-xzufi
+
 
 class TestConformanceOverHttp(ConnectorConformance):
     @pytest.fixture
@@ -77,6 +82,10 @@ class TestConformanceOverHttp(ConnectorConformance):
     @pytest.fixture
     def failing_connector(self, efa_serve_asgi, tmp_path):
         return make(efa_serve_asgi(directory_app(tmp_path)))
+
+    @pytest.fixture
+    def input_counts(self, export):
+        return count_input(export)
 
 
 def test_pull_maps_the_whole_directory(export):
