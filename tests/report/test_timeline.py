@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from efa_core.model import Stage
-from efa_core.report import stage_timeline
-from efa_core.store import Store, utcnow
+from efa_core.ids import Ars, LeikaKey
+from efa_core.model import (
+    Agreement,
+    AgreementState,
+    Area,
+    Responsibility,
+    Service,
+    Stage,
+    TargetKind,
+)
+from efa_core.report import Timeline, stage_timeline
+from efa_core.rollout import RolloutView
+from efa_core.store import Store, open_store, utcnow
 
-from .helpers import at
+from .helpers import at, put, subscriber
 
 
 def test_source_clock_follows_the_record_dates(small_store: Store) -> None:
@@ -55,3 +67,91 @@ def test_bad_arguments(small_store: Store) -> None:
         stage_timeline(small_store, clock="wall")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no timezone"):
         stage_timeline(small_store, [at(2024, 1, 1).replace(tzinfo=None)])
+
+
+def _national_like(store: Store, services: int, gemeinden: int = 300) -> None:
+    """*services* services, each published and contracted in every one of *gemeinden*."""
+    kreise = [f"160{k:02d}" for k in range(1, 4)]
+    register = [Area(ars=Ars("16"), name="Thüringen", area_type="Land", population=1)]
+    register += [Area(ars=Ars(k), name=f"Kreis {k}", parent=Ars("16")) for k in kreise]
+    places = [f"{kreise[i % 3]}0001{i:03d}" for i in range(gemeinden)]
+    register += [
+        Area(ars=Ars(a), name=f"Gemeinde {a}", parent=Ars(a[:5]), population=100) for a in places
+    ]
+    put(store, "register", register)
+    leika = [LeikaKey(f"99115005{i:06d}") for i in range(services)]
+    put(
+        store,
+        "registry",
+        [Service(key=f"svc{i}", name=f"Service {i}", leika_keys=(k,)) for i, k in enumerate(leika)]
+        + [
+            Agreement(
+                service_key=f"svc{i}",
+                subscriber=subscriber(a, a),
+                state=AgreementState.CONTRACTED,
+                state_since=at(2024, 1 + n % 12, 1),
+            )
+            for i in range(services)
+            for n, a in enumerate(places)
+        ],
+    )
+    put(
+        store,
+        "lrs",
+        [
+            Responsibility(
+                leika_key=k,
+                ars=Ars(a),
+                target_kind=TargetKind.ONLINEDIENST,
+                target_id=f"od{i}",
+                modified_at=at(2024, 6, 1 + n % 28),
+            )
+            for i, k in enumerate(leika)
+            for n, a in enumerate(places)
+        ],
+    )
+
+
+def _timeline_peak(tmp_path: Path, services: int) -> tuple[int, Timeline]:
+    with open_store(f"sqlite:///{tmp_path / f'{services}.db'}") as store:
+        _national_like(store, services)
+        view = RolloutView(store)
+        view.derive()
+        tracemalloc.start()
+        try:
+            timeline = stage_timeline(
+                store, [at(2024, 3, 1), at(2024, 12, 31)], clock="source", view=view
+            )
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return peak, timeline
+
+
+def test_the_timeline_holds_one_service_at_a_time(tmp_path: Path) -> None:
+    # Issue 15: the timeline used to replay every record into a scratch store per date;
+    # now its memory is one service's rows, so 8x the services must not cost 8x the memory.
+    small, few = _timeline_peak(tmp_path, 2)
+    large, many = _timeline_peak(tmp_path, 16)
+    assert [p.reached[Stage.PUBLISHED] for p in many.points] == [0, 16 * 300]
+    assert [p.reached[Stage.CONTRACTED] for p in few.points] == [
+        2 * 300 * 3 // 12,
+        2 * 300,
+    ]  # Jan.-Mar. 1st
+    assert large < small * 1.5, (small, large)
+
+
+def test_a_row_counts_from_its_first_evidence_and_rises_with_later_evidence(
+    small_store: Store,
+) -> None:
+    # Weimar (kreisfrei): contracted 2024-01-10, published 2024-03-01, routed 2024-04-01,
+    # live 2024-05-01 (the dashboard names the Kreis key 16055).
+    dates = [at(2024, 1, 15), at(2024, 3, 15), at(2024, 4, 15), at(2024, 5, 15)]
+    timeline = stage_timeline(
+        small_store, dates, clock="source", services=["anmeldung"], within="16055"
+    )
+    exact = [
+        next(s for s in Stage if p.exactly[s]) if sum(p.exactly.values()) == 1 else None
+        for p in timeline.points
+    ]
+    assert exact == [Stage.CONTRACTED, Stage.PUBLISHED, Stage.ROUTABLE, Stage.LIVE]

@@ -219,7 +219,7 @@ def collect_report(
         stage).
     :param options: finding rule options (see :func:`~efa_core.rollout.run_findings`).
     :param now: the report's time (default: now, UTC); findings measure against it.
-    :param timeline: compute the stage-over-time series (one derivation per date).
+    :param timeline: compute the stage-over-time series (:func:`stage_timeline`).
     :param identity: the view's rules (``IdentityRules.from_config(config, registry)``);
         default: what the sources say alone.
     :param plans: compute plan vs actual (measured on the day of *now*) for every plan in
@@ -282,7 +282,9 @@ def collect_report(
         del by_service
     area_names = {ars: info.name for ars, info in index.areas.items() if info.name}
     series = (
-        stage_timeline(store, clock=timeline_clock, services=keys, within=within)
+        stage_timeline(
+            store, clock=timeline_clock, services=keys, within=within, view=view, areas=index
+        )
         if timeline
         else None
     )
