@@ -83,6 +83,7 @@ class M:
     )
     ALL_AREAS = Text(de="alle Gebiete und Dienste", en="all areas and services")
     FILTER_LAND = Text(de="Land {name} ({code})", en="Land {name} ({code})")
+    FILTER_KREIS = Text(de="Kreis {label}", en="Kreis {label}")
     FILTER_SERVICES = Text(de="Dienste {keys}", en="services {keys}")
     FILTER_STAGES = Text(de="Zeilen im Stand {stages}", en="rows at {stages}")
     COUNTS = Text(
@@ -103,6 +104,11 @@ class M:
     PER_KREIS_CHART = Text(
         de="Stand je Kreis: Paare aus Dienst × Gemeinde in jedem Stand",
         en="Stages per Kreis: service × Gemeinde pairs at each stage",
+    )
+    PER_LAND = Text(de="Stand je Land", en="Stages per Land")
+    PER_LAND_CHART = Text(
+        de="Stand je Land: Paare aus Dienst × Gemeinde in jedem Stand",
+        en="Stages per Land: service × Gemeinde pairs at each stage",
     )
     PER_KREIS_BAR = Text(de="{name}: {n} × {stage}", en="{name}: {n} × {stage}")
     PER_KREIS_LIVE = Text(de="online {live}/{total}", en="live {live}/{total}")
@@ -137,6 +143,20 @@ class M:
     FINDINGS_N = Text(de="Befunde ({n})", en="Findings ({n})")
     ROWS_N = Text(de="Rollout-Zeilen ({n})", en="Rollout rows ({n})")
     NONE = Text(de="Keine.", en="None.")
+    MORE_ROWS = Text(
+        de="{shown} von {total} Zeilen aufgeführt; alle: --format csv oder --format json.",
+        en="{shown} of {total} rows listed; all of them: --format csv or --format json.",
+    )
+    MORE_FINDINGS = Text(
+        de="{shown} von {total} Befunden aufgeführt; alle: --format json.",
+        en="{shown} of {total} findings listed; all of them: --format json.",
+    )
+    NO_DETAIL = Text(
+        de="Deutschland insgesamt: nur Übersichten, Befunde gezählt. Die Einzelheiten eines "
+        "Gebiets: --land, --kreis oder --service; alle Zeilen: --format csv.",
+        en="Germany as a whole: summaries only, findings counted. The detail of a scope: "
+        "--land, --kreis or --service; every row: --format csv.",
+    )
     NO_FINDINGS = Text(de="keine Befunde", en="no findings")
     MARK_OFFLINE = Text(de="Dashboard: offline", en="dashboard: offline")
     OFFLINE = Text(de="(offline)", en="(offline)")
@@ -206,6 +226,7 @@ class M:
     COL_COVERAGE = Text(de="Abdeckung", en="Coverage")
     COL_SEVERITY = Text(de="Schwere", en="Severity")
     COL_RULE = Text(de="Regel", en="Rule")
+    COL_FINDINGS = Text(de="Befunde", en="Findings")
     COL_AREA = Text(de="Gebiet", en="Area")
     COL_MESSAGE = Text(de="Meldung", en="Message")
     COL_EVIDENCE = Text(de="Belege", en="Evidence")

@@ -144,3 +144,46 @@ def build_small_store(store: Store) -> None:
             )
         ],
     )
+
+
+def national_like(store: Store, services: int, gemeinden: int = 300) -> None:
+    """*services* services, each published and contracted in every one of *gemeinden*."""
+    kreise = [f"160{k:02d}" for k in range(1, 4)]
+    register = [Area(ars=Ars("16"), name="Thüringen", area_type="Land", population=1)]
+    register += [Area(ars=Ars(k), name=f"Kreis {k}", parent=Ars("16")) for k in kreise]
+    places = [f"{kreise[i % 3]}0001{i:03d}" for i in range(gemeinden)]
+    register += [
+        Area(ars=Ars(a), name=f"Gemeinde {a}", parent=Ars(a[:5]), population=100) for a in places
+    ]
+    put(store, "register", register)
+    leika = [LeikaKey(f"99115005{i:06d}") for i in range(services)]
+    put(
+        store,
+        "registry",
+        [Service(key=f"svc{i}", name=f"Service {i}", leika_keys=(k,)) for i, k in enumerate(leika)]
+        + [
+            Agreement(
+                service_key=f"svc{i}",
+                subscriber=subscriber(a, a),
+                state=AgreementState.CONTRACTED,
+                state_since=at(2024, 1 + n % 12, 1),
+            )
+            for i in range(services)
+            for n, a in enumerate(places)
+        ],
+    )
+    put(
+        store,
+        "lrs",
+        [
+            Responsibility(
+                leika_key=k,
+                ars=Ars(a),
+                target_kind=TargetKind.ONLINEDIENST,
+                target_id=f"od{i}",
+                modified_at=at(2024, 6, 1 + n % 28),
+            )
+            for i, k in enumerate(leika)
+            for n, a in enumerate(places)
+        ],
+    )

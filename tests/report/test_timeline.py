@@ -8,21 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from efa_core.ids import Ars, LeikaKey
-from efa_core.model import (
-    Agreement,
-    AgreementState,
-    Area,
-    Responsibility,
-    Service,
-    Stage,
-    TargetKind,
-)
+from efa_core.model import Stage
 from efa_core.report import Timeline, stage_timeline
 from efa_core.rollout import RolloutView
 from efa_core.store import Store, open_store, utcnow
 
-from .helpers import at, put, subscriber
+from .helpers import at, national_like
 
 
 def test_source_clock_follows_the_record_dates(small_store: Store) -> None:
@@ -69,52 +60,9 @@ def test_bad_arguments(small_store: Store) -> None:
         stage_timeline(small_store, [at(2024, 1, 1).replace(tzinfo=None)])
 
 
-def _national_like(store: Store, services: int, gemeinden: int = 300) -> None:
-    """*services* services, each published and contracted in every one of *gemeinden*."""
-    kreise = [f"160{k:02d}" for k in range(1, 4)]
-    register = [Area(ars=Ars("16"), name="Thüringen", area_type="Land", population=1)]
-    register += [Area(ars=Ars(k), name=f"Kreis {k}", parent=Ars("16")) for k in kreise]
-    places = [f"{kreise[i % 3]}0001{i:03d}" for i in range(gemeinden)]
-    register += [
-        Area(ars=Ars(a), name=f"Gemeinde {a}", parent=Ars(a[:5]), population=100) for a in places
-    ]
-    put(store, "register", register)
-    leika = [LeikaKey(f"99115005{i:06d}") for i in range(services)]
-    put(
-        store,
-        "registry",
-        [Service(key=f"svc{i}", name=f"Service {i}", leika_keys=(k,)) for i, k in enumerate(leika)]
-        + [
-            Agreement(
-                service_key=f"svc{i}",
-                subscriber=subscriber(a, a),
-                state=AgreementState.CONTRACTED,
-                state_since=at(2024, 1 + n % 12, 1),
-            )
-            for i in range(services)
-            for n, a in enumerate(places)
-        ],
-    )
-    put(
-        store,
-        "lrs",
-        [
-            Responsibility(
-                leika_key=k,
-                ars=Ars(a),
-                target_kind=TargetKind.ONLINEDIENST,
-                target_id=f"od{i}",
-                modified_at=at(2024, 6, 1 + n % 28),
-            )
-            for i, k in enumerate(leika)
-            for n, a in enumerate(places)
-        ],
-    )
-
-
 def _timeline_peak(tmp_path: Path, services: int) -> tuple[int, Timeline]:
     with open_store(f"sqlite:///{tmp_path / f'{services}.db'}") as store:
-        _national_like(store, services)
+        national_like(store, services)
         view = RolloutView(store)
         view.derive()
         tracemalloc.start()

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from efa_core.report.data import ReportData, collect_report, row_to_dict
+from efa_core.report.data import ReportData, collect_report, iter_report_rows, row_to_dict
 from efa_core.report.demo import DemoError, DemoResult, check_plugins, run_demo
 from efa_core.report.formats import (
     findings_table,
@@ -18,6 +18,7 @@ from efa_core.report.formats import (
     render_json,
     render_table,
     rollout_table,
+    write_csv,
 )
 from efa_core.report.html import render_html
 from efa_core.report.timeline import Timeline, TimelinePoint, stage_timeline
@@ -31,6 +32,7 @@ __all__ = [
     "check_plugins",
     "collect_report",
     "findings_table",
+    "iter_report_rows",
     "render_csv",
     "render_html",
     "render_json",
@@ -39,4 +41,5 @@ __all__ = [
     "row_to_dict",
     "run_demo",
     "stage_timeline",
+    "write_csv",
 ]

@@ -11,7 +11,8 @@ from :func:`~efa_core.rollout.planning.plan_status`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,7 +40,14 @@ from efa_core.rollout._gc import gc_paused as _gc_paused
 from efa_core.rollout.planning import PlanStatus, load_plans, plan_status
 from efa_core.store import Store
 
-__all__ = ["ReportData", "agreement_text", "collect_report", "evidence_text", "row_to_dict"]
+__all__ = [
+    "ReportData",
+    "agreement_text",
+    "collect_report",
+    "evidence_text",
+    "iter_report_rows",
+    "row_to_dict",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +79,33 @@ class ReportData:
     timeline: Timeline | None
     #: Plan vs actual of the plans in the store (those of the report's Land and services).
     plans: tuple[PlanStatus, ...] = ()
+    #: The Kreis (or other area inside the Land) the report is limited to, as an ARS.
+    kreis: str | None = None
+    #: Whether :attr:`rows` and :attr:`findings` list everything in scope; ``False``: the
+    #: national summary, where they are empty and only counted (:attr:`row_count`,
+    #: :attr:`finding_counts`).
+    detail: bool = True
+    #: The rows in scope (after the stage filter), listed or not.
+    row_count: int = 0
+    #: Findings in scope by ``(rule, severity)``, listed or not.
+    finding_counts: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+
+    @property
+    def within(self) -> str | None:
+        """The ARS prefix of the report's area (``None``: Germany)."""
+        if self.kreis is not None:
+            return self.kreis
+        return None if self.land is None else self.land.code
+
+    @property
+    def group_level(self) -> ArsLevel:
+        """The level of :attr:`CoverageReport.groups`: Länder for Germany, else Kreise."""
+        return ArsLevel.LAND if self.within is None else ArsLevel.KREIS
+
+    @property
+    def finding_total(self) -> int:
+        """The findings in scope, listed or not."""
+        return sum(self.finding_counts.values())
 
     def area_label(self, ars: Ars | str | None) -> str:
         """Return ``"<ARS> <name>"`` (or the ARS alone if the name is unknown, "-" for None)."""
@@ -102,6 +137,13 @@ class ReportData:
             "generated_at": self.generated_at.isoformat(),
             "store": self.store_url,
             "land": None if self.land is None else self.land.abbreviation,
+            "kreis": self.kreis,
+            "detail": self.detail,
+            "row_count": self.row_count,
+            "finding_counts": [
+                {"rule": rule, "severity": severity, "count": n}
+                for (rule, severity), n in sorted(self.finding_counts.items())
+            ],
             "filters": {
                 "services": list(self.service_filter),
                 "stages": [s.value for s in self.stages],
@@ -120,6 +162,22 @@ class ReportData:
             "timeline": None if self.timeline is None else self.timeline.to_dict(),
             "plans": [p.to_dict(cells=True) for p in self.plans],
         }
+
+
+def iter_report_rows(
+    store: Store, data: ReportData, identity: IdentityRules | None = None
+) -> Iterator[RolloutRow]:
+    """Yield the rows of *data*'s scope (Land or Kreis, services, stages), service by service.
+
+    For a report collected with ``detail=False``: the rows it counted, read again one
+    service at a time, so that a CSV of every row of Germany needs one service's memory.
+    *identity* must be the rules the report was collected with.
+    """
+    view = RolloutView(store, identity)
+    for key in data.services:
+        for row in view.rows(key, within=data.within):
+            if not data.stages or row.stage in data.stages:
+                yield row
 
 
 def row_to_dict(row: RolloutRow, area_name: str | None = None) -> dict[str, Any]:
@@ -192,11 +250,26 @@ def _parse_land(land: Land | str | None) -> Land | None:
         raise EfaError(f"unknown Land {land!r}: {exc}") from exc
 
 
+def _parse_scope(land: Land | str | None, kreis: str | None) -> tuple[Land | None, str | None]:
+    """Return the Land and the Kreis ARS of the scope (the Kreis implies its Land)."""
+    chosen = _parse_land(land)
+    if kreis is None:
+        return chosen, None
+    text = str(kreis).strip()
+    if not text.isdigit() or not 3 <= len(text) <= 12:
+        raise EfaError(f"--kreis wants the ARS of a Kreis (5 digits, e.g. 16055), got {kreis!r}")
+    of_kreis = _parse_land(text[:2])
+    if chosen is not None and of_kreis is not None and chosen.code != of_kreis.code:
+        raise EfaError(f"Kreis {text} lies in {of_kreis.name_de}, not in {chosen.name_de}")
+    return of_kreis, text
+
+
 def collect_report(
     store: Store,
     rules: Mapping[str, Callable[..., Any]],
     *,
     land: Land | str | None = None,
+    kreis: str | None = None,
     services: Iterable[str] = (),
     stages: Iterable[Stage | str] = (),
     options: Mapping[str, Any] | None = None,
@@ -206,6 +279,7 @@ def collect_report(
     title: str | None = None,
     identity: IdentityRules | None = None,
     plans: bool = True,
+    detail: bool = True,
 ) -> ReportData:
     """Refresh the derived view of *store* and collect what a report shows.
 
@@ -214,6 +288,7 @@ def collect_report(
         :class:`~efa_core.ids.Land`): rows, coverage, findings and timeline.  The finding
         rules see the rows inside the Land (``within=`` of
         :func:`~efa_core.rollout.run_findings`).
+    :param kreis: only areas inside this Kreis (its ARS, e.g. ``"16055"``); implies its Land.
     :param services: only these service keys (default: every service).
     :param stages: only rows at these stages (the coverage and timeline still count every
         stage).
@@ -225,12 +300,22 @@ def collect_report(
     :param plans: compute plan vs actual (measured on the day of *now*) for every plan in
         the store whose Land is the report's (any, without *land*) and that has one of the
         reported services (only those services).
-    :raises efa_core.errors.EfaError: an unknown Land, service or stage, or two sources
-        holding a plan with the same key.
+    :param detail: list every row and finding in scope (:attr:`ReportData.rows`,
+        :attr:`ReportData.findings`); ``False`` only counts them: a summary whose memory
+        does not grow with the store (what ``efa report --format html`` makes for all of
+        Germany).
+    :raises efa_core.errors.EfaError: an unknown Land, Kreis, service or stage, or two
+        sources holding a plan with the same key.
+
+    The rows are read service by service: each service's rows are judged by the finding
+    rules and counted, then dropped unless they are listed.
+
+    .. versionchanged:: 0.2.0
+       *kreis* and *detail*.
     """
     moment = now or datetime.now(timezone.utc)
-    chosen_land = _parse_land(land)
-    within = None if chosen_land is None else chosen_land.code
+    chosen_land, chosen_kreis = _parse_scope(land, kreis)
+    within = chosen_kreis or (None if chosen_land is None else chosen_land.code)
     try:
         stage_filter = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
     except ValueError as exc:
@@ -249,37 +334,41 @@ def collect_report(
         )
     keys = list(wanted) or list(known)
     selected = {k: known[k] for k in keys}
+    show = detail
+    by = ArsLevel.LAND if within is None else ArsLevel.KREIS
+    listed: list[RolloutRow] = []
+    found: list[Finding] = []
+    counts: Counter[tuple[str, str]] = Counter()
+    row_count = 0
+    reports: list[CoverageReport] = []
     with _gc_paused():
         index = AreaIndex.load(store)
-        # every row inside the Land, read once: the report shows them, the findings judge them
-        by_service = {key: list(view.rows(key, within=within)) for key in keys}
-        rows = tuple(
-            row
-            for key in keys
-            for row in by_service[key]
-            if not stage_filter or row.stage in stage_filter
-        )
-        reports = tuple(
-            coverage(view, key, within=within, by=ArsLevel.KREIS, areas=index) for key in keys
-        )
-        found = tuple(
-            run_findings(
+        for key in keys:
+            # the service's rows inside the scope, read once: listed, counted and judged
+            service_rows = list(view.rows(key, within=within))
+            chosen = [r for r in service_rows if not stage_filter or r.stage in stage_filter]
+            row_count += len(chosen)
+            if show:
+                listed.extend(chosen)
+            del chosen
+            reports.append(coverage(view, key, within=within, by=by, areas=index))
+            for finding in run_findings(
                 view,
                 rules,
-                services=keys,
+                services=[key],
                 now=moment,
                 options=options or {},
                 areas=index,
                 within=within,
-                rows=by_service,
-            )
-        )
+                rows={key: service_rows},
+            ):
+                counts[(finding.rule, finding.severity.value)] += 1
+                if show:
+                    found.append(finding)
+            del service_rows
         statuses = (
-            _plan_statuses(view, keys, bool(wanted), chosen_land, by_service, index, moment)
-            if plans
-            else ()
+            _plan_statuses(view, keys, bool(wanted), chosen_land, index, moment) if plans else ()
         )
-        del by_service
     area_names = {ars: info.name for ars, info in index.areas.items() if info.name}
     series = (
         stage_timeline(
@@ -289,6 +378,8 @@ def collect_report(
         else None
     )
     default_title = "EfA-Rollout" + ("" if chosen_land is None else f" {chosen_land.name_de}")
+    if chosen_kreis is not None:
+        default_title += f" {index.name(chosen_kreis) or chosen_kreis}"
     return ReportData(
         title=title or default_title,
         generated_at=moment,
@@ -297,12 +388,16 @@ def collect_report(
         stages=stage_filter,
         service_filter=tuple(wanted),
         services=selected,
-        rows=rows,
+        rows=tuple(listed),
         area_names=area_names,
-        coverage=reports,
-        findings=found,
+        coverage=tuple(reports),
+        findings=tuple(found),
         timeline=series,
         plans=statuses,
+        kreis=chosen_kreis,
+        detail=show,
+        row_count=row_count,
+        finding_counts=dict(counts),
     )
 
 
@@ -311,7 +406,6 @@ def _plan_statuses(
     keys: Sequence[str],
     filtered: bool,
     land: Land | None,
-    rows: Mapping[str, Sequence[RolloutRow]],
     index: AreaIndex,
     moment: datetime,
 ) -> tuple[PlanStatus, ...]:
@@ -324,12 +418,11 @@ def _plan_statuses(
     for plan in load_plans(view.store):
         if land is not None and plan.land != land:
             continue
-        given: dict[str, Sequence[RolloutRow]] = {}
+        given: list[str] = []
         for key in plan.service_keys:  # a plan may name the offer by any of its ids
             info = view.service(key)
-            resolved = key if info is None else info.key
-            if resolved in keys:
-                given[key] = rows[resolved]
+            if (key if info is None else info.key) in keys:
+                given.append(key)
         if filtered and not given:
             continue
         out.append(
@@ -338,8 +431,7 @@ def _plan_statuses(
                 plan,
                 today=moment.date(),
                 areas=index,
-                services=list(given) if filtered else None,
-                rows=given,
+                services=given if filtered else None,
             )
         )
     return tuple(out)

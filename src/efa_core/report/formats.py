@@ -4,11 +4,12 @@
   :func:`render_table` renders both as text (what ``efa report --format table`` prints).
   Their labels, stage names and dates are German by default, English with ``lang="en"``
   (:mod:`efa_core.i18n`).
-* :func:`render_csv`: one line per derived row (service × area), with the sources of its
-  evidence, whether another solution is in use or evidence is ambiguous there, and its
-  notes, written by :class:`efa_core.tabular.SafeCsvWriter`: a ``'`` before every place a
-  spreadsheet would start a formula (also after a ``;`` inside a value, a no-break space or
-  in fullwidth ``＝``), and every value with a ``;`` or ``,`` quoted.
+* :func:`render_csv` (:func:`write_csv` to a file, streaming): one line per derived row
+  (service × area), with the sources of its evidence, whether another solution is in use
+  or evidence is ambiguous there, and its notes, written by
+  :class:`efa_core.tabular.SafeCsvWriter`: a ``'`` before every place a spreadsheet would
+  start a formula (also after a ``;`` inside a value, a no-break space or in fullwidth
+  ``＝``), and every value with a ``;`` or ``,`` quoted.
 * :func:`render_json`: :meth:`ReportData.to_dict <efa_core.report.data.ReportData.to_dict>`
   as indented JSON.
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
+from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -28,7 +31,7 @@ from rich.text import Text
 from efa_core.i18n import M, translator
 from efa_core.model import Stage
 from efa_core.report.data import ReportData, agreement_text
-from efa_core.rollout import Role
+from efa_core.rollout import Role, RolloutRow
 from efa_core.tabular import SafeCsvWriter
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "render_json",
     "render_table",
     "rollout_table",
+    "write_csv",
 ]
 
 #: The columns of :func:`render_csv`.
@@ -149,9 +153,22 @@ def render_table(
 def render_csv(data: ReportData) -> str:
     """Return the rows as CSV (header :data:`CSV_COLUMNS`, CRLF line ends)."""
     out = io.StringIO()
+    write_csv(data, out)
+    return out.getvalue()
+
+
+def write_csv(data: ReportData, out: TextIO, rows: Iterable[RolloutRow] | None = None) -> int:
+    """Write the rows as CSV to *out*, as :func:`render_csv`; return the rows written.
+
+    :param rows: the rows to write instead of :attr:`ReportData.rows`, e.g. streamed
+        service by service with :func:`~efa_core.report.iter_report_rows`: then memory
+        stays at one service's rows, whatever the size of the store.
+    """
     writer = SafeCsvWriter(out)
     writer.writerow(CSV_COLUMNS)
-    for row in data.rows:
+    written = 0
+    for row in data.rows if rows is None else rows:
+        written += 1
         sources = sorted({e.source for e in row.evidence})
         writer.writerow(
             (
@@ -172,7 +189,7 @@ def render_csv(data: ReportData) -> str:
                 " | ".join(e.detail or "" for e in row.evidence_with(Role.NOTE)),
             )
         )
-    return out.getvalue()
+    return written
 
 
 def render_json(data: ReportData) -> str:

@@ -15,13 +15,17 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from efa_core import __version__
-from efa_core.i18n import M, Translator, translator
+from efa_core.i18n import M, Text, Translator, translator
 from efa_core.model import Stage
 from efa_core.report.data import ReportData, agreement_text, evidence_text
 from efa_core.report.plan import PLAN_CSS, render_plan_section
 from efa_core.report.timeline import Timeline
 
-__all__ = ["STAGE_COLORS", "render_html"]
+__all__ = ["HTML_MAX_ROWS", "STAGE_COLORS", "render_html"]
+
+#: At most this many rows and this many findings are listed on the page; the rest are
+#: counted, and ``--format csv`` / ``json`` give them all (a page a browser still opens).
+HTML_MAX_ROWS = 5000
 
 #: The colour of each stage in the charts.
 STAGE_COLORS = {
@@ -132,11 +136,13 @@ def _coverage_svg(data: ReportData, tr: Translator) -> str:
         return f'<p class="empty">{_e(tr(M.NO_GEMEINDEN))}</p>'
     bar_h, gap, left, width = 20, 6, 210, 480
     height = len(rows) * (bar_h + gap) + gap
+    by_land = data.group_level.length == 2
+    level = "land" if by_land else "kreis"
     parts = [
         f'<svg id="chart-coverage" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
         f'width="{left + width + 120}" height="{height}" '
         f'viewBox="0 0 {left + width + 120} {height}">',
-        f"<title>{_e(tr(M.PER_KREIS_CHART))}</title>",
+        f"<title>{_e(tr(M.PER_LAND_CHART if by_land else M.PER_KREIS_CHART))}</title>",
     ]
     for i, (ars, name, counts, live) in enumerate(rows):
         y = gap + i * (bar_h + gap)
@@ -153,7 +159,7 @@ def _coverage_svg(data: ReportData, tr: Translator) -> str:
             w = round(width * n / total, 1)
             label = tr(M.PER_KREIS_BAR, name=name, n=tr.number(n), stage=tr.stage(stage))
             parts.append(
-                f'<rect class="bar" data-kreis="{_e(ars)}" data-stage="{_e(stage.value)}" '
+                f'<rect class="bar" data-{level}="{_e(ars)}" data-stage="{_e(stage.value)}" '
                 f'x="{x}" y="{y}" width="{w}" height="{bar_h}" fill="{STAGE_COLORS[stage]}">'
                 f"<title>{_e(label)}</title></rect>"
             )
@@ -281,7 +287,33 @@ def _services_table(data: ReportData, tr: Translator) -> str:
     return _table(header, rows, table_id="table-services", tr=tr)
 
 
+def _more(shown: int, total: int, message: Text, tr: Translator) -> str:
+    if shown >= total:
+        return ""
+    text = tr(message, shown=tr.number(shown), total=tr.number(total))
+    return f'<p class="meta more">{_e(text)}</p>'
+
+
+def _finding_counts_table(data: ReportData, tr: Translator) -> str:
+    rows = [
+        [
+            f'<td class="sev-{_e(severity)}">{_e(tr.severity(severity))}</td>',
+            _td(rule),
+            _td(tr.number(n), num=True),
+        ]
+        for (rule, severity), n in sorted(data.finding_counts.items())
+    ]
+    header = (tr(M.COL_SEVERITY), tr(M.COL_RULE), tr(M.COL_FINDINGS))
+    return _table(header, rows, table_id="table-finding-counts", tr=tr)
+
+
+def _no_detail(tr: Translator) -> str:
+    return f'<p class="meta" id="no-detail">{_e(tr(M.NO_DETAIL))}</p>'
+
+
 def _findings_table(data: ReportData, tr: Translator) -> str:
+    if not data.detail:
+        return _finding_counts_table(data, tr) + _no_detail(tr)
     rows = [
         [
             f'<td class="sev-{_e(f.severity.value)}">{_e(tr.severity(f.severity))}</td>',
@@ -291,7 +323,7 @@ def _findings_table(data: ReportData, tr: Translator) -> str:
             _td(f.message),
             _td("; ".join(f"{e.kind} {e.natural_key} ({e.source})" for e in f.evidence)),
         ]
-        for f in data.findings
+        for f in data.findings[:HTML_MAX_ROWS]
     ]
     header = (
         tr(M.COL_SEVERITY),
@@ -301,12 +333,16 @@ def _findings_table(data: ReportData, tr: Translator) -> str:
         tr(M.COL_MESSAGE),
         tr(M.COL_EVIDENCE),
     )
-    return _table(header, rows, table_id="table-findings", tr=tr)
+    return _table(header, rows, table_id="table-findings", tr=tr) + _more(
+        len(rows), len(data.findings), M.MORE_FINDINGS, tr
+    )
 
 
 def _rows_table(data: ReportData, tr: Translator) -> str:
+    if not data.detail:
+        return _no_detail(tr)
     rows = []
-    for row in data.rows:
+    for row in data.rows[:HTML_MAX_ROWS]:
         evidence = "; ".join(
             evidence_text(e, lang=tr.lang) for e in row.evidence if e.kind != "service"
         )
@@ -339,7 +375,9 @@ def _rows_table(data: ReportData, tr: Translator) -> str:
         tr(M.COL_AGREEMENT),
         tr(M.COL_EVIDENCE),
     )
-    return _table(header, rows, table_id="table-rows", tr=tr)
+    return _table(header, rows, table_id="table-rows", tr=tr) + _more(
+        len(rows), len(data.rows), M.MORE_ROWS, tr
+    )
 
 
 def render_html(data: ReportData, *, lang: str | None = None) -> str:
@@ -353,6 +391,8 @@ def render_html(data: ReportData, *, lang: str | None = None) -> str:
     filters = []
     if data.land is not None:
         filters.append(tr(M.FILTER_LAND, name=data.land.name_de, code=data.land.code))
+    if data.kreis is not None:
+        filters.append(tr(M.FILTER_KREIS, label=data.area_label(data.kreis)))
     if data.service_filter:
         filters.append(tr(M.FILTER_SERVICES, keys=", ".join(data.service_filter)))
     if data.stages:
@@ -361,8 +401,8 @@ def render_html(data: ReportData, *, lang: str | None = None) -> str:
     counts = tr(
         M.COUNTS,
         services=tr.number(len(data.services)),
-        rows=tr.number(len(data.rows)),
-        findings=tr.number(len(data.findings)),
+        rows=tr.number(data.row_count),
+        findings=tr.number(data.finding_total),
     )
     generated = tr(
         M.GENERATED,
@@ -381,16 +421,16 @@ def render_html(data: ReportData, *, lang: str | None = None) -> str:
             f"<h2>{_e(tr(M.FUNNEL))}</h2>",
             f'<p class="meta">{_e(tr(M.FUNNEL_NOTE))}</p>',
             _funnel_svg(data.funnel, tr),
-            f"<h2>{_e(tr(M.PER_KREIS))}</h2>",
+            f"<h2>{_e(tr(M.PER_LAND if data.group_level.length == 2 else M.PER_KREIS))}</h2>",
             _coverage_svg(data, tr),
             f"<h2>{_e(tr(M.OVER_TIME))}</h2>",
             _timeline_svg(data.timeline, tr),
             f"<h2>{_e(tr(M.SERVICES))}</h2>",
             _services_table(data, tr),
             *(render_plan_section(p, style=False, lang=tr.lang) for p in data.plans),
-            f"<h2>{_e(tr(M.FINDINGS_N, n=tr.number(len(data.findings))))}</h2>",
+            f"<h2>{_e(tr(M.FINDINGS_N, n=tr.number(data.finding_total)))}</h2>",
             _findings_table(data, tr),
-            f"<h2>{_e(tr(M.ROWS_N, n=tr.number(len(data.rows))))}</h2>",
+            f"<h2>{_e(tr(M.ROWS_N, n=tr.number(data.row_count)))}</h2>",
             _rows_table(data, tr),
             "</body></html>\n",
         ]
