@@ -2,6 +2,15 @@
 
     python tests/bench/bench_rollout.py            # 30 national + 270 Thüringen services, 3 reps
     python tests/bench/bench_rollout.py --quick    # 3 national + 27 Thüringen services
+    python tests/bench/bench_rollout.py --national 10,40   # issue 15: national stores
+
+``--national S1,S2,…`` builds one store per count, every service with evidence in every
+Gemeinde of Germany, and measures in a fresh subprocess each (peak RSS is the child's
+``VmHWM``): the full derivation, the national HTML report (``efa report --format html``:
+``collect_report(detail=False)`` with the timeline, then ``render_html``), the CSV of
+every row (``write_csv`` of ``iter_report_rows``), the Thüringen HTML report with its rows,
+and the baseline ``read-rows``: every derived row of the store read with one plain SQL
+statement (no objects).  The pages are opened in headless Chromium when it is installed.
 
 **Data** (one SQLite store in a temporary directory, built once, not timed as a contender):
 the real register (``../shared/data/gemeindeverzeichnis-2020q4.csv``, read at run time via
@@ -453,8 +462,125 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# -- national mode (issue 15) -------------------------------------------------------------------
+
+
+def national_worker(task: str, db: str, out: str) -> None:
+    """Run one national task in this (fresh) process; print its result as JSON."""
+    import os
+
+    from _bench2_util import peak_rss_mib
+
+    from efa_core.plugins import PluginRegistry
+    from efa_core.report import collect_report, iter_report_rows, render_html, write_csv
+    from efa_core.rollout import RolloutView
+    from efa_core.store import open_store
+
+    rules = PluginRegistry(entrypoints=False, env={}).finding_rules()
+    result: dict[str, Any] = {"task": task}
+    with open_store(f"sqlite:///{db}") as store:
+        started, cpu = time.perf_counter(), time.process_time()
+        if task == "derive":
+            result["rows"] = RolloutView(store).derive().rows_written
+        elif task == "read-rows":
+            n = 0
+            for _ in store.backend.stream(
+                "SELECT service_key, ars, stage, flags, evidence FROM rollout_rows"
+            ):
+                n += 1
+            result["rows"] = n
+        elif task in ("report-html", "report-th"):
+            land = "TH" if task == "report-th" else None
+            data = collect_report(store, rules, land=land, detail=land is not None)
+            page = render_html(data)
+            Path(out).write_text(page, encoding="utf-8")
+            result.update(rows=data.row_count, findings=data.finding_total)
+        elif task == "report-csv":
+            data = collect_report(store, {}, detail=False, timeline=False)
+            with Path(out).open("w", encoding="utf-8", newline="") as fh:
+                result["rows"] = write_csv(data, fh, iter_report_rows(store, data))
+        else:
+            raise SystemExit(f"unknown task {task}")
+        result["seconds"] = time.perf_counter() - started
+        result["cpu"] = time.process_time() - cpu
+    if os.path.exists(out):
+        result["bytes"] = os.path.getsize(out)
+    result["hwm_mib"] = peak_rss_mib()
+    print(json.dumps(result), flush=True)
+
+
+def _chromium_opens(page: Path) -> dict[str, Any]:
+    """Open *page* in headless Chromium (``--dump-dom``): seconds, and whether it loaded."""
+    import shutil
+    import subprocess
+
+    browser = next(
+        (b for n in ("chromium", "chromium-browser", "google-chrome") if (b := shutil.which(n))),
+        None,
+    )
+    if browser is None:
+        return {"browser": None}
+    with tempfile.TemporaryDirectory(prefix="efa-bench-chromium-") as profile:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+    return {
+        "browser_seconds": seconds,
+        "browser_ok": done.returncode == 0 and b"</html>" in done.stdout,
+        "dom_bytes": len(done.stdout),
+    }
+
+
+def run_national(counts: list[int], tmp: str | None) -> dict[str, Any]:
+    """Build one national store per service count and measure every task on it."""
+    from _bench2_util import run_child
+
+    from efa_core.store import open_store
+
+    results: list[dict[str, Any]] = []
+    data: dict[str, Any] = {}
+    for services in counts:
+        with tempfile.TemporaryDirectory(prefix="efa-bench-national-", dir=tmp) as folder:
+            db = Path(folder) / "efa.db"
+            print(f"building a national store with {services} services", flush=True)
+            started = time.perf_counter()
+            with open_store(f"sqlite:///{db}") as store:
+                data[str(services)] = build(store, Plan(services, services))
+            data[str(services)]["build_seconds"] = time.perf_counter() - started
+            data[str(services)]["db_mib"] = db.stat().st_size / 2**20
+            for task in ("derive", "read-rows", "report-html", "report-csv", "report-th"):
+                out = Path(folder) / f"{task}.out"
+                result = run_child(
+                    [sys.executable, __file__, "national-worker", task, str(db), str(out)]
+                )
+                result["services"] = services
+                if task in ("report-html", "report-th") and out.exists():
+                    result.update(_chromium_opens(out))
+                results.append(result)
+                print(f"  {json.dumps(result)}", flush=True)
+    return {"data": data, "results": results}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the benchmark."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "national-worker":
+        national_worker(*argv[1:4])
+        return 0
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 national + 27 Thüringen services")
     parser.add_argument("--services", type=int, default=None, help="default 300 (quick: 30)")
@@ -464,7 +590,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--tmp", default=None, help="where to put the store (default: TMPDIR)")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument(
+        "--national",
+        default=None,
+        metavar="S1,S2",
+        help="national stores of S1, S2, … services (issue 15; e.g. 10,100)",
+    )
     args = parser.parse_args(argv)
+    if args.national:
+        machine = machine_info()
+        print(json.dumps(machine), flush=True)
+        outcome = run_national([int(n) for n in args.national.split(",")], args.tmp)
+        document = {"machine": machine, **outcome}
+        if args.out:
+            Path(args.out).write_text(json.dumps(document, indent=2, default=str))
+        print(json.dumps(document, indent=2, default=str))
+        return 0
     args.services = args.services or (30 if args.quick else 300)
     args.de_services = min(args.services, args.de_services or (3 if args.quick else 30))
     machine = machine_info()
