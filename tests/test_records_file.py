@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from efa_core.config import build_connector, parse_config
 from efa_core.connectors import (
@@ -14,10 +17,15 @@ from efa_core.connectors import (
     Delete,
     Upsert,
     check_sync,
+    key_hash,
     pull_sync,
     push_sync,
 )
-from efa_core.default_plugins.records_file import RecordsFileConfig, RecordsFileConnector
+from efa_core.default_plugins.records_file import (
+    RecordsFileConfig,
+    RecordsFileConnector,
+    _SeenKeys,
+)
 from efa_core.errors import ConfigError, ConnectorError
 from efa_core.serialization import record_from_dict, record_to_dict
 from efa_core.testing.accounting import assert_accounted
@@ -312,3 +320,31 @@ def test_push_keeps_records_with_line_separators_whole(tmp_path: Path) -> None:
     after = [c.record for b in pull_sync(connector_for(path)) for c in b.changes]
     assert after == [*before, record_from_dict(AREAS[2])]
     assert not path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@settings(max_examples=60)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 40), max_size=300))
+def test_seen_keys_answer_like_a_dict(keys: list[int]) -> None:
+    seen = _SeenKeys()
+    seen._MIN_RECENT = 4  # merge often
+    expected: dict[int, int] = {}
+    for line, key in enumerate(keys, start=1):
+        assert seen.setdefault(key, line) == expected.setdefault(key, line)
+    assert len(seen) == len(expected)
+
+
+def test_seen_keys_cost_about_16_bytes_a_key() -> None:
+    # Issue 15: the reader's duplicate check was a dict of every key (about 100 bytes a key,
+    # most of a 1M-record sync's memory); the sorted arrays hold 16 bytes a key, plus the
+    # recent keys' dict (at most an eighth of them).
+    n = 400_000
+    tracemalloc.start()
+    try:
+        seen = _SeenKeys()
+        for line in range(1, n + 1):
+            seen.setdefault(key_hash("responsibility", f"k{line}"), line)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(seen) == n
+    assert held / n < 40, held / n

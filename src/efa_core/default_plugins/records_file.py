@@ -39,6 +39,8 @@ import codecs
 import os
 import stat
 import tempfile
+from array import array
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -123,6 +125,59 @@ _SALT = f"efa-core records-file {__version__}"
 Lookup = Callable[[list[bytes]], Mapping[bytes, tuple[int, ...]]]
 
 
+class _SeenKeys:
+    """Key hashes seen so far and the line of each one's first appearance, in 16 bytes a key.
+
+    A dict of a million ``int -> int`` entries costs about 100 MB (the dict and two int
+    objects per entry); this keeps the older keys in two sorted arrays (8-byte hash,
+    8-byte line) and only the recent ones in a dict, merged into the arrays when the dict
+    reaches an eighth of them (at least 65,536 entries).  A look-up is a dict probe and a
+    binary search (about 3.5 µs a new key at a million, against 0.4 µs for the dict); the
+    merges move each key about nine times over a file (issue 15).
+    """
+
+    _MIN_RECENT = 1 << 16
+
+    def __init__(self) -> None:
+        self._hashes = array("q")
+        self._lines = array("q")
+        self._recent: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._hashes) + len(self._recent)
+
+    def setdefault(self, key: int, line: int) -> int:
+        """Return the line where *key* first appeared, remembering *line* if it is new."""
+        first = self._recent.get(key)
+        if first is not None:
+            return first
+        hashes = self._hashes
+        at = bisect_left(hashes, key)
+        if at < len(hashes) and hashes[at] == key:
+            return self._lines[at]
+        self._recent[key] = line
+        if len(self._recent) >= max(self._MIN_RECENT, len(hashes) >> 3):
+            self._merge()
+        return line
+
+    def _merge(self) -> None:
+        recent = sorted(self._recent.items())
+        self._recent = {}
+        old_hashes, old_lines = self._hashes, self._lines
+        hashes, lines = array("q"), array("q")
+        i, n = 0, len(old_hashes)
+        for key, line in recent:
+            j = bisect_left(old_hashes, key, i)
+            hashes.extend(old_hashes[i:j])
+            lines.extend(old_lines[i:j])
+            hashes.append(key)
+            lines.append(line)
+            i = j
+        hashes.extend(old_hashes[i:n])
+        lines.extend(old_lines[i:n])
+        self._hashes, self._lines = hashes, lines
+
+
 class _Reader:
     """Reads a records file batch by batch (blocking; used from a worker thread).
 
@@ -136,7 +191,7 @@ class _Reader:
         self.label = label
         self.lookup = lookup
         #: key hash -> the line where that key first appeared
-        self.seen: dict[int, int] = {}
+        self.seen = _SeenKeys()
         self.line_no = 0
         #: Blank lines read since the last batch, and the first of them.
         self.blank = 0
