@@ -105,12 +105,20 @@ def bench(session: nox.Session) -> None:
 
     Never part of the default run. dlt is installed here only, as the comparison. The store
     benchmark needs PostgreSQL's binaries (or EFA_BENCH_POSTGRES_URL). A quick run:
-    ``nox -s bench -- --quick`` (Thüringen scale only, fewer repetitions).
+    ``nox -s bench -- --quick`` (Thüringen scale only, fewer repetitions).  Issue 15's
+    national table: ``nox -s bench -- --national`` (the store at 100k and 1M records with
+    records files and dlt, then national rollout stores of 10 and 100 services; hours on
+    a small machine).
     """
     quick = "--quick" in session.posargs
     session.install(
         "-e", ".[postgres,testing]", "-e", str(BUNDLED_PLUGINS[0]), "dlt[sqlalchemy]>=1.0"
     )
+    if "--national" in session.posargs:
+        session.run("python", "tests/bench/bench_store.py", "--national")
+        session.run("python", "tests/bench/bench_rollout.py", "--national", "10,100")
+        session.run("python", "tests/bench/bench_xzufi.py")
+        return
     session.run("python", "tests/bench/bench_store.py", *(["--scales", "th"] if quick else []))
     session.run("python", "tests/bench/bench_xzufi.py", *(["--quick"] if quick else []))
     session.run("python", "tests/bench/bench_rollout.py", *(["--quick"] if quick else []))
