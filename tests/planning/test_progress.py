@@ -400,7 +400,7 @@ def test_cells_sharing_their_evidence_pattern_are_each_what_compute_cell_says(
         service(),
         agreement(ILM_KREIS, AgreementState.CONTRACTED, since=day),  # the same for three
         agreement(WEIMAR, AgreementState.CONTRACTED, since=day),
-        attrs.evolve(route(ARNSTADT), modified_at=day),
+        attrs.evolve(route(ARNSTADT), modified_at=day + timedelta(days=3)),
         attrs.evolve(route(WEIMAR), modified_at=day),  # Weimar and Arnstadt: one pattern
         attrs.evolve(availability(ILMENAU, online=False), modified_at=day),
         plan=plan,
@@ -428,6 +428,7 @@ def test_cells_sharing_their_evidence_pattern_are_each_what_compute_cell_says(
         ), cell.ars
     weimar, arnstadt = cell_of(status, WEIMAR), cell_of(status, ARNSTADT)
     assert weimar.states == arnstadt.states
+    assert weimar.dates != arnstadt.dates  # ... each with its own dates
     assert cell_of(status, ELGERSBURG).contradictions  # its manual tick: no route there
     adorf = {i.item.key: i.state for i in cell_of(status, ADORF).items()}
     assert adorf["destination"] is ItemState.NOT_APPLICABLE  # OSCI/XTA chosen by hand

@@ -471,15 +471,14 @@ def compute_cell(
 
 
 class _Outcome(NamedTuple):
-    """What a cell without manual items gets from its row's ticks (shared between cells)."""
+    """What a cell without manual items gets from the kinds its row ticks (shared)."""
 
     stage: Stage
     states: tuple[ItemState, ...]
-    dates: tuple[date | None, ...]
     sources: tuple[int, ...]
     live: bool
-    live_on: date | None
-    last_change: date | None
+    #: Per item, the tick whose evidence dates it (None: undated).
+    date_ticks: tuple[Tick | None, ...]
 
 
 class _Summary(NamedTuple):
@@ -544,7 +543,8 @@ class _ServiceData:
         #: Gemeinden: the Gemeinde's own items win).
         self.manual_lengths = sorted({len(a) for a in self.manual})
         self._ticks: dict[int, RowTicks] = {}
-        #: Cells without manual items depend only on the ticks' stage and dated kinds.
+        #: Cells without manual items depend only on the ticks' stage and kinds (and take
+        #: their dates from the ticks' evidence).
         self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
 
     def cell(
@@ -566,7 +566,8 @@ class _ServiceData:
                 fees=self.fees,
                 observed=self.observed,
             )
-        signature = (ticks.stage, *((t, v[0]) for t, v in ticks.positive.items()))
+        positive = ticks.positive
+        signature = (ticks.stage, *positive)
         outcome = self._outcomes.get(signature)
         if outcome is None:
             full = compute_cell(
@@ -584,12 +585,15 @@ class _ServiceData:
             outcome = self._outcomes[signature] = _Outcome(
                 full.stage,
                 full.states,
-                full.dates,
                 full.sources,
                 full.live,
-                full.live_on,
-                full.last_change,
+                tuple(
+                    _tick_of(item) if source == EVIDENCE else None
+                    for item, source in zip(self.checklist, full.sources, strict=True)
+                ),
             )
+        dates = tuple(None if t is None else positive[t][0] for t in outcome.date_ticks)
+        known = [d for d in dates if d is not None]
         return Cell(
             wave=wave,
             service_key=service,
@@ -598,14 +602,14 @@ class _ServiceData:
             stage=outcome.stage,
             checklist=self.checklist,
             states=outcome.states,
-            dates=outcome.dates,
+            dates=dates,
             sources=outcome.sources,
             contradictions=(),
             manual=_EMPTY_MANUAL,
             row=row,
             live=outcome.live,
-            live_on=outcome.live_on,
-            last_change=outcome.last_change,
+            live_on=positive[Tick.LIVE][0] if outcome.live else None,
+            last_change=max(known) if known else None,
         )
 
     def row_for(self, ars: str) -> RolloutRow | None:
@@ -727,28 +731,31 @@ class _BlockerCounts:
     """The counts behind :class:`Blocker`: per item, cells it is next for and open in."""
 
     def __init__(self) -> None:
-        self.next_for: Counter[str] = Counter()
-        self.open_in: Counter[str] = Counter()
-        self.items: dict[str, ChecklistItem] = {}
+        #: Per distinct summary (by identity): the summary and how many cells have it.
+        self.summaries: dict[int, tuple[_Summary, int]] = {}
 
-    def add(self, summary: _Summary) -> None:
-        if summary.first is not None:
-            self.next_for[summary.first] += 1
-        for item in summary.open:
-            self.items.setdefault(item.key, item)
-            self.open_in[item.key] += 1
+    def add(self, summary: _Summary, times: int = 1) -> None:
+        key = id(summary)
+        found = self.summaries.get(key)
+        self.summaries[key] = (summary, times if found is None else found[1] + times)
 
     def update(self, other: _BlockerCounts) -> None:
-        self.next_for.update(other.next_for)
-        self.open_in.update(other.open_in)
-        for key, item in other.items.items():
-            self.items.setdefault(key, item)
+        for summary, times in other.summaries.values():
+            self.add(summary, times)
 
     def blockers(self) -> tuple[Blocker, ...]:
-        next_for, open_in = self.next_for, self.open_in
+        next_for: Counter[str] = Counter()
+        open_in: Counter[str] = Counter()
+        items: dict[str, ChecklistItem] = {}
+        for summary, times in self.summaries.values():
+            if summary.first is not None:
+                next_for[summary.first] += times
+            for item in summary.open:
+                items.setdefault(item.key, item)
+                open_in[item.key] += times
         ranked = sorted(open_in, key=lambda k: (-next_for[k], -open_in[k], k))
         return tuple(
-            Blocker(item=self.items[k], next_for=next_for[k], open_in=open_in[k]) for k in ranked
+            Blocker(item=items[k], next_for=next_for[k], open_in=open_in[k]) for k in ranked
         )
 
 
