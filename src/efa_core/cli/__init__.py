@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from efa_core import __version__
-from efa_core.cli._terminal import excepthook, for_terminal, safe_output
+from efa_core.cli._terminal import filtered_excepthook, for_terminal, safe_output
 
 __all__ = ["main"]
 
@@ -23,8 +23,7 @@ class _Efa(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``efa``; an uncaught exception's traceback is printed filtered too."""
-        if sys.excepthook is sys.__excepthook__:
-            sys.excepthook = excepthook
+        sys.excepthook = filtered_excepthook(sys.excepthook)
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, TextIO
 
-__all__ = ["SafeStream", "excepthook", "for_terminal", "safe_output", "unfiltered"]
+__all__ = ["SafeStream", "filtered_excepthook", "for_terminal", "safe_output", "unfiltered"]
 
 #: The colour and style sequences (SGR) that rich and click write.
 _SGR = r"\x1b\[[0-9;:]*m"
@@ -111,12 +110,25 @@ def safe_output() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
-def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-    """Print an uncaught exception's traceback as Python does, through :func:`for_terminal`.
+def filtered_excepthook(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """Return *hook* (a :data:`sys.excepthook`) printing through :func:`for_terminal`.
 
-    An unexpected error's message may quote data; ``efa`` installs this as
-    :data:`sys.excepthook` when it runs as a program.
+    An unexpected error's message may quote data; ``efa`` wraps the installed hook when it
+    runs as a program.  Wrapping, not replacing: a hook installed before (the
+    ``exceptiongroup`` backport's on Python 3.10, a debugger's) still formats the traceback.
+    A hook already wrapped is returned as it is.
     """
-    text = "".join(traceback.format_exception(kind, value, tb))
-    sys.stderr.write(for_terminal(text))
-    sys.stderr.flush()
+    if getattr(hook, "efa_filtered", False):
+        return hook
+
+    def run(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        saved = sys.stderr
+        sys.stderr = SafeStream(unfiltered(saved))
+        try:
+            hook(kind, value, tb)
+        finally:
+            sys.stderr = saved
+            saved.flush()
+
+    run.efa_filtered = True  # type: ignore[attr-defined]
+    return run
