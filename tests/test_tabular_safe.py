@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from efa_core.tabular import SafeCsvWriter, defuse
+from efa_core.tabular import SafeCsvWriter, defuse, undefuse
 
 TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"
 SPACES = " \t\u00a0\u2007\u202f\u3000\ufeff\u200b"
@@ -79,6 +79,17 @@ def test_no_split_of_the_line_starts_a_formula_and_a_csv_reader_reads_it_back(
         assert not _FORMULA_START.match(piece), (cells, text)
     (row,) = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     assert row == [defuse(c) for c in cells]
+    # and efa, reading back what it wrote (a plan export), gets the values themselves
+    assert [undefuse(c) for c in row] == cells
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [("'=1", "''=1"), ("a;'=1", "a;''=1"), ("'", "'"), ("it's", "it's"), ("\n=", "'\n'=")],
+)
+def test_a_quote_of_the_value_itself_survives_the_round_trip(text: str, safe: str) -> None:
+    assert defuse(text) == safe
+    assert undefuse(safe) == text
 
 
 def test_xlsx_rows_keep_text_as_text(tmp_path) -> None:

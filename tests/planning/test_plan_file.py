@@ -357,3 +357,26 @@ def test_python_api_edits(tmp_path: Path) -> None:
     assert Plan.read(path) == edited
     with pytest.raises(ValueError, match="names its own services"):
         plan.with_wave("X", ["16"], services=["anmeldung"]).write(tmp_path / "p.csv")
+
+
+def test_a_csv_export_opens_no_formula_and_reads_back_as_written(
+    store: Store, tmp_path: Path
+) -> None:
+    # issue 14 §3: the plan's CSV is for spreadsheets too; notes and names are free text
+    plan = base_plan().tick(
+        "anmeldung",
+        WEIMAR,
+        "contract",
+        by="@team; =cmd|' /C calc'!A0",
+        note='=HYPERLINK("http://example.invalid","klick") - \uff1d1, +2',
+    )
+    path = plan.write(tmp_path / "plan.csv", names={WEIMAR: "-Weimar"})
+    text = path.read_text(encoding="utf-8-sig")
+    for piece in re.split("[;,\t\r\n]", text):
+        assert not re.match('^[\\s"\u00a0]*[=+\\-@\uff1d]', piece), piece
+    sync(store, path, **table_options(plan.plan))
+    loaded = load_plan(store)
+    assert loaded.items == plan.items
+    assert loaded.write(tmp_path / "again.csv", names={WEIMAR: "-Weimar"}).read_bytes() == (
+        path.read_bytes()
+    )

@@ -30,7 +30,7 @@ from efa_core.tabular._cells import (
 )
 from efa_core.tabular._columns import ColumnMap, Field, MissingColumns, Schema, fold
 from efa_core.tabular._limits import DEFAULT_LIMITS, Limits, TableRefused
-from efa_core.tabular._safe import SafeCsvWriter, append_row_as_text, defuse
+from efa_core.tabular._safe import SafeCsvWriter, append_row_as_text, defuse, undefuse
 from efa_core.tabular._table import (
     FOOTER,
     Row,
@@ -83,4 +83,5 @@ __all__ = [
     "single_line",
     "slugify",
     "sniff_delimiters",
+    "undefuse",
 ]

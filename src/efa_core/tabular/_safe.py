@@ -7,7 +7,8 @@ value ``X;=cmd|…`` opens a new cell at its ``;`` that is a formula.  :func:`de
 ``'`` before every such start: at the beginning of the value and after every ``;``, ``,``,
 tab or line break in it.  :class:`SafeCsvWriter` writes rows of defused values and quotes
 every value that holds a ``;``, ``,``, tab, quote or line break, whatever its own
-delimiter.  :func:`append_row_as_text` writes a row of an XLSX sheet (openpyxl) whose
+delimiter; :func:`undefuse` takes those marks out again where efa reads back a CSV it
+wrote (a plan export).  :func:`append_row_as_text` writes a row of an XLSX sheet (openpyxl) whose
 text is stored as text, never as a formula.
 """
 
@@ -16,14 +17,18 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-__all__ = ["SafeCsvWriter", "append_row_as_text", "defuse"]
+__all__ = ["SafeCsvWriter", "append_row_as_text", "defuse", "undefuse"]
 
 #: What starts a formula: ``= + - @`` and their fullwidth forms.
 _TRIGGER = "=+\\-@\uff1d\uff0b\uff0d\uff20"
 #: What a spreadsheet skips before it: white space, no-break and zero-width spaces, BOM.
 _SPACE = "[\\s\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]*"
-_LEADING = re.compile(f"^(?:{_SPACE}[{_TRIGGER}]|[\\t\\r])")
-_AFTER_SEPARATOR = re.compile(f"([;,\\t\\r\\n]{_SPACE})(?=[{_TRIGGER}])")
+#: ``'`` marks already there count as part of the start (so :func:`undefuse` can tell a mark
+#: of :func:`defuse` from a ``'`` of the value: it takes away exactly one).
+_LEADING = re.compile(f"^'*(?:{_SPACE}[{_TRIGGER}]|[\\t\\r])")
+_AFTER_SEPARATOR = re.compile(f"([;,\\t\\r\\n]{_SPACE})(?='*[{_TRIGGER}])")
+_MARKED_LEADING = re.compile(f"^'(?='*(?:{_SPACE}[{_TRIGGER}]|[\\t\\r]))")
+_MARKED_AFTER_SEPARATOR = re.compile(f"([;,\\t\\r\\n]{_SPACE})'(?='*[{_TRIGGER}])")
 _NEEDS_QUOTES = re.compile('[;,\\t\\r\\n"]')
 
 
@@ -32,6 +37,19 @@ def defuse(text: str) -> str:
     if _LEADING.match(text):
         text = "'" + text
     return _AFTER_SEPARATOR.sub(r"\1'", text)
+
+
+def undefuse(text: str) -> str:
+    """Return *text* without the ``'`` marks :func:`defuse` put in: ``undefuse(defuse(t)) == t``.
+
+    For reading back a CSV that efa wrote.  Exact: :func:`defuse` marks a value that
+    already starts with ``'`` before a formula start (``'=1``) once more (``''=1``), and
+    this takes away one mark only.
+    """
+    if not text or "'" not in text:
+        return text
+    # the inverse of defuse's two steps, in the opposite order
+    return _MARKED_LEADING.sub("", _MARKED_AFTER_SEPARATOR.sub(r"\1", text))
 
 
 def append_row_as_text(sheet: Any, values: Any) -> None:

@@ -32,7 +32,6 @@ connector options.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -59,7 +58,16 @@ from efa_core.model import (
     Wave,
     WaveKind,
 )
-from efa_core.tabular import Field, Row, Schema, append_row_as_text, fold, open_table
+from efa_core.tabular import (
+    Field,
+    Row,
+    SafeCsvWriter,
+    Schema,
+    append_row_as_text,
+    fold,
+    open_table,
+    undefuse,
+)
 
 __all__ = ["COLUMNS", "ITEM_ALIASES", "plan_schema", "read_table", "write_csv", "write_xlsx"]
 
@@ -168,7 +176,7 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return " ".join(str(value).split()) or None
+    return " ".join(undefuse(str(value)).split()) or None
 
 
 def _wave_values(row: Row) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -324,6 +332,8 @@ def _read_row(
     note = _text(row.get("note"))
     for key, field, header in item_fields:
         cell = row.get(field)
+        if isinstance(cell, str):
+            cell = undefuse(cell)  # a CSV efa wrote: formula starts are marked (write_csv)
         try:
             parsed = parse_cell(key, cell)
         except CellError as exc:
@@ -447,10 +457,15 @@ def write_csv(
     items: Sequence[OnboardingItem],
     names: Mapping[str, str] | None = None,
 ) -> None:
-    """Write the table form of a plan as CSV (``;``, UTF-8 with BOM, for spreadsheets)."""
+    """Write the table form of a plan as CSV (``;``, UTF-8 with BOM, for spreadsheets).
+
+    No value opens as a formula (:class:`efa_core.tabular.SafeCsvWriter`: a note
+    ``=HYPERLINK(…)`` or a state ``-`` is written ``'=HYPERLINK(…)``, ``'-``);
+    :func:`read_table` takes those marks out again, so the file reads back as written.
+    """
     header, rows = _rows(plan, waves, items, names or {})
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer = SafeCsvWriter(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
     for cells in rows:
         writer.writerow(
