@@ -329,9 +329,16 @@ def test_reads_by_kind_use_the_source_kind_index_on_sqlite(store: Store) -> None
         assert reader.has_register()
         assert "16055" in reader.register()
         assert [a.ars for a in reader.areas(lengths=(2,))] == ["16", "15"]
+        # the plans' reader (planning.load_plans, on every report)
+        assert [k for _, k, _ in reader.records_of_kind("service")] == [
+            "anmeldung",
+            "s0",
+            "s1",
+            "s2",
+        ]
     finally:
         db.fetchall, db.fetchone = real_all, real_one  # type: ignore[method-assign]
-    assert len(sent) == 4
+    assert len(sent) == 5
     for sql, params in sent:
         plan = " ".join(str(row[-1]) for row in real_all("EXPLAIN QUERY PLAN " + sql, params))
         assert re.search(r"USING INDEX sqlite_autoindex_records_1 \(source=\? AND kind=\?", plan), (

@@ -214,6 +214,22 @@ class EvidenceReader:
                 source, key, _json(payload), db.from_ts_opt(modified), db.from_ts_opt(fetched)
             )
 
+    def records_of_kind(self, kind: str) -> Iterator[tuple[str, str, Any]]:
+        """Yield ``(source, natural_key, payload)`` of every live record of *kind*.
+
+        By source and insertion order, found through the ``(source, kind, natural_key)``
+        index: for the kinds with few records among many (plans, waves, checklist items),
+        where :meth:`efa_core.store.Store.records` would walk every record in id order.
+        """
+        db = self._db
+        rows = db.fetchall(
+            f"SELECT source, id, natural_key, payload{db.json_text} FROM records"  # noqa: S608
+            f" WHERE {_EVERY_SOURCE} AND kind = ? AND deleted = FALSE",
+            (kind,),
+        )
+        for source, _, key, payload in sorted(rows, key=lambda r: r[:2]):
+            yield source, key, _json(payload)
+
     def notes(self) -> list[NoteFact]:
         """Return every live note that names a service (by ``service_key`` or agreement)."""
         db = self._db

@@ -256,14 +256,11 @@ class Plan:
 
 def _live(store: Store, kind: str) -> Iterator[tuple[str, Record]]:
     from efa_core.serialization import record_from_dict
+    from efa_core.store import EvidenceReader
 
-    for stored in store.records(kind=kind):
-        yield (
-            stored.source,
-            record_from_dict(
-                stored.payload, context=f"{stored.source}/{kind}/{stored.natural_key}"
-            ),
-        )
+    # through the (source, kind) index: every report and finding run reads the plans
+    for source, key, payload in EvidenceReader(store.backend).records_of_kind(kind):
+        yield source, record_from_dict(payload, context=f"{source}/{kind}/{key}")
 
 
 def _as_of(store: Store, kind: str, when: datetime) -> Iterator[tuple[str, Record]]:
