@@ -35,7 +35,18 @@ from efa_core.rollout.equivalence import (
 )
 from efa_core.rollout.identity import IdentityRules, Resolution, ServiceInfo, resolve
 from efa_core.rollout.rows import Evidence, Role, RolloutRow, RowFlag, Via
-from efa_core.rollout.stages import RowValues, compute_rows, prefixes
+from efa_core.rollout.stages import (  # row flags as plain ints: a report reads 10^5 rows
+    _AMBIGUOUS,
+    _DISAGREEMENT,
+    _LIVE,
+    _OFFLINE,
+    _OTHER_SOLUTION,
+    _PUBLISHED,
+    _ROUTABLE,
+    RowValues,
+    compute_rows,
+    prefixes,
+)
 from efa_core.store import AgreementFact, EvidenceFact, EvidenceReader, NoteFact, Store
 
 __all__ = [
@@ -117,14 +128,6 @@ def _shared_evidence(data: tuple[Any, ...]) -> Evidence:
     return Evidence.from_json(data)
 
 
-# Row flags as plain ints (IntFlag operators are slow; a report reads 10^5 rows).
-_PUBLISHED = int(RowFlag.PUBLISHED)
-_ROUTABLE = int(RowFlag.ROUTABLE)
-_LIVE = int(RowFlag.LIVE)
-_OFFLINE = int(RowFlag.OFFLINE)
-_AMBIGUOUS = int(RowFlag.AMBIGUOUS)
-_OTHER_SOLUTION = int(RowFlag.OTHER_SOLUTION)
-_DISAGREEMENT = int(RowFlag.DISAGREEMENT)
 #: Every RowFlag value, built once (flags fit in a byte).
 _ROW_FLAGS = [RowFlag(i) for i in range(2 * int(max(RowFlag)))]
 
