@@ -30,6 +30,35 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def interleaved_summary(
+    results: Sequence[dict[str, Any]], ratios: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """Medians per task, and per named ratio ``a / b`` the median of its per-repetition ratios.
+
+    *results* are ``{"task", "rep", "seconds"}`` dicts of interleaved repetitions; a ratio is
+    taken within each repetition (same machine load), never across them.
+    """
+    tasks = sorted({r["task"] for r in results})
+    by = {t: [r for r in results if r["task"] == t] for t in tasks}
+    medians = {
+        t: {"runs": len(v), "seconds": median([r["seconds"] for r in v])} for t, v in by.items()
+    }
+
+    def ratio(a: str, b: str) -> dict[str, Any]:
+        per = []
+        for rep in sorted({r["rep"] for r in results}):
+            x = [r["seconds"] for r in by.get(a, []) if r["rep"] == rep]
+            y = [r["seconds"] for r in by.get(b, []) if r["rep"] == rep]
+            if x and y:
+                per.append(x[0] / y[0])
+        return {"median": median(per), "per_rep": per}
+
+    return {
+        "medians": medians,
+        "ratios": {name: ratio(a, b) for name, (a, b) in ratios.items()},
+    }
+
+
 def peak_rss_mib() -> float | None:
     """This process's peak resident set size in MiB (``VmHWM``; Linux only)."""
     with contextlib.suppress(OSError):

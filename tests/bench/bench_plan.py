@@ -54,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_rollout as br  # noqa: E402
-from _bench2_util import machine_info, median  # noqa: E402
+from _bench2_util import interleaved_summary, machine_info  # noqa: E402
 
 TODAY = date(2024, 1, 1)  # bench_rollout's BASE: the agreements are older, go-lives not
 WAVES = (
@@ -162,13 +162,6 @@ def report_live(data: Any, inhabited: set[str]) -> dict[str, int]:
     return dict(live)
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    """Run *fn*; return (seconds, result)."""
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build the data, then run the interleaved repetitions."""
     from efa_core.rollout import AreaIndex, RolloutView
@@ -184,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t = time.perf_counter()
             info["data"] = build(store, args.services)
             info["data"]["build_seconds"] = time.perf_counter() - t
-            seconds, stats = timed(lambda: RolloutView(store).derive())
+            seconds, stats = br.timed(lambda: RolloutView(store).derive())
             info["data"]["first_derive_seconds"] = seconds
             info["data"]["rows"] = stats.rows_written
             print(f"  first full derive: {stats.rows_written:,d} rows in {seconds:.1f} s")
@@ -205,7 +198,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 shift = rep % 3
                 got: dict[str, Any] = {}
                 for task, fn in trio[shift:] + trio[:shift]:
-                    seconds, got[task] = timed(fn)
+                    seconds, got[task] = br.timed(fn)
                     note(rep, task, seconds)
                 cells, live = live_cells(got["plan-status"])
                 assert cells == args.services * len(inhabited), (cells, len(inhabited))
@@ -222,28 +215,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians per task and medians of the per-repetition ratios."""
-    tasks = sorted({r["task"] for r in results})
-    by = {t: [r for r in results if r["task"] == t] for t in tasks}
-    medians = {
-        t: {"runs": len(v), "seconds": median([r["seconds"] for r in v])} for t, v in by.items()
-    }
-
-    def ratio(a: str, b: str) -> dict[str, Any]:
-        per = []
-        for rep in sorted({r["rep"] for r in results}):
-            x = [r["seconds"] for r in by.get(a, []) if r["rep"] == rep]
-            y = [r["seconds"] for r in by.get(b, []) if r["rep"] == rep]
-            if x and y:
-                per.append(x[0] / y[0])
-        return {"median": median(per), "per_rep": per}
-
-    return {
-        "medians": medians,
-        "ratios": {
-            "plan_status_over_report": ratio("plan-status", "report"),
-            "report_with_plans_over_report": ratio("report+plans", "report"),
+    return interleaved_summary(
+        results,
+        {
+            "plan_status_over_report": ("plan-status", "report"),
+            "report_with_plans_over_report": ("report+plans", "report"),
         },
-    }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_data as bd  # noqa: E402
-from _bench2_util import machine_info, median  # noqa: E402
+from _bench2_util import interleaved_summary, machine_info  # noqa: E402
 
 BATCH = 5000
 BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -436,30 +436,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians per task and medians of the per-repetition ratios."""
-    tasks = sorted({r["task"] for r in results})
-    by = {t: [r for r in results if r["task"] == t] for t in tasks}
-    medians = {
-        t: {"runs": len(v), "seconds": median([r["seconds"] for r in v])} for t, v in by.items()
-    }
-
-    def ratio(a: str, b: str) -> dict[str, Any]:
-        per = []
-        for rep in sorted({r["rep"] for r in results}):
-            x = [r["seconds"] for r in by.get(a, []) if r["rep"] == rep]
-            y = [r["seconds"] for r in by.get(b, []) if r["rep"] == rep]
-            if x and y:
-                per.append(x[0] / y[0])
-        return {"median": median(per), "per_rep": per}
-
-    return {
-        "medians": medians,
-        "ratios": {
-            "coverage_over_sql": ratio("coverage", "coverage-sql"),
-            "report_over_sql": ratio("report", "report-sql"),
-            "report_nofindings_over_sql": ratio("report-nofindings", "report-sql"),
-            "derive_over_refresh": ratio("derive", "refresh"),
+    return interleaved_summary(
+        results,
+        {
+            "coverage_over_sql": ("coverage", "coverage-sql"),
+            "report_over_sql": ("report", "report-sql"),
+            "report_nofindings_over_sql": ("report-nofindings", "report-sql"),
+            "derive_over_refresh": ("derive", "refresh"),
         },
-    }
+    )
 
 
 # -- national mode (issue 15) -------------------------------------------------------------------
