@@ -553,7 +553,8 @@ class _ServiceData:
         """Compute the cell of *ars* (the same as :func:`compute_cell`, memoized)."""
         ticks = self.ticks_for(row)
         manual = self.manual_for(ars)
-        if manual:
+
+        def computed() -> Cell:
             return compute_cell(
                 wave=wave,
                 service_key=service,
@@ -566,22 +567,14 @@ class _ServiceData:
                 fees=self.fees,
                 observed=self.observed,
             )
+
+        if manual:
+            return computed()
         positive = ticks.positive
         signature = (ticks.stage, *positive)
         outcome = self._outcomes.get(signature)
         if outcome is None:
-            full = compute_cell(
-                wave=wave,
-                service_key=service,
-                ars=ars,
-                population=population,
-                checklist=self.checklist,
-                row=row,
-                ticks=ticks,
-                manual=_EMPTY_MANUAL,
-                fees=self.fees,
-                observed=self.observed,
-            )
+            full = computed()
             outcome = self._outcomes[signature] = _Outcome(
                 full.stage,
                 full.states,
