@@ -300,9 +300,14 @@ def interpolate(value: Any, *, env: Mapping[str, str], where: str, key: str) -> 
     return value
 
 
-def _table(value: object, where: str) -> Mapping[str, Any]:
+def _table(value: object, where: str, known: Sequence[str] | None = None) -> Mapping[str, Any]:
+    """Return *value* as a table; with *known*, refuse any other key (naming close matches)."""
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must be a table, not {type(value).__name__}")
+    if known is not None:
+        unknown = [key for key in value if key not in known]
+        if unknown:
+            raise _unknown_keys_error(where, unknown, known)
     return value
 
 
@@ -348,10 +353,7 @@ def parse_config(
     store_url: str | None = None
     if "store" in data:
         where = f"{origin} [store]"
-        store = _table(data["store"], where)
-        unknown = [key for key in store if key not in _STORE_KEYS]
-        if unknown:
-            raise _unknown_keys_error(where, unknown, _STORE_KEYS)
+        store = _table(data["store"], where, _STORE_KEYS)
         if "url" in store:
             url = interpolate(store["url"], env=environ, where=where, key="url")
             if not isinstance(url, str) or not url.strip():
@@ -361,10 +363,7 @@ def parse_config(
     lang: str | None = None
     if "report" in data:
         where = f"{origin} [report]"
-        report = _table(data["report"], where)
-        unknown = [key for key in report if key not in _REPORT_KEYS]
-        if unknown:
-            raise _unknown_keys_error(where, unknown, _REPORT_KEYS)
+        report = _table(data["report"], where, _REPORT_KEYS)
         if "lang" in report:
             value = interpolate(report["lang"], env=environ, where=where, key="lang")
             if not isinstance(value, str) or value.strip().lower() not in LANGS:
@@ -458,10 +457,7 @@ def _by_id(value: object, where: str, key: str) -> dict[str, tuple[str, ...]]:
 
 
 def _identity(value: object, where: str) -> IdentitySettings:
-    table = _table(value, where)
-    unknown = [key for key in table if key not in _IDENTITY_KEYS]
-    if unknown:
-        raise _unknown_keys_error(where, unknown, _IDENTITY_KEYS)
+    table = _table(value, where, _IDENTITY_KEYS)
     urls = _by_id(table.get("urls", {}), where, "urls")
     for key, items in urls.items():
         for url in items:
@@ -476,10 +472,7 @@ def _identity(value: object, where: str) -> IdentitySettings:
 
 
 def _rollout(value: object, where: str) -> RolloutSettings:
-    table = _table(value, where)
-    unknown = [key for key in table if key not in _ROLLOUT_KEYS]
-    if unknown:
-        raise _unknown_keys_error(where, unknown, _ROLLOUT_KEYS)
+    table = _table(value, where, _ROLLOUT_KEYS)
     priority = table.get("source_priority")
     return RolloutSettings(
         source_priority=() if priority is None else _ids(priority, where, "source_priority")
