@@ -15,6 +15,8 @@ from efa_core.config import load_config, parse_config
 from efa_core.errors import ConfigError
 from efa_core.i18n import (
     AGREEMENT_NAMES,
+    FIELD_NAMES,
+    RECORD_KIND_NAMES,
     SEVERITY_NAMES,
     STAGE_NAMES,
     M,
@@ -22,14 +24,16 @@ from efa_core.i18n import (
     Translator,
     translator,
 )
-from efa_core.model import AgreementState, Stage
-from efa_core.rollout.findings import Severity
+from efa_core.ids import Ars
+from efa_core.model import RECORD_TYPES, AgreementState, Stage
+from efa_core.rollout.findings import Finding, Severity
 
 MESSAGES = {name: value for name, value in vars(M).items() if isinstance(value, Text)}
 
 
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+def _fields(template: str) -> set[tuple[str, str | None]]:
+    """The placeholders of *template* with their conversion (``!r``) if any."""
+    return {(name, conv) for _, name, _, conv in string.Formatter().parse(template) if name}
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
@@ -40,10 +44,16 @@ def test_both_languages_have_the_same_placeholders(name: str) -> None:
     assert _fields(text.de) == _fields(text.en), name
 
 
-def test_every_stage_state_and_severity_has_a_name() -> None:
+def test_every_stage_state_severity_and_record_kind_has_a_name() -> None:
     assert set(STAGE_NAMES) == set(Stage)
     assert set(AGREEMENT_NAMES) == set(AgreementState)
     assert set(SEVERITY_NAMES) == {s.value for s in Severity}
+    assert set(RECORD_KIND_NAMES) == set(RECORD_TYPES)
+    names = [*RECORD_KIND_NAMES.values(), *FIELD_NAMES.values()]
+    assert all(t.de.strip() and t.en.strip() and "{" not in t.de + t.en for t in names)
+    assert [t.en for t in RECORD_KIND_NAMES.values()] == list(RECORD_KIND_NAMES)
+    assert Translator("de").kind("responsibility") == "Zuständigkeit"
+    assert Translator("de").kind("custom-kind") == "custom-kind"  # a plugin's own kind
     for lang in ("de", "en"):
         names = [t.get(lang) for t in STAGE_NAMES.values()]
         assert len(set(names)) == len(names), f"two stages share a name in {lang}"
@@ -110,3 +120,43 @@ def test_lang_option_wins_over_the_environment_and_the_configuration() -> None:
     assert bad.exit_code == 2
     assert "'fr' is not one of 'de', 'en'" in bad.output
     assert choose_lang(None, parse_config({})).lang == "de"
+
+
+def test_a_message_renders_its_values_by_type_in_either_language() -> None:
+    text = Text(
+        de="{who}: {n} Tage seit {on} im Stand {stage!r} ({state}; {items}; {sub})",
+        en="{who}: {n} days since {on} at {stage!r} ({state}; {items}; {sub})",
+    )
+    message = text.fill(
+        who=Ars("16055"),
+        n=1234,
+        on=dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc),
+        stage=Stage.CONTRACTED,
+        state=AgreementState.TERMINATED,
+        items=(M.NO_AGREEMENT, "x"),
+        sub=M.AGREEMENT_IS.fill(state=AgreementState.WITHDRAWN),
+    )
+    assert Translator("de").render(message) == (
+        "16055: 1.234 Tage seit 01.03.2024 im Stand 'Vertrag geschlossen' (gekündigt; "
+        "es gibt keine Vereinbarung, x; die Vereinbarung ist zurückgezogen)"
+    )
+    # English keeps the stable form: plain digits, ISO dates, the values' own names
+    english = (
+        "16055: 1234 days since 2024-03-01 at 'contracted' (terminated; no agreement, x; "
+        "the agreement is withdrawn)"
+    )
+    assert Translator("en").render(message) == str(message) == english
+
+
+def test_a_finding_with_a_catalogue_message_or_a_plain_one() -> None:
+    text = M.DASHBOARD_OFFLINE.fill(service="MP-1", area=Ars("16055"))
+    found = Finding(rule="r", severity=Severity.WARNING, service="MP-1", area=None, text=text)
+    assert found.message == "the OZG-Dashboard says MP-1 is offline in 16055"
+    assert found.to_dict()["message"] == found.message
+    assert found.render(Translator("de")) == "laut OZG-Dashboard ist MP-1 in 16055 offline"
+    assert found.render(Translator("en")) == found.message
+    # a third-party rule that gives only a message: shown as it is in either language
+    plain = Finding(rule="r", severity=Severity.INFO, service=None, area=None, message="hi")
+    assert (plain.text, plain.render(Translator("de"))) == (None, "hi")
+    with pytest.raises(TypeError, match="a Finding needs a message or a text"):
+        Finding(rule="r", severity=Severity.INFO, service=None, area=None)

@@ -9,7 +9,11 @@ The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findin
   vocabulary: the stages in the words the OZG-Dashboard (``online``) and the reuse
   registries (*Interessenbekundung*, *Vertrag geschlossen*, *gekündigt*) use;
 * :class:`Translator` picks one language and formats dates (``01.03.2024``; English
-  ``2024-03-01``) and numbers (``1.234``; English ``1,234``).
+  ``2024-03-01``) and numbers (``1.234``; English ``1,234``);
+* a :class:`Message` is a :class:`Text` with the values of its placeholders
+  (:meth:`Text.fill`), rendered later in either language (:meth:`Translator.render`): a
+  finding keeps one, so its sentence is shown in the reader's language with localised dates,
+  numbers and stage names, while its English rendering is the stable ``message``.
 
 The choice of a small typed table over gettext/Babel: two languages and about a hundred
 messages that ship with the code; no ``.po``/``.mo`` build step, no extra dependency, and
@@ -37,13 +41,16 @@ from efa_core.model import AgreementState, Stage
 __all__ = [
     "AGREEMENT_NAMES",
     "DEFAULT_LANG",
+    "FIELD_NAMES",
     "LANGS",
     "LANG_ENV_VAR",
+    "RECORD_KIND_NAMES",
     "ROLE_NAMES",
     "SEVERITY_NAMES",
     "STAGE_NAMES",
     "Lang",
     "M",
+    "Message",
     "Text",
     "Translator",
     "translator",
@@ -71,6 +78,30 @@ class Text:
     def get(self, lang: Lang) -> str:
         """Return the text (with its placeholders) in *lang*."""
         return self.de if lang == "de" else self.en
+
+    def fill(self, **values: object) -> Message:
+        """Return this text with *values* for its placeholders, to render in any language.
+
+        Each value is rendered by its type (see :meth:`Translator.render`).
+        """
+        return Message(self, tuple(values.items()))
+
+
+@attrs.frozen
+class Message:
+    """A :class:`Text` with the values of its placeholders: one sentence in both languages.
+
+    Build one with :meth:`Text.fill`; render it with :meth:`Translator.render`.
+    ``str()`` is the English rendering.
+    """
+
+    #: The text, with ``{name}`` placeholders (``{name!r}`` quotes the rendered value).
+    text: Text
+    #: ``(name, value)`` for each placeholder.
+    values: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        return Translator("en").render(self)
 
 
 class M:
@@ -240,6 +271,173 @@ class M:
     COL_ANOTHER_SOLUTION = Text(de="andere Lösung", en="another solution")
     COL_AMBIGUOUS_LOWER = Text(de="mehrdeutig", en="ambiguous")
 
+    # the findings of the built-in rules (the English text is each finding's stable message)
+    EITHER = Text(de="{a} oder {b}", en="{a} or {b}")
+    LIVE_WITHOUT_AGREEMENT = Text(
+        de="{service} ist in {area} online, aber {state}",
+        en="{service} is live in {area} but {state}",
+    )
+    NO_AGREEMENT = Text(de="es gibt keine Vereinbarung", en="no agreement")
+    AGREEMENT_IS = Text(de="die Vereinbarung ist {state}", en="the agreement is {state}")
+    CONTRACTED_NOT_PUBLISHED = Text(
+        de="{service}: {area} hat vor {age} Tagen einen Vertrag geschlossen (seit {since}), "
+        "aber keine Zuständigkeit dafür ist veröffentlicht (Grenze {days} Tage)",
+        en="{service}: {area} contracted {age} days ago (since {since}) but no responsibility "
+        "is published for it (limit {days} days)",
+    )
+    PUBLISHED_WITHOUT_ROUTE = Text(
+        de="{service} ist für {area} veröffentlicht, hat aber keinen FIT-Connect-Zustellpunkt",
+        en="{service} is published for {area} but has no FIT-Connect route",
+    )
+    DASHBOARD_OFFLINE = Text(
+        de="laut OZG-Dashboard ist {service} in {area} offline",
+        en="the OZG-Dashboard says {service} is offline in {area}",
+    )
+    UNKNOWN_ONLINE_SERVICE = Text(
+        de="Zuständigkeit {key!r} ({source}) in {area} verweist auf den Onlinedienst "
+        "{target!r}, den kein Dienst hat ({use}); gehört er zu {service}, in efa.toml unter "
+        "[identity.onlinedienste] eintragen",
+        en="responsibility {key!r} ({source}) in {area} points to the Onlinedienst {target!r}, "
+        "which no service has ({use}); if it is {service}'s, add it to "
+        "[identity.onlinedienste] in efa.toml",
+    )
+    USE_OTHER_SOLUTION = Text(
+        de="dort ist eine andere Lösung im Einsatz", en="another solution is in use there"
+    )
+    USE_LEIKA_ONLY = Text(
+        de="für {service} allein über den Leistungsschlüssel gezählt",
+        en="counted for {service} by its LeiKa key alone",
+    )
+    UNKNOWN_AREA = Text(de="{service}: ARS {area} {reason}", en="{service}: ARS {area} {reason}")
+    AREA_REMOVED = Text(
+        de="wurde aus dem Gemeindeverzeichnis entfernt (zuletzt gesehen {date}; "
+        "zusammengelegt oder aufgelöst?)",
+        en="was removed from the register (last seen {date}; merged or dissolved?)",
+    )
+    AREA_NOT_IN_REGISTER = Text(de="ist nicht im Gemeindeverzeichnis", en="is not in the register")
+    AMBIGUOUS_EVIDENCE = Text(
+        de="Belege ({n}: {kinds}) in {area} könnten zu jedem von {candidates} gehören; "
+        "keiner wird für {service} gezählt (den Onlinedienst oder die URL jedes Angebots "
+        "angeben, um sie zuzuordnen)",
+        en="{n} record(s) ({kinds}) in {area} could be evidence for any of {candidates}; "
+        "none is counted for {service} (name the Onlinedienst or URL of each offer to place "
+        "them)",
+    )
+    ATTRIBUTES_DISAGREE = Text(
+        de="{service}: die Datensätze widersprechen sich beim Feld {field}: {values}; es gilt "
+        "{value!r} von {source} (Vorrang der Quelle, dann der jüngste)",
+        en="{service}: the records disagree on the {field}: {values}; {value!r} of {source} "
+        "governs (source priority, then the most recent)",
+    )
+    AGREEMENTS_DISAGREE = Text(
+        de="{service} in {area}: {says}; es gilt {state!r} von {source} (Vorrang der Quelle, "
+        "dann das jüngste Datum)",
+        en="{service} in {area}: {says}; {state!r} of {source} governs (source priority, "
+        "then the most recent date)",
+    )
+    SOURCE_SAYS = Text(de="{source} meldet {detail}", en="{source} says {detail}")
+    UNRESOLVED_AREA = Text(
+        de="{area} endet auf Nullen: eine Gemeinde oder das Gebiet {readings}, mit Nullen "
+        "aufgefüllt; zur Entscheidung das Gemeindeverzeichnis importieren (efa areas import)",
+        en="{area} ends in zeros: it is a Gemeinde or the area {readings} written zero-filled; "
+        "import the register (efa areas import) to decide",
+    )
+
+    # the findings of the planning rules
+    BEHIND_TARGET = Text(
+        de="{service}: {where} steht bei „{stage}“, nicht online; Welle {wave!r} des Plans "
+        "{plan!r} sollte bis {target} online sein (vor {days} Tagen)",
+        en="{service}: {where} is {stage}, not live; wave {wave!r} of plan {plan!r} was to be "
+        "live by {target} ({days} days ago)",
+    )
+    STALLED_ONBOARDING = Text(
+        de="{service}: das Onboarding in {where} ruht seit {idle} Tagen (letzte Änderung "
+        "{last}, Grenze {days}){step}",
+        en="{service}: onboarding in {where} has not moved for {idle} days (last change "
+        "{last}, limit {days}){step}",
+    )
+    NEXT_STEP = Text(de="; als Nächstes: {label}", en="; next: {label}")
+    PILOT_WITHOUT_UPTAKE = Text(
+        de="{service}: Pilotkommune {where} der Welle {wave!r} zeigt seit dem Stichtag "
+        "{stichtag} keine Aufnahme (keine eigene Vereinbarung, nichts veröffentlicht, kein "
+        "Punkt der Checkliste erfasst)",
+        en="{service}: pilot municipality {where} of wave {wave!r} shows no uptake since the "
+        "Stichtag {stichtag} (no agreement of its own, nothing published, no checklist item "
+        "recorded)",
+    )
+    LIVE_BEFORE_CONTRACT = Text(
+        de="{service} ist in {where} online, aber {why}",
+        en="{service} is live in {where}, but {why}",
+    )
+    ONLY_INTEREST = Text(
+        de="die Vereinbarung steht erst bei „{state}“", en="the agreement is only {state}"
+    )
+    LIVE_BEFORE = Text(
+        de="der Vertrag wurde erst am {contracted} geschlossen, nach dem Go-Live am {live}",
+        en="it went live on {live} but was contracted on {contracted}",
+    )
+    CONTRADICTED_TICK = Text(
+        de="{service}: {item!r} in {where} wurde{who}{when} abgehakt (Plan {plan!r}), aber {why}",
+        en="{service}: {item!r} in {where} was ticked{who}{when} (plan {plan!r}), but {why}",
+    )
+    TICKED_BY = Text(de=" von {by}", en=" by {by}")
+    TICKED_ON = Text(de=" am {on}", en=" on {on}")
+    OUTSIDE_PLAN = Text(
+        de="{service} steht in {where} bei „{stage}“, doch keine Welle des Plans {plan!r} "
+        "zielt auf dieses Gebiet",
+        en="{service} is {stage} in {where}, which no wave of plan {plan!r} targets",
+    )
+    TARGET_NOT_IN_REGISTER = Text(
+        de="Welle {wave!r} des Plans {plan!r} zielt auf {area}, {reason}",
+        en="wave {wave!r} of plan {plan!r} targets {area}, which {reason}",
+    )
+    TARGET_REMOVED = Text(
+        de="das aus dem Gemeindeverzeichnis entfernt wurde (zuletzt gesehen {date}; "
+        "zusammengelegt?)",
+        en="was removed from the register (last seen {date}; merged?)",
+    )
+    TARGET_UNKNOWN = Text(de="das nicht im Gemeindeverzeichnis steht", en="is not in the register")
+
+    # why the sources contradict a checklist item ticked by hand
+    NO_AGREEMENT_COVERS = Text(
+        de="keine Vereinbarung deckt {ars} ab", en="no agreement covers {ars}"
+    )
+    NO_CONTRACT_COVERS = Text(de="kein Vertrag deckt {ars} ab", en="no contract covers {ars}")
+    NO_RESPONSIBILITY_COVERS = Text(
+        de="keine Zuständigkeit des Dienstes deckt {ars} ab",
+        en="no Zuständigkeit of the service covers {ars}",
+    )
+    NO_ROUTE_FOR = Text(
+        de="für {ars} gibt es keinen FIT-Connect-Zustellpunkt",
+        en="no FIT-Connect route exists for {ars}",
+    )
+    NOT_ONLINE_IN = Text(
+        de="das OZG-Dashboard zeigt ihn in {ars} nicht online",
+        en="the OZG-Dashboard does not show it online in {ars}",
+    )
+    AGREEMENT_NOT_CONTRACT = Text(
+        de="die Vereinbarung steht bei „{state}“, ein Vertrag fehlt",
+        en="the agreement is {state}, not contracted",
+    )
+    INTEREST_WITHDRAWN = Text(
+        de="die Interessenbekundung wurde zurückgezogen", en="the interest was withdrawn"
+    )
+    INTEREST_DECLINED = Text(
+        de="die Interessenbekundung wurde abgelehnt", en="the interest was declined"
+    )
+    CONTRACT_TERMINATED = Text(de="der Vertrag wurde gekündigt", en="the contract was terminated")
+    DASHBOARD_SAYS_OFFLINE = Text(
+        de="laut OZG-Dashboard ist er offline", en="the OZG-Dashboard says it is offline"
+    )
+    OTHER_RESPONSIBILITY = Text(
+        de="die Zuständigkeit dort verweist auf eine andere Lösung",
+        en="the Zuständigkeit there points to another solution",
+    )
+    OTHER_ONLINE = Text(
+        de="das OZG-Dashboard zeigt dort eine andere Lösung online",
+        en="the OZG-Dashboard shows another solution online there",
+    )
+
 
 #: The stage names: the OZG-Dashboard's ``online``, the registries' *Interessenbekundung*,
 #: *Vertrag geschlossen* and *gekündigt*, the portal network's *veröffentlicht* and the
@@ -275,6 +473,32 @@ ROLE_NAMES: Final[Mapping[str, Text]] = {
     "note": Text(de="Notiz", en="note"),
 }
 
+#: The record kinds (``kind`` of a record and of its evidence), by value; English keeps the value.
+RECORD_KIND_NAMES: Final[Mapping[str, Text]] = {
+    "service": Text(de="Dienst", en="service"),
+    "provider": Text(de="Anbieter", en="provider"),
+    "subscriber": Text(de="Nachnutzer", en="subscriber"),
+    "agreement": Text(de="Vereinbarung", en="agreement"),
+    "responsibility": Text(de="Zuständigkeit", en="responsibility"),
+    "route": Text(de="Zustellpunkt", en="route"),
+    "availability": Text(de="Verfügbarkeit", en="availability"),
+    "area": Text(de="Gebiet", en="area"),
+    "note": Text(de="Notiz", en="note"),
+    "organisation-unit": Text(de="Organisationseinheit", en="organisation-unit"),
+    "xzufi-object": Text(de="XZuFi-Objekt", en="xzufi-object"),
+    "rollout-plan": Text(de="Rollout-Plan", en="rollout-plan"),
+    "plan-wave": Text(de="Welle", en="plan-wave"),
+    "onboarding-item": Text(de="Onboarding-Punkt", en="onboarding-item"),
+    "usage": Text(de="Nutzung", en="usage"),
+}
+
+#: The fields of a service that sources may disagree on (``sources-disagree``), by name.
+FIELD_NAMES: Final[Mapping[str, Text]] = {
+    "land": Text(de="Land des Anbieters", en="land"),
+    "operator": Text(de="Betreiber", en="operator"),
+    "url": Text(de="URL", en="url"),
+}
+
 #: The severities of findings, by value (``info``, ``warning``, ``error``).
 SEVERITY_NAMES: Final[Mapping[str, Text]] = {
     "info": Text(de="Hinweis", en="info"),
@@ -295,6 +519,34 @@ class Translator:
         template = text.get(self.lang)
         return template.format(**values) if values else template
 
+    def render(self, message: Message) -> str:
+        """Return *message* in this language, each value rendered by its type.
+
+        A :class:`Message` or :class:`Text` in this language; a :class:`Stage` or
+        :class:`AgreementState` by its name; a date as :meth:`date` gives it; an ``int`` as
+        ``1.234`` in German (English keeps the plain digits of the stable messages); a tuple
+        as its items joined by ``", "``; anything else (ARS, keys, names) with ``str()``.
+        """
+        values = {name: self._value(value) for name, value in message.values}
+        return message.text.get(self.lang).format(**values)
+
+    def _value(self, value: object) -> str:
+        if isinstance(value, Message):
+            return self.render(value)
+        if isinstance(value, Text):
+            return value.get(self.lang)
+        if isinstance(value, Stage):
+            return self.stage(value)
+        if isinstance(value, AgreementState):
+            return self.agreement(value)
+        if isinstance(value, dt.date):
+            return self.date(value)
+        if isinstance(value, int) and not isinstance(value, bool) and self.lang == "de":
+            return self.number(value)
+        if isinstance(value, tuple):
+            return ", ".join(self._value(v) for v in value)
+        return str(value)
+
     def stage(self, stage: Stage) -> str:
         """Return the name of *stage* (``Vertrag geschlossen``; English ``contracted``)."""
         return STAGE_NAMES[stage].get(self.lang)
@@ -314,6 +566,11 @@ class Translator:
         value = str(role.value if isinstance(role, enum.Enum) else role)
         text = ROLE_NAMES.get(value)
         return value if text is None else text.get(self.lang)
+
+    def kind(self, kind: str) -> str:
+        """Return the name of a record kind (``Zuständigkeit``); unknown kinds as they are."""
+        text = RECORD_KIND_NAMES.get(kind)
+        return kind if text is None else text.get(self.lang)
 
     def date(self, value: dt.date) -> str:
         """Format a date as ``01.03.2024`` (English: ``2024-03-01``); a datetime gives its date."""

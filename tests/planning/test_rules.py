@@ -14,7 +14,16 @@ from efa_core.plugins import PluginRegistry
 from efa_core.rollout import Finding, Severity, run_findings
 from efa_core.rollout.planning import rules as planning_rules
 from efa_core.store import Store
-from rollout.helpers import L1, agreement, availability, put, responsibility, route, service
+from rollout.helpers import (
+    L1,
+    agreement,
+    availability,
+    german,
+    put,
+    responsibility,
+    route,
+    service,
+)
 
 from .helpers import (
     ADORF,
@@ -78,6 +87,10 @@ def test_behind_target(store: Store, rules) -> None:
     assert result[0].severity is Severity.WARNING
     assert "Adorf (160615001001) is published, not live" in result[0].message
     assert "by 2025-03-31 (62 days ago)" in result[0].message
+    assert german(result[0]) == (
+        "anmeldung: Adorf (160615001001) steht bei „veröffentlicht“, nicht online; Welle "
+        "'Pilot' des Plans 'th' sollte bis 31.03.2025 online sein (vor 62 Tagen)"
+    )
     assert result[0].evidence[0].kind == "responsibility"
 
 
@@ -99,6 +112,10 @@ def test_stalled_onboarding(store: Store, rules) -> None:
     assert areas_of(result) == [(ADORF, "anmeldung"), (ILMENAU, "anmeldung")]
     assert "has not moved for 120 days (last change 2025-02-01, limit 60)" in result[0].message
     assert result[0].message.endswith("next: Fachverfahren angebunden")
+    assert german(result[0]) == (
+        "anmeldung: das Onboarding in Adorf (160615001001) ruht seit 120 Tagen (letzte "
+        "Änderung 01.02.2025, Grenze 60); als Nächstes: Fachverfahren angebunden"
+    )
     assert areas_of(found(store, rules, "stalled-onboarding", stalled_days=130)) == [
         (ILMENAU, "anmeldung")
     ]
@@ -120,6 +137,7 @@ def test_pilot_without_uptake(store: Store, rules) -> None:
     # Weimar has only the Land's contract: no uptake of its own; Adorf recorded something
     assert areas_of(result) == [(WEIMAR, "anmeldung")]
     assert "shows no uptake since the Stichtag 2025-01-15" in result[0].message
+    assert "zeigt seit dem Stichtag 15.01.2025 keine Aufnahme" in german(result[0])
     put(store, "ev", [agreement(WEIMAR, AgreementState.INTERESTED)])
     assert found(store, rules, "pilot-without-uptake") == []
 
@@ -151,6 +169,11 @@ def test_live_before_contract(store: Store, rules) -> None:
     assert areas_of(result) == [(WEIMAR, "anmeldung"), (ARNSTADT, "anmeldung")]
     assert result[0].message.endswith("it went live on 2025-02-01 but was contracted on 2025-03-01")
     assert result[1].message.endswith("but the agreement is only interested")
+    assert german(result[0]).endswith(
+        "online, aber der Vertrag wurde erst am 01.03.2025 geschlossen, nach dem Go-Live am "
+        "01.02.2025"
+    )
+    assert german(result[1]).endswith("die Vereinbarung steht erst bei „Interesse bekundet“")
     assert {e.kind for e in result[0].evidence} == {"availability", "agreement"}
 
 
@@ -162,6 +185,11 @@ def test_contradicted_tick(store: Store, rules) -> None:
     assert result[0].message == (
         "anmeldung: 'FIT-Connect-Zustellpunkt' in Weimar, Stadt (160550000000) was ticked by "
         "Frau M. on 2025-02-01 (plan 'th'), but no FIT-Connect route exists for 160550000000"
+    )
+    assert german(result[0]) == (
+        "anmeldung: 'FIT-Connect-Zustellpunkt' in Weimar, Stadt (160550000000) wurde von "
+        "Frau M. am 01.02.2025 abgehakt (Plan 'th'), aber für 160550000000 gibt es keinen "
+        "FIT-Connect-Zustellpunkt"
     )
     put(store, "ev", [route(WEIMAR)])
     assert found(store, rules, "contradicted-tick") == []
@@ -182,6 +210,10 @@ def test_outside_plan(store: Store, rules) -> None:
     assert result[0].message == (
         "anmeldung is contracted in Bdorf (160615001002), which no wave of plan 'th' targets"
     )
+    assert german(result[0]) == (
+        "anmeldung steht in Bdorf (160615001002) bei „Vertrag geschlossen“, doch keine Welle "
+        "des Plans 'th' zielt auf dieses Gebiet"
+    )
 
 
 def test_target_not_in_register(store: Store, rules) -> None:
@@ -195,6 +227,10 @@ def test_target_not_in_register(store: Store, rules) -> None:
             "wave 'Fehler' of plan 'th' targets 160615001099, which is not in the register",
         )
     ]
+    assert german(result[0]) == (
+        "Welle 'Fehler' des Plans 'th' zielt auf 160615001099, das nicht im "
+        "Gemeindeverzeichnis steht"
+    )
 
 
 def test_findings_within_an_area_keep_the_land_level_evidence(store: Store, rules) -> None:

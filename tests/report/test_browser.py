@@ -59,6 +59,22 @@ def _console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
+#: The one finding of the small store, as its row of the findings table shows it.
+_FINDING = {
+    "de": (
+        "<td>anmeldung: 16061 hat vor 486 Tagen einen Vertrag geschlossen (seit 01.02.2024), "
+        "aber keine Zuständigkeit dafür ist veröffentlicht (Grenze 90 Tage)</td>"
+        "<td>Vereinbarung ",
+        "days ago",
+    ),
+    "en": (
+        "<td>anmeldung: 16061 contracted 486 days ago (since 2024-02-01) but no responsibility "
+        "is published for it (limit 90 days)</td><td>agreement ",
+        "Tagen",
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("lang", "labels"),
     [
@@ -88,6 +104,12 @@ def test_report_renders_in_chromium(
     assert f'<html lang="{lang}">' in dom
     for label in labels:
         assert label in dom, label
+    # the findings column speaks the page's language too: sentence, dates and record kinds
+    findings = re.search(r'<table id="table-findings".*?</table>', dom, re.S)
+    assert findings is not None
+    row, other = _FINDING[lang]
+    assert row in findings.group(0)
+    assert other not in findings.group(0)
     assert "pwned" not in re.sub(r"&lt;script&gt;.*?&lt;/script&gt;", "", dom)
     for chart in ("chart-funnel", "chart-coverage", "chart-timeline"):
         svg = re.search(rf'<svg id="{chart}".*?</svg>', dom, re.S)

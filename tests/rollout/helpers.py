@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import string
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 
 from efa_core.connectors import Delete, Upsert
+from efa_core.i18n import Message, Text, Translator
 from efa_core.ids import Ars, LeikaKey
 from efa_core.model import (
     Agreement,
@@ -21,8 +24,36 @@ from efa_core.model import (
     SubscriberKind,
     TargetKind,
 )
+from efa_core.rollout import Finding
 from efa_core.store import RunMode, RunStatus, Store
 from efa_core.store._prepare import prepare
+
+
+def _english_phrases(value: object) -> Iterator[str]:
+    """Yield the English phrases (two words or more) of *value*'s templates, not in German."""
+    text = value.text if isinstance(value, Message) else value
+    if isinstance(text, Text):
+        for literal, *_ in string.Formatter().parse(text.en):
+            phrase = literal.strip(" ,;:()'")
+            if re.search(r"[A-Za-z]{2,}\W+[A-Za-z]{2,}", phrase) and phrase not in text.de:
+                yield phrase
+    if isinstance(value, Message):
+        for _, inner in value.values:
+            for item in inner if isinstance(inner, tuple) else (inner,):
+                yield from _english_phrases(item)
+
+
+def german(finding: Finding) -> str:
+    """Return *finding*'s German sentence, checked: no English phrase of its templates is
+    left in it, no ISO date (dates are 01.03.2024), and English renders its stable message."""
+    assert finding.text is not None, "a built-in rule gives a catalogue message"
+    assert finding.render(Translator("en")) == finding.message
+    text = finding.render(Translator("de"))
+    left = [p for p in _english_phrases(finding.text) if p in text]
+    assert not left, f"untranslated {left} in {text!r}"
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), text
+    return text
+
 
 L1 = LeikaKey("99115005104000")
 L2 = LeikaKey("99115005104001")

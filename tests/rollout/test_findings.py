@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -19,7 +20,17 @@ from efa_core.rollout import (
 )
 from efa_core.store import Store
 
-from .helpers import NOW, REGISTER, agreement, availability, put, responsibility, route, service
+from .helpers import (
+    NOW,
+    REGISTER,
+    agreement,
+    availability,
+    german,
+    put,
+    responsibility,
+    route,
+    service,
+)
 
 
 @pytest.fixture
@@ -74,6 +85,11 @@ def test_live_without_agreement(store: Store, rules: dict[str, object]) -> None:
     terminated = next(f for f in found if str(f.area) == "150010000000")
     assert terminated.severity is Severity.ERROR
     assert "terminated" in terminated.message
+    assert german(terminated) == (
+        "anmeldung ist in 150010000000 online, aber die Vereinbarung ist gekündigt"
+    )
+    unknown = next(f for f in found if str(f.area) == "12")
+    assert german(unknown).endswith("aber es gibt keine Vereinbarung")
     assert {e.kind for e in terminated.evidence} == {"availability", "agreement"}
 
 
@@ -92,6 +108,13 @@ def test_contracted_not_published_after_n_days(store: Store, rules: dict[str, ob
     found = _findings(store, rules, only=["contracted-not-published"])
     assert _by_rule(found) == {"contracted-not-published": {"16055"}}
     assert "120 days" in found[0].message
+    assert found[0].message.endswith(
+        "(since 2025-02-01) but no responsibility is published for it (limit 90 days)"
+    )
+    assert german(found[0]) == (
+        "anmeldung: 16055 hat vor 120 Tagen einen Vertrag geschlossen (seit 01.02.2025), "
+        "aber keine Zuständigkeit dafür ist veröffentlicht (Grenze 90 Tage)"
+    )
     shorter = _findings(
         store, rules, only=["contracted-not-published"], options={"contracted_days": 20}
     )
@@ -104,6 +127,9 @@ def test_published_without_route(store: Store, rules: dict[str, object]) -> None
     put(store, "f", [route("160615001001")])
     found = _findings(store, rules, only=["published-without-route"])
     assert _by_rule(found) == {"published-without-route": {"16055"}}
+    assert german(found[0]) == (
+        "anmeldung ist für 16055 veröffentlicht, hat aber keinen FIT-Connect-Zustellpunkt"
+    )
     # only where the row's stage is published: live without a route is not this finding
     put(store, "d", [availability("16055")])
     view = RolloutView(store)
@@ -118,6 +144,7 @@ def test_dashboard_offline(store: Store, rules: dict[str, object]) -> None:
     found = _findings(store, rules, only=["dashboard-offline"])
     assert _by_rule(found) == {"dashboard-offline": {"16055"}}
     assert found[0].evidence[0].source == "d"
+    assert german(found[0]) == "laut OZG-Dashboard ist anmeldung in 16055 offline"
 
 
 def test_unknown_online_service(store: Store, rules: dict[str, object]) -> None:
@@ -140,6 +167,7 @@ def test_unknown_online_service(store: Store, rules: dict[str, object]) -> None:
     )
     assert _by_rule(found) == {"unknown-online-service": {"16055"}}
     assert "S16_own_solution" in found[0].message
+    assert "für anmeldung allein über den Leistungsschlüssel gezählt" in german(found[0])
 
 
 def test_unknown_area_needs_a_register_and_reports_mergers(
@@ -156,6 +184,13 @@ def test_unknown_area_needs_a_register_and_reports_mergers(
     assert set(messages) == {"160615001001", "160615009009"}
     assert "removed from the register" in messages["160615001001"]
     assert "not in the register" in messages["160615009009"]
+    texts = {str(f.area): german(f) for f in found}
+    assert texts["160615009009"] == "anmeldung: ARS 160615009009 ist nicht im Gemeindeverzeichnis"
+    assert re.fullmatch(
+        r"anmeldung: ARS 160615001001 wurde aus dem Gemeindeverzeichnis entfernt \(zuletzt "
+        r"gesehen \d\d\.\d\d\.\d{4}; zusammengelegt oder aufgelöst\?\)",
+        texts["160615001001"],
+    )
 
 
 def test_custom_rules_and_errors(store: Store) -> None:

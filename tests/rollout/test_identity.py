@@ -32,7 +32,7 @@ from efa_core.rollout import (
 )
 from efa_core.store import Store
 
-from .helpers import NOW, REGISTER, agreement, put
+from .helpers import NOW, REGISTER, agreement, german, put
 
 WG = LeikaKey("99108004000000")  # Wohngeld
 WEIMAR, ADORF, BDORF, DESSAU = "160550000000", "160615001001", "160615001002", "150010000000"
@@ -256,6 +256,10 @@ def test_ambiguous_evidence_raises_no_stage_and_names_the_candidates(store: Stor
         ("WG-SH", ADORF),
     ]
     assert "could be evidence for any of WG-HH, WG-SH" in found[0].message
+    assert german(found[0]).startswith(
+        "Belege (1: Verfügbarkeit) in 15 könnten zu jedem von WG-HH, WG-SH gehören; keiner "
+        "wird für WG-HH gezählt"
+    )
     assert coverage(view, "WG-HH", within="16061").total.ambiguous.gemeinden == 1
     assert coverage(view, "WG-HH", within="15").total.ambiguous.gemeinden == 1
 
@@ -287,6 +291,7 @@ def test_one_offer_for_a_leistung_takes_evidence_that_names_no_offer(store: Stor
         view, {"unknown-online-service": builtin_rules.unknown_online_service}, now=NOW
     )
     assert "add it to [identity.onlinedienste]" in finding.message
+    assert "gehört er zu WG-SH, in efa.toml unter [identity.onlinedienste]" in german(finding)
     # once the offer's Onlinedienst is known, the other one is another solution
     put(store, "marktplatz", [attrs_evolve_od("S01000_OD-WG")])
     view.refresh()
@@ -431,6 +436,10 @@ def test_conflicting_attributes_are_a_finding_with_the_governing_value(store: St
     assert finding.area is None
     assert "disagree on the land: '02' (b X); '01' (a X)" in finding.message
     assert "'02' of b governs" in finding.message
+    assert german(finding) == (
+        "X: die Datensätze widersprechen sich beim Feld Land des Anbieters: '02' (b X); "
+        "'01' (a X); es gilt '02' von b (Vorrang der Quelle, dann der jüngste)"
+    )
     # both records are its evidence: the governing one and the overruled one
     assert [(e.source, e.natural_key, e.detail, e.role) for e in finding.evidence] == [
         ("b", "X", "land 02", Role.SUPPORTS),
@@ -480,6 +489,7 @@ def test_operator_and_url_conflicts_and_what_is_not_one(store: Store) -> None:
     assert (info.operator, info.url) == ("Dataport", "https://wohngeld.b.example/antrag")
     (finding,) = run_findings(view, {"d": builtin_rules.sources_disagree}, now=NOW)
     assert "disagree on the url" in finding.message
+    assert "widersprechen sich beim Feld URL" in german(finding)
     assert [(e.source, e.role) for e in finding.evidence] == [
         ("b", Role.SUPPORTS),
         ("a", Role.OVERRULED),
@@ -570,6 +580,11 @@ def test_disagreeing_sources_keep_both_and_the_rule_chooses(store: Store) -> Non
     (finding,) = run_findings(view, {"d": builtin_rules.sources_disagree}, now=NOW)
     assert finding.area == Ars(WEIMAR)
     assert "verwaltungsabkommen says withdrawn, marktplatz says contracted" in finding.message
+    assert german(finding) == (
+        f"anmeldung in {WEIMAR}: verwaltungsabkommen meldet zurückgezogen, marktplatz meldet "
+        "Vertrag geschlossen; es gilt 'zurückgezogen' von verwaltungsabkommen (Vorrang der "
+        "Quelle, dann das jüngste Datum)"
+    )
     assert len(finding.evidence) == 2
     # a source priority overrides the date
     view = RolloutView(store, IdentityRules(source_priority=("marktplatz",)))

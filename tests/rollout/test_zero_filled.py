@@ -9,7 +9,7 @@ from efa_core.rollout import RolloutView, builtin_rules, coverage, run_findings
 from efa_core.rollout.equivalence import SortedRegister, zero_filled_area
 from efa_core.store import Store
 
-from .helpers import NOW, put, responsibility, service
+from .helpers import NOW, german, put, responsibility, service
 
 # The Saale-Holzland-Kreis (a Landkreis) with three Gemeinden, Weimar (kreisfrei), the Land
 SAALE_HOLZLAND = [
@@ -76,6 +76,9 @@ def test_without_a_register_the_ambiguity_is_recorded_then_resolved(store: Store
     assert row.readings == (Ars("16074"), Ars("160740000"))
     (finding,) = run_findings(view, {"u": builtin_rules.unresolved_area}, now=NOW)
     assert "import the register" in finding.message
+    assert german(finding).startswith(
+        f"{KREIS_ZEROS} endet auf Nullen: eine Gemeinde oder das Gebiet 16074 oder 160740000,"
+    )
     assert coverage(view, "anmeldung").total.gemeinden == 1  # only what the sources name
     # the register arrives: a re-derive decides it, nothing is synced again
     import_areas(store, SAALE_HOLZLAND)

@@ -172,7 +172,13 @@ def findings(
         table(
             [tr(h).upper() for h in header],
             [
-                (tr.severity(f.severity), f.rule, f.service or "-", str(f.area or "-"), f.message)
+                (
+                    tr.severity(f.severity),
+                    f.rule,
+                    f.service or "-",
+                    str(f.area or "-"),
+                    f.render(tr),
+                )
                 for f in found
             ],
         )

@@ -114,7 +114,7 @@ def rollout_table(data: ReportData, *, lang: str | None = None) -> Table:
 def findings_table(data: ReportData, *, lang: str | None = None) -> Table:
     """Return the findings as a rich table (labels in *lang*: ``"de"``, the default, or ``"en"``).
 
-    The messages are the rules' own (English today).
+    A finding's sentence is in *lang* too (:meth:`~efa_core.rollout.Finding.render`).
     """
     tr = translator(lang)
     title = tr(M.FINDINGS_N, n=tr.number(len(data.findings)))
@@ -127,7 +127,7 @@ def findings_table(data: ReportData, *, lang: str | None = None) -> Table:
             Text(f.rule),
             Text(f.service or "-"),
             Text(data.area_label(f.area)),
-            Text(f.message),
+            Text(f.render(tr)),
         )
     return table
 

@@ -320,8 +320,8 @@ def _findings_table(data: ReportData, tr: Translator) -> str:
             _td(f.rule),
             _td(f"{f.service} {data.service_name(f.service)}" if f.service else "-"),
             _td(data.area_label(f.area)),
-            _td(f.message),
-            _td("; ".join(f"{e.kind} {e.natural_key} ({e.source})" for e in f.evidence)),
+            _td(f.render(tr)),
+            _td("; ".join(f"{tr.kind(e.kind)} {e.natural_key} ({e.source})" for e in f.evidence)),
         ]
         for f in data.findings[:HTML_MAX_ROWS]
     ]

@@ -337,7 +337,7 @@ def heatmap_html(
                 title += f" ({cell.dates[index]})"
             if index in why:
                 css += " contradicted"
-                title += f" – {why[index]}"
+                title += f" – {tr.render(why[index])}"
             tds.append(f'<td class="{css}" title="{html.escape(title)}">{_STATE_MARK[state]}</td>')
         name = status.names.get(cell.ars, "")
         rows.append(

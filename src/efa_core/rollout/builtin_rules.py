@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from efa_core.hookspecs import RegisterCostStrategy, RegisterFindingRule, hookimpl
+from efa_core.i18n import FIELD_NAMES, RECORD_KIND_NAMES, M, Message, Text
 from efa_core.model import AgreementState, Stage
 from efa_core.rollout import costs
 from efa_core.rollout.findings import Finding, FindingContext, Severity
@@ -69,21 +70,39 @@ def _any_within(sorted_areas: Sequence[str], area: str) -> bool:
     return i < len(sorted_areas) and sorted_areas[i].startswith(area)
 
 
+def _either(items: Sequence[object]) -> object:
+    """Return ``a or b or c`` as a catalogue message (a single item as it is)."""
+    out = items[0]
+    for item in items[1:]:
+        out = M.EITHER.fill(a=out, b=item)
+    return out
+
+
+def _state(detail: str | None) -> object:
+    """Return an agreement evidence's detail as its state (named in the reader's language)."""
+    try:
+        return AgreementState(detail)
+    except ValueError:
+        return detail
+
+
 def live_without_agreement(context: FindingContext) -> Iterator[Finding]:
     """Report live rows without an active agreement."""
     for row in context.rows:
         if row.live and not row.has_active_agreement:
-            state = (
-                "no agreement"
+            state: Text | Message = (
+                M.NO_AGREEMENT
                 if row.agreement_state is None
-                else (f"the agreement is {row.agreement_state.value}")
+                else M.AGREEMENT_IS.fill(state=row.agreement_state)
             )
             yield Finding(
                 rule="live-without-agreement",
                 severity=Severity.ERROR,
                 service=row.service_key,
                 area=row.ars,
-                message=f"{context.service.key} is live in {row.ars} but {state}",
+                text=M.LIVE_WITHOUT_AGREEMENT.fill(
+                    service=context.service.key, area=row.ars, state=state
+                ),
                 evidence=row.evidence_for(Stage.LIVE)
                 + tuple(e for e in row.evidence if e.kind == "agreement"),
             )
@@ -111,10 +130,12 @@ def contracted_not_published(context: FindingContext) -> Iterator[Finding]:
             severity=Severity.WARNING,
             service=row.service_key,
             area=row.ars,
-            message=(
-                f"{context.service.key}: {row.ars} contracted {age} days ago "
-                f"(since {row.agreement_since.date().isoformat()}) but no responsibility "
-                f"is published for it (limit {days} days)"
+            text=M.CONTRACTED_NOT_PUBLISHED.fill(
+                service=context.service.key,
+                area=row.ars,
+                age=age,
+                since=row.agreement_since.date(),
+                days=days,
             ),
             evidence=tuple(e for e in row.evidence if e.kind == "agreement"),
         )
@@ -136,9 +157,7 @@ def published_without_route(context: FindingContext) -> Iterator[Finding]:
             severity=Severity.WARNING,
             service=row.service_key,
             area=row.ars,
-            message=(
-                f"{context.service.key} is published for {row.ars} but has no FIT-Connect route"
-            ),
+            text=M.PUBLISHED_WITHOUT_ROUTE.fill(service=context.service.key, area=row.ars),
             evidence=row.evidence_for(Stage.PUBLISHED),
         )
 
@@ -158,7 +177,7 @@ def dashboard_offline(context: FindingContext) -> Iterator[Finding]:
                 severity=Severity.WARNING,
                 service=row.service_key,
                 area=row.ars,
-                message=f"the OZG-Dashboard says {context.service.key} is offline in {row.ars}",
+                text=M.DASHBOARD_OFFLINE.fill(service=context.service.key, area=row.ars),
                 evidence=offline,
             )
 
@@ -177,20 +196,23 @@ def unknown_online_service(context: FindingContext) -> Iterator[Finding]:
             target = (e.detail or "").split(":", 1)[1]
             if target in aliases or target in listed:
                 continue
-            use = (
-                "another solution is in use there"
+            use: Text | Message = (
+                M.USE_OTHER_SOLUTION
                 if e.role is Role.OTHER_SOLUTION
-                else f"counted for {context.service.key} by its LeiKa key alone"
+                else M.USE_LEIKA_ONLY.fill(service=context.service.key)
             )
             yield Finding(
                 rule="unknown-online-service",
                 severity=Severity.WARNING,
                 service=row.service_key,
                 area=row.ars,
-                message=(
-                    f"responsibility {e.natural_key!r} ({e.source}) in {row.ars} points to "
-                    f"the Onlinedienst {target!r}, which no service has ({use}); if it is "
-                    f"{context.service.key}'s, add it to [identity.onlinedienste] in efa.toml"
+                text=M.UNKNOWN_ONLINE_SERVICE.fill(
+                    key=e.natural_key,
+                    source=e.source,
+                    area=row.ars,
+                    target=target,
+                    use=use,
+                    service=context.service.key,
                 ),
                 evidence=(e,),
             )
@@ -205,17 +227,17 @@ def unknown_area(context: FindingContext) -> Iterator[Finding]:
         if ars in context.areas.areas:
             continue
         removed = context.areas.removed.get(ars)
-        reason = (
-            f"was removed from the register (last seen {removed}; merged or dissolved?)"
+        reason: Text | Message = (
+            M.AREA_REMOVED.fill(date=date.fromisoformat(removed))
             if removed
-            else "is not in the register"
+            else M.AREA_NOT_IN_REGISTER
         )
         yield Finding(
             rule="unknown-area",
             severity=Severity.WARNING,
             service=row.service_key,
             area=row.ars,
-            message=f"{context.service.key}: ARS {ars} {reason}",
+            text=M.UNKNOWN_AREA.fill(service=context.service.key, area=ars, reason=reason),
             evidence=tuple(e for e in row.evidence if e.area == ars),
         )
 
@@ -228,16 +250,18 @@ def ambiguous_evidence(context: FindingContext) -> Iterator[Finding]:
         if not found:
             continue
         candidates = sorted({c for e in found for c in e.candidates})
-        kinds = ", ".join(sorted({e.kind for e in found}))
+        kinds = tuple(RECORD_KIND_NAMES.get(k, k) for k in sorted({e.kind for e in found}))
         yield Finding(
             rule="ambiguous-evidence",
             severity=Severity.WARNING,
             service=row.service_key,
             area=row.ars,
-            message=(
-                f"{len(found)} record(s) ({kinds}) in {row.ars} could be evidence for any of "
-                f"{', '.join(candidates)}; none is counted for {context.service.key} (name "
-                "the Onlinedienst or URL of each offer to place them)"
+            text=M.AMBIGUOUS_EVIDENCE.fill(
+                n=len(found),
+                kinds=kinds,
+                area=row.ars,
+                candidates=tuple(candidates),
+                service=context.service.key,
             ),
             evidence=found,
         )
@@ -255,9 +279,12 @@ def sources_disagree(context: FindingContext) -> Iterator[Finding]:
             severity=Severity.WARNING,
             service=service.key,
             area=None,
-            message=(
-                f"{service.key}: the records disagree on the {conflict.field}: {values}; "
-                f"{value!r} of {source} governs (source priority, then the most recent)"
+            text=M.ATTRIBUTES_DISAGREE.fill(
+                service=service.key,
+                field=FIELD_NAMES.get(conflict.field, conflict.field),
+                values=values,
+                value=value,
+                source=source,
             ),
             # every record with a value: the governing value supports, the others are
             # overruled (kept, as for agreements)
@@ -285,17 +312,20 @@ def sources_disagree(context: FindingContext) -> Iterator[Finding]:
             continue  # reported once, at the agreement's own area
         overruled = [e for e in agreements if e.role is Role.OVERRULED]
         governing = [e for e in agreements if e.role is Role.SUPPORTS]
-        state = None if row.agreement_state is None else row.agreement_state.value
         yield Finding(
             rule="sources-disagree",
             severity=Severity.WARNING,
             service=row.service_key,
             area=row.ars,
-            message=(
-                f"{service.key} in {row.ars}: "
-                + ", ".join(f"{e.source} says {e.detail}" for e in governing[:1] + overruled)
-                + f"; {state!r} of {governing[0].source if governing else '?'} governs "
-                "(source priority, then the most recent date)"
+            text=M.AGREEMENTS_DISAGREE.fill(
+                service=service.key,
+                area=row.ars,
+                says=tuple(
+                    M.SOURCE_SAYS.fill(source=e.source, detail=_state(e.detail))
+                    for e in governing[:1] + overruled
+                ),
+                state=row.agreement_state,
+                source=governing[0].source if governing else "?",
             ),
             evidence=agreements,
         )
@@ -306,16 +336,12 @@ def unresolved_area(context: FindingContext) -> Iterator[Finding]:
     for row in context.rows:
         if not row.readings:
             continue
-        readings = " or ".join(str(r) for r in row.readings)
         yield Finding(
             rule="unresolved-area",
             severity=Severity.INFO,
             service=row.service_key,
             area=row.ars,
-            message=(
-                f"{row.ars} ends in zeros: it is a Gemeinde or the area {readings} written "
-                "zero-filled; import the register (efa areas import) to decide"
-            ),
+            text=M.UNRESOLVED_AREA.fill(area=row.ars, readings=_either(row.readings)),
             evidence=tuple(e for e in row.evidence if e.area == str(row.ars)),
         )
 

@@ -7,6 +7,11 @@ Rules are registered by plugins through the ``efa_register_finding_rules`` hook
 :func:`run_findings` calls every rule once per service and stamps each finding with the name
 the rule was registered under.
 
+A finding's sentence is a catalogue :class:`~efa_core.i18n.Message` (:attr:`Finding.text`,
+built with :meth:`Text.fill <efa_core.i18n.Text.fill>`), shown in the reader's language
+(:meth:`Finding.render`); its English rendering is :attr:`Finding.message`, the stable text
+of JSON output.  A rule may give a plain ``message`` instead: it is shown as it is.
+
 Options (``options=`` of :func:`run_findings`, ``efa findings --option``) are plain values a
 rule reads with :meth:`FindingContext.option`; the built-ins use ``contracted_days`` (90)
 and ``known_onlinedienste`` (a collection of Onlinedienst ids besides the service keys).
@@ -22,6 +27,7 @@ from typing import Any, Protocol
 import attrs
 
 from efa_core.errors import EfaError
+from efa_core.i18n import Message, Translator
 from efa_core.ids import Ars
 from efa_core.rollout.areas_index import AreaIndex
 from efa_core.rollout.derive import Evidence, RolloutRow, RolloutView, ServiceInfo
@@ -52,8 +58,19 @@ class Finding:
     severity: Severity
     service: str | None
     area: Ars | None
-    message: str
+    #: The sentence as a catalogue message, shown in the reader's language (None: a rule
+    #: that gives only :attr:`message`).
+    text: Message | None = None
+    #: The sentence in English: the stable text of JSON output (default: :attr:`text` in
+    #: English; a finding needs one of the two).
+    message: str = attrs.field(
+        default=attrs.Factory(lambda self: _english(self.text), takes_self=True)
+    )
     evidence: tuple[Evidence, ...] = ()
+
+    def render(self, tr: Translator) -> str:
+        """Return the sentence in *tr*'s language (:attr:`message` if there is no text)."""
+        return self.message if self.text is None else tr.render(self.text)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -65,6 +82,12 @@ class Finding:
             "message": self.message,
             "evidence": [e.to_dict() for e in self.evidence],
         }
+
+
+def _english(text: Message | None) -> str:
+    if text is None:
+        raise TypeError("a Finding needs a message or a text")
+    return str(text)
 
 
 @attrs.frozen(kw_only=True)

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import NamedTuple
 
+from efa_core.i18n import M, Message
 from efa_core.model import AgreementState, Stage, Tick
 from efa_core.rollout.rows import Evidence, Role, RolloutRow
 
@@ -49,9 +50,9 @@ EVIDENCE_KIND = {
 }
 _ACTIVE = (AgreementState.INTERESTED, AgreementState.NEGOTIATING, AgreementState.CONTRACTED)
 _ENDED = {
-    AgreementState.WITHDRAWN: "the interest was withdrawn",
-    AgreementState.DECLINED: "the interest was declined",
-    AgreementState.TERMINATED: "the contract was terminated",
+    AgreementState.WITHDRAWN: M.INTEREST_WITHDRAWN.fill(),
+    AgreementState.DECLINED: M.INTEREST_DECLINED.fill(),
+    AgreementState.TERMINATED: M.CONTRACT_TERMINATED.fill(),
 }
 
 
@@ -60,8 +61,8 @@ class RowTicks(NamedTuple):
 
     #: Tick -> (the earliest date of its evidence, the evidence); only ticks with evidence.
     positive: dict[Tick, tuple[date | None, tuple[Evidence, ...]]]
-    #: Tick -> why the sources say the opposite (e.g. ``"the contract was terminated"``).
-    contrary: dict[Tick, str]
+    #: Tick -> why the sources say the opposite (e.g. "the contract was terminated").
+    contrary: dict[Tick, Message]
     #: The row's stage (``offered`` without a row).
     stage: Stage
     #: Ticks whose only evidence is ambiguous (it may be this offer's: no contradiction).
@@ -75,8 +76,8 @@ _TICK_OF_KIND = {
     "availability": Tick.LIVE,
 }
 _OTHER = {
-    Tick.RESPONSIBILITY: "the Zuständigkeit there points to another solution",
-    Tick.LIVE: "the OZG-Dashboard shows another solution online there",
+    Tick.RESPONSIBILITY: M.OTHER_RESPONSIBILITY.fill(),
+    Tick.LIVE: M.OTHER_ONLINE.fill(),
 }
 
 
@@ -119,7 +120,7 @@ def row_ticks(row: RolloutRow | None) -> RowTicks:
         elif role is Role.OTHER_SOLUTION:
             other.add(tick)
     positive: dict[Tick, tuple[date | None, tuple[Evidence, ...]]] = {}
-    contrary: dict[Tick, str] = {}
+    contrary: dict[Tick, Message] = {}
     state = row.agreement_state
     if state in _ACTIVE:
         found = tuple(agreements)
@@ -127,7 +128,7 @@ def row_ticks(row: RolloutRow | None) -> RowTicks:
         if state is AgreementState.CONTRACTED:
             positive[Tick.CONTRACT] = (_earliest(found), found)
         else:
-            contrary[Tick.CONTRACT] = f"the agreement is {state.value}, not contracted"
+            contrary[Tick.CONTRACT] = M.AGREEMENT_NOT_CONTRACT.fill(state=state)
     elif state is not None:
         contrary[Tick.CONTRACT] = contrary[Tick.INTEREST] = _ENDED[state]
     if published:
@@ -137,7 +138,7 @@ def row_ticks(row: RolloutRow | None) -> RowTicks:
     if live:
         positive[Tick.LIVE] = (_earliest(live), tuple(live))
     elif offline:
-        contrary[Tick.LIVE] = "the OZG-Dashboard says it is offline"
+        contrary[Tick.LIVE] = M.DASHBOARD_SAYS_OFFLINE.fill()
     for tick in other:
         if tick not in positive and tick is not Tick.ROUTE:
             contrary.setdefault(tick, _OTHER[tick])

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from efa_core.i18n import M, Message
 from efa_core.ids import Ars
 from efa_core.model import (
     ChecklistItem,
@@ -70,11 +71,11 @@ _PREFIX_LENGTHS = (2, 3, 5, 9, 12)
 NONE, MANUAL, EVIDENCE, CONDITION = 0, 1, 2, 3
 _SOURCE_NAMES = {NONE: None, MANUAL: "manual", EVIDENCE: "evidence", CONDITION: "condition"}
 _NO_EVIDENCE = {
-    Tick.INTEREST: "no agreement covers {ars}",
-    Tick.CONTRACT: "no contract covers {ars}",
-    Tick.RESPONSIBILITY: "no Zuständigkeit of the service covers {ars}",
-    Tick.ROUTE: "no FIT-Connect route exists for {ars}",
-    Tick.LIVE: "the OZG-Dashboard does not show it online in {ars}",
+    Tick.INTEREST: M.NO_AGREEMENT_COVERS,
+    Tick.CONTRACT: M.NO_CONTRACT_COVERS,
+    Tick.RESPONSIBILITY: M.NO_RESPONSIBILITY_COVERS,
+    Tick.ROUTE: M.NO_ROUTE_FOR,
+    Tick.LIVE: M.NOT_ONLINE_IN,
 }
 _FUNNEL = (
     Stage.INTERESTED,
@@ -99,7 +100,7 @@ class ItemStatus:
     manual: OnboardingItem | None
     #: The evidence that ticked it (empty unless ``ticked_by == "evidence"``).
     evidence: tuple[Evidence, ...]
-    #: Why the sources contradict a manual ``done`` (None: they do not).
+    #: Why the sources contradict a manual ``done``, in English (None: they do not).
     contradiction: str | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class Cell(NamedTuple):
     dates: tuple[date | None, ...]
     sources: tuple[int, ...]
     #: ``(item index, why)`` of the manual ticks the sources contradict.
-    contradictions: tuple[tuple[int, str], ...]
+    contradictions: tuple[tuple[int, Message], ...]
     manual: Mapping[str, OnboardingItem]
     #: The derived row the evidence came from (None: no evidence for the area).
     row: RolloutRow | None
@@ -185,7 +186,7 @@ class Cell(NamedTuple):
                     ticked_by=_SOURCE_NAMES[source],
                     manual=self.manual.get(item.key),
                     evidence=evidence,
-                    contradiction=why.get(index),
+                    contradiction=None if index not in why else str(why[index]),
                 )
             )
         return tuple(out)
@@ -414,7 +415,7 @@ def compute_cell(
     states: list[ItemState] = []
     dates: list[date | None] = []
     sources: list[int] = []
-    contradictions: list[tuple[int, str]] = []
+    contradictions: list[tuple[int, Message]] = []
     live = Tick.LIVE in ticks.positive
     live_on = ticks.positive[Tick.LIVE][0] if live else None
     for index, item in enumerate(checklist):
@@ -445,7 +446,7 @@ def compute_cell(
         if recorded.state is ItemState.DONE and tick is not None and item.ticked_by is tick:
             why = ticks.contrary.get(tick)
             if why is None and EVIDENCE_KIND[tick] in observed and tick not in ticks.ambiguous:
-                why = _NO_EVIDENCE[tick].format(ars=ars)
+                why = _NO_EVIDENCE[tick].fill(ars=ars)
             if why is not None:
                 contradictions.append((index, why))
             elif tick is Tick.LIVE and not live:

@@ -31,9 +31,11 @@ Options: ``stalled_days`` (60).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from efa_core.hookspecs import RegisterFindingRule, hookimpl
+from efa_core.i18n import M, Message, Text
 from efa_core.ids import Ars
 from efa_core.model import ItemState, Stage, Tick, WaveKind
 from efa_core.rollout.findings import Finding, FindingContext, Severity
@@ -130,10 +132,14 @@ def behind_target(context: FindingContext) -> Iterator[Finding]:
                     severity=Severity.WARNING,
                     service=context.service.key,
                     area=Ars(cell.ars),
-                    message=(
-                        f"{cell.service_key}: {_where(status, cell.ars)} is {cell.stage.value}, "
-                        f"not live; wave {wave.name!r} of plan {status.plan.key!r} was to be "
-                        f"live by {target.isoformat()} ({days} days ago)"
+                    text=M.BEHIND_TARGET.fill(
+                        service=cell.service_key,
+                        where=_where(status, cell.ars),
+                        stage=cell.stage,
+                        wave=wave.name,
+                        plan=status.plan.key,
+                        target=target,
+                        days=days,
                     ),
                     evidence=_evidence(cell),
                 )
@@ -154,16 +160,19 @@ def stalled_onboarding(context: FindingContext) -> Iterator[Finding]:
                 if idle <= days:
                     continue
                 following = cell.next_open
-                step = f"; next: {following.label}" if following is not None else ""
+                step = "" if following is None else M.NEXT_STEP.fill(label=following.label)
                 yield Finding(
                     rule="stalled-onboarding",
                     severity=Severity.WARNING,
                     service=context.service.key,
                     area=Ars(cell.ars),
-                    message=(
-                        f"{cell.service_key}: onboarding in {_where(status, cell.ars)} has not "
-                        f"moved for {idle} days (last change {cell.last_change.isoformat()}, "
-                        f"limit {days}){step}"
+                    text=M.STALLED_ONBOARDING.fill(
+                        service=cell.service_key,
+                        where=_where(status, cell.ars),
+                        idle=idle,
+                        last=cell.last_change,
+                        days=days,
+                        step=step,
                     ),
                     evidence=_evidence(cell),
                 )
@@ -218,11 +227,11 @@ def pilot_without_uptake(context: FindingContext) -> Iterator[Finding]:
                     severity=Severity.WARNING,
                     service=context.service.key,
                     area=Ars(cell.ars),
-                    message=(
-                        f"{cell.service_key}: pilot municipality {_where(status, cell.ars)} of "
-                        f"wave {wave.name!r} shows no uptake since the Stichtag "
-                        f"{stichtag.isoformat()} (no agreement of its own, nothing published, "
-                        "no checklist item recorded)"
+                    text=M.PILOT_WITHOUT_UPTAKE.fill(
+                        service=cell.service_key,
+                        where=_where(status, cell.ars),
+                        wave=wave.name,
+                        stichtag=stichtag,
                     ),
                     evidence=_evidence(cell),
                 )
@@ -244,13 +253,11 @@ def live_before_contract(context: FindingContext) -> Iterator[Finding]:
         if state is None or not cell.row.has_active_agreement:
             continue  # live-without-agreement reports those
         contracted = _contract_date(cell)
+        why: Message
         if contracted is None:
-            why = f"the agreement is only {state.value}"
+            why = M.ONLY_INTEREST.fill(state=state)
         elif contracted != "undated" and cell.live_on is not None and contracted > cell.live_on:
-            why = (
-                f"it went live on {cell.live_on.isoformat()} but was contracted on "
-                f"{contracted.isoformat()}"
-            )
+            why = M.LIVE_BEFORE.fill(live=cell.live_on, contracted=contracted)
         else:
             continue
         yield Finding(
@@ -258,7 +265,9 @@ def live_before_contract(context: FindingContext) -> Iterator[Finding]:
             severity=Severity.WARNING,
             service=context.service.key,
             area=Ars(cell.ars),
-            message=f"{cell.service_key} is live in {_where(status, cell.ars)}, but {why}",
+            text=M.LIVE_BEFORE_CONTRACT.fill(
+                service=cell.service_key, where=_where(status, cell.ars), why=why
+            ),
             evidence=cell.row.evidence_for(Stage.LIVE)
             + tuple(e for e in cell.row.evidence if e.kind == "agreement"),
         )
@@ -270,20 +279,25 @@ def contradicted_tick(context: FindingContext) -> Iterator[Finding]:
         for index, why in cell.contradictions:
             item = cell.checklist[index]
             recorded = cell.manual.get(item.key)
-            who = f" by {recorded.by}" if recorded is not None and recorded.by else ""
-            when = (
-                f" on {recorded.on.isoformat()}"
-                if recorded is not None and recorded.on is not None
-                else ""
-            )
+            who: str | Message = ""
+            when: str | Message = ""
+            if recorded is not None and recorded.by:
+                who = M.TICKED_BY.fill(by=recorded.by)
+            if recorded is not None and recorded.on is not None:
+                when = M.TICKED_ON.fill(on=recorded.on)
             yield Finding(
                 rule="contradicted-tick",
                 severity=Severity.WARNING,
                 service=context.service.key,
                 area=Ars(cell.ars),
-                message=(
-                    f"{cell.service_key}: {item.label!r} in {_where(status, cell.ars)} was "
-                    f"ticked{who}{when} (plan {status.plan.key!r}), but {why}"
+                text=M.CONTRADICTED_TICK.fill(
+                    service=cell.service_key,
+                    item=item.label,
+                    where=_where(status, cell.ars),
+                    who=who,
+                    when=when,
+                    plan=status.plan.key,
+                    why=why,
                 ),
                 evidence=_evidence(cell),
             )
@@ -298,9 +312,11 @@ def outside_plan(context: FindingContext) -> Iterator[Finding]:
                 severity=Severity.INFO,
                 service=context.service.key,
                 area=Ars(row.ars),
-                message=(
-                    f"{row.service_key} is {row.stage.value} in {_where(status, row.ars)}, which "
-                    f"no wave of plan {status.plan.key!r} targets"
+                text=M.OUTSIDE_PLAN.fill(
+                    service=row.service_key,
+                    stage=row.stage,
+                    where=_where(status, row.ars),
+                    plan=status.plan.key,
                 ),
                 evidence=row.row.evidence_for(row.stage),
             )
@@ -319,18 +335,18 @@ def target_not_in_register(context: FindingContext) -> Iterator[Finding]:
                 if text in context.areas.areas:
                     continue
                 removed = context.areas.removed.get(text)
-                reason = (
-                    f"was removed from the register (last seen {removed}; merged?)"
+                reason: Text | Message = (
+                    M.TARGET_REMOVED.fill(date=date.fromisoformat(removed))
                     if removed
-                    else "is not in the register"
+                    else M.TARGET_UNKNOWN
                 )
                 yield Finding(
                     rule="target-not-in-register",
                     severity=Severity.WARNING,
                     service=context.service.key,
                     area=target,
-                    message=(
-                        f"wave {wave.name!r} of plan {plan.key!r} targets {text}, which {reason}"
+                    text=M.TARGET_NOT_IN_REGISTER.fill(
+                        wave=wave.name, plan=plan.key, area=text, reason=reason
                     ),
                 )
 
