@@ -189,7 +189,7 @@ def test_zero_filled_keys_count_the_gemeinden_of_their_area(project: Path, store
     assert report["total"]["gemeinden"] == 1
     code, out = efa("findings")
     assert "160740000000" in out
-    assert "import the register" in out
+    assert "Gemeindeverzeichnis importieren (efa areas import)" in out
     with open_store(store_url) as store:
         import_areas(store, REGISTER)
     # the register arrived: a re-derive decides, nothing is synced again
