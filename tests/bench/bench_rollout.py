@@ -47,6 +47,7 @@ through :meth:`efa_core.store.Store.apply` (change-feed runs, batches of 5,000).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -530,25 +531,59 @@ def _chromium_opens(page: Path) -> dict[str, Any]:
     }
 
 
-def run_national(counts: list[int], tmp: str | None) -> dict[str, Any]:
-    """Build one national store per service count and measure every task on it."""
-    from _bench2_util import run_child
+NATIONAL_TASKS = ("derive", "read-rows", "report-html", "report-csv", "report-th")
 
+
+def _national_store(services: int, folder: Path) -> tuple[Path, dict[str, Any]]:
+    """The national store of *services* in *folder*: built there, or reused if complete."""
     from efa_core.store import open_store
+
+    db = folder / f"national-{services}.db"
+    done = folder / f"national-{services}.json"
+    if db.exists() and done.exists():
+        print(f"reusing the national store {db}", flush=True)
+        return db, {**json.loads(done.read_text()), "reused": True}
+    for stale in folder.glob(f"national-{services}.db*"):
+        stale.unlink()
+    print(f"building a national store with {services} services", flush=True)
+    started = time.perf_counter()
+    with open_store(f"sqlite:///{db}") as store:
+        data = build(store, Plan(services, services))
+    data["build_seconds"] = time.perf_counter() - started
+    data["db_mib"] = db.stat().st_size / 2**20
+    done.write_text(json.dumps(data))
+    return db, data
+
+
+def run_national(
+    counts: list[int],
+    tmp: str | None,
+    keep: str | None = None,
+    tasks: tuple[str, ...] = NATIONAL_TASKS,
+) -> dict[str, Any]:
+    """Build one national store per service count and measure every task on it.
+
+    With *keep*, the stores are kept in that folder and reused by later runs (a store
+    counts as complete once its build wrote ``national-<N>.json`` beside it).
+    """
+    from _bench2_util import run_child
 
     results: list[dict[str, Any]] = []
     data: dict[str, Any] = {}
     for services in counts:
-        with tempfile.TemporaryDirectory(prefix="efa-bench-national-", dir=tmp) as folder:
-            db = Path(folder) / "efa.db"
-            print(f"building a national store with {services} services", flush=True)
-            started = time.perf_counter()
-            with open_store(f"sqlite:///{db}") as store:
-                data[str(services)] = build(store, Plan(services, services))
-            data[str(services)]["build_seconds"] = time.perf_counter() - started
-            data[str(services)]["db_mib"] = db.stat().st_size / 2**20
-            for task in ("derive", "read-rows", "report-html", "report-csv", "report-th"):
-                out = Path(folder) / f"{task}.out"
+        with contextlib.ExitStack() as stack:
+            if keep is None:
+                folder = Path(
+                    stack.enter_context(
+                        tempfile.TemporaryDirectory(prefix="efa-bench-national-", dir=tmp)
+                    )
+                )
+            else:
+                folder = Path(keep)
+                folder.mkdir(parents=True, exist_ok=True)
+            db, data[str(services)] = _national_store(services, folder)
+            for task in tasks:
+                out = folder / f"{task}-{services}.out"
                 result = run_child(
                     [sys.executable, __file__, "national-worker", task, str(db), str(out)]
                 )
@@ -581,11 +616,28 @@ def main(argv: list[str] | None = None) -> int:
         metavar="S1,S2",
         help="national stores of S1, S2, … services (issue 15; e.g. 10,100)",
     )
+    parser.add_argument(
+        "--keep",
+        default=None,
+        metavar="DIR",
+        help="--national: keep the stores in DIR and reuse those already built there",
+    )
+    parser.add_argument(
+        "--tasks",
+        default=",".join(NATIONAL_TASKS),
+        help=f"--national: the tasks to run (default {','.join(NATIONAL_TASKS)})",
+    )
     args = parser.parse_args(argv)
     if args.national:
+        tasks = tuple(t for t in args.tasks.split(",") if t)
+        unknown = [t for t in tasks if t not in NATIONAL_TASKS]
+        if unknown:
+            parser.error(f"unknown task(s) {', '.join(unknown)}")
         machine = machine_info()
         print(json.dumps(machine), flush=True)
-        outcome = run_national([int(n) for n in args.national.split(",")], args.tmp)
+        outcome = run_national(
+            [int(n) for n in args.national.split(",")], args.tmp, args.keep, tasks
+        )
         document = {"machine": machine, **outcome}
         if args.out:
             Path(args.out).write_text(json.dumps(document, indent=2, default=str))
