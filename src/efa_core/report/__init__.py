@@ -4,6 +4,7 @@
 * :func:`render_table`, :func:`render_csv`, :func:`render_json` and :func:`render_html`
   render it;
 * :func:`stage_timeline` counts the stages at a series of dates (history or source dates);
+  :class:`TimelineCounter` does so from rows a caller has read anyway;
 * :func:`run_demo` runs ``efa demo``: the Thüringen example, synced through the real
   connectors, with its report.
 """
@@ -21,13 +22,14 @@ from efa_core.report.formats import (
     write_csv,
 )
 from efa_core.report.html import render_html
-from efa_core.report.timeline import Timeline, TimelinePoint, stage_timeline
+from efa_core.report.timeline import Timeline, TimelineCounter, TimelinePoint, stage_timeline
 
 __all__ = [
     "DemoError",
     "DemoResult",
     "ReportData",
     "Timeline",
+    "TimelineCounter",
     "TimelinePoint",
     "check_plugins",
     "collect_report",

@@ -4,9 +4,10 @@ Every output format (:mod:`efa_core.report.formats`, :mod:`efa_core.report.html`
 the same :class:`ReportData`, so they never disagree.  The data comes from the library
 functions behind ``efa findings`` and ``efa coverage``: :class:`~efa_core.rollout.
 RolloutView` (refreshed incrementally first), :func:`~efa_core.rollout.run_findings` and
-:func:`~efa_core.rollout.coverage`; the stage-over-time series from
-:func:`efa_core.report.timeline.stage_timeline`; plan vs actual of the plans in the store
-from :func:`~efa_core.rollout.planning.plan_status`.
+:func:`~efa_core.rollout.coverage`; the stage-over-time series of
+:func:`efa_core.report.timeline.stage_timeline`, counted from the same rows
+(:class:`~efa_core.report.timeline.TimelineCounter`); plan vs actual of the plans in the
+store from :func:`~efa_core.rollout.planning.plan_status`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from efa_core.errors import EfaError
 from efa_core.i18n import M, translator
 from efa_core.ids import Ars, ArsLevel, Land
 from efa_core.model import Stage
-from efa_core.report.timeline import Clock, Timeline, stage_timeline
+from efa_core.report.timeline import Clock, Timeline, TimelineCounter
 from efa_core.rollout import (
     AreaIndex,
     CoverageReport,
@@ -294,7 +295,8 @@ def collect_report(
         stage).
     :param options: finding rule options (see :func:`~efa_core.rollout.run_findings`).
     :param now: the report's time (default: now, UTC); findings measure against it.
-    :param timeline: compute the stage-over-time series (:func:`stage_timeline`).
+    :param timeline: compute the stage-over-time series (:func:`~efa_core.report.stage_timeline`),
+        from the rows read for the findings.
     :param identity: the view's rules (``IdentityRules.from_config(config, registry)``);
         default: what the sources say alone.
     :param plans: compute plan vs actual (measured on the day of *now*) for every plan in
@@ -343,6 +345,12 @@ def collect_report(
     reports: list[CoverageReport] = []
     with _gc_paused():
         index = AreaIndex.load(store)
+        # the timeline counts the rows read below (one read of every row for both)
+        counter = (
+            TimelineCounter(store, clock=timeline_clock, within=within, view=view, areas=index)
+            if timeline
+            else None
+        )
         for key in keys:
             # the service's rows inside the scope, read once: listed, counted and judged
             service_rows = list(view.rows(key, within=within))
@@ -365,18 +373,14 @@ def collect_report(
                 counts[(finding.rule, finding.severity.value)] += 1
                 if show:
                     found.append(finding)
+            if counter is not None:
+                counter.add(key, service_rows)
             del service_rows
+        series = None if counter is None else counter.timeline()
         statuses = (
             _plan_statuses(view, keys, bool(wanted), chosen_land, index, moment) if plans else ()
         )
     area_names = {ars: info.name for ars, info in index.areas.items() if info.name}
-    series = (
-        stage_timeline(
-            store, clock=timeline_clock, services=keys, within=within, view=view, areas=index
-        )
-        if timeline
-        else None
-    )
     default_title = "EfA-Rollout" + ("" if chosen_land is None else f" {chosen_land.name_de}")
     if chosen_kreis is not None:
         default_title += f" {index.name(chosen_kreis) or chosen_kreis}"

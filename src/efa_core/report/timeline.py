@@ -31,15 +31,23 @@ else ``offered`` once the service existed.  So the timeline shows how today's st
 reached: a record deleted since, or the earlier content of a record that changed, does
 not count in the past (the history keeps them, see :meth:`efa_core.store.Store.as_of`).
 
-Cost: one read of every row of the services looked at (inside *within*) and an indexed
-look-up of the dates of their records; with the source clock and no dates given, the rows
-are read twice (first for the dates).
+Cost: one read of every row of the services looked at (inside *within*), or none when the
+caller hands over the rows it has read anyway (:func:`efa_core.report.collect_report`
+does), and an indexed look-up of the dates of the records that need one (every record
+with the history clock; with the source clock only agreements without a date).  The
+counting does not evaluate every row at every date: a row's dates are sorted into the
+intervals between the points (the points are not known before the source clock has seen
+every row: then into days, whose ends are the only points it can choose), and each
+distinct chain of rows of a Gemeinde adds the changes of its stage to one running tally.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
@@ -49,7 +57,7 @@ from efa_core.model import AgreementState, Stage
 from efa_core.rollout import AreaIndex, Role, RolloutRow, RolloutView
 from efa_core.store import Store
 
-__all__ = ["Clock", "Timeline", "TimelinePoint", "stage_timeline"]
+__all__ = ["Clock", "Timeline", "TimelineCounter", "TimelinePoint", "stage_timeline"]
 
 #: Which records existed at a date: efa-core's knowledge or the sources' own dates.
 Clock = Literal["auto", "history", "source"]
@@ -59,6 +67,11 @@ _ALWAYS = float("-inf")
 _NEVER = float("inf")
 _LOOKUP_CHUNK = 400
 _ROW_LENGTHS = (12, 9, 5, 3, 2)
+_DAY = 86400
+_LAST_SECOND = 86399  # 23:59:59, the time of the default points
+_EPOCH = date(1970, 1, 1)
+#: Distinct evidence dates remembered with their class (then forgotten and found again).
+_CLASS_CACHE = 1 << 16
 
 
 @attrs.frozen(kw_only=True)
@@ -173,38 +186,65 @@ class _Dates:
         return _NEVER if row is None or row[0] is None else self.db.from_ts(row[0]).timestamp()
 
 
-@attrs.frozen(slots=True)
-class _RowDates:
-    """When a row's evidence made it exist and raised its stage (timestamps; +inf: never)."""
+def _day_of(stamp: float) -> float:
+    """Return the first day (days since 1970-01-01) whose end, 23:59:59 UTC, is not before *stamp*.
 
-    exists: float
-    agreement: float
-    state: AgreementState | None
-    published: float
-    routable: float
-    live: float
-
-    def stage(self, t: float) -> Stage | None:
-        """Return the row's stage at *t*, or None if the row did not exist yet."""
-        if t < self.exists:
-            return None
-        has_state = self.state is not None and t >= self.agreement
-        if has_state and self.state is AgreementState.TERMINATED:
-            return Stage.TERMINATED
-        stage = Stage.OFFERED
-        if has_state and self.state is not None and self.state.stage is not None:
-            stage = self.state.stage
-        if t >= self.live:
-            return Stage.LIVE
-        if t >= self.routable:
-            stage = max(stage, Stage.ROUTABLE)
-        elif t >= self.published:
-            stage = max(stage, Stage.PUBLISHED)
-        return stage
+    For every day *d*: ``_end_of_day(d).timestamp() >= stamp`` exactly when ``d`` (in days
+    since 1970-01-01) is at least ``_day_of(stamp)``; infinities stay as they are.
+    """
+    if stamp in (_NEVER, _ALWAYS):
+        return stamp
+    day = math.floor(stamp / _DAY)
+    while day * _DAY + _LAST_SECOND < stamp:
+        day += 1
+    while (day - 1) * _DAY + _LAST_SECOND >= stamp:
+        day -= 1
+    return float(day)
 
 
-class _Counter:
-    """Adds up one service at a time (see :func:`stage_timeline`)."""
+def _class_of(points: list[float], stamp: float) -> float:
+    """Return the number of *points* before *stamp* (point *i* is not before it if *i* >= it)."""
+    if stamp in (_NEVER, _ALWAYS):
+        return stamp
+    return float(bisect.bisect_left(points, stamp))
+
+
+#: A row's dates as classes, (exists, agreement, published, routable, live), and the state
+#: of its governing agreement.
+_RowKey = tuple[tuple[float, float, float, float, float], AgreementState | None]
+
+
+def _row_stage(row: _RowKey, k: float) -> Stage | None:
+    """Return the stage of a row at the point of class *k* (None: the row did not exist yet)."""
+    (exists, agreement, published, routable, live), state = row
+    if k < exists:
+        return None
+    has_state = state is not None and k >= agreement
+    if has_state and state is AgreementState.TERMINATED:
+        return Stage.TERMINATED
+    stage = Stage.OFFERED
+    if has_state and state is not None and state.stage is not None:
+        stage = state.stage
+    if k >= live:
+        return Stage.LIVE
+    if k >= routable:
+        stage = max(stage, Stage.ROUTABLE)
+    elif k >= published:
+        stage = max(stage, Stage.PUBLISHED)
+    return stage
+
+
+class _Tally:
+    """Adds up the stage counts over time, one service's rows at a time.
+
+    Every date is turned into a *class* before it is compared with a point: with known
+    points, the number of points before it (point *i* is class *i*); with the source
+    clock's default points, which are only known after every row was seen, its
+    :func:`_day_of` (a point at the end of day *d* is class *d*).  Either way "the point is
+    not before the date" is "the point's class is not below the date's", so the counts at
+    every point follow from the stage changes of each Gemeinde, kept by class in
+    :attr:`changes` (a few per distinct date, whatever the number of rows).
+    """
 
     def __init__(
         self,
@@ -213,34 +253,34 @@ class _Counter:
         clock: Literal["history", "source"],
         within: str | None,
         index: AreaIndex,
+        points: Sequence[float] | None,
     ) -> None:
-        self.store = store
         self.view = view
         self.clock = clock
         self.within = within
         self.index = index
         self.dates = _Dates(store)
-        self.register_since = self.dates.register_since(within) if clock == "history" else _ALWAYS
+        self.classify: Callable[[float], float] = (
+            _day_of if points is None else functools.partial(_class_of, list(points))
+        )
+        since = self.dates.register_since(within) if clock == "history" else _ALWAYS
+        self.register_class = self.classify(since) if index.has_register else _ALWAYS
+        #: The days of the evidence dates (the source clock's default points).
+        self.days: set[date] = set()
+        #: Pairs per stage before every class, and the changes at each class.
+        self.base: Counter[Stage] = Counter()
+        self.changes: dict[float, Counter[Stage]] = {}
+        self._at: dict[datetime, float] = {}
+        self._gemeinden: list[str] | None = None
 
-    def rows(self, key: str) -> Iterator[RolloutRow]:
-        """Yield the service's rows inside *within* and at the areas containing it."""
-        yield from self.view.rows(key, within=self.within)
+    def _outer_rows(self, key: str) -> Iterator[RolloutRow]:
+        """Yield the service's rows at the areas containing *within*."""
         if self.within:
             for n in _ROW_LENGTHS:
                 if n < len(self.within):
                     row = self.view.row(key, self.within[:n])
                     if row is not None and str(row.ars) == self.within[:n]:
                         yield row
-
-    def evidence_days(self, keys: Sequence[str]) -> set[date]:
-        """Return the days of the evidence dates (the source clock's default dates)."""
-        days: set[date] = set()
-        for key in keys:
-            for row in self.rows(key):
-                for e in row.evidence:
-                    if e.kind != "service" and e.at is not None:
-                        days.add(e.at.astimezone(timezone.utc).date())
-        return days
 
     def _service_since(self, key: str) -> float:
         info = self.view.service(key)
@@ -254,35 +294,48 @@ class _Counter:
         dated = [modified for _, _, modified in found.values() if modified is not None]
         return min(dated) if dated and len(dated) == len(found) else _ALWAYS
 
-    def _row_dates(self, rows: list[RolloutRow]) -> Iterator[tuple[str, _RowDates]]:
+    def _class_at(self, moment: datetime) -> float:
+        """Return the class of an evidence date (source clock); note its day."""
+        found = self._at.get(moment)
+        if found is None:
+            if len(self._at) >= _CLASS_CACHE:
+                self._at.clear()
+            self.days.add(moment.astimezone(timezone.utc).date())
+            stamp = _stamp(moment)
+            found = self._at[moment] = self.classify(_ALWAYS if stamp is None else stamp)
+        return found
+
+    def _row_keys(self, rows: Sequence[RolloutRow]) -> Iterator[tuple[str, _RowKey]]:
+        history = self.clock == "history"
         wanted: set[tuple[str, str, str]] = set()
         for row in rows:
             for e in row.evidence:
-                if e.kind == "service":
-                    continue
-                if self.clock == "history" or e.at is None:
+                if e.kind != "service" and (history or e.at is None):
                     wanted.add((e.source, e.kind, e.natural_key))
         found = self.dates.lookup(wanted) if wanted else {}
-        history = self.clock == "history"
+        classify = self.classify
+        supports = Role.SUPPORTS
         for row in rows:
             exists = agreement = published = routable = live = _NEVER
             for e in row.evidence:
-                if e.kind == "service":
+                kind = e.kind
+                if kind == "service":
                     continue
-                dates = found.get((e.source, e.kind, e.natural_key))
                 if history:
+                    dates = found.get((e.source, kind, e.natural_key))
                     if dates is None:
                         continue
-                    since, raised = dates[0], dates[1]
+                    since, raised = classify(dates[0]), classify(dates[1])
+                elif e.at is not None:
+                    since = raised = self._class_at(e.at)
                 else:
-                    stamp = _stamp(e.at)
-                    if stamp is None:
-                        stamp = dates[0] if dates is not None else _ALWAYS
-                    since = raised = stamp
-                exists = min(exists, since)
-                if e.role is not Role.SUPPORTS:
+                    dates = found.get((e.source, kind, e.natural_key))
+                    since = raised = _ALWAYS if dates is None else classify(dates[0])
+                if since < exists:
+                    exists = since
+                if e.role is not supports:
                     continue
-                if e.kind == "agreement":
+                if kind == "agreement":
                     agreement = min(agreement, raised)
                 elif e.stage is Stage.PUBLISHED:
                     published = min(published, raised)
@@ -290,43 +343,90 @@ class _Counter:
                     routable = min(routable, raised)
                 elif e.stage is Stage.LIVE:
                     live = min(live, raised)
-            yield (
-                str(row.ars),
-                _RowDates(exists, agreement, row.agreement_state, published, routable, live),
-            )
+            classes = (exists, agreement, published, routable, live)
+            yield str(row.ars), (classes, row.agreement_state)
 
-    def add(self, key: str, points: Sequence[float], exactly: list[dict[Stage, int]]) -> None:
-        """Add the pairs of service *key* at every point to *exactly*."""
-        service_since = self._service_since(key)
-        if service_since == _NEVER:
+    def gemeinden(self) -> list[str]:
+        """Return the register's Gemeinden inside *within* (read once)."""
+        if self._gemeinden is None:
+            self._gemeinden = [info.ars for info in self.index.gemeinden(self.within)]
+        return self._gemeinden
+
+    def add(self, key: str, rows: Sequence[RolloutRow] | None = None) -> None:
+        """Add the pairs of service *key*, whose rows inside *within* are *rows*.
+
+        :param rows: ``list(view.rows(key, within=within))`` (default: read here).
+        """
+        service_class = self.classify(self._service_since(key))
+        if service_class == _NEVER:
             return
-        rows = list(self.rows(key))
-        by_area: dict[str, tuple[Stage | None, ...]] = {}
-        for ars, dates in self._row_dates(rows):
-            by_area[ars] = tuple(dates.stage(t) for t in points)
-        del rows
-        offered = tuple(Stage.OFFERED if t >= service_since else None for t in points)
-        if self.index.has_register:
-            gemeinden = [info.ars for info in self.index.gemeinden(self.within)]
-            registered = tuple(t >= self.register_since for t in points)
+        given = list(self.view.rows(key, within=self.within)) if rows is None else rows
+        by_area = dict(self._row_keys([*given, *self._outer_rows(key)]))
+        del given
+        fallback = self.index.has_register
+        if fallback:
+            gemeinden = self.gemeinden()
         else:
             gemeinden = sorted(
                 a for a in by_area if len(a) == 12 and a.startswith(self.within or "")
             )
-            registered = tuple(True for _ in points)
-        chains: Counter[tuple[tuple[Stage | None, ...], ...]] = Counter()
-        for ars in gemeinden:
-            chains[tuple(by_area[p] for n in _ROW_LENGTHS if (p := ars[:n]) in by_area)] += 1
-        fallback = self.index.has_register
+        chains: Counter[tuple[_RowKey, ...]]
+        if any(len(a) < 12 for a in by_area):
+            chains = Counter(
+                tuple(by_area[p] for n in _ROW_LENGTHS if (p := ars[:n]) in by_area)
+                for ars in gemeinden
+            )
+        else:  # rows at Gemeinden only: each Gemeinde has its own row or none
+            chains = Counter(
+                () if (found := by_area.get(ars)) is None else (found,) for ars in gemeinden
+            )
+        floor = max(service_class, self.register_class)
         for chain, n in chains.items():
-            for i in range(len(points)):
-                if offered[i] is None or not registered[i]:
-                    continue
-                stage = next((c[i] for c in chain if c[i] is not None), None)
-                if stage is None and fallback:
-                    stage = Stage.OFFERED
+            self._add_chain(chain, n, floor, fallback)
+
+    def _add_chain(self, chain: tuple[_RowKey, ...], n: int, floor: float, fallback: bool) -> None:
+        """Add *n* Gemeinden whose rows (nearest first) are *chain*, counted from *floor*."""
+
+        def stage_at(k: float) -> Stage | None:
+            if k < floor:
+                return None
+            for row in chain:
+                stage = _row_stage(row, k)
                 if stage is not None:
-                    exactly[i][stage] += n
+                    return stage
+            return Stage.OFFERED if fallback else None
+
+        marks = {c for row in chain for c in row[0] if c not in (_NEVER, _ALWAYS)}
+        if floor not in (_NEVER, _ALWAYS):
+            marks.add(floor)
+        before = stage_at(_ALWAYS)
+        if before is not None:
+            self.base[before] += n
+        for k in sorted(marks):
+            now = stage_at(k)
+            if now is before:
+                continue
+            change = self.changes.get(k)
+            if change is None:
+                change = self.changes[k] = Counter()
+            if before is not None:
+                change[before] -= n
+            if now is not None:
+                change[now] += n
+            before = now
+
+    def counts(self, keys: Sequence[float]) -> list[dict[Stage, int]]:
+        """Pairs at exactly each stage at the points of classes *keys* (ascending)."""
+        running = Counter(self.base)
+        marks = sorted(self.changes)
+        i = 0
+        out = []
+        for key in keys:
+            while i < len(marks) and marks[i] <= key:
+                running.update(self.changes[marks[i]])
+                i += 1
+            out.append({stage: running[stage] for stage in Stage})
+        return out
 
 
 def _canonical(view: RolloutView, ref: str) -> str:
@@ -360,47 +460,94 @@ def stage_timeline(
        Dates the current rows' evidence in one pass instead of deriving the view again
        for every date (*view* and *areas*).
     """
-    if clock not in ("auto", "history", "source"):
-        raise ValueError(f"clock must be 'auto', 'history' or 'source', got {clock!r}")
-    if max_points < 1:
-        raise ValueError(f"max_points must be at least 1, got {max_points}")
-    for moment in dates or ():
-        if moment.tzinfo is None:
-            raise ValueError(f"date {moment.isoformat()} has no timezone")
-    chosen: Literal["history", "source"]
-    if clock == "auto":
-        span = _history_span(store)
-        chosen = "history" if span and span[1] - span[0] >= timedelta(days=1) else "source"
-    else:
-        chosen = clock
-    if view is None:
-        view = RolloutView(store)
-        view.refresh()
-    known = view.services()
-    canonical = [_canonical(view, s) for s in (services or known)]
-    keys = [k for k in dict.fromkeys(canonical) if k in known]
-    index = areas if areas is not None else AreaIndex.load(store)
-    counter = _Counter(store, view, chosen, within, index)
-    if dates is not None:
-        wanted = sorted(dates)
-    elif chosen == "history":
-        wanted = _history_days(store)
-    else:
-        wanted = [_end_of_day(d) for d in sorted(counter.evidence_days(keys))]
-    wanted = _thin(wanted, max_points)
-    points = [moment.timestamp() for moment in wanted]
-    exactly: list[dict[Stage, int]] = [dict.fromkeys(Stage, 0) for _ in wanted]
-    for key in keys:
-        counter.add(key, points, exactly)
-    out = []
-    for moment, counts in zip(wanted, exactly, strict=True):
-        reached = {
-            stage: (
-                counts[stage]
-                if stage is Stage.TERMINATED
-                else sum(counts[s] for s in _FUNNEL if s.rank >= stage.rank)
-            )
-            for stage in Stage
-        }
-        out.append(TimelinePoint(at=moment, reached=reached, exactly=counts))
-    return Timeline(clock=chosen, points=tuple(out))
+    counter = TimelineCounter(
+        store, dates, clock=clock, within=within, max_points=max_points, view=view, areas=areas
+    )
+    known = counter.view.services()
+    canonical = [_canonical(counter.view, s) for s in (services or known)]
+    for key in dict.fromkeys(canonical):
+        if key in known:
+            counter.add(key)
+    return counter.timeline()
+
+
+class TimelineCounter:
+    """:func:`stage_timeline` one service at a time, for a caller that reads the rows anyway.
+
+    ``TimelineCounter(store, dates, …)`` takes the arguments of :func:`stage_timeline`
+    except *services*; :meth:`add` each service once, with its rows inside *within* when
+    they have been read already; :meth:`timeline` returns what :func:`stage_timeline` gives
+    for the services added.  :func:`efa_core.report.collect_report` hands it the rows it
+    reads for the findings, so that a report reads every row once.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        dates: Sequence[datetime] | None = None,
+        *,
+        clock: Clock = "auto",
+        within: str | None = None,
+        max_points: int = 12,
+        view: RolloutView | None = None,
+        areas: AreaIndex | None = None,
+    ) -> None:
+        if clock not in ("auto", "history", "source"):
+            raise ValueError(f"clock must be 'auto', 'history' or 'source', got {clock!r}")
+        if max_points < 1:
+            raise ValueError(f"max_points must be at least 1, got {max_points}")
+        for moment in dates or ():
+            if moment.tzinfo is None:
+                raise ValueError(f"date {moment.isoformat()} has no timezone")
+        chosen: Literal["history", "source"]
+        if clock == "auto":
+            span = _history_span(store)
+            chosen = "history" if span and span[1] - span[0] >= timedelta(days=1) else "source"
+        else:
+            chosen = clock
+        if view is None:
+            view = RolloutView(store)
+            view.refresh()
+        self.view = view
+        self.clock: Literal["history", "source"] = chosen
+        self.max_points = max_points
+        # the points, when they are known before the rows are seen
+        self._wanted: list[datetime] | None = None
+        if dates is not None:
+            self._wanted = _thin(sorted(dates), max_points)
+        elif chosen == "history":
+            self._wanted = _thin(_history_days(store), max_points)
+        index = areas if areas is not None else AreaIndex.load(store)
+        points = None if self._wanted is None else [m.timestamp() for m in self._wanted]
+        self._tally = _Tally(store, view, chosen, within, index, points)
+
+    def add(self, key: str, rows: Sequence[RolloutRow] | None = None) -> None:
+        """Count service *key* (its canonical key; add each service once).
+
+        :param rows: its rows inside *within*, ``list(view.rows(key, within=within))``
+            (default: read here).
+        """
+        self._tally.add(key, rows)
+
+    def timeline(self) -> Timeline:
+        """Return the counts of the services added so far."""
+        if self._wanted is not None:
+            wanted = self._wanted
+            keys = [float(i) for i in range(len(wanted))]
+        else:
+            wanted = _thin([_end_of_day(d) for d in sorted(self._tally.days)], self.max_points)
+            keys = [float((m.date() - _EPOCH).days) for m in wanted]
+        out = []
+        for moment, counts in zip(wanted, self._tally.counts(keys), strict=True):
+            reached = {
+                stage: (
+                    counts[stage]
+                    if stage is Stage.TERMINATED
+                    else sum(counts[s] for s in _FUNNEL if s.rank >= stage.rank)
+                )
+                for stage in Stage
+            }
+            out.append(TimelinePoint(at=moment, reached=reached, exactly=counts))
+        return Timeline(clock=self.clock, points=tuple(out))
