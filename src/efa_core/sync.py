@@ -336,7 +336,10 @@ class _StoreThreadView:
             if len(answers) + len(found) > self.MAX_ANSWERS:
                 answers.clear()
             answers.update(found)
-            return {fp: tuple(kh for _, kh in records) for fp, records in found.items()}
+            return {
+                fp: (records[0][1],) if len(records) == 1 else tuple(kh for _, kh in records)
+                for fp, records in found.items()
+            }
 
         return self._run(ask)
 

@@ -140,6 +140,17 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def iso_utc(value: datetime) -> str:
+    """Return *value* as UTC ISO-8601 text with microseconds (how SQLite keeps timestamps).
+
+    The same text as ``utc(value).isoformat(timespec="microseconds")``, without converting
+    a value that is in UTC already (the usual case, once per row on the hot path).
+    """
+    if value.tzinfo is timezone.utc:
+        return value.isoformat(timespec="microseconds")
+    return utc(value).isoformat(timespec="microseconds")
+
+
 class Backend(ABC):
     """A connection to one database plus the dialect's SQL for the store's operations.
 
@@ -474,7 +485,7 @@ class SqliteBackend(Backend):
 
     def ts(self, value: datetime) -> str:
         """Return UTC ISO-8601 text with microseconds (sorts like the instant)."""
-        return utc(value).isoformat(timespec="microseconds")
+        return iso_utc(value)
 
     def from_ts(self, value: Any) -> datetime:
         """Parse stored ISO-8601 text."""
@@ -527,6 +538,15 @@ class SqliteBackend(Backend):
     ) -> None:
         """``INSERT … ON CONFLICT DO UPDATE`` through ``executemany``."""
         t = self.ts(now)
+        # A batch's records often share their modification time: format each once.
+        stamps: dict[datetime, str] = {}
+
+        def iso(value: datetime) -> str:
+            text = stamps.get(value)
+            if text is None:
+                text = stamps[value] = iso_utc(value)
+            return text
+
         self.conn.executemany(
             "INSERT INTO records (source, kind, natural_key, key_hash, leika_key, ars, payload,"
             " content_hash, deleted, first_seen, last_seen, fetched_at, modified_at, run_id,"
@@ -551,7 +571,7 @@ class SqliteBackend(Backend):
                     t,
                     t,
                     t,
-                    None if mod is None else self.ts(mod),
+                    None if mod is None else iso(mod),
                     run_id,
                     fp,
                 )

@@ -12,6 +12,7 @@ from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from operator import itemgetter
 from types import TracebackType
 from typing import Any, overload
 
@@ -45,6 +46,9 @@ __all__ = ["SchemaError", "Store", "open_store", "utcnow"]
 log = logging.getLogger("efa_core.store")
 
 _PAGE = 1000
+
+_UPSERT = Operation.UPSERT.value
+_DELETE = Operation.DELETE.value
 
 #: The operations whose example keys a dry run's plan shows.
 _EXAMPLE_OPS = frozenset({"added", "changed", "deleted"})
@@ -451,12 +455,15 @@ class Store:
         by_kind: Counter[tuple[str, str]] = Counter()
         example_lists: dict[tuple[str, str], list[str]] = {}
 
+        def example(kind: str, op: str, key: str) -> None:
+            keys = example_lists.setdefault((kind, op), [])
+            if len(keys) < examples:
+                keys.append(key)
+
         def note(kind: str, op: str, key: str) -> None:
             by_kind[kind, op] += 1
             if examples and op in _EXAMPLE_OPS:
-                keys = example_lists.setdefault((kind, op), [])
-                if len(keys) < examples:
-                    keys.append(key)
+                example(kind, op, key)
 
         with self.transaction():
             wanted = list({(c.kind, c.natural_key): c.key_hash for c in changes}.items())
@@ -473,33 +480,42 @@ class Store:
             # final mirror write per key: an upsert (with the deleted flag) or a tombstone
             mirror: dict[tuple[str, str], PreparedUpsert | None] = {}
             tomb_deleted: dict[tuple[str, str], bool] = {}
+            upsert_op, delete_op = _UPSERT, _DELETE
+            history_append, applied_append = history.append, applied.append
+            # The loop runs once per record of the batch: counters are kept per kind in
+            # plain dicts and added to ``by_kind`` after it.
+            n_added: Counter[str] = Counter()
+            n_changed: Counter[str] = Counter()
+            n_unchanged: Counter[str] = Counter()
             for change in changes:
-                k = (change.kind, change.natural_key)
+                kind = change.kind
+                k = (kind, change.natural_key)
                 current = state.get(k)
                 if isinstance(change, PreparedUpsert):
                     if current is not None and not current[1]:
                         if current[0] == change.content_hash:
-                            unchanged += 1
-                            by_kind[change.kind, "unchanged"] += 1
+                            n_unchanged[kind] += 1
                             if stored_fp.get(k) != change.fingerprint:
                                 # same content from other bytes: remember the new ones
                                 fingerprint_updates.append(
-                                    (change.kind, change.natural_key, change.fingerprint)
+                                    (kind, change.natural_key, change.fingerprint)
                                 )
                                 stored_fp[k] = change.fingerprint
                             continue
-                        changed += 1
+                        n_changed[kind] += 1
                         old = current[0]
-                        note(change.kind, "changed", change.natural_key)
+                        if examples:
+                            example(kind, "changed", change.natural_key)
                     else:
-                        added += 1
+                        n_added[kind] += 1
                         old = None
-                        note(change.kind, "added", change.natural_key)
-                    history.append(
+                        if examples:
+                            example(kind, "added", change.natural_key)
+                    history_append(
                         (
-                            change.kind,
+                            kind,
                             change.natural_key,
-                            Operation.UPSERT.value,
+                            upsert_op,
                             old,
                             change.content_hash,
                             change.payload,
@@ -511,26 +527,25 @@ class Store:
                 else:
                     if current is None or current[1]:
                         orphans += 1
-                        by_kind[change.kind, "orphan_deletes"] += 1
+                        by_kind[kind, "orphan_deletes"] += 1
                         continue
                     deleted += 1
-                    note(change.kind, "deleted", change.natural_key)
-                    history.append(
-                        (
-                            change.kind,
-                            change.natural_key,
-                            Operation.DELETE.value,
-                            current[0],
-                            None,
-                            None,
-                        )
-                    )
+                    note(kind, "deleted", change.natural_key)
+                    history_append((kind, change.natural_key, delete_op, current[0], None, None))
                     state[k] = (current[0], True)
                     if mirror.get(k) is None:
                         mirror[k] = None
                     tomb_deleted[k] = True
                 if change.change is not None:
-                    applied.append(change.change)
+                    applied_append(change.change)
+            for counter, op in ((n_added, "added"), (n_changed, "changed")):
+                for kind, n in counter.items():
+                    by_kind[kind, op] += n
+            for kind, n in n_unchanged.items():
+                by_kind[kind, "unchanged"] += n
+            added = sum(n_added.values())
+            changed = sum(n_changed.values())
+            unchanged = sum(n_unchanged.values())
 
             rows: list[MirrorRow] = []
             tombstones: list[tuple[str, str]] = []
@@ -538,6 +553,7 @@ class Store:
                 if upsert is None:
                     tombstones.append(k)
                 else:
+                    dead = tomb_deleted[k]
                     rows.append(
                         (
                             upsert.kind,
@@ -547,29 +563,26 @@ class Store:
                             upsert.ars,
                             upsert.payload,
                             upsert.content_hash,
-                            tomb_deleted[k],
+                            dead,
                             upsert.modified_at,
-                            None if tomb_deleted[k] else upsert.fingerprint,
+                            None if dead else upsert.fingerprint,
                         )
                     )
             if rows:
                 db.upsert_mirror(source, run_id, now, rows)
             if fingerprint_updates:
                 db.set_fingerprints(source, fingerprint_updates)
-            kept = self._kept(source, unchanged_fingerprints, known_fingerprints)
-            for kind, _ in kept:
-                by_kind[kind, "unchanged"] += 1
-            unchanged += len(kept)
+            kept_kinds, kept_hashes = self._kept(source, unchanged_fingerprints, known_fingerprints)
+            for kind, n in kept_kinds.items():
+                by_kind[kind, "unchanged"] += n
+            unchanged += len(kept_hashes)
             if tombstones:
                 db.tombstone(source, run_id, now, tombstones)
             if history:
                 db.insert_history(source, run_id, now, history)
             if mode is RunMode.SNAPSHOT:
-                self._remember_seen(
-                    source,
-                    [c.key_hash for c in changes if isinstance(c, PreparedUpsert)]
-                    + [kh for _, kh in kept],
-                )
+                kept_hashes.extend(c.key_hash for c in changes if isinstance(c, PreparedUpsert))
+                self._remember_seen(source, kept_hashes)
             if quarantined:
                 t = db.ts(now)
                 db.executemany(
@@ -650,31 +663,37 @@ class Store:
         source: str,
         unchanged_fingerprints: Sequence[bytes],
         known: Mapping[bytes, Sequence[tuple[str, int]]] | None,
-    ) -> list[tuple[str, int]]:
-        """Return ``(kind, key_hash)`` of the live records of unchanged input objects."""
+    ) -> tuple[Counter[str], list[int]]:
+        """Return the live records of unchanged input objects: counted per kind, key hashes."""
+        kinds: Counter[str] = Counter()
+        hashes: list[int] = []
         if not unchanged_fingerprints:
-            return []
-        kept: list[tuple[str, int]] = []
+            return kinds, hashes
         ask: list[bytes] = []
+        single: list[tuple[str, int]] = []
+        get = known.get if known else None
         for fp in unchanged_fingerprints:
-            records = known.get(fp) if known is not None else None
-            if records:
-                kept.extend(records)
-            else:
+            records = get(fp) if get is not None else None
+            if not records:
                 ask.append(fp)
-        if not ask:
-            return kept
-        rows = self._db.fingerprint_rows(source, ask)
-        missing = set(ask) - {bytes(fp) for fp, _, _ in rows}
-        if missing:
-            raise EfaError(
-                f"source {source!r}: {len(missing)} input objects were reported unchanged "
-                "(Batch.unchanged) but no live record of the source carries their "
-                f"fingerprint, e.g. {next(iter(missing)).hex()}; the connector must list "
-                "only fingerprints that stored_fingerprints() returned"
-            )
-        kept.extend((kind, int(kh)) for _, kind, kh in rows)
-        return kept
+            elif len(records) == 1:
+                single.append(records[0])
+            else:
+                single.extend(records)
+        if ask:
+            rows = self._db.fingerprint_rows(source, ask)
+            missing = set(ask) - {bytes(fp) for fp, _, _ in rows}
+            if missing:
+                raise EfaError(
+                    f"source {source!r}: {len(missing)} input objects were reported unchanged "
+                    "(Batch.unchanged) but no live record of the source carries their "
+                    f"fingerprint, e.g. {next(iter(missing)).hex()}; the connector must list "
+                    "only fingerprints that stored_fingerprints() returned"
+                )
+            single.extend((kind, int(kh)) for _, kind, kh in rows)
+        kinds.update(map(itemgetter(0), single))
+        hashes.extend(map(itemgetter(1), single))
+        return kinds, hashes
 
     def stored_fingerprints(
         self, source: str, fingerprints: Collection[bytes]
@@ -692,10 +711,11 @@ class Store:
         self, source: str, fingerprints: Collection[bytes]
     ) -> dict[bytes, tuple[tuple[str, int], ...]]:
         """Return ``(kind, key_hash)`` of the live records of *source* per stored fingerprint."""
-        out: dict[bytes, list[tuple[str, int]]] = {}
+        out: dict[bytes, tuple[tuple[str, int], ...]] = {}
         for fp, kind, kh in self._db.fingerprint_rows(source, list(fingerprints)):
-            out.setdefault(bytes(fp), []).append((kind, int(kh)))
-        return {fp: tuple(records) for fp, records in out.items()}
+            have = out.get(fp)
+            out[fp] = ((kind, kh),) if have is None else (*have, (kind, kh))
+        return out
 
     def _count_by_kind(
         self, run_id: str, by_kind: Counter[tuple[str, str]], skipped: Sequence[SkipCount]
@@ -778,13 +798,14 @@ class Store:
         seen = self._seen(source)
         missing = array("q")
         live = 0
+        n_seen, find, append = len(seen), bisect.bisect_left, missing.append
         for row_id, kh in db.stream(
             "SELECT id, key_hash FROM records WHERE source = ? AND deleted = FALSE", (source,)
         ):
             live += 1
-            at = bisect.bisect_left(seen, kh)
-            if at == len(seen) or seen[at] != kh:
-                missing.append(row_id)
+            at = find(seen, kh)
+            if at == n_seen or seen[at] != kh:
+                append(row_id)
         check = self._shrink_check(
             source,
             snapshot_run_id=prev[1] if prev else None,
