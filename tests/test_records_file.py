@@ -326,25 +326,29 @@ def test_push_keeps_records_with_line_separators_whole(tmp_path: Path) -> None:
 @given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 40), max_size=300))
 def test_seen_keys_answer_like_a_dict(keys: list[int]) -> None:
     seen = _SeenKeys()
-    seen._MIN_RECENT = 4  # merge often
+    seen._MAX_RECENT = 4  # merge often
     expected: dict[int, int] = {}
     for line, key in enumerate(keys, start=1):
         assert seen.setdefault(key, line) == expected.setdefault(key, line)
     assert len(seen) == len(expected)
+    assert list(seen._hashes) == sorted(seen._hashes)
 
 
 def test_seen_keys_cost_about_16_bytes_a_key() -> None:
     # Issue 15: the reader's duplicate check was a dict of every key (about 100 bytes a key,
     # most of a 1M-record sync's memory); the sorted arrays hold 16 bytes a key, plus the
-    # recent keys' dict (at most an eighth of them).
-    n = 400_000
+    # recent keys' dict (at most _MAX_RECENT entries).  Merging the dict into the arrays
+    # happens in place: the peak is not two copies of the arrays (32 bytes a key and more).
+    n = 200_000
     tracemalloc.start()
     try:
         seen = _SeenKeys()
+        seen._MAX_RECENT = 4096  # the dict small against the arrays, as at a million keys
         for line in range(1, n + 1):
             seen.setdefault(key_hash("responsibility", f"k{line}"), line)
-        held = tracemalloc.get_traced_memory()[0]
+        held, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert len(seen) == n
-    assert held / n < 40, held / n
+    assert held / n < 20, held / n
+    assert peak / n < 24, peak / n

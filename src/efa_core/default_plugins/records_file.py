@@ -130,13 +130,15 @@ class _SeenKeys:
 
     A dict of a million ``int -> int`` entries costs about 100 MB (the dict and two int
     objects per entry); this keeps the older keys in two sorted arrays (8-byte hash,
-    8-byte line) and only the recent ones in a dict, merged into the arrays when the dict
-    reaches an eighth of them (at least 65,536 entries).  A look-up is a dict probe and a
-    binary search (about 3.5 µs a new key at a million, against 0.4 µs for the dict); the
-    merges move each key about nine times over a file (issue 15).
+    8-byte line) and only the recent ones in a dict of at most :attr:`_MAX_RECENT`
+    entries, merged into the arrays in place when it is full.  A look-up is a dict probe
+    and a binary search (about 3.5 µs a new key at a million, against 0.4 µs for the
+    dict).  The merge grows the arrays and moves their blocks up from the back, so no
+    second copy of them exists at any time: memory is the arrays plus a bounded dict
+    (issue 15).
     """
 
-    _MIN_RECENT = 1 << 16
+    _MAX_RECENT = 1 << 16
 
     def __init__(self) -> None:
         self._hashes = array("q")
@@ -156,26 +158,31 @@ class _SeenKeys:
         if at < len(hashes) and hashes[at] == key:
             return self._lines[at]
         self._recent[key] = line
-        if len(self._recent) >= max(self._MIN_RECENT, len(hashes) >> 3):
+        if len(self._recent) >= self._MAX_RECENT:
             self._merge()
         return line
 
     def _merge(self) -> None:
+        """Merge the recent keys (none of them in the arrays) into the arrays, in place."""
         recent = sorted(self._recent.items())
         self._recent = {}
-        old_hashes, old_lines = self._hashes, self._lines
-        hashes, lines = array("q"), array("q")
-        i, n = 0, len(old_hashes)
-        for key, line in recent:
-            j = bisect_left(old_hashes, key, i)
-            hashes.extend(old_hashes[i:j])
-            lines.extend(old_lines[i:j])
-            hashes.append(key)
-            lines.append(line)
-            i = j
-        hashes.extend(old_hashes[i:n])
-        lines.extend(old_lines[i:n])
-        self._hashes, self._lines = hashes, lines
+        hashes, lines = self._hashes, self._lines
+        end = len(hashes)  # hashes[:end] are the old keys not yet moved
+        padding = array("q", bytes(8 * len(recent)))
+        hashes.extend(padding)
+        lines.extend(padding)
+        del padding
+        # From the largest recent key down: the old keys above it move up by the number
+        # of recent keys up to it, and it goes just below them.
+        for index in range(len(recent) - 1, -1, -1):
+            key, line = recent[index]
+            at = bisect_left(hashes, key, 0, end)
+            if at < end:
+                hashes[at + index + 1 : end + index + 1] = hashes[at:end]
+                lines[at + index + 1 : end + index + 1] = lines[at:end]
+            hashes[at + index] = key
+            lines[at + index] = line
+            end = at
 
 
 class _Reader:
@@ -301,6 +308,10 @@ class _Reader:
                 rejected.append(item)
             else:
                 unchanged.append(item)
+        if cursor is None:
+            # The file is read: no key can come again, so the duplicate check's arrays
+            # (16 bytes a key) are freed before the engine completes the snapshot.
+            self.seen = _SeenKeys()
         skipped = []
         if self.blank:
             position = None if self.first_blank is None else self._position(self.first_blank)
