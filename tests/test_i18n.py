@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -19,13 +20,14 @@ from efa_core.i18n import (
     RECORD_KIND_NAMES,
     SEVERITY_NAMES,
     STAGE_NAMES,
+    WAVE_KIND_NAMES,
     M,
     Text,
     Translator,
     translator,
 )
 from efa_core.ids import Ars
-from efa_core.model import RECORD_TYPES, AgreementState, Stage
+from efa_core.model import RECORD_TYPES, AgreementState, Stage, WaveKind
 from efa_core.rollout.findings import Finding, Severity
 
 MESSAGES = {name: value for name, value in vars(M).items() if isinstance(value, Text)}
@@ -49,6 +51,9 @@ def test_every_stage_state_severity_and_record_kind_has_a_name() -> None:
     assert set(AGREEMENT_NAMES) == set(AgreementState)
     assert set(SEVERITY_NAMES) == {s.value for s in Severity}
     assert set(RECORD_KIND_NAMES) == set(RECORD_TYPES)
+    assert set(WAVE_KIND_NAMES) == set(WaveKind)
+    assert [Translator("en").wave_kind(k) for k in WaveKind] == [k.value for k in WaveKind]
+    assert Translator("de").wave_kind(WaveKind.PILOT) == "Pilotwelle"
     names = [*RECORD_KIND_NAMES.values(), *FIELD_NAMES.values()]
     assert all(t.de.strip() and t.en.strip() and "{" not in t.de + t.en for t in names)
     assert [t.en for t in RECORD_KIND_NAMES.values()] == list(RECORD_KIND_NAMES)
@@ -133,16 +138,16 @@ def test_a_message_renders_its_values_by_type_in_either_language() -> None:
         on=dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc),
         stage=Stage.CONTRACTED,
         state=AgreementState.TERMINATED,
-        items=(M.NO_AGREEMENT, "x"),
+        items=(M.NO_AGREEMENT, "x", Decimal("2.69470")),
         sub=M.AGREEMENT_IS.fill(state=AgreementState.WITHDRAWN),
     )
     assert Translator("de").render(message) == (
         "16055: 1.234 Tage seit 01.03.2024 im Stand 'Vertrag geschlossen' (gekündigt; "
-        "es gibt keine Vereinbarung, x; die Vereinbarung ist zurückgezogen)"
+        "es gibt keine Vereinbarung, x, 2,69470; die Vereinbarung ist zurückgezogen)"
     )
     # English keeps the stable form: plain digits, ISO dates, the values' own names
     english = (
-        "16055: 1234 days since 2024-03-01 at 'contracted' (terminated; no agreement, x; "
+        "16055: 1234 days since 2024-03-01 at 'contracted' (terminated; no agreement, x, 2.69470; "
         "the agreement is withdrawn)"
     )
     assert Translator("en").render(message) == str(message) == english

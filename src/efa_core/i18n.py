@@ -12,8 +12,9 @@ The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findin
   ``2024-03-01``) and numbers (``1.234``; English ``1,234``);
 * a :class:`Message` is a :class:`Text` with the values of its placeholders
   (:meth:`Text.fill`), rendered later in either language (:meth:`Translator.render`): a
-  finding keeps one, so its sentence is shown in the reader's language with localised dates,
-  numbers and stage names, while its English rendering is the stable ``message``.
+  finding, a cost share and a plan forecast keep one, so their sentence is shown in the
+  reader's language with localised dates, numbers and names, while its English rendering
+  is the stable text of JSON output (``message``, ``basis``, ``reason``).
 
 The choice of a small typed table over gettext/Babel: two languages and about a hundred
 messages that ship with the code; no ``.po``/``.mo`` build step, no extra dependency, and
@@ -30,13 +31,14 @@ Choose the language with ``--lang de|en``, ``$EFA_LANG``, or ``[report] lang`` i
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
 from collections.abc import Mapping
 from typing import Final, Literal
 
 import attrs
 
-from efa_core.model import AgreementState, Stage
+from efa_core.model import AgreementState, Stage, WaveKind
 
 __all__ = [
     "AGREEMENT_NAMES",
@@ -48,6 +50,7 @@ __all__ = [
     "ROLE_NAMES",
     "SEVERITY_NAMES",
     "STAGE_NAMES",
+    "WAVE_KIND_NAMES",
     "Lang",
     "M",
     "Message",
@@ -398,6 +401,48 @@ class M:
     )
     TARGET_UNKNOWN = Text(de="das nicht im Gemeindeverzeichnis steht", en="is not in the register")
 
+    # why a plan or wave has no forecast (the English text is the stable ``reason``)
+    NO_GOLIVE_IN_WINDOW = Text(
+        de="kein Go-Live in den letzten {days} Tagen", en="no go-live in the last {days} days"
+    )
+    GOLIVES_ON_ONE_DAY = Text(
+        de="Go-Lives an weniger als zwei Tagen in den letzten {days} Tagen",
+        en="go-lives on fewer than two days in the last {days} days",
+    )
+    NO_PROGRESS = Text(de="kein Fortschritt gemessen", en="no progress measured")
+
+    # the basis of a cost share (the English text is the stable ``basis``)
+    BASIS_KOENIGSTEINER = Text(
+        de="Königsteiner Schlüssel {year} ({status}): {percent} %",
+        en="Königsteiner Schlüssel {year} ({status}): {percent} %",
+    )
+    BASIS_POPULATION = Text(de="Einwohner {n}", en="population {n}")
+    BASIS_LAND_PAYS = Text(
+        de="Einwohner {n} (das Land zahlt für seine Kommunen)",
+        en="population {n} (the Land pays for its Kommunen)",
+    )
+    BASIS_USES = Text(de="{n} Nutzungen", en="{n} uses")
+    BASIS_BUND = Text(de="IT-PLR 2023/35: 25 % Bund", en="IT-PLR 2023/35: 25 % Bund")
+    BASIS_FITKO = Text(de="IT-PLR 2023/35: {parts}", en="IT-PLR 2023/35: {parts}")
+    BASIS_FITKO_BOTH = Text(de="{reusing} + {everyone}", en="{reusing} + {everyone}")
+    BASIS_FITKO_REUSING = Text(de="50 % × {percent} % ({how})", en="50 % × {percent} % ({how})")
+    BASIS_FITKO_EVERYONE = Text(
+        de="25 % × {percent} % (Königsteiner Schlüssel {year}, {status})",
+        en="25 % × {percent} % (Königsteiner Schlüssel {year}, {status})",
+    )
+    AMONG_KOENIGSTEINER = Text(
+        de="Königsteiner Schlüssel unter den nachnutzenden Ländern",
+        en="Königsteiner Schlüssel among the reusing Länder",
+    )
+    AMONG_EQUAL = Text(
+        de="zu gleichen Teilen unter den nachnutzenden Ländern",
+        en="equal parts among the reusing Länder",
+    )
+    AMONG_USES = Text(
+        de="Nutzungen unter den nachnutzenden Ländern", en="uses among the reusing Länder"
+    )
+    KEY_HISTORICAL = Text(de="historisch", en="historical")
+
     # why the sources contradict a checklist item ticked by hand
     NO_AGREEMENT_COVERS = Text(
         de="keine Vereinbarung deckt {ars} ab", en="no agreement covers {ars}"
@@ -450,6 +495,12 @@ STAGE_NAMES: Final[Mapping[Stage, Text]] = {
     Stage.PUBLISHED: Text(de="veröffentlicht", en="published"),
     Stage.ROUTABLE: Text(de="zustellbar", en="routable"),
     Stage.LIVE: Text(de="online", en="live"),
+}
+
+#: The kinds of a rollout plan's waves; English keeps the values.
+WAVE_KIND_NAMES: Final[Mapping[WaveKind, Text]] = {
+    WaveKind.PILOT: Text(de="Pilotwelle", en="pilot"),
+    WaveKind.ROLLOUT: Text(de="Rollout-Welle", en="rollout"),
 }
 
 #: The agreement states, as the reuse registries (EfA-Marktplatz, FIT-Store) name them.
@@ -523,9 +574,11 @@ class Translator:
         """Return *message* in this language, each value rendered by its type.
 
         A :class:`Message` or :class:`Text` in this language; a :class:`Stage` or
-        :class:`AgreementState` by its name; a date as :meth:`date` gives it; an ``int`` as
-        ``1.234`` in German (English keeps the plain digits of the stable messages); a tuple
-        as its items joined by ``", "``; anything else (ARS, keys, names) with ``str()``.
+        :class:`AgreementState` or :class:`WaveKind` by its name; a date as :meth:`date`
+        gives it; an ``int`` as ``1.234`` in German (English keeps the plain digits of the
+        stable messages; pass a year as a string); a :class:`decimal.Decimal` with this
+        language's decimal mark (``2,6947``); a tuple as its items joined by ``", "``;
+        anything else (ARS, keys, names) with ``str()``.
         """
         values = {name: self._value(value) for name, value in message.values}
         return message.text.get(self.lang).format(**values)
@@ -539,6 +592,10 @@ class Translator:
             return self.stage(value)
         if isinstance(value, AgreementState):
             return self.agreement(value)
+        if isinstance(value, WaveKind):
+            return self.wave_kind(value)
+        if isinstance(value, decimal.Decimal):
+            return self.decimal(str(value))
         if isinstance(value, dt.date):
             return self.date(value)
         if isinstance(value, int) and not isinstance(value, bool) and self.lang == "de":
@@ -554,6 +611,10 @@ class Translator:
     def agreement(self, state: AgreementState) -> str:
         """Return the name of an agreement state."""
         return AGREEMENT_NAMES[state].get(self.lang)
+
+    def wave_kind(self, kind: WaveKind) -> str:
+        """Return the name of a wave kind (``Pilotwelle``; English ``pilot``)."""
+        return WAVE_KIND_NAMES[kind].get(self.lang)
 
     def severity(self, severity: str | enum.Enum) -> str:
         """Return the name of a finding's severity (``Warnung``); unknown values as they are."""

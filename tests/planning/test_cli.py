@@ -39,7 +39,10 @@ def run(*args: str) -> str:
 def test_status_table(db: str) -> None:
     german = run("plan", "status", "--db", db, "--today", "2025-06-01")
     assert "Plan th: Rollout Thüringen (Stand 01.06.2025)" in german
-    assert "Ziel Go-Live 31.03.2025 – überschritten" in german
+    assert "Pilot (Pilotwelle), Stichtag 15.01.2025, Ziel Go-Live 31.03.2025 – überschritten" in (
+        german
+    )
+    assert "Welle 2 (Rollout-Welle)" in german
     assert "im Verzug: anmeldung Adorf" in german
     out = run("plan", "status", "--db", db, "--today", "2025-06-01", "--lang", "en")
     assert "Plan th: Rollout Thüringen (as of 2025-06-01)" in out

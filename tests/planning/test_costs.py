@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 
+from efa_core.i18n import Translator
 from efa_core.ids import Ars, Land
 from efa_core.model import AgreementState, Usage
 from efa_core.plugins import PluginRegistry
@@ -55,6 +56,11 @@ def test_fitko_budget_follows_it_plr_2023_35(two_laender: Store) -> None:
     assert thueringen.pays_for == (Ars("16"), Ars(WEIMAR))
     assert thueringen.basis.startswith("IT-PLR 2023/35: 50 % × ")
     assert "25 % × 2.6947 % (Königsteiner Schlüssel 2016, historical)" in thueringen.basis
+    assert thueringen.render_basis(Translator("en")) == thueringen.basis
+    german = thueringen.render_basis(Translator("de"))
+    assert german.startswith("IT-PLR 2023/35: 50 % × ")
+    assert "(Königsteiner Schlüssel unter den nachnutzenden Ländern) + 25 % × 2,6947 % " in german
+    assert german.endswith("(Königsteiner Schlüssel 2016, historisch)")
     # the rounded shares sum to exactly 1 too
     assert sum(r for _, r in split.rounded(4)) == 1
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import attrs
 import pytest
 
+from efa_core.i18n import Translator
 from efa_core.model import AgreementState, ItemState, Stage
 from efa_core.rollout.planning import PlanError, plan_status
 from efa_core.store import Store
@@ -342,6 +343,10 @@ def test_forecast_from_the_observed_pace_of_a_synthetic_history(store: Store) ->
     stale = plan_status(fresh_view(store), plan, today=today + timedelta(days=200)).wave("Takt")
     assert stale.forecast.completion is None
     assert stale.forecast.reason == "no go-live in the last 90 days"
+    assert stale.forecast.reason_text is not None
+    german = Translator("de").render(stale.forecast.reason_text)
+    assert german == "kein Go-Live in den letzten 90 Tagen"
+    assert result.reason_text is None  # a forecast needs no reason
 
 
 # -- attribution: only evidence of the right offer ticks -----------------------------------------

@@ -238,7 +238,7 @@ def test_cli_demo_prints_tables_and_report_path(tmp_path: Path) -> None:
     assert f"report: {out / 'efa-report.html'}" in result.output
     # plan vs actual, next to the rollout table
     assert "Plan th-rollout: EfA-Rollout Thüringen" in result.output
-    assert "Pilot (pilot), Stichtag 15.04.2024, Ziel Go-Live 31.10.2024 – überschritten" in (
+    assert "Pilot (Pilotwelle), Stichtag 15.04.2024, Ziel Go-Live 31.10.2024 – überschritten" in (
         result.output
     )
     assert "außerhalb des Plans: MP-101 Sonneberg (online)" in result.output

@@ -370,7 +370,10 @@ def costs(
     click.echo(
         table(
             header,
-            [(str(s.payer), s.name or "-", tr.decimal(str(r)), s.basis) for s, r in rounded],
+            [
+                (str(s.payer), s.name or "-", tr.decimal(str(r)), s.render_basis(tr))
+                for s, r in rounded
+            ],
         )
     )
 

@@ -230,7 +230,7 @@ def evidence_text(evidence: Evidence, *, lang: str | None = None) -> str:
     could belong to); a note shows its text.  Labels in *lang* (German by default).
     """
     tr = translator(lang)
-    what = f"{evidence.kind} {evidence.natural_key} ({evidence.source})"
+    what = f"{tr.kind(evidence.kind)} {evidence.natural_key} ({evidence.source})"
     if evidence.role is Role.NOTE:
         return tr(M.NOTE, text=evidence.detail or "", source=evidence.source)
     if evidence.role is Role.SUPPORTS:

@@ -87,7 +87,7 @@ def rollout_table(data: ReportData, *, lang: str | None = None) -> Table:
     for row in data.rows:
         sources = sorted(
             {
-                f"{e.kind}@{e.source}"
+                f"{tr.kind(e.kind)}@{e.source}"
                 for e in row.evidence
                 if e.kind != "service" and e.role is not Role.NOTE
             }

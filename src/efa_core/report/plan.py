@@ -66,14 +66,15 @@ def _forecast_text(status: WaveStatus | PlanStatus, tr: Translator) -> str:
         done = tr(M.FORECAST_COMPLETE)
         return done + (f" ({tr.date(f.completion)})" if f.completion else "")
     if f.completion is None:
-        return tr(M.FORECAST_NONE, reason=f.reason)
+        why = f.reason if f.reason_text is None else tr.render(f.reason_text)
+        return tr(M.FORECAST_NONE, reason=why)
     pace = tr.number(f.pace_per_week or 0.0, 1)
     return tr(M.FORECAST_AT, date=tr.date(f.completion), pace=pace)
 
 
 def _wave_title(wave: WaveStatus, today: date, tr: Translator) -> str:
     w = wave.wave
-    parts = [tr(M.WAVE_KIND, name=w.name, kind=w.wave_kind.value)]
+    parts = [tr(M.WAVE_KIND, name=w.name, kind=tr.wave_kind(w.wave_kind))]
     if w.stichtag is not None:
         parts.append(tr(M.WAVE_STICHTAG, date=tr.date(w.stichtag)))
     if w.target_golive is not None:

@@ -56,6 +56,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from efa_core.errors import EfaError
+from efa_core.i18n import M, Message, Text, Translator
 from efa_core.ids import Ars, Land
 from efa_core.model import AgreementState
 from efa_core.rollout.areas_index import AreaIndex
@@ -111,9 +112,34 @@ class CostShare:
     payer: Ars | str
     name: str | None
     share: Fraction
-    basis: str
+    #: Why, in either language (None: a strategy that gives only :attr:`basis`).
+    basis_text: Message | None = None
+    #: Why, in English: the stable text of JSON output (default: :attr:`basis_text` in
+    #: English; a share needs one of the two).
+    basis: str = attrs.field(
+        default=attrs.Factory(lambda self: _english(self.basis_text), takes_self=True)
+    )
     #: The participants this payer pays for (itself included).
     pays_for: tuple[Ars, ...] = ()
+
+    def render_basis(self, tr: Translator) -> str:
+        """Return the basis in *tr*'s language (:attr:`basis` if there is no text)."""
+        return self.basis if self.basis_text is None else tr.render(self.basis_text)
+
+
+def _english(text: Message | None) -> str:
+    if text is None:
+        raise TypeError("a CostShare needs a basis or a basis_text")
+    return str(text)
+
+
+#: The status of a Königsteiner table in the reader's language (others as they are).
+_KEY_STATUS: Final[Mapping[str, Text]] = {"historical": M.KEY_HISTORICAL}
+
+
+def _percent(value: Fraction, places: int) -> Decimal:
+    """Return *value* × 100 with *places* decimals (``2.69470``)."""
+    return Decimal(f"{float(value * 100):.{places}f}")
 
 
 @attrs.frozen(kw_only=True)
@@ -339,7 +365,7 @@ def _population(context: CostContext, p: Participant) -> int:
 
 def _by_weight(
     context: CostContext,
-    weights: Mapping[Ars, tuple[int | Fraction, str, tuple[Ars, ...]]],
+    weights: Mapping[Ars, tuple[int | Fraction, Message, tuple[Ars, ...]]],
 ) -> list[CostShare]:
     total = sum((Fraction(w) for w, _, _ in weights.values()), Fraction(0))
     if total == 0:
@@ -349,7 +375,7 @@ def _by_weight(
             payer=payer,
             name=context.areas.name(str(payer)),
             share=Fraction(weight) / total,
-            basis=basis,
+            basis_text=basis,
             pays_for=pays_for,
         )
         for payer, (weight, basis, pays_for) in sorted(weights.items(), key=lambda i: str(i[0]))
@@ -372,8 +398,11 @@ def koenigsteiner(context: CostContext) -> list[CostShare]:
     weights = {
         land: (
             table.shares[land.land],
-            f"Königsteiner Schlüssel {year} ({table.status}): "
-            f"{float(table.shares[land.land] * 100):.5f} %",
+            M.BASIS_KOENIGSTEINER.fill(
+                year=str(year),
+                status=_KEY_STATUS.get(table.status, table.status),
+                percent=_percent(table.shares[land.land], 5),
+            ),
             tuple(members),
         )
         for land, members in laender.items()
@@ -386,7 +415,7 @@ def per_capita(context: CostContext) -> list[CostShare]:
     weights = {
         p.ars: (
             _population(context, p),
-            f"population {_population(context, p)}",
+            M.BASIS_POPULATION.fill(n=_population(context, p)),
             (p.ars, *p.covers),
         )
         for p in context.participants
@@ -407,12 +436,11 @@ def land_pays(context: CostContext) -> list[CostShare]:
     weights = {
         payer: (
             pop,
-            f"population {pop}"
-            + (
-                " (the Land pays for its Kommunen)"
+            (
+                M.BASIS_LAND_PAYS
                 if payer.land in paying and len(payer.value) == 2
-                else ""
-            ),
+                else M.BASIS_POPULATION
+            ).fill(n=pop),
             tuple(members),
         )
         for payer, (pop, members) in acc.items()
@@ -447,7 +475,7 @@ def usage(context: CostContext) -> list[CostShare]:
             f"({period}); sync a source with usage records"
         )
     covers = {p.ars: (p.ars, *p.covers) for p in context.participants}
-    weights = {ars: (n, f"{n} uses", covers[ars]) for ars, n in uses.items()}
+    weights = {ars: (n, M.BASIS_USES.fill(n=n), covers[ars]) for ars, n in uses.items()}
     return _by_weight(context, weights)
 
 
@@ -468,16 +496,16 @@ def fitko_budget(context: CostContext) -> list[CostShare]:
     key = str(context.options.get("reusing_key", "koenigsteiner"))
     if key == "koenigsteiner":
         weights: dict[Land, Fraction] = {land: ks[land] for land in members}
-        how = "Königsteiner Schlüssel among the reusing Länder"
+        how = M.AMONG_KOENIGSTEINER
     elif key == "equal":
         weights = {land: Fraction(1) for land in members}
-        how = "equal parts among the reusing Länder"
+        how = M.AMONG_EQUAL
     elif key == "usage":
         uses = _uses(context)
         weights = {land: Fraction(0) for land in members}
         for ars, count in uses.items():
             weights[ars.land] += count
-        how = "uses among the reusing Länder"
+        how = M.AMONG_USES
         if not any(weights.values()):
             raise CostError(
                 f"service {context.service_key!r}: reusing_key=usage, but no uses are "
@@ -493,24 +521,26 @@ def fitko_budget(context: CostContext) -> list[CostShare]:
             payer=BUND,
             name="Bund",
             share=Fraction(1, 4),
-            basis="IT-PLR 2023/35: 25 % Bund",
+            basis_text=M.BASIS_BUND.fill(),
         )
     ]
     for land in sorted(Land):
         reusing = Fraction(1, 2) * weights[land] / total if land in weights else Fraction(0)
         everyone = Fraction(1, 4) * ks[land]
-        parts = []
-        if land in weights:
-            parts.append(f"50 % × {float(weights[land] / total * 100):.4f} % ({how})")
-        parts.append(
-            f"25 % × {float(ks[land] * 100):.4f} % (Königsteiner Schlüssel {year}, {table.status})"
+        parts: Message = M.BASIS_FITKO_EVERYONE.fill(
+            percent=_percent(ks[land], 4),
+            year=str(year),
+            status=_KEY_STATUS.get(table.status, table.status),
         )
+        if land in weights:
+            mine = M.BASIS_FITKO_REUSING.fill(percent=_percent(weights[land] / total, 4), how=how)
+            parts = M.BASIS_FITKO_BOTH.fill(reusing=mine, everyone=parts)
         shares.append(
             CostShare(
                 payer=land.ars,
                 name=land.name_de,
                 share=reusing + everyone,
-                basis="IT-PLR 2023/35: " + " + ".join(parts),
+                basis_text=M.BASIS_FITKO.fill(parts=parts),
                 pays_for=tuple(members.get(land, ())),
             )
         )

@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 import attrs
 
+from efa_core.i18n import M, Message
+
 __all__ = ["DEFAULT_WINDOW_DAYS", "Forecast", "forecast"]
 
 #: How many days back the pace is measured by default.
@@ -37,6 +39,9 @@ class Forecast:
     reason: str | None
     #: The days the pace was measured over.
     window_days: int = DEFAULT_WINDOW_DAYS
+    #: Why there is no forecast, in either language (:attr:`reason` is its English);
+    #: None when there is a forecast or it is complete.
+    reason_text: Message | None = None
 
     @property
     def remaining(self) -> int:
@@ -81,28 +86,27 @@ def _forecast(
 ) -> Forecast:
     done = len(dates) + undated
 
-    def result(pace: float | None, completion: date | None, reason: str | None) -> Forecast:
+    def result(
+        pace: float | None, completion: date | None, reason: Message | None = None
+    ) -> Forecast:
         return Forecast(
             total=total,
             done=done,
             pace_per_week=pace,
             completion=completion,
-            reason=reason,
+            reason=None if reason is None else str(reason),
             window_days=window_days,
+            reason_text=reason,
         )
 
     if done >= total:
-        return result(None, dates[-1] if dates else None, "complete")
+        return attrs.evolve(result(None, dates[-1] if dates else None), reason="complete")
     start = today - timedelta(days=window_days)
     before = sum(1 for d in dates if d < start)
     recent = [d for d in dates if d >= start]
     if len(set(recent)) < 2:
-        reason = (
-            f"no go-live in the last {window_days} days"
-            if not recent
-            else f"go-lives on fewer than two days in the last {window_days} days"
-        )
-        return result(None, None, reason)
+        why = M.GOLIVES_ON_ONE_DAY if recent else M.NO_GOLIVE_IN_WINDOW
+        return result(None, None, why.fill(days=window_days))
     xs = [float((d - start).days) for d in recent]
     ys = [float(before + i + 1) for i in range(len(recent))]
     if recent[-1] < today:  # the time since the last go-live counts too (a stall slows)
@@ -114,6 +118,6 @@ def _forecast(
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     slope = sxy / sxx
     if slope <= 0:  # pragma: no cover - cumulative counts never fall
-        return result(None, None, "no progress measured")
+        return result(None, None, M.NO_PROGRESS.fill())
     days = math.ceil((total - done) / slope)
-    return result(slope * 7, today + timedelta(days=days), None)
+    return result(slope * 7, today + timedelta(days=days))
