@@ -165,3 +165,20 @@ def test_a_finding_with_a_catalogue_message_or_a_plain_one() -> None:
     assert (plain.text, plain.render(Translator("de"))) == (None, "hi")
     with pytest.raises(TypeError, match="a Finding needs a message or a text"):
         Finding(rule="r", severity=Severity.INFO, service=None, area=None)
+
+
+def test_a_cost_share_with_a_catalogue_basis_or_a_plain_one() -> None:
+    from fractions import Fraction
+
+    from efa_core.rollout.costs import CostShare
+
+    text = M.BASIS_LAND_PAYS.fill(n=726682)
+    share = CostShare(payer="16", name="Thüringen", share=Fraction(1), basis_text=text)
+    assert share.basis == "population 726682 (the Land pays for its Kommunen)"
+    assert share.render_basis(Translator("de")) == (
+        "Einwohner 726.682 (das Land zahlt für seine Kommunen)"
+    )
+    plain = CostShare(payer="16", name=None, share=Fraction(1), basis="by hand")
+    assert plain.render_basis(Translator("de")) == "by hand"
+    with pytest.raises(TypeError, match="a CostShare needs a basis or a basis_text"):
+        CostShare(payer="16", name=None, share=Fraction(1))
