@@ -212,8 +212,8 @@ def test_the_report_and_efa_coverage_show_each_offer_and_the_other_cases(
     page = render_html(data)  # German, the default
     assert "Vertrag geschlossen (Datum unbekannt)" in page
     assert "Notiz: Kickoff &lt;Weimar&gt; (notes)" in page
-    assert "andere Lösung: responsibility" in page
-    assert "mehrdeutig, eines von WG-HH, WG-SH: responsibility" in page
+    assert "andere Lösung: Zuständigkeit" in page
+    assert "mehrdeutig, eines von WG-HH, WG-SH: Zuständigkeit" in page
     assert "<em>(andere Lösung im Einsatz)</em>" in page
     assert "<th>andere Lösung</th><th>mehrdeutig</th>" in page
     csv_rows = {(r[0], r[2]): r for r in csv.reader(io.StringIO(render_csv(data)))}
