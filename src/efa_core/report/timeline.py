@@ -148,6 +148,16 @@ class _Dates:
 
     def __init__(self, store: Store) -> None:
         self.db = store.backend
+        # stored timestamps as floats: the records of one sync share a few of them
+        self._stamps: dict[Any, float] = {}
+
+    def _stamp_of(self, value: Any) -> float:
+        found = self._stamps.get(value)
+        if found is None:
+            if len(self._stamps) >= _CLASS_CACHE:
+                self._stamps.clear()
+            found = self._stamps[value] = self.db.from_ts(value).timestamp()
+        return found
 
     def lookup(
         self, keys: Iterable[tuple[str, str, str]]
@@ -157,6 +167,7 @@ class _Dates:
         for source, kind, key in keys:
             grouped.setdefault((source, kind), set()).add(key)
         db = self.db
+        stamp_of = self._stamp_of
         out: dict[tuple[str, str, str], tuple[float, float, float | None]] = {}
         for (source, kind), names in grouped.items():
             ordered = sorted(names)
@@ -169,9 +180,9 @@ class _Dates:
                     (source, kind, *chunk),
                 ):
                     out[(source, kind, key)] = (
-                        db.from_ts(first).timestamp(),
-                        db.from_ts(fetched).timestamp(),
-                        _stamp(db.from_ts_opt(modified)),
+                        stamp_of(first),
+                        stamp_of(fetched),
+                        None if modified is None else stamp_of(modified),
                     )
         return out
 
@@ -314,6 +325,14 @@ class _Tally:
                     wanted.add((e.source, e.kind, e.natural_key))
         found = self.dates.lookup(wanted) if wanted else {}
         classify = self.classify
+        known: dict[float, float] = {}
+
+        def class_of(stamp: float) -> float:
+            got = known.get(stamp)
+            if got is None:
+                got = known[stamp] = classify(stamp)
+            return got
+
         supports = Role.SUPPORTS
         for row in rows:
             exists = agreement = published = routable = live = _NEVER
@@ -325,7 +344,7 @@ class _Tally:
                     dates = found.get((e.source, kind, e.natural_key))
                     if dates is None:
                         continue
-                    since, raised = classify(dates[0]), classify(dates[1])
+                    since, raised = class_of(dates[0]), class_of(dates[1])
                 elif e.at is not None:
                     since = raised = self._class_at(e.at)
                 else:
