@@ -3,6 +3,8 @@
     python tests/bench/bench_rollout.py            # 30 national + 270 Thüringen services, 3 reps
     python tests/bench/bench_rollout.py --quick    # 3 national + 27 Thüringen services
     python tests/bench/bench_rollout.py --national 10,40   # issue 15: national stores
+    python tests/bench/bench_rollout.py --national 100 --keep DIR --tasks report-html
+                                  # keep the store in DIR, reuse it, run only some tasks
 
 ``--national S1,S2,…`` builds one store per count, every service with evidence in every
 Gemeinde of Germany, and measures in a fresh subprocess each (peak RSS is the child's
