@@ -1,7 +1,9 @@
 """The one message catalogue of what efa-core shows people: German by default, English by option.
 
 The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findings``,
-``efa coverage`` and ``efa costs`` take their labels, stage names, dates and numbers from here:
+``efa coverage``, ``efa costs``, ``efa plan status``, ``efa sync``, ``efa status``,
+``efa history`` and ``efa explain`` take their labels, stage names, dates and numbers from
+here:
 
 * :class:`Text` is one message in both languages; :class:`M` names every message (a typo
   in ``M.FUNNEL`` is a mypy error, a missing language a :class:`TypeError` on import);
@@ -46,10 +48,15 @@ __all__ = [
     "FIELD_NAMES",
     "LANGS",
     "LANG_ENV_VAR",
+    "OPERATION_NAMES",
     "RECORD_KIND_NAMES",
     "ROLE_NAMES",
+    "ROW_FLAG_NAMES",
+    "RUN_MODE_NAMES",
+    "RUN_STATUS_NAMES",
     "SEVERITY_NAMES",
     "STAGE_NAMES",
+    "VIA_NAMES",
     "WAVE_KIND_NAMES",
     "Lang",
     "M",
@@ -443,6 +450,83 @@ class M:
     )
     KEY_HISTORICAL = Text(de="historisch", en="historical")
 
+    # efa sync, efa status, efa history, efa explain
+    COL_SOURCE = Text(de="Quelle", en="Source")
+    COL_STATUS = Text(de="Status", en="Status")
+    COL_ADDED = Text(de="neu", en="Added")
+    COL_CHANGED = Text(de="geändert", en="Changed")
+    COL_UNCHANGED = Text(de="unverändert", en="Unchanged")
+    COL_DELETED = Text(de="gelöscht", en="Deleted")
+    COL_ORPHANS = Text(de="verwaist", en="Orphans")
+    COL_QUARANTINED = Text(de="Quarantäne", en="Quarantined")
+    COL_SKIPPED = Text(de="übersprungen", en="Skipped")
+    COL_SECONDS = Text(de="Sekunden", en="Seconds")
+    COL_MODE = Text(de="Modus", en="Mode")
+    COL_LAST_RUN = Text(de="letzter Lauf", en="Last run")
+    COL_CHANGES = Text(de="Änderungen", en="Changes")
+    COL_RECORDS = Text(de="Datensätze", en="Records")
+    COL_CURSOR = Text(de="Cursor", en="Cursor")
+    COL_CHANGED_AT = Text(de="geändert am", en="Changed at")
+    COL_KIND = Text(de="Art", en="Kind")
+    COL_KEY = Text(de="Schlüssel", en="Key")
+    COL_OP = Text(de="Vorgang", en="Op")
+    COL_CONTENT = Text(de="Inhalt", en="Content")
+    COL_RUN = Text(de="Lauf", en="Run")
+    COL_DETAILS = Text(de="Einzelheiten", en="Details")
+    COL_ROLE = Text(de="Rolle", en="Role")
+    COL_VIA = Text(de="über", en="Via")
+    COL_DATE = Text(de="Datum", en="Date")
+    COL_DETAIL = Text(de="Detail", en="Detail")
+    NEVER = Text(de="nie", en="never")
+    QUARANTINED_TOTAL = Text(de="{n} (insgesamt {total})", en="{n} (total {total})")
+    SNAPSHOT_RUNNING = Text(de=" (Vollabzug läuft)", en=" (snapshot in progress)")
+    STORE_AT = Text(de="Speicher: {url}", en="store: {url}")
+    SOURCE_ERROR = Text(de="{source}: {error}", en="{source}: {error}")
+    SOURCE_WARNING = Text(de="{source}: Warnung: {warning}", en="{source}: warning: {warning}")
+    SKIPPED_LINE = Text(
+        de="{source}: {n} × {kind} übersprungen: {reason}{where}",
+        en="{source}: skipped {n} {kind}: {reason}{where}",
+    )
+    FIRST_AT = Text(de=" (zuerst bei {position})", en=" (first at {position})")
+    NOTHING_WOULD_CHANGE = Text(
+        de="{source}: nichts würde sich ändern", en="{source}: nothing would change"
+    )
+    PLAN_COUNTS = Text(
+        de="{source}/{kind}: +{added} neu, ~{changed} geändert, -{deleted} gelöscht",
+        en="{source}/{kind}: +{added} added, ~{changed} changed, -{deleted} deleted",
+    )
+    DRY_RUN = Text(de="Probelauf: nichts wurde geschrieben", en="dry run: nothing was written")
+    NO_HISTORY = Text(de="keine Historie für {key!r}", en="no history for {key!r}")
+    EXPLAIN_SERVICE = Text(de="Dienst {key}: {name}", en="service {key}: {name}")
+    EXPLAIN_RECORDS = Text(de="Datensätze:", en="records:")
+    EXPLAIN_IDS = Text(de="Kennungen: {ids}", en="ids: {ids}")
+    EXPLAIN_ONLINEDIENSTE = Text(de="Onlinedienste: {ids}", en="Onlinedienste: {ids}")
+    EXPLAIN_URLS = Text(de="URLs: {urls}", en="URLs: {urls}")
+    EXPLAIN_LEIKA = Text(de="Leistungsschlüssel: {keys}", en="LeiKa keys: {keys}")
+    EXPLAIN_OZG = Text(de="OZG-IDs: {ids}", en="OZG ids: {ids}")
+    EXPLAIN_JOINED = Text(de="zusammengeführt, weil:", en="joined because:")
+    EXPLAIN_NOT_JOINED = Text(de="nicht zusammengeführt:", en="not joined:")
+    EXPLAIN_ATTRIBUTES = Text(de="Merkmale: {items}", en="attributes: {items}")
+    ATTRIBUTE_LAND = Text(de="Land {value}", en="Land {value}")
+    ATTRIBUTE_OPERATOR = Text(de="Betreiber {value}", en="operator {value}")
+    ATTRIBUTE_URL = Text(de="URL {value}", en="URL {value}")
+    EXPLAIN_DISAGREE = Text(
+        de="Quellen widersprechen sich beim Feld {field}: {values}",
+        en="sources disagree on the {field}: {values}",
+    )
+    EXPLAIN_NO_ROW = Text(
+        de="{service} hat keine Zeile für {area}; der Stand dort ist {stage} (aus dem nächsten "
+        "umfassenden Gebiet, sonst angeboten)",
+        en="{service} has no row at {area}; its stage there is {stage} (from the nearest "
+        "containing area, else offered)",
+    )
+    EXPLAIN_ROW = Text(
+        de="{service} in {area}: {stage} (Vereinbarung {state}; {flags})",
+        en="{service} in {area}: {stage} (agreement {state}; {flags})",
+    )
+    NO_FLAGS = Text(de="keine Merkmale", en="no flags")
+    DATE_UNKNOWN_SHORT = Text(de="Datum unbekannt", en="date unknown")
+
     # why the sources contradict a checklist item ticked by hand
     NO_AGREEMENT_COVERS = Text(
         de="keine Vereinbarung deckt {ars} ab", en="no agreement covers {ars}"
@@ -550,6 +634,51 @@ FIELD_NAMES: Final[Mapping[str, Text]] = {
     "url": Text(de="URL", en="url"),
 }
 
+#: The states of a sync run (:class:`efa_core.store.RunStatus`), by value.
+RUN_STATUS_NAMES: Final[Mapping[str, Text]] = {
+    "running": Text(de="läuft", en="running"),
+    "succeeded": Text(de="erfolgreich", en="succeeded"),
+    "failed": Text(de="fehlgeschlagen", en="failed"),
+    "interrupted": Text(de="abgebrochen", en="interrupted"),
+}
+
+#: How a source delivers (:class:`efa_core.store.RunMode`), by value.
+RUN_MODE_NAMES: Final[Mapping[str, Text]] = {
+    "snapshot": Text(de="Vollabzug", en="snapshot"),
+    "change-feed": Text(de="Änderungen", en="change-feed"),
+}
+
+#: What a history entry or a dry run did to a record, by value.
+OPERATION_NAMES: Final[Mapping[str, Text]] = {
+    "upsert": Text(de="geschrieben", en="upsert"),
+    "delete": Text(de="gelöscht", en="delete"),
+    "added": Text(de="neu", en="added"),
+    "changed": Text(de="geändert", en="changed"),
+    "deleted": Text(de="gelöscht", en="deleted"),
+}
+
+#: How evidence was attributed to its service (:class:`efa_core.rollout.Via`), by value.
+VIA_NAMES: Final[Mapping[str, Text]] = {
+    "service": Text(de="Dienst", en="service"),
+    "key": Text(de="Kennung", en="key"),
+    "onlinedienst": Text(de="Onlinedienst", en="onlinedienst"),
+    "url": Text(de="URL", en="url"),
+    "leika": Text(de="Leistungsschlüssel", en="leika"),
+    "published": Text(de="veröffentlicht", en="published"),
+}
+
+#: The flags of a rollout row (:class:`efa_core.rollout.RowFlag`), by lower-case name.
+ROW_FLAG_NAMES: Final[Mapping[str, Text]] = {
+    "published": Text(de="veröffentlicht", en="published"),
+    "routable": Text(de="zustellbar", en="routable"),
+    "live": Text(de="online", en="live"),
+    "offline": Text(de="offline", en="offline"),
+    "ambiguous": Text(de="mehrdeutig", en="ambiguous"),
+    "other-solution": Text(de="andere Lösung", en="other-solution"),
+    "disagreement": Text(de="Quellen widersprechen sich", en="disagreement"),
+    "unresolved-area": Text(de="Gebiet unklar", en="unresolved-area"),
+}
+
 #: The severities of findings, by value (``info``, ``warning``, ``error``).
 SEVERITY_NAMES: Final[Mapping[str, Text]] = {
     "info": Text(de="Hinweis", en="info"),
@@ -633,15 +762,28 @@ class Translator:
         text = RECORD_KIND_NAMES.get(kind)
         return kind if text is None else text.get(self.lang)
 
+    def name(self, names: Mapping[str, Text], value: str | enum.Enum) -> str:
+        """Return *value*'s name from *names* (e.g. :data:`RUN_STATUS_NAMES`), by its value.
+
+        Values the table does not know are returned as they are.
+        """
+        key = str(value.value if isinstance(value, enum.Enum) else value)
+        text = names.get(key)
+        return key if text is None else text.get(self.lang)
+
     def date(self, value: dt.date) -> str:
         """Format a date as ``01.03.2024`` (English: ``2024-03-01``); a datetime gives its date."""
         if isinstance(value, dt.datetime):
             value = value.date()
         return value.strftime("%d.%m.%Y" if self.lang == "de" else "%Y-%m-%d")
 
-    def datetime(self, value: dt.datetime) -> str:
-        """Format a time as ``01.03.2024 12:00`` (English ``2024-03-01 12:00``), in its own zone."""
-        return value.strftime("%d.%m.%Y %H:%M" if self.lang == "de" else "%Y-%m-%d %H:%M")
+    def datetime(self, value: dt.datetime, *, seconds: bool = False) -> str:
+        """Format a time as ``01.03.2024 12:00`` (English ``2024-03-01 12:00``), in its own zone.
+
+        :param seconds: with seconds (``01.03.2024 12:00:05``).
+        """
+        day = "%d.%m.%Y" if self.lang == "de" else "%Y-%m-%d"
+        return value.strftime(f"{day} %H:%M:%S" if seconds else f"{day} %H:%M")
 
     def decimal(self, text: str) -> str:
         """Write a plain decimal (``0.1234``) with this language's mark (``0,1234``)."""

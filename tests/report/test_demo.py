@@ -442,7 +442,7 @@ def test_a_second_source_naming_the_offers_by_other_ids_adds_no_service_and_no_f
     assert "  FS-2024-17 = MP-101: fitstore FS-2024-17 names offer id MP-101" in out
     code, out = _efa(folder, "explain", "service", "FS-2024-19")
     assert code == 0, out
-    assert out.startswith("service MP-103: Meldebescheinigung\n")
+    assert out.startswith("Dienst MP-103: Meldebescheinigung\n")
     assert (
         "  FS-2024-19 = S16000_Onlinedienst_OD-MELDEBESCHEINIGUNG: fitstore FS-2024-19 names "
         "Onlinedienst S16000_Onlinedienst_OD-MELDEBESCHEINIGUNG"

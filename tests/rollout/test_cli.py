@@ -162,7 +162,7 @@ def _with_identity(tmp_path: Path, filled: str) -> Path:
 def test_explain_service_shows_the_joins(filled: str, tmp_path: Path) -> None:
     config = _with_identity(tmp_path, filled)
     args = ["--db", filled, "--config", str(config)]
-    result = CliRunner().invoke(explain, ["service", "FS-17", *args])
+    result = CliRunner().invoke(explain, ["service", "FS-17", *args, "--lang", "en"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "service anmeldung: Anmeldung"
@@ -172,6 +172,12 @@ def test_explain_service_shows_the_joins(filled: str, tmp_path: Path) -> None:
     assert "OZG ids: 10331" in lines  # shown, but an OZG id joins nothing (it names a Leistung)
     assert "  FS-17 = anmeldung: fitstore FS-17 names offer id anmeldung" in lines
     assert "  anmeldung = S16_OD-ANMELDUNG: efa.toml [identity].onlinedienste of anmeldung" in lines
+    german = CliRunner().invoke(explain, ["service", "FS-17", *args]).output.splitlines()
+    assert german[:2] == ["Dienst anmeldung: Anmeldung", "Datensätze:"]
+    assert re.fullmatch(r"  fitstore FS-17 \(\d\d\.\d\d\.\d{4}\)", german[2])
+    assert "Kennungen: FS-17, S16_OD-ANMELDUNG, anmeldung" in german
+    assert "OZG-IDs: 10331" in german
+    assert "zusammengeführt, weil:" in german
     data = json.loads(CliRunner().invoke(explain, ["service", "anmeldung", *args, "--json"]).output)
     assert data["key"] == "anmeldung"
     assert data["urls"] == ["anmeldung.example"]
@@ -187,7 +193,7 @@ def test_explain_row_lists_roles_and_coverage_counts_other_solutions(
 ) -> None:
     config = _with_identity(tmp_path, filled)
     args = ["--db", filled, "--config", str(config)]
-    result = CliRunner().invoke(explain, ["row", "FS-17", "160550000000", *args])
+    result = CliRunner().invoke(explain, ["row", "FS-17", "160550000000", *args, "--lang", "en"])
     assert result.exit_code == 0, result.output
     # the dashboard row's URL is not the offer's (now that its URL is known), and the
     # responsibility names another Onlinedienst: Weimar uses another solution
@@ -196,6 +202,14 @@ def test_explain_row_lists_roles_and_coverage_counts_other_solutions(
     )
     assert "other-solution  onlinedienst" in result.output
     assert "other-solution  url" in result.output
+    german = CliRunner().invoke(explain, ["row", "FS-17", "160550000000", *args]).output
+    assert german.startswith(
+        "anmeldung in 160550000000: Vertrag geschlossen (Vereinbarung Vertrag geschlossen; "
+        "andere Lösung)"
+    )
+    assert german.splitlines()[1].split()[:3] == ["STAND", "ROLLE", "ÜBER"]
+    assert "andere Lösung  Onlinedienst" in german
+    assert "andere Lösung  URL" in german
     table = CliRunner().invoke(coverage, ["anmeldung", *args, "--within", "16", "--lang", "en"])
     assert table.exit_code == 0, table.output
     assert table.output.split()[11:14] == ["OTHER", "AMBIGUOUS", "COVERAGE"]

@@ -95,7 +95,9 @@ def test_efa_history_shows_them(store: Store, db_url: str, tmp_path: Path, monke
     efa.add_command(history)
     registry = PluginRegistry(entrypoints=False, env={})
     runner = CliRunner()
-    text = runner.invoke(efa, ["history", ROUTE.natural_key, "--db", db_url], obj=registry)
+    text = runner.invoke(
+        efa, ["history", ROUTE.natural_key, "--db", db_url, "--lang", "en"], obj=registry
+    )
     assert text.exit_code == 0, text.output
     header, line = text.stdout.splitlines()[:2]
     assert header.split()[-1] == "DETAILS"

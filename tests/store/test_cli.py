@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -36,6 +37,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EFA_DB", raising=False)
     monkeypatch.delenv("EFA_CONFIG", raising=False)
+    monkeypatch.setenv("EFA_LANG", "en")  # the English output; German: its own test
     notes = tmp_path / "notes.jsonl"
     notes.write_text(
         '{"kind": "area", "ars": "16", "name": "Thüringen"}\n'
@@ -94,6 +96,26 @@ def test_sync_status_history_quarantine(project: Path) -> None:
     code, out = run("quarantine", "notes", "--all")
     assert "notes.jsonl:line 2" in out
     assert "$.ars: ARS '1605' has 4 digits" in out
+
+
+def test_sync_status_and_history_speak_german_by_default(project: Path) -> None:
+    code, out = run("sync", "--dry-run", "--lang", "de")
+    assert code == 0, out
+    assert out.splitlines()[0].split()[:4] == ["QUELLE", "STATUS", "NEU", "GEÄNDERT"]
+    assert "notes/Gebiet: +2 neu, ~0 geändert, -0 gelöscht" in out
+    assert "Probelauf: nichts wurde geschrieben" in out
+    assert run("sync")[0] == 0
+    code, out = run("status", "--lang", "de")
+    assert out.splitlines()[0] == "Speicher: sqlite:///efa.db"
+    row = out.splitlines()[2].split()
+    assert row[:2] == ["notes", "Vollabzug"]
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4}", row[2])  # the last run's date, 01.03.2024
+    assert row[4:6] == ["erfolgreich", "+2"]
+    assert "1 (insgesamt 1)" in out
+    code, out = run("history", "16", "--lang", "de")
+    assert out.splitlines()[0].split()[:3] == ["GEÄNDERT", "AM", "QUELLE"]
+    assert out.splitlines()[1].split()[2:6] == ["notes", "Gebiet", "16", "geschrieben"]
+    assert run("history", "nope", "--lang", "de")[1] == "keine Historie für 'nope'\n"
 
 
 def test_sync_failure_exits_1_and_db_option_wins(project: Path, tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ else ``./efa.toml``), else ``efa.db`` in the user data directory (platformdirs).
 that only read never create a store: a SQLite file that does not exist is an error that
 says where the command looked and what to run, and so is a store without data.
 
-The commands that show the rollout to people (``report``, ``demo``, ``findings``,
-``coverage``) speak German by default; ``--lang en`` (or ``$EFA_LANG``, or ``[report] lang``
+The commands that show people the rollout and the store (``report``, ``demo``,
+``findings``, ``coverage``, ``costs``, ``plan status``, ``sync``, ``status``, ``history``,
+``explain``) speak German by default; ``--lang en`` (or ``$EFA_LANG``, or ``[report] lang``
 of the configuration) switches them to English (:func:`choose_lang`, :mod:`efa_core.i18n`).
 """
 
@@ -239,9 +240,11 @@ def rule_options(values: Sequence[str], base: Any = None) -> dict[str, Any]:
     return out
 
 
-def time_text(value: datetime | None) -> str:
-    """Format a time as ``2024-03-01 12:00:00``; ``-`` for none."""
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+def time_text(value: datetime | None, tr: Translator | None = None) -> str:
+    """Format a time as ``2024-03-01 12:00:00``, or as *tr* writes it; ``-`` for none."""
+    if value is None:
+        return "-"
+    return (tr or translator("en")).datetime(value, seconds=True)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

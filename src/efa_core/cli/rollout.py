@@ -34,9 +34,9 @@ from efa_core.cli._common import (
     warn_if_empty,
 )
 from efa_core.errors import EfaError
-from efa_core.i18n import M
+from efa_core.i18n import FIELD_NAMES, ROW_FLAG_NAMES, VIA_NAMES, M, Translator
 from efa_core.ids import Ars, ArsLevel
-from efa_core.model import Stage
+from efa_core.model import AgreementState, Stage
 
 __all__ = ["areas", "costs", "coverage", "explain", "findings"]
 
@@ -391,12 +391,19 @@ def explain() -> None:
 @config_option
 @db_option
 @json_option
+@lang_option
 @click.pass_context
 def explain_service(
-    ctx: click.Context, key: str, config_path: str | None, db: str | None, as_json: bool
+    ctx: click.Context,
+    key: str,
+    config_path: str | None,
+    db: str | None,
+    as_json: bool,
+    lang: str | None,
 ) -> None:
     """Show which records joined into the service KEY (any of its ids), and why."""
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config, caches=True) as store:
         view = _view(ctx, store, config)
         info = view.service(key)
@@ -405,41 +412,52 @@ def explain_service(
     if as_json:
         click.echo(json.dumps(_service_dict(info), indent=2, ensure_ascii=False))
         return
-    lines = [f"service {info.key}: {info.name}"]
-    lines.append("records:")
+    lines = [tr(M.EXPLAIN_SERVICE, key=info.key, name=info.name), tr(M.EXPLAIN_RECORDS)]
     lines += [
-        f"  {source} {record_key}" + (f" ({at.date().isoformat()})" if at else "")
+        f"  {source} {record_key}" + (f" ({tr.date(at)})" if at else "")
         for source, record_key, at in info.records
     ]
-    lines.append(f"ids: {', '.join(info.aliases)}")
+    lines.append(tr(M.EXPLAIN_IDS, ids=", ".join(info.aliases)))
     if info.onlinedienst_ids:
-        lines.append(f"Onlinedienste: {', '.join(info.onlinedienst_ids)}")
+        lines.append(tr(M.EXPLAIN_ONLINEDIENSTE, ids=", ".join(info.onlinedienst_ids)))
     if info.urls:
-        lines.append(f"URLs: {', '.join(info.urls)}")
-    lines.append(f"LeiKa keys: {', '.join(info.leika_keys)}")
+        lines.append(tr(M.EXPLAIN_URLS, urls=", ".join(info.urls)))
+    lines.append(tr(M.EXPLAIN_LEIKA, keys=", ".join(info.leika_keys)))
     if info.ozg_ids:
-        lines.append(f"OZG ids: {', '.join(info.ozg_ids)}")
+        lines.append(tr(M.EXPLAIN_OZG, ids=", ".join(info.ozg_ids)))
     if info.links:
-        lines.append("joined because:")
+        lines.append(tr(M.EXPLAIN_JOINED))
         lines += [f"  {link.a} = {link.b}: {link.reason}" for link in info.links]
     if info.refused:
-        lines.append("not joined:")
+        lines.append(tr(M.EXPLAIN_NOT_JOINED))
         lines += [f"  {link.a} / {link.b}: {link.reason}" for link in info.refused]
     attributes = [
-        f"{name} {value}"
-        for name, value in (
-            ("Land", None if info.land is None else info.land.value),
-            ("operator", info.operator),
-            ("URL", info.url),
+        tr(label, value=value)
+        for label, value in (
+            (M.ATTRIBUTE_LAND, None if info.land is None else info.land.value),
+            (M.ATTRIBUTE_OPERATOR, info.operator),
+            (M.ATTRIBUTE_URL, info.url),
         )
         if value is not None
     ]
     if attributes:
-        lines.append(f"attributes: {', '.join(attributes)}")
+        lines.append(tr(M.EXPLAIN_ATTRIBUTES, items=", ".join(attributes)))
     for conflict in info.conflicts:
         values = "; ".join(f"{v} ({s} {k})" for s, k, v in conflict.values)
-        lines.append(f"sources disagree on the {conflict.field}: {values}")
+        field = tr.name(FIELD_NAMES, conflict.field)
+        lines.append(tr(M.EXPLAIN_DISAGREE, field=field, values=values))
     click.echo("\n".join(lines))
+
+
+def _detail(evidence: Any, tr: Translator) -> str:
+    """Return an evidence's detail; an agreement's state by its name in *tr*'s language."""
+    detail: str = evidence.detail or ""
+    if evidence.kind == "agreement" and detail in _AGREEMENT_STATES:
+        return tr.agreement(_AGREEMENT_STATES[detail])
+    return detail
+
+
+_AGREEMENT_STATES = {s.value: s for s in AgreementState}
 
 
 def _service_dict(info: Any) -> dict[str, Any]:
@@ -476,6 +494,7 @@ def _service_dict(info: Any) -> dict[str, Any]:
 @config_option
 @db_option
 @json_option
+@lang_option
 @click.pass_context
 def explain_row(
     ctx: click.Context,
@@ -484,6 +503,7 @@ def explain_row(
     config_path: str | None,
     db: str | None,
     as_json: bool,
+    lang: str | None,
 ) -> None:
     """Show the stage of SERVICE in the area ARS with each piece of evidence and its role."""
     try:
@@ -491,6 +511,7 @@ def explain_row(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ARS") from exc
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config, caches=True) as store:
         view = _view(ctx, store, config)
         info = view.service(service)
@@ -499,9 +520,11 @@ def explain_row(
         row = view.row(info.key, area)
         stage = view.stage_at(info.key, area)
     if row is None:
-        message = (
-            f"{info.key} has no row at {area}; its stage there is {stage.value if stage else '-'}"
-            " (from the nearest containing area, else offered)"
+        message = tr(
+            M.EXPLAIN_NO_ROW,
+            service=info.key,
+            area=area,
+            stage=tr.stage(stage) if stage else "-",
         )
         if as_json:
             click.echo(json.dumps({"service": info.key, "ars": str(area), "row": None}))
@@ -513,26 +536,47 @@ def explain_row(
 
         click.echo(json.dumps(row_to_dict(row), indent=2, ensure_ascii=False))
         return
-    flags = [f.name.lower().replace("_", "-") for f in type(row.flags) if f & row.flags]
-    state = "-" if row.agreement_state is None else row.agreement_state.value
+    flags = [
+        tr.name(ROW_FLAG_NAMES, (f.name or "").lower().replace("_", "-"))
+        for f in type(row.flags)
+        if f & row.flags
+    ]
+    state = "-" if row.agreement_state is None else tr.agreement(row.agreement_state)
     click.echo(
-        f"{info.key} in {row.ars}: {row.stage.value} (agreement {state}; "
-        f"{', '.join(flags) or 'no flags'})"
+        tr(
+            M.EXPLAIN_ROW,
+            service=info.key,
+            area=row.ars,
+            stage=tr.stage(row.stage),
+            state=state,
+            flags=", ".join(flags) or tr(M.NO_FLAGS),
+        )
+    )
+    header = (
+        M.COL_STAGE,
+        M.COL_ROLE,
+        M.COL_VIA,
+        M.COL_SOURCE,
+        M.COL_KIND,
+        M.COL_KEY,
+        M.COL_AREA,
+        M.COL_DATE,
+        M.COL_DETAIL,
     )
     click.echo(
         table(
-            ("STAGE", "ROLE", "VIA", "SOURCE", "KIND", "KEY", "AREA", "DATE", "DETAIL"),
+            [tr(h).upper() for h in header],
             [
                 (
-                    "-" if e.stage is None else e.stage.value,
-                    e.role.value,
-                    "-" if e.via is None else e.via.value,
+                    "-" if e.stage is None else tr.stage(e.stage),
+                    tr.role(e.role),
+                    "-" if e.via is None else tr.name(VIA_NAMES, e.via),
                     e.source,
-                    e.kind,
+                    tr.kind(e.kind),
                     e.natural_key,
                     e.area or "-",
-                    "date unknown" if e.at is None else e.at.date().isoformat(),
-                    (e.detail or "") + (f" [{', '.join(e.candidates)}]" if e.candidates else ""),
+                    tr(M.DATE_UNKNOWN_SHORT) if e.at is None else tr.date(e.at),
+                    _detail(e, tr) + (f" [{', '.join(e.candidates)}]" if e.candidates else ""),
                 )
                 for e in row.evidence
             ],

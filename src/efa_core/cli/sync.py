@@ -15,10 +15,12 @@ import click
 
 from efa_core.cli._common import (
     DB_ENV_VAR,
+    choose_lang,
     config_option,
     db_option,
     default_store_url,
     json_option,
+    lang_option,
     load,
     open_for_reading,
     open_for_writing,
@@ -29,6 +31,14 @@ from efa_core.cli._common import (
     warn_if_empty,
 )
 from efa_core.errors import EfaError
+from efa_core.i18n import (
+    OPERATION_NAMES,
+    RUN_MODE_NAMES,
+    RUN_STATUS_NAMES,
+    M,
+    Text,
+    Translator,
+)
 from efa_core.store import RunStatus, SkipCount, SnapshotCheck, record_facts
 from efa_core.sync import SourceReport, SyncEngine, SyncProgress, SyncReport
 
@@ -127,10 +137,27 @@ def _snapshot_json(check: SnapshotCheck) -> dict[str, Any]:
     }
 
 
-def _skip_lines(source: str, skips: Sequence[SkipCount]) -> Iterator[str]:
+def _skip_lines(source: str, skips: Sequence[SkipCount], tr: Translator) -> Iterator[str]:
     for skip in skips:
-        where = f" (first at {skip.position})" if skip.position else ""
-        yield f"{source}: skipped {skip.count} {skip.kind}: {skip.reason}{where}"
+        where = tr(M.FIRST_AT, position=skip.position) if skip.position else ""
+        yield tr(
+            M.SKIPPED_LINE,
+            source=source,
+            n=tr.number(skip.count),
+            kind=tr.kind(skip.kind),
+            reason=skip.reason,
+            where=where,
+        )
+
+
+def _header(tr: Translator, *names: Text) -> list[str]:
+    return [tr(name).upper() for name in names]
+
+
+def _problems(source: str, error: str | None, warnings: Sequence[str], tr: Translator) -> list[str]:
+    """Return the lines of a run's error (technical, as it is) and warnings."""
+    lines = [tr(M.SOURCE_ERROR, source=source, error=error)] if error else []
+    return lines + [tr(M.SOURCE_WARNING, source=source, warning=w) for w in warnings]
 
 
 def _report_json(report: SyncReport) -> str:
@@ -168,53 +195,56 @@ def _report_json(report: SyncReport) -> str:
     )
 
 
-def _report_text(report: SyncReport) -> Iterator[str]:
-    header = (
-        "SOURCE",
-        "STATUS",
-        "ADDED",
-        "CHANGED",
-        "UNCHANGED",
-        "DELETED",
-        "ORPHANS",
-        "QUARANTINED",
-        "SKIPPED",
-        "SECONDS",
+def _report_text(report: SyncReport, tr: Translator) -> Iterator[str]:
+    header = _header(
+        tr,
+        M.COL_SOURCE,
+        M.COL_STATUS,
+        M.COL_ADDED,
+        M.COL_CHANGED,
+        M.COL_UNCHANGED,
+        M.COL_DELETED,
+        M.COL_ORPHANS,
+        M.COL_QUARANTINED,
+        M.COL_SKIPPED,
+        M.COL_SECONDS,
     )
+    n = tr.number
     rows = [
         (
             r.source,
-            r.status.value,
-            str(r.added),
-            str(r.changed),
-            str(r.unchanged),
-            str(r.deleted),
-            str(r.orphan_deletes),
-            str(r.quarantined),
-            str(r.skipped),
-            f"{r.duration:.1f}",
+            tr.name(RUN_STATUS_NAMES, r.status),
+            n(r.added),
+            n(r.changed),
+            n(r.unchanged),
+            n(r.deleted),
+            n(r.orphan_deletes),
+            n(r.quarantined),
+            n(r.skipped),
+            n(r.duration, 1),
         )
         for r in report.reports
     ]
     yield table(header, rows)
     for r in report.reports:
-        if r.error:
-            yield f"{r.source}: {r.error}"
-        for warning in r.warnings:
-            yield f"{r.source}: warning: {warning}"
-        yield from _skip_lines(r.source, r.skipped_reasons)
+        yield from _problems(r.source, r.error, r.warnings, tr)
+        yield from _skip_lines(r.source, r.skipped_reasons, tr)
         if r.plan is not None:
             if r.plan.empty:
-                yield f"{r.source}: nothing would change"
+                yield tr(M.NOTHING_WOULD_CHANGE, source=r.source)
             for kind, p in r.plan.kinds.items():
-                yield (
-                    f"{r.source}/{kind}: +{p.added} added, ~{p.changed} changed, "
-                    f"-{p.deleted} deleted"
+                yield tr(
+                    M.PLAN_COUNTS,
+                    source=r.source,
+                    kind=tr.kind(kind),
+                    added=n(p.added),
+                    changed=n(p.changed),
+                    deleted=n(p.deleted),
                 )
                 for op, keys in p.examples.items():
-                    yield f"  {op}: {', '.join(keys)}"
+                    yield f"  {tr.name(OPERATION_NAMES, op)}: {', '.join(keys)}"
     if report.dry_run:
-        yield "dry run: nothing was written"
+        yield tr(M.DRY_RUN)
 
 
 @click.command(name="sync")
@@ -239,6 +269,7 @@ def _report_text(report: SyncReport) -> Iterator[str]:
     "everything) this time. Without SOURCE arguments, syncs only the sources named here.",
 )
 @json_option
+@lang_option
 @click.pass_context
 def sync(
     ctx: click.Context,
@@ -250,6 +281,7 @@ def sync(
     progress: bool,
     allow_shrink: tuple[str, ...],
     as_json: bool,
+    lang: str | None,
 ) -> None:
     """Pull the configured sources (all, or the SOURCEs named) into the store.
 
@@ -271,7 +303,8 @@ def sync(
             report = engine.run(chosen, dry_run=dry_run, allow_shrink=allow_shrink)
         except EfaError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(_report_json(report) if as_json else "\n".join(_report_text(report)))
+    tr = choose_lang(lang, config)
+    click.echo(_report_json(report) if as_json else "\n".join(_report_text(report, tr)))
     if not report.ok:
         ctx.exit(1)
 
@@ -283,9 +316,11 @@ def sync(
 @config_option
 @db_option
 @json_option
-def status(config_path: str | None, db: str | None, as_json: bool) -> None:
+@lang_option
+def status(config_path: str | None, db: str | None, as_json: bool, lang: str | None) -> None:
     """Show each source's last run, record counts, cursor and quarantine."""
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config) as store:
         states = store.source_states()
         details = {
@@ -336,58 +371,56 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
             )
         )
         return
-    click.echo(f"store: {url}")
+    click.echo(tr(M.STORE_AT, url=url))
     configured = [name for name in config.connectors if name not in {s.source for s in states}]
     if not states and not configured:
         return
+    n = tr.number
     rows = []
     for s in states:
         run = s.last_run
         counts = run.counts if run else {}
+        changes = (
+            f"+{n(counts.get('added', 0))} ~{n(counts.get('changed', 0))} "
+            f"-{n(counts.get('deleted', 0))}"
+        )
         rows.append(
             (
                 s.source,
-                "-" if s.mode is None else s.mode.value,
-                time_text(run.started_at if run else None),
-                run.status.value if run else "-",
-                f"+{counts.get('added', 0)} ~{counts.get('changed', 0)} -{counts.get('deleted', 0)}"
+                "-" if s.mode is None else tr.name(RUN_MODE_NAMES, s.mode),
+                time_text(run.started_at if run else None, tr),
+                tr.name(RUN_STATUS_NAMES, run.status) if run else "-",
+                changes if run else "-",
+                n(s.live_records),
+                n(s.deleted_records),
+                tr(M.QUARANTINED_TOTAL, n=n(counts.get("quarantined", 0)), total=n(s.quarantined))
                 if run
-                else "-",
-                str(s.live_records),
-                str(s.deleted_records),
-                f"{counts.get('quarantined', 0)} (total {s.quarantined})"
-                if run
-                else str(s.quarantined),
-                str(counts.get("skipped", 0)) if run else "-",
-                (s.cursor or "-") + (" (snapshot in progress)" if s.snapshot_in_progress else ""),
+                else n(s.quarantined),
+                n(counts.get("skipped", 0)) if run else "-",
+                (s.cursor or "-") + (tr(M.SNAPSHOT_RUNNING) if s.snapshot_in_progress else ""),
             )
         )
-    rows.extend((name, "-", "never", "-", "-", "0", "0", "0", "-", "-") for name in configured)
-    click.echo(
-        table(
-            (
-                "SOURCE",
-                "MODE",
-                "LAST RUN",
-                "STATUS",
-                "CHANGES",
-                "RECORDS",
-                "DELETED",
-                "QUARANTINED",
-                "SKIPPED",
-                "CURSOR",
-            ),
-            rows,
-        )
+    rows.extend((name, "-", tr(M.NEVER), "-", "-", "0", "0", "0", "-", "-") for name in configured)
+    header = _header(
+        tr,
+        M.COL_SOURCE,
+        M.COL_MODE,
+        M.COL_LAST_RUN,
+        M.COL_STATUS,
+        M.COL_CHANGES,
+        M.COL_RECORDS,
+        M.COL_DELETED,
+        M.COL_QUARANTINED,
+        M.COL_SKIPPED,
+        M.COL_CURSOR,
     )
+    click.echo(table(header, rows))
     for s in states:
         if s.last_run is None:
             continue
-        if s.last_run.error:
-            click.echo(f"{s.source}: {s.last_run.error}")
-        for warning in s.last_run.warnings:
-            click.echo(f"{s.source}: warning: {warning}")
-        for line in _skip_lines(s.source, details[s.source].skipped):
+        for line in _problems(s.source, s.last_run.error, s.last_run.warnings, tr):
+            click.echo(line)
+        for line in _skip_lines(s.source, details[s.source].skipped, tr):
             click.echo(line)
 
 
@@ -409,6 +442,7 @@ def status(config_path: str | None, db: str | None, as_json: bool) -> None:
 @config_option
 @db_option
 @json_option
+@lang_option
 def history(
     key: str,
     source: str | None,
@@ -418,6 +452,7 @@ def history(
     config_path: str | None,
     db: str | None,
     as_json: bool,
+    lang: str | None,
 ) -> None:
     """Show what changed when, and from which source, for the record(s) with natural KEY.
 
@@ -468,19 +503,31 @@ def history(
             )
         )
         return
+    tr = choose_lang(lang, config)
     if not entries:
-        click.echo(f"no history for {key!r}")
+        click.echo(tr(M.NO_HISTORY, key=key))
         raise click.exceptions.Exit(1)
+    header = _header(
+        tr,
+        M.COL_CHANGED_AT,
+        M.COL_SOURCE,
+        M.COL_KIND,
+        M.COL_KEY,
+        M.COL_OP,
+        M.COL_CONTENT,
+        M.COL_RUN,
+        M.COL_DETAILS,
+    )
     click.echo(
         table(
-            ("CHANGED AT", "SOURCE", "KIND", "KEY", "OP", "CONTENT", "RUN", "DETAILS"),
+            header,
             [
                 (
-                    time_text(e.changed_at),
+                    time_text(e.changed_at, tr),
                     e.source,
-                    e.kind,
+                    tr.kind(e.kind),
                     e.natural_key,
-                    e.op.value,
+                    tr.name(OPERATION_NAMES, e.op),
                     (e.new_hash or e.old_hash or "-")[:10],
                     e.run_id[:8],
                     record_facts(e.kind, e.payload) or "",
