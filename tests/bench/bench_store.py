@@ -360,11 +360,17 @@ def one_round(
     dlt: bool,
     *,
     files: bool = False,
+    tasks: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Measure every task once at *scale*; return the results tagged with backend and rep."""
+    """Measure every task (or those in *tasks*) once at *scale*, tagged with backend and rep.
+
+    A task that re-syncs needs the load before it in *tasks*.
+    """
     results: list[dict[str, Any]] = []
 
     def run(task: str, url: str, backend: str) -> None:
+        if tasks is not None and task not in tasks:
+            return
         result = measure(task, url, scale)
         result.update(backend=backend, rep=rep)
         results.append(result)
@@ -396,6 +402,8 @@ def one_round(
         path = str(folder / "dlt.db")
         print(f"[{scale} rep {rep}] dlt (sqlite)", flush=True)
         for task in ("dlt-load", "dlt-rerun"):
+            if tasks is not None and task not in tasks:
+                continue
             result = measure(task, path, scale)
             result.update(backend="dlt-sqlite", rep=rep)
             results.append(result)
@@ -580,6 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt (default: if importable)")
     parser.add_argument(
+        "--tasks",
+        help="comma-separated tasks to run (default: all), e.g. baseline,load,fp-load,fp-resync",
+    )
+    parser.add_argument(
         "--out",
         default=str(Path(tempfile.gettempdir()) / "efa-bench-results.json"),
         help="where to write all results as JSON",
@@ -630,7 +642,9 @@ def _run_all(
                     workdir,
                     rep,
                     dlt=dlt and scale != "de",
-                    files=args.national,
+                    files=args.national
+                    and (args.tasks is None or "file-load" in args.tasks.split(",")),
+                    tasks=None if args.tasks is None else set(args.tasks.split(",")),
                 )
     return results
 
