@@ -620,6 +620,7 @@ class Store:
                         now,
                         examples,
                         added_now=added,
+                        deleted_now=deleted,
                         max_delete_share=max_delete_share,
                     )
                 )
@@ -754,14 +755,32 @@ class Store:
             (source, source, _pack(sorted(set(key_hashes)))),
         )
 
-    def _seen(self, source: str) -> array[int]:
-        """Return the key hashes of the snapshot in progress, sorted and distinct."""
-        chunks = [
+    def _chunks(self, source: str) -> list[array[int]]:
+        """Return the key hash chunks of the snapshot in progress (each sorted, distinct)."""
+        # One blob at a time from the database: each is freed once unpacked.
+        return [
             _unpack(blob)
-            for (blob,) in self._db.fetchall(
-                "SELECT key_hashes FROM snapshot_chunks WHERE source = ? ORDER BY seq", (source,)
+            for (blob,) in self._db.stream(
+                "SELECT key_hashes FROM snapshot_chunks WHERE source = ? ORDER BY seq",
+                (source,),
+                1,
             )
         ]
+
+    @staticmethod
+    def _distinct(chunks: Sequence[array[int]]) -> int:
+        """Count the distinct key hashes of *chunks* without keeping them."""
+        count = 0
+        last: int | None = None
+        for value in heapq.merge(*chunks):
+            if value != last:
+                count += 1
+                last = value
+        return count
+
+    @staticmethod
+    def _seen(chunks: Sequence[array[int]]) -> array[int]:
+        """Merge *chunks* into one sorted array of distinct key hashes."""
         seen = array("q")
         last: int | None = None
         for value in heapq.merge(*chunks):
@@ -769,6 +788,34 @@ class Store:
                 seen.append(value)
                 last = value
         return seen
+
+    def _nothing_missing(
+        self, source: str, snapshot_run_id: str | None, deleted_now: int, delivered: int
+    ) -> int | None:
+        """Return the number of live rows when the snapshot surely saw every one of them.
+
+        Every key the snapshot saw was alive when it was seen (an upsert, or a record kept
+        unchanged), and only a delete makes a row dead: when the snapshot's runs deleted
+        nothing, the keys it saw are live rows.  *delivered* counts their distinct key
+        hashes, at most one per key: if it equals the number of live rows, the keys seen
+        are exactly the live rows and nothing is missing (a key hash collision can only
+        make *delivered* smaller, which takes the full comparison).  ``None``: compare.
+        """
+        if snapshot_run_id is None or deleted_now:
+            return None
+        db = self._db
+        row = db.fetchone(
+            "SELECT COALESCE(SUM(deleted), 0) FROM sync_runs WHERE source = ? AND started_at"
+            " >= (SELECT started_at FROM sync_runs WHERE run_id = ?)",
+            (source, snapshot_run_id),
+        )
+        if row is None or int(row[0]):
+            return None
+        row = db.fetchone(
+            "SELECT COUNT(*) FROM records WHERE source = ? AND deleted = FALSE", (source,)
+        )
+        live = int(row[0]) if row else -1
+        return live if live == delivered else None
 
     def _complete_snapshot(
         self,
@@ -778,13 +825,16 @@ class Store:
         examples: int,
         *,
         added_now: int,
+        deleted_now: int = 0,
         max_delete_share: float | None,
     ) -> tuple[SnapshotCheck, int, int, dict[str, int], dict[str, list[str]]]:
         """Tombstone the live rows a completed snapshot did not contain.
 
         No join: the snapshot's key hashes (kept in ``snapshot_chunks``, 8 bytes a key) are
-        merged into one sorted array, and one scan over the source's live rows finds those
-        not in it, so the work is linear whatever the planner believes about the tables.
+        counted; when they are as many as the live rows and the snapshot deleted nothing,
+        nothing is missing (:meth:`_nothing_missing`).  Otherwise they are merged into one
+        sorted array, and one scan over the source's live rows finds those not in it, so
+        the work is linear whatever the planner believes about the tables.
         Checks the shrink guard first (see :meth:`apply`).  Returns the check, the history
         id after which the tombstones' history rows start, their number, the number per
         kind and up to *examples* keys per kind.
@@ -795,27 +845,37 @@ class Store:
             "SELECT last_snapshot_at, snapshot_run_id FROM sources WHERE source = ?", (source,)
         )
         previous_snapshot = prev[0] if prev else None
-        seen = self._seen(source)
+        snapshot_run_id = prev[1] if prev else None
+        chunks = self._chunks(source)
+        delivered = self._distinct(chunks)
         missing = array("q")
-        live = 0
-        n_seen, find, append = len(seen), bisect.bisect_left, missing.append
-        for row_id, kh in db.stream(
-            "SELECT id, key_hash FROM records WHERE source = ? AND deleted = FALSE", (source,)
-        ):
-            live += 1
-            at = find(seen, kh)
-            if at == n_seen or seen[at] != kh:
-                append(row_id)
+        live = self._nothing_missing(source, snapshot_run_id, deleted_now, delivered)
+        if live is None:
+            # Compare: one scan over the live rows against the merged key hashes.
+            seen = self._seen(chunks)
+            del chunks
+            live = 0
+            n_seen, find, append = len(seen), bisect.bisect_left, missing.append
+            for row_id, kh in db.stream(
+                "SELECT id, key_hash FROM records WHERE source = ? AND deleted = FALSE",
+                (source,),
+            ):
+                live += 1
+                at = find(seen, kh)
+                if at == n_seen or seen[at] != kh:
+                    append(row_id)
+            del seen
+        else:
+            del chunks
         check = self._shrink_check(
             source,
-            snapshot_run_id=prev[1] if prev else None,
+            snapshot_run_id=snapshot_run_id,
             added_now=added_now,
-            delivered=len(seen),
+            delivered=delivered,
             live=live,
             missing=len(missing),
             max_delete_share=max_delete_share,
         )
-        del seen
         row = db.fetchone("SELECT COALESCE(MAX(id), 0) FROM history")
         after = int(row[0]) if row else 0
         count = 0
