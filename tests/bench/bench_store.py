@@ -15,6 +15,8 @@ Tasks (``worker`` sub-command, internal):
 * ``baseline``: a hand-written loader: the same rows (payload JSON with sorted keys, content
   hash, key hash, typed columns, timestamps) upserted with plain ``executemany`` into the
   store's own ``records`` table (same columns and indexes), one transaction per batch;
+* ``baseline-no-INDEX``: the same without one secondary index of ``records`` (only with
+  ``--tasks``), to see what each index costs;
 * ``load``: a snapshot sync of version 0 through :class:`efa_core.sync.SyncEngine`;
 * ``resync``: the snapshot sync of version 1 (1 % of the records changed) into that store;
 * ``noop``: the snapshot sync of version 1 again: nothing changed (the bytes it writes are
@@ -142,7 +144,11 @@ def _records_file(path: Path, scale: str) -> None:
             out.write(orjson.dumps(bd.payload_dict(row)) + b"\n")
 
 
-def _baseline(url: str, scale: str) -> dict[str, Any]:
+#: The secondary indexes of ``records``, for the ``baseline-no-INDEX`` tasks (what each costs).
+RECORD_INDEXES = ("ix_records_leika_key", "ix_records_ars", "ix_records_live")
+
+
+def _baseline(url: str, scale: str, drop: str | None = None) -> dict[str, Any]:
     import orjson
 
     from efa_core.store import key_hash, open_store, utcnow
@@ -150,6 +156,8 @@ def _baseline(url: str, scale: str) -> dict[str, Any]:
     bd.municipalities(bd.land(scale))
     with open_store(url) as store:
         db = store.backend
+        if drop is not None:
+            db.execute(f"DROP INDEX {drop}")
         written = _Written(store)
         pg = store.dialect.value == "postgresql"
         conn: Any = db.conn  # type: ignore[attr-defined]
@@ -266,6 +274,10 @@ TASKS = {
     "file-noop": lambda url, scale: _sync(
         url.split("#", 1)[0], scale, "records-file", 0, path=_file_path(url)
     ),
+    **{
+        f"baseline-no-{index}": lambda url, scale, index=index: _baseline(url, scale, index)
+        for index in RECORD_INDEXES
+    },
     "dlt-load": lambda url, scale: _dlt(url, scale, 0),
     "dlt-rerun": lambda url, scale: _dlt(url, scale, 1),
 }
@@ -383,6 +395,10 @@ def one_round(
         tag = f"{scale}-{rep}-{backend}"
         with database(backend, server, workdir, f"{tag}-baseline") as url:
             run("baseline", url, backend)
+        for index in RECORD_INDEXES:  # only when asked for by --tasks
+            if tasks is not None and f"baseline-no-{index}" in tasks:
+                with database(backend, server, workdir, f"{tag}-no-{index}") as url:
+                    run(f"baseline-no-{index}", url, backend)
         with database(backend, server, workdir, f"{tag}-snapshot") as url:
             run("load", url, backend)
             run("resync", url, backend)
