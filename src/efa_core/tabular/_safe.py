@@ -36,6 +36,8 @@ def defuse(text: str) -> str:
     """Return *text* with a ``'`` before every place a spreadsheet would start a formula."""
     if _LEADING.match(text):
         text = "'" + text
+    if _AFTER_SEPARATOR.search(text) is None:  # most values: no separator before a start
+        return text
     return _AFTER_SEPARATOR.sub(r"\1'", text)
 
 
