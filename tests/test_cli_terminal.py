@@ -110,7 +110,7 @@ def test_what_efa_prints_carries_no_sequence_from_the_data(project: Path) -> Non
     # the data is still shown, without its sequences
     assert "Melde\\u009b2J\\u009d0;title\\u009cwesen" in outputs["history"]
     assert "Weimar\\u202egnuldlemnA" in outputs["history"]
-    assert "raw:" in outputs["quarantine"]
+    assert "Rohdaten:" in outputs["quarantine"]  # German by default
     assert "klick" in outputs["error"]
     # JSON escapes control characters itself; the values are kept
     history = json.loads(_run("history", "99115005104000", "--prefix", "--json"))

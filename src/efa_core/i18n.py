@@ -496,6 +496,12 @@ class M:
         en="{source}/{kind}: +{added} added, ~{changed} changed, -{deleted} deleted",
     )
     DRY_RUN = Text(de="Probelauf: nichts wurde geschrieben", en="dry run: nothing was written")
+    NOTHING_IN_QUARANTINE = Text(de="nichts in Quarantäne", en="nothing in quarantine")
+    QUARANTINE_ENTRY = Text(
+        de="{source} {position} ({kind}), {at}:", en="{source} {position} ({kind}), {at}:"
+    )
+    UNKNOWN_KIND = Text(de="Art unbekannt", en="unknown kind")
+    RAW = Text(de="  Rohdaten: {raw}", en="  raw: {raw}")
     NO_HISTORY = Text(de="keine Historie für {key!r}", en="no history for {key!r}")
     EXPLAIN_SERVICE = Text(de="Dienst {key}: {name}", en="service {key}: {name}")
     EXPLAIN_RECORDS = Text(de="Datensätze:", en="records:")
@@ -526,6 +532,27 @@ class M:
     )
     NO_FLAGS = Text(de="keine Merkmale", en="no flags")
     DATE_UNKNOWN_SHORT = Text(de="Datum unbekannt", en="date unknown")
+
+    # efa demo's summary
+    DEMO_SYNCED = Text(
+        de="{source} synchronisiert: {added} neu, {quarantined} in Quarantäne",
+        en="synced {source}: {added} added, {quarantined} quarantined",
+    )
+    DEMO_STORE = Text(de="Speicher: {url}", en="store:  {url}")
+    DEMO_REPORT = Text(de="Bericht:  {path}", en="report: {path}")
+    DEMO_NEXT = Text(
+        de="weiter:   {cd}efa report    (oder efa findings, efa coverage MP-101, efa status)",
+        en="next:   {cd}efa report    (or efa findings, efa coverage MP-101, efa status)",
+    )
+    DEMO_PASSWORD = Text(
+        de="          {file} nennt das Passwort als ${{PGPASSWORD}}: in der Umgebung setzen",
+        en="        {file} names the password as ${{PGPASSWORD}}: set it in the environment",
+    )
+    DEMO_ENV_WINS = Text(
+        de="          ${var} ist gesetzt und geht dem Speicher aus {file} vor: dort "
+        "zurücksetzen oder --db angeben",
+        en="        ${var} is set and wins over the store of {file}: unset it there, or pass --db",
+    )
 
     # why the sources contradict a checklist item ticked by hand
     NO_AGREEMENT_COVERS = Text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 
 import attrs
@@ -230,6 +231,26 @@ def test_target_not_in_register(store: Store, rules) -> None:
     assert german(result[0]) == (
         "Welle 'Fehler' des Plans 'th' zielt auf 160615001099, das nicht im "
         "Gemeindeverzeichnis steht"
+    )
+
+
+def test_target_removed_from_the_register(store: Store, rules) -> None:
+    plan = base_plan().with_wave("Fusion", ["160615001099"], target_golive=date(2026, 1, 1))
+    setup(store, service(), plan=plan)
+    gone = Area(ars=Ars("160615001099"), name="Xdorf")
+    import_areas(store, [Area(ars=Ars("160615001003"), name="Cdorf"), gone], source="reg")
+    import_areas(store, [Area(ars=Ars("160615001003"), name="Cdorf")], source="reg")
+    (finding,) = found(store, rules, "target-not-in-register")
+    assert re.fullmatch(
+        r"wave 'Fusion' of plan 'th' targets 160615001099, which was removed from the "
+        r"register \(last seen \d{4}-\d\d-\d\d; merged\?\)",
+        finding.message,
+    )
+    assert re.fullmatch(
+        r"Welle 'Fusion' des Plans 'th' zielt auf 160615001099, das aus dem "
+        r"Gemeindeverzeichnis entfernt wurde \(zuletzt gesehen \d\d\.\d\d\.\d{4}; "
+        r"zusammengelegt\?\)",
+        german(finding),
     )
 
 

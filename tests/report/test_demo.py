@@ -235,7 +235,8 @@ def test_cli_demo_prints_tables_and_report_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(demo, ["--output", str(out)], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "live-without-agreement" in result.output
-    assert f"report: {out / 'efa-report.html'}" in result.output
+    assert f"Bericht:  {out / 'efa-report.html'}" in result.output  # German by default
+    assert "marktplatz synchronisiert: 21 neu, 0 in Quarantäne" in result.output
     # plan vs actual, next to the rollout table
     assert "Plan th-rollout: EfA-Rollout Thüringen" in result.output
     assert "Pilot (Pilotwelle), Stichtag 15.04.2024, Ziel Go-Live 31.10.2024 – überschritten" in (
@@ -284,7 +285,8 @@ def test_the_demo_folder_works_without_flags(demo_result: DemoResult) -> None:
     code, out = _efa(folder, "status")
     assert code == 0, out
     assert "dashboard-th" in out
-    assert f"store: sqlite:///{folder / 'efa-demo.db'}" in out or "efa-demo.db" in out
+    assert "Speicher: " in out
+    assert "efa-demo.db" in out
 
 
 def test_the_demo_folder_syncs_again_offline_and_unchanged(

@@ -116,6 +116,9 @@ def test_sync_status_and_history_speak_german_by_default(project: Path) -> None:
     assert out.splitlines()[0].split()[:3] == ["GEÄNDERT", "AM", "QUELLE"]
     assert out.splitlines()[1].split()[2:6] == ["notes", "Gebiet", "16", "geschrieben"]
     assert run("history", "nope", "--lang", "de")[1] == "keine Historie für 'nope'\n"
+    code, out = run("quarantine", "notes", "--all", "--lang", "de")
+    assert re.match(r"notes notes\.jsonl:line 2 \(Gebiet\), \d\d\.\d\d\.\d{4} ", out)
+    assert "  Rohdaten: " in out
 
 
 def test_sync_failure_exits_1_and_db_option_wins(project: Path, tmp_path: Path) -> None:

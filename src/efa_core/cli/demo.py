@@ -14,6 +14,7 @@ import click
 
 from efa_core.cli._common import DB_ENV_VAR, lang_option, plugin_registry
 from efa_core.errors import EfaError
+from efa_core.i18n import M, translator
 
 __all__ = ["demo"]
 
@@ -63,34 +64,24 @@ def demo(ctx: click.Context, db: str | None, output: str, lang: str | None) -> N
         result = run_demo(output, db=db, registry=plugin_registry(ctx), lang=lang)
     except EfaError as exc:
         raise click.ClickException(str(exc)) from exc
+    tr = translator(lang)
     for r in result.sync.reports:
-        console.print(
-            f"synced {r.source}: {r.added} added, {r.quarantined} quarantined", markup=False
-        )
+        n = tr.number
+        synced = tr(M.DEMO_SYNCED, source=r.source, added=n(r.added), quarantined=n(r.quarantined))
+        console.print(synced, markup=False)
     console.print(rollout_table(result.data, lang=lang))
     if result.plan is not None:
         from efa_core.report.plan import plan_tables
 
         console.print(plan_tables(result.plan, lang=lang))
     console.print(findings_table(result.data, lang=lang))
-    console.print(f"store:  {mask_url(result.store_url)}", markup=False)
-    console.print(f"report: {result.report_path}", markup=False)
+    console.print(tr(M.DEMO_STORE, url=mask_url(result.store_url)), markup=False)
+    console.print(tr(M.DEMO_REPORT, path=result.report_path), markup=False)
     folder = _shown(result.output_dir)
     cd = "" if folder == "." else f"cd {folder} && "
-    console.print(
-        f"next:   {cd}efa report    (or efa findings, efa coverage MP-101, efa status)",
-        markup=False,
-        soft_wrap=True,
-    )
+    console.print(tr(M.DEMO_NEXT, cd=cd), markup=False, soft_wrap=True)
+    name = result.config_path.name
     if "${PGPASSWORD}" in result.config_path.read_text(encoding="utf-8"):
-        console.print(
-            f"        {result.config_path.name} names the password as ${{PGPASSWORD}}: "
-            "set it in the environment",
-            markup=False,
-        )
+        console.print(tr(M.DEMO_PASSWORD, file=name), markup=False)
     if os.environ.get(DB_ENV_VAR):
-        console.print(
-            f"        ${DB_ENV_VAR} is set and wins over the store of "
-            f"{result.config_path.name}: unset it there, or pass --db",
-            markup=False,
-        )
+        console.print(tr(M.DEMO_ENV_WINS, var=DB_ENV_VAR, file=name), markup=False)

@@ -557,11 +557,18 @@ def _is_area(key: str) -> bool:
 @config_option
 @db_option
 @json_option
+@lang_option
 def quarantine(
-    source: str | None, show_all: bool, config_path: str | None, db: str | None, as_json: bool
+    source: str | None,
+    show_all: bool,
+    config_path: str | None,
+    db: str | None,
+    as_json: bool,
+    lang: str | None,
 ) -> None:
     """List records that failed validation: where they were and what is wrong."""
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config) as store:
         if not as_json:
             warn_if_empty(store, db, config)
@@ -595,15 +602,16 @@ def quarantine(
         )
         return
     if not entries:
-        click.echo("nothing in quarantine")
+        click.echo(tr(M.NOTHING_IN_QUARANTINE))
         return
     for e in entries:
+        kind = tr.kind(e.kind) if e.kind else tr(M.UNKNOWN_KIND)
+        at = time_text(e.quarantined_at, tr)
         click.echo(
-            f"{e.source} {e.position or '-'} ({e.kind or 'unknown kind'}), "
-            f"{time_text(e.quarantined_at)}:"
+            tr(M.QUARANTINE_ENTRY, source=e.source, position=e.position or "-", kind=kind, at=at)
         )
-        for path, message in e.problems:
+        for path, message in e.problems:  # the validation's own words (technical)
             click.echo(f"  {path}: {message}")
         if e.raw:
             raw = e.raw if len(e.raw) <= 200 else e.raw[:197] + "..."
-            click.echo(f"  raw: {raw}")
+            click.echo(tr(M.RAW, raw=raw))
