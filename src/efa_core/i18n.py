@@ -533,6 +533,24 @@ class M:
     NO_FLAGS = Text(de="keine Merkmale", en="no flags")
     DATE_UNKNOWN_SHORT = Text(de="Datum unbekannt", en="date unknown")
 
+    # efa plan show
+    SHOW_PLAN = Text(de="Plan {key}: {name} ({land})", en="plan {key}: {name} ({land})")
+    SHOW_SOURCE = Text(
+        de="  Quelle: {source}; Planungsträger: {body}; Finanzierung: {financing}",
+        en="  source: {source}; planning body: {body}; financing: {financing}",
+    )
+    SHOW_SERVICE = Text(de="  Dienst {key}{extras}", en="  service {key}{extras}")
+    SHOW_FEES = Text(de="Gebühren", en="fees")
+    SHOW_CHECKLIST = Text(de="    Checkliste: {items}", en="    checklist: {items}")
+    SHOW_WAVE = Text(de="  Welle {name} ({kind}){when}", en="  wave {name} ({kind}){when}")
+    SHOW_WAVE_TARGET = Text(de="Ziel Go-Live {date}", en="target go-live {date}")
+    SHOW_TARGETS = Text(de="    Ziele: {items}", en="    targets: {items}")
+    SHOW_SERVICES = Text(de="    Dienste: {items}", en="    services: {items}")
+    SHOW_RECORDED = Text(
+        de="  {n} Punkte der Checkliste von Hand erfasst",
+        en="  {n} checklist items recorded by hand",
+    )
+
     # efa demo's summary
     DEMO_SYNCED = Text(
         de="{source} synchronisiert: {added} neu, {quarantined} in Quarantäne",

@@ -86,10 +86,15 @@ def test_status_json_and_csv(db: str) -> None:
 
 
 def test_show_and_as_of(db: str) -> None:
-    out = run("plan", "show", "--db", db)
+    out = run("plan", "show", "--db", db, "--lang", "en")
     assert "plan th: Rollout Thüringen (Thüringen)" in out
     assert f"targets: {WEIMAR}, {ADORF}" in out
     assert "1 checklist items recorded by hand" in out
+    german = run("plan", "show", "--db", db)
+    assert "Plan th: Rollout Thüringen (Thüringen)" in german
+    assert "  Welle Pilot (Pilotwelle): Stichtag 15.01.2025, Ziel Go-Live 31.03.2025" in german
+    assert f"    Ziele: {WEIMAR}, {ADORF}" in german
+    assert "  1 Punkte der Checkliste von Hand erfasst" in german
     result = CliRunner().invoke(main, ["plan", "show", "--db", db, "--as-of", "2000-01-01"])
     assert result.exit_code == 1
     assert "the store holds no plan on 2000-01-01" in result.output

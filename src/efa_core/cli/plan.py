@@ -37,6 +37,7 @@ from efa_core.cli._common import (
     warn_if_empty,
 )
 from efa_core.errors import EfaError
+from efa_core.i18n import M, Translator
 
 __all__ = ["plan"]
 
@@ -136,31 +137,39 @@ def status(
         _write(text, output)
 
 
-def _show(found: Any) -> str:
+def _show(found: Any, tr: Translator) -> str:
     p = found.plan
     lines = [
-        f"plan {p.key}: {p.name} ({p.land.name_de})",
-        f"  source: {found.source or '-'}; planning body: {p.planning_body or '-'}; "
-        f"financing: {p.financing or '-'}",
+        tr(M.SHOW_PLAN, key=p.key, name=p.name, land=p.land.name_de),
+        tr(
+            M.SHOW_SOURCE,
+            source=found.source or "-",
+            body=p.planning_body or "-",
+            financing=p.financing or "-",
+        ),
     ]
     for entry in p.services:
-        extras = [x for x in ("fees" if entry.fees else None, entry.onlinedienst) if x]
-        lines.append(f"  service {entry.key}" + (f" ({', '.join(extras)})" if extras else ""))
-        lines.append("    checklist: " + ", ".join(item.key for item in p.checklist_for(entry.key)))
+        extras = [x for x in (tr(M.SHOW_FEES) if entry.fees else None, entry.onlinedienst) if x]
+        lines.append(
+            tr(M.SHOW_SERVICE, key=entry.key, extras=f" ({', '.join(extras)})" if extras else "")
+        )
+        items = ", ".join(item.key for item in p.checklist_for(entry.key))
+        lines.append(tr(M.SHOW_CHECKLIST, items=items))
     for wave in found.waves:
         when = ", ".join(
-            f"{label} {value.isoformat()}"
+            tr(label, date=tr.date(value))
             for label, value in (
-                ("Stichtag", wave.stichtag),
-                ("target go-live", wave.target_golive),
+                (M.WAVE_STICHTAG, wave.stichtag),
+                (M.SHOW_WAVE_TARGET, wave.target_golive),
             )
             if value is not None
         )
-        lines.append(f"  wave {wave.name} ({wave.wave_kind.value}){': ' + when if when else ''}")
-        lines.append("    targets: " + ", ".join(str(t) for t in wave.targets))
+        kind = tr.wave_kind(wave.wave_kind)
+        lines.append(tr(M.SHOW_WAVE, name=wave.name, kind=kind, when=f": {when}" if when else ""))
+        lines.append(tr(M.SHOW_TARGETS, items=", ".join(str(t) for t in wave.targets)))
         if wave.services:
-            lines.append("    services: " + ", ".join(wave.services))
-    lines.append(f"  {len(found.items)} checklist items recorded by hand")
+            lines.append(tr(M.SHOW_SERVICES, items=", ".join(wave.services)))
+    lines.append(tr(M.SHOW_RECORDED, n=tr.number(len(found.items))))
     return "\n".join(lines)
 
 
@@ -172,8 +181,14 @@ def _show(found: Any) -> str:
 @config_option
 @db_option
 @json_option
+@lang_option
 def show(
-    key: str | None, as_of: str | None, config_path: str | None, db: str | None, as_json: bool
+    key: str | None,
+    as_of: str | None,
+    config_path: str | None,
+    db: str | None,
+    as_json: bool,
+    lang: str | None,
 ) -> None:
     """Show a plan: its services, checklist and waves (PLAN: needed if there are several)."""
     from efa_core.rollout.planning import load_plan
@@ -196,7 +211,7 @@ def show(
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(_show(found))
+    click.echo(_show(found, choose_lang(lang, config)))
 
 
 @plan.command(name="onboarding")
