@@ -111,7 +111,7 @@ class Message:
     values: tuple[tuple[str, object], ...] = ()
 
     def __str__(self) -> str:
-        return Translator("en").render(self)
+        return _ENGLISH.render(self)
 
 
 class M:
@@ -840,6 +840,9 @@ class Translator:
         if self.lang == "de":
             text = text.translate(str.maketrans(",.", ".,"))
         return text
+
+
+_ENGLISH: Final = Translator("en")
 
 
 def translator(lang: str | None = None) -> Translator:

@@ -61,12 +61,24 @@ class Finding:
     #: The sentence as a catalogue message, shown in the reader's language (None: a rule
     #: that gives only :attr:`message`).
     text: Message | None = None
-    #: The sentence in English: the stable text of JSON output (default: :attr:`text` in
-    #: English; a finding needs one of the two).
-    message: str = attrs.field(
-        default=attrs.Factory(lambda self: _english(self.text), takes_self=True)
-    )
+    #: The sentence as the rule gave it (``message=``); None: :attr:`text` in English.
+    _message: str | None = attrs.field(default=None, alias="message")
     evidence: tuple[Evidence, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if self.text is None and self._message is None:
+            raise TypeError("a Finding needs a message or a text")
+
+    @property
+    def message(self) -> str:
+        """The sentence in English: the stable text of JSON output.
+
+        The rule's ``message=``, else :attr:`text` rendered in English (on use: a report
+        that only counts its findings never renders them).
+        """
+        if self._message is not None:
+            return self._message
+        return str(self.text)
 
     def render(self, tr: Translator) -> str:
         """Return the sentence in *tr*'s language (:attr:`message` if there is no text)."""
@@ -82,12 +94,6 @@ class Finding:
             "message": self.message,
             "evidence": [e.to_dict() for e in self.evidence],
         }
-
-
-def _english(text: Message | None) -> str:
-    if text is None:
-        raise TypeError("a Finding needs a message or a text")
-    return str(text)
 
 
 @attrs.frozen(kw_only=True)
