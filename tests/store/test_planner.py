@@ -1,10 +1,13 @@
-"""Snapshot completion does not depend on PostgreSQL's statistics (issue 14 §1).
+"""A snapshot's statements do not depend on PostgreSQL's statistics (issue 14 §1, issue 15).
 
 The old completion anti-joined ``records`` with a table of seen keys; with statistics
 gathered while that table held another source's rows, PostgreSQL chose a nested loop and a
-completion took tens of minutes.  Here the statistics are made wrong on purpose first, then
-every statement a snapshot sends is explained: none of them joins, so no plan can go
-quadratic, and the result is right.
+completion took tens of minutes.  The key look-ups by ``natural_key = ANY(array)`` went
+wrong the same way during a first load: the planner scanned the source's rows and
+filtered them by the array, once per batch.  Here the statistics are made wrong on purpose
+first, then every statement a snapshot sends is explained: the only joins are the per-key
+probes of an index (a nested loop over the batch's keys), no scan of ``records`` filters
+by an array, and the result is right.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from efa_core.connectors import Upsert
+from efa_core.connectors import Upsert, fingerprint
 from efa_core.ids import Ars
 from efa_core.model import Area
 from efa_core.store import RunMode, Store, open_store, prepare
@@ -26,7 +29,10 @@ JOINS = {"Nested Loop", "Hash Join", "Merge Join"}
 
 
 def _areas(codes: Iterator[str], name: str = "A") -> list[Any]:
-    return [prepare(Upsert(Area(ars=Ars(code), name=name))) for code in codes]
+    return [
+        prepare(Upsert(Area(ars=Ars(code), name=name), fingerprint=fingerprint(name, code)))
+        for code in codes
+    ]
 
 
 def _codes(n: int, land: str = "01") -> list[str]:
@@ -54,6 +60,30 @@ def _nodes(plan: dict[str, Any]) -> Iterator[str]:
         yield from _nodes(child)
 
 
+def _walk(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _walk(child)
+
+
+#: The plan of a look-up per key: a loop over the batch's keys probing an index of records.
+PROBE = {"Nested Loop", "Function Scan", "Subquery Scan", "Index Scan", "Index Only Scan"}
+
+
+def _check_plan(sql: str, plan: dict[str, Any]) -> None:
+    """Fail unless *plan* is linear in the batch whatever the statistics say."""
+    nodes = set(_nodes(plan))
+    if nodes & JOINS:
+        assert nodes <= PROBE, f"{sql} plans a join: {sorted(nodes)}"
+        inner = [n for n in _walk(plan) if n.get("Relation Name") == "records"]
+        assert inner, f"{sql}: no probe of records in {sorted(nodes)}"
+        for node in inner:
+            assert "u." in node.get("Index Cond", ""), f"{sql}: the probe is no index condition"
+    for node in _walk(plan):
+        if node.get("Relation Name") == "records":
+            assert "ANY" not in node.get("Filter", ""), f"{sql} filters records by an array"
+
+
 class _Recorder:
     """Wraps a PostgreSQL backend's statement methods and keeps what they sent."""
 
@@ -77,7 +107,7 @@ def pg_store(request: pytest.FixtureRequest) -> Iterator[Store]:
         yield store
 
 
-def test_completion_plans_do_not_join_even_with_wrong_statistics(pg_store: Store) -> None:
+def test_snapshot_plans_stay_linear_even_with_wrong_statistics(pg_store: Store) -> None:
     store = pg_store
     db = store.backend
     # Statistics that describe another source: source "a" with a handful of rows, analysed,
@@ -117,6 +147,9 @@ def test_completion_plans_do_not_join_even_with_wrong_statistics(pg_store: Store
             mode=SNAP,
             max_delete_share=0.5,
         )
+    # ... and a connector asks which of its objects are stored unchanged
+    asked = [fingerprint("A", code) for code in codes[4000:6000]]
+    assert len(store.stored_fingerprints("b", asked)) == 2000
     sent = list(recorder.statements)
     assert store.count("b") == 7500
     assert store.get("b", "area", codes[3200]) is None
@@ -129,8 +162,7 @@ def test_completion_plans_do_not_join_even_with_wrong_statistics(pg_store: Store
             continue
         plan = db.fetchone(f"EXPLAIN (FORMAT JSON) {sql}", params)
         assert plan is not None
-        nodes = set(_nodes(plan[0][0]["Plan"]))
-        assert not nodes & JOINS, f"{sql} plans a join: {sorted(nodes)}"
+        _check_plan(sql, plan[0][0]["Plan"])
         explained += 1
     assert explained >= 10
 
