@@ -186,23 +186,27 @@ def test_a_cost_share_with_a_catalogue_basis_or_a_plain_one() -> None:
 
 def test_every_run_state_mode_operation_via_and_row_flag_has_a_name() -> None:
     from efa_core.i18n import (
+        ITEM_STATE_NAMES,
         OPERATION_NAMES,
         ROW_FLAG_NAMES,
         RUN_MODE_NAMES,
         RUN_STATUS_NAMES,
         VIA_NAMES,
     )
+    from efa_core.model import ItemState
     from efa_core.rollout import RowFlag, Via
     from efa_core.store import RunMode, RunStatus
     from efa_core.store.types import Operation
 
     assert set(RUN_STATUS_NAMES) == {s.value for s in RunStatus}
+    assert set(ITEM_STATE_NAMES) == {s.value for s in ItemState}
     assert set(RUN_MODE_NAMES) == {m.value for m in RunMode}
     assert {o.value for o in Operation} | {"added", "changed", "deleted"} == set(OPERATION_NAMES)
     assert set(VIA_NAMES) == {v.value for v in Via}
     flags = {(f.name or "").lower().replace("_", "-") for f in RowFlag}
     assert set(ROW_FLAG_NAMES) == flags
-    for names in (RUN_STATUS_NAMES, RUN_MODE_NAMES, OPERATION_NAMES, VIA_NAMES, ROW_FLAG_NAMES):
+    tables = (RUN_STATUS_NAMES, RUN_MODE_NAMES, OPERATION_NAMES, VIA_NAMES, ROW_FLAG_NAMES)
+    for names in (*tables, ITEM_STATE_NAMES):
         assert all(key == text.en for key, text in names.items())  # English: the values
     de = Translator("de")
     assert de.name(RUN_STATUS_NAMES, RunStatus.FAILED) == "fehlgeschlagen"

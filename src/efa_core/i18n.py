@@ -46,6 +46,7 @@ __all__ = [
     "AGREEMENT_NAMES",
     "DEFAULT_LANG",
     "FIELD_NAMES",
+    "ITEM_STATE_NAMES",
     "LANGS",
     "LANG_ENV_VAR",
     "OPERATION_NAMES",
@@ -677,6 +678,14 @@ FIELD_NAMES: Final[Mapping[str, Text]] = {
     "land": Text(de="Land des Anbieters", en="land"),
     "operator": Text(de="Betreiber", en="operator"),
     "url": Text(de="URL", en="url"),
+}
+
+#: The states of an onboarding checklist item (:class:`efa_core.model.ItemState`), by value.
+ITEM_STATE_NAMES: Final[Mapping[str, Text]] = {
+    "open": Text(de="offen", en="open"),
+    "in_progress": Text(de="in Arbeit", en="in_progress"),
+    "done": Text(de="erledigt", en="done"),
+    "not_applicable": Text(de="entfällt", en="not_applicable"),
 }
 
 #: The states of a sync run (:class:`efa_core.store.RunStatus`), by value.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 
 import attrs
@@ -76,6 +77,20 @@ def test_the_html_report_has_plan_vs_actual(planned: Store) -> None:
     assert weimar.get("class") == "done"
     assert adorf.get("class") == "done manual contradicted"
     assert f"no FIT-Connect route exists for {ADORF}" in adorf.get("title")
+    assert re.fullmatch(
+        rf"FIT-Connect-Zustellpunkt: done \(\d{{4}}-\d\d-\d\d\) – no FIT-Connect route exists "
+        rf"for {ADORF}",
+        adorf.get("title"),
+    )
+    # in German the heat map's tooltips too: state, date, and why the tick is contradicted
+    [german_section] = german.xpath('//section[@id="plan-th"]')
+    german_map = german_section.xpath(".//table[@class='heatmap']")[0]
+    german_adorf = german_map.xpath("tbody/tr")[1].xpath("td")[destination]
+    assert re.fullmatch(
+        rf"FIT-Connect-Zustellpunkt: erledigt \(\d\d\.\d\d\.\d{{4}}\) – für {ADORF} gibt es "
+        r"keinen FIT-Connect-Zustellpunkt",
+        german_adorf.get("title"),
+    )
     # the blockers and the progress table
     text = section.text_content()
     assert "Blockers: Interesse bekundet (next for 1" in text

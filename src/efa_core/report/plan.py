@@ -23,7 +23,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from efa_core.i18n import M, Translator, translator
+from efa_core.i18n import ITEM_STATE_NAMES, M, Translator, translator
 from efa_core.model import ItemState, Stage
 from efa_core.rollout.planning import PlanStatus, Progress, WaveStatus
 from efa_core.tabular import SafeCsvWriter
@@ -333,9 +333,10 @@ def heatmap_html(
         tds = []
         for index, (item, state) in enumerate(zip(cell.checklist, cell.states, strict=True)):
             css = state.value + (" manual" if cell.sources[index] == 1 else "")
-            title = f"{item.label}: {state.value}"
-            if cell.dates[index] is not None:
-                title += f" ({cell.dates[index]})"
+            title = f"{item.label}: {tr.name(ITEM_STATE_NAMES, state)}"
+            on = cell.dates[index]
+            if on is not None:
+                title += f" ({tr.date(on)})"
             if index in why:
                 css += " contradicted"
                 title += f" – {tr.render(why[index])}"
