@@ -580,3 +580,218 @@ def test_the_fast_path_takes_what_efa_xzufis_own_writer_emits(monkeypatch):
     assert hits == [True] * 40
     assert fast == _general_path(out.getvalue())
     assert records(fast, Responsibility) == records_in
+
+
+# -- the fast path against the general path, on generated Zuständigkeiten ----------------------
+
+_AGENCIES = ("A", "", " A ")
+_ID_SCHEMES = (
+    "ZustaendigkeitOnlinedienst",
+    " ZustaendigkeitOrganisationseinheit ",
+    "",
+    "Unbekannt",
+)
+_LEISTUNGEN = (
+    ("L1", "Leistung"),  # known, one LeiKa key
+    ("99115005104000", LEIKA_SCHEME_ID),  # named by its LeiKa key
+    (" 99041006017000 ", LEIKA_SCHEME_ID),
+    ("L2", "Leistung"),  # known, two LeiKa keys: several rows
+    ("L3", "Leistung"),  # known, no LeiKa key
+    ("NOPE", "Leistung"),  # unknown
+    ("123", LEIKA_SCHEME_ID),  # not a LeiKa key
+    ("", "Leistung"),  # empty
+)
+_AREAS = (
+    "16055",
+    " 16 ",
+    "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:16",
+    "16X",
+    "",
+)
+_ROLES = (
+    "",
+    "<rolle><code>01</code></rolle>",
+    "<rolle><code> 02 </code></rolle>",
+    "<rolle><code/></rolle>",
+    "<rolle>03</rolle>",
+    '<rolle><x:code xmlns:x="urn:other">04</x:code></rolle>',
+    "<rolle><name>Zuständig</name><code>05</code></rolle>",
+)
+_TIMES = (
+    None,
+    "2026-03-01T06:00:00+00:00",
+    "2026-03-01T07:00:00+01:00",
+    "2026-03-01T06:00:00Z",
+    " 2026-03-01T06:00:00Z ",
+    "2026-03-01T06:00:00",  # naive: Europe/Berlin
+    "2026-03-01",
+    "gestern",
+    "",
+)
+
+
+def _version(when: str | None, first: bool = True) -> str:
+    if when is None:
+        return ""
+    other = "<version>1</version>"
+    changed = f"<geaendertDatumZeit>{when}</geaendertDatumZeit>"
+    inner = changed + other if first else other + changed
+    return f"<versionsinformation>{inner}</versionsinformation>"
+
+
+def _generated_zto(draw, number: int) -> str:
+    """A Zuständigkeit that usually suits the fast path, each part sometimes not."""
+    from hypothesis import strategies as st
+
+    def pick(options, usual=1):
+        """One of the first *usual* options mostly, any option now and then."""
+        rare = draw(st.integers(min_value=0, max_value=5)) == 0
+        return draw(st.sampled_from(options if rare else options[:usual]))
+
+    if draw(st.integers(min_value=0, max_value=5)) == 0:
+        areas = draw(st.lists(st.sampled_from(_AREAS), min_size=0, max_size=3))
+    else:
+        areas = [draw(st.sampled_from(_AREAS[:3]))]
+    zid = pick((f"Z{number}", f" Z{number} ", ""), 2)
+    leistung, leistung_scheme = pick(_LEISTUNGEN, 1 + 2 * draw(st.booleans()) + 1)
+    parts = [
+        f'<id schemeAgencyID="{pick(_AGENCIES, 3)}" schemeID="{pick(_ID_SCHEMES, 2)}">{zid}</id>',
+        f'<leistungID schemeAgencyID="{pick(_AGENCIES, 3)}" schemeID="{leistung_scheme}">'
+        f"{leistung}</leistungID>",
+        *(f"<gebietID>{area}</gebietID>" for area in areas),
+        pick(_ROLES, 3),
+        _version(pick(_TIMES, 7), draw(st.booleans())),
+    ]
+    order = draw(st.permutations(range(len(parts)))) if draw(st.booleans()) else range(len(parts))
+    target_scheme = draw(st.sampled_from(("Onlinedienst", "Organisationseinheit")))
+    outer_version = _version(pick(_TIMES, 7)) if draw(st.booleans()) else ""
+    return (
+        "<schreibe><zustaendigkeitTransferObjekt>"
+        f'<uebergeordnetesObjektID schemeAgencyID="{pick(_AGENCIES, 3)}" '
+        f'schemeID="{target_scheme}">{pick(("OD1", " OD1 ", "OE1", ""), 3)}'
+        "</uebergeordnetesObjektID>"
+        + outer_version
+        + "<zustaendigkeit>"
+        + "".join(parts[i] for i in order)
+        + "</zustaendigkeit></zustaendigkeitTransferObjekt></schreibe>"
+    )
+
+
+def test_the_fast_path_equals_the_general_path_on_generated_zustaendigkeiten(monkeypatch):
+    """Varied ids, whitespace, schemes, Leistungen, areas, roles and timestamps."""
+    from efa_xzufi.parser import _DATETIME_CACHE
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    hits: list[bool] = []
+    real = RecordMapper.fast_transfer_objekt
+
+    def counting(self, element, **options):
+        result = real(self, element, **options)
+        hits.append(result is not None)
+        return result
+
+    monkeypatch.setattr(RecordMapper, "fast_transfer_objekt", counting)
+    head = (
+        _leistung("L1")
+        + _leistung("L2", "99041006017000").replace(
+            "</referenzLeiKa>",
+            "</referenzLeiKa><referenzLeiKa><code>99115005104000</code></referenzLeiKa>",
+        )
+        + '<schreibe><leistung><id schemeAgencyID="A" schemeID="Leistung">L3</id>'
+        "</leistung></schreibe>"
+        '<schreibe><onlinedienst><id schemeAgencyID="A" schemeID="Onlinedienst">OD1</id>'
+        "<bezeichnung>Dienst</bezeichnung></onlinedienst></schreibe>"
+    )
+    taken: list[bool] = []
+
+    @settings(
+        max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(st.data())
+    def check(data):
+        count = data.draw(st.integers(min_value=1, max_value=4))
+        body = [_generated_zto(data.draw, number) for number in range(count)]
+        message = _message(head, *body)
+        # the timestamp cache is shared: emptied so that neither path reads the other's
+        _DATETIME_CACHE.clear()
+        general = _general_path(message)
+        _DATETIME_CACHE.clear()
+        hits.clear()
+        fast = list(parse_transfer_message(message))
+        assert fast == general
+        taken.extend(hits)
+
+    check()
+    # both paths were exercised: the fast path took some, left others to the general path
+    assert True in taken
+    assert False in taken
+
+
+def test_the_trusted_responsibility_equals_the_validated_one():
+    """The fast path's constructor skips validators, never what the record holds."""
+    from efa_xzufi import mapping
+
+    assert mapping._TRUSTED  # else the fast path silently uses the constructor
+    when = datetime(2026, 3, 1, 6, tzinfo=timezone.utc)
+    for role, modified, rid, leistung in (
+        ("01", when, "A_ZustaendigkeitOnlinedienst_Z1", "A_Leistung_L1"),
+        (None, None, "_ZustaendigkeitOnlinedienst_Z2", None),
+    ):
+        arguments = (ANMELDUNG, Ars("16055"), TargetKind.ONLINEDIENST, "A_Onlinedienst_OD1")
+        trusted = mapping._trusted_responsibility(*arguments, rid, leistung, role, modified)
+        validated = Responsibility(
+            leika_key=ANMELDUNG,
+            ars=Ars("16055"),
+            target_kind=TargetKind.ONLINEDIENST,
+            target_id="A_Onlinedienst_OD1",
+            responsibility_id=rid,
+            leistung_id=leistung,
+            role=role,
+            modified_at=modified,
+        )
+        assert type(trusted) is Responsibility
+        assert trusted == validated
+        assert hash(trusted) == hash(validated)
+        assert repr(trusted) == repr(validated)
+        assert mapping._trusted_upsert(trusted) == Upsert(validated)
+        assert mapping._trusted_upsert(trusted).fingerprint is None
+
+
+def test_the_trusted_constructors_are_refused_for_a_changed_class():
+    """A record class with another field, or a post-init hook, is built by its constructor."""
+    import attrs
+    from efa_xzufi import mapping
+
+    fields = mapping._RESPONSIBILITY_FIELDS
+    assert mapping._settable_as_attrs_does(Responsibility, fields)
+
+    @attrs.frozen(kw_only=True)
+    class Wider:
+        leika_key: object
+        ars: object
+        target_kind: object
+        target_id: object
+        responsibility_id: object
+        leistung_id: object
+        role: object
+        modified_at: object
+        extra: object = None
+
+    @attrs.frozen(kw_only=True)
+    class Hooked:
+        leika_key: object
+        ars: object
+        target_kind: object
+        target_id: object
+        responsibility_id: object
+        leistung_id: object
+        role: object
+        modified_at: object
+
+        def __attrs_post_init__(self) -> None:
+            pass
+
+    assert not mapping._settable_as_attrs_does(Wider, fields)
+    assert not mapping._settable_as_attrs_does(Hooked, fields)
+    assert not mapping._settable_as_attrs_does(dict, fields)
