@@ -792,6 +792,21 @@ def test_the_trusted_constructors_are_refused_for_a_changed_class():
         def __attrs_post_init__(self) -> None:
             pass
 
+    @attrs.frozen(kw_only=True)
+    class Converted:
+        leika_key: object
+        ars: object
+        target_kind: object
+        target_id: str = attrs.field(converter=str.strip)
+        responsibility_id: object
+        leistung_id: object
+        role: object
+        modified_at: object
+
     assert not mapping._settable_as_attrs_does(Wider, fields)
     assert not mapping._settable_as_attrs_does(Hooked, fields)
+    assert not mapping._settable_as_attrs_does(Converted, fields)
     assert not mapping._settable_as_attrs_does(dict, fields)
+    # Upsert's fingerprint converter is allowed because it keeps None as None
+    assert mapping._settable_as_attrs_does(Upsert, ("record", "fingerprint"), {"fingerprint"})
+    assert not mapping._settable_as_attrs_does(Upsert, ("record", "fingerprint"))

@@ -377,21 +377,44 @@ def _trusted_upsert(record: Responsibility) -> Upsert:
     return change
 
 
-def _settable_as_attrs_does(cls: type, fields: tuple[str, ...]) -> bool:
-    """Whether *cls* is an attrs class whose ``__init__`` only sets exactly *fields*."""
+def _settable_as_attrs_does(
+    cls: type, fields: tuple[str, ...], none_converted: frozenset[str] = frozenset()
+) -> bool:
+    """Whether *cls* is an attrs class whose ``__init__`` only stores exactly *fields*.
+
+    No init hooks, no hash cache (the slots are exactly the fields), and no converter (it
+    would change what is stored), except on the fields in *none_converted*, whose
+    converter must leave ``None`` as it is (the trusted constructors store ``None`` there).
+    """
+    if not attrs.has(cls):
+        return False
+    found = attrs.fields(cls)
     return (
-        attrs.has(cls)
-        and tuple(field.name for field in attrs.fields(cls)) == fields
+        tuple(field.name for field in found) == fields
+        and all(
+            field.converter is None
+            or (field.name in none_converted and _keeps_none(field.converter))
+            for field in found
+        )
         and not hasattr(cls, "__attrs_post_init__")
         and not hasattr(cls, "__attrs_pre_init__")
         and set(getattr(cls, "__slots__", ())) == {*fields, "__weakref__"}
     )
 
 
+def _keeps_none(converter: Any) -> bool:
+    """Whether *converter* (a function or an ``attrs.Converter``) turns ``None`` into ``None``."""
+    function = getattr(converter, "converter", converter)
+    try:
+        return function(None) is None
+    except Exception:
+        return False
+
+
 #: Whether the trusted constructors may be used (checked once, at import).
 _TRUSTED: Final = _settable_as_attrs_does(
     Responsibility, _RESPONSIBILITY_FIELDS
-) and _settable_as_attrs_does(Upsert, ("record", "fingerprint"))
+) and _settable_as_attrs_does(Upsert, ("record", "fingerprint"), frozenset({"fingerprint"}))
 
 
 def _summary(item: ZustaendigkeitObject, area: object) -> dict[str, object]:
