@@ -876,15 +876,20 @@ class PostgresBackend(Backend):
     def tombstone(
         self, source: str, run_id: str, now: datetime, keys: Sequence[tuple[str, str]]
     ) -> None:
-        """One ``UPDATE … FROM unnest(…)`` per batch."""
+        """One ``UPDATE … WHERE id = ANY(ARRAY(…))``: the rows' ids by a probe per key.
+
+        Not ``UPDATE … FROM unnest(…)`` joined on the key: with statistics taken while the
+        source was small, the planner hash-joins the batch with all the source's rows, once
+        per batch (see :meth:`lookup_keys`).  The ids come from the per-key probe of
+        :meth:`lookup_keys`; an array computed by a subquery counts as a few elements for
+        the planner, so the rows are then fetched through the primary key.
+        """
         if not keys:
             return
-        kinds, nkeys = zip(*keys, strict=False)
+        kinds, nkeys = zip(*keys, strict=True)
         self.execute(
-            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?, fingerprint = NULL"
-            " FROM unnest(?::text[], ?::text[]) AS u(kind, natural_key)"
-            " WHERE records.source = ? AND records.kind = u.kind"
-            " AND records.natural_key = u.natural_key",
+            "UPDATE records SET deleted = TRUE, last_seen = ?, run_id = ?, fingerprint = NULL"  # noqa: S608
+            f" WHERE id = ANY(ARRAY(SELECT r.id {_PROBE_IDS}))",
             (utc(now), run_id, list(kinds), list(nkeys), source),
         )
 
@@ -926,16 +931,23 @@ class PostgresBackend(Backend):
         )
 
     def set_fingerprints(self, source: str, rows: Sequence[tuple[str, str, bytes | None]]) -> None:
-        """One ``UPDATE … FROM unnest(…)``."""
+        """One ``UPDATE``: the rows' ids by a probe per key, then the rows by primary key.
+
+        Not ``UPDATE … FROM unnest(…)`` joined on the key, for the reason given at
+        :meth:`tombstone`.  The batch's ids and fingerprints are computed once (a ``WITH``
+        referenced twice is materialised); the rows to update are found by
+        ``id = ANY(ARRAY(…))`` through the primary key, and joined with the batch by id,
+        both linear in the batch.  A key given twice gets its last fingerprint.
+        """
         if not rows:
             return
-        kinds, keys, fps = zip(*rows, strict=True)
+        last = {(kind, key): fp for kind, key, fp in rows}
+        kinds, keys = zip(*last, strict=True)
         self.execute(
-            "UPDATE records SET fingerprint = u.fingerprint"
-            " FROM unnest(?::text[], ?::text[], ?::bytea[]) AS u(kind, natural_key, fingerprint)"
-            " WHERE records.source = ? AND records.kind = u.kind"
-            " AND records.natural_key = u.natural_key",
-            (list(kinds), list(keys), list(fps), source),
+            f"WITH b AS (SELECT r.id, u.fingerprint {_PROBE_IDS_FP})"  # noqa: S608
+            " UPDATE records SET fingerprint = b.fingerprint FROM b"
+            " WHERE records.id = ANY(ARRAY(SELECT id FROM b)) AND records.id = b.id",
+            (list(kinds), list(keys), list(last.values()), source),
         )
 
     def fingerprint_rows(
@@ -963,6 +975,21 @@ class PostgresBackend(Backend):
             )
         ]
 
+
+#: The ids of a batch's ``(kind, natural_key)`` rows: one probe of the unique index per key,
+#: fenced by ``OFFSET 0`` (see :meth:`PostgresBackend.lookup_keys`).  Parameters: the kinds,
+#: the keys, the source.
+_PROBE_IDS = (
+    "FROM unnest(?::text[], ?::text[]) AS u(kind, natural_key)"
+    " CROSS JOIN LATERAL (SELECT id FROM records WHERE source = ? AND kind = u.kind"
+    " AND natural_key = u.natural_key OFFSET 0) r"
+)
+#: As :data:`_PROBE_IDS` with a fingerprint per key (parameters: kinds, keys, fingerprints,
+#: source).
+_PROBE_IDS_FP = _PROBE_IDS.replace(
+    "?::text[]) AS u(kind, natural_key)",
+    "?::text[], ?::bytea[]) AS u(kind, natural_key, fingerprint)",
+)
 
 #: Column definitions of the PostgreSQL staging tables (temporary, per session).
 _STAGING = {
