@@ -79,7 +79,7 @@ def test_a_plain_path_and_a_url_name_the_same_store(here: Path) -> None:
     for value in ("plain.db", f"sqlite:///{here / 'plain.db'}", "sqlite:///plain.db"):
         code, out = efa("status", "--db", value)
         assert code == 0, out
-        assert "holds no data yet" in out
+        assert "enthält noch keine Daten" in out
 
 
 def test_an_empty_store_says_where_it_is_and_what_to_run(here: Path) -> None:
@@ -88,8 +88,26 @@ def test_an_empty_store_says_where_it_is_and_what_to_run(here: Path) -> None:
     for command in (["status"], ["findings"], ["coverage"], ["report"], ["quarantine"]):
         code, out = efa(*command, "--db", "empty.db")
         assert code == 0, (command, out)
-        assert "the store empty.db (--db) holds no data yet" in out
+        assert "der Speicher empty.db (--db) enthält noch keine Daten" in out
         assert "efa demo" in out
+        assert "efa areas import DATEI" in out
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["history", "X"], ["findings"], ["plan", "status", "P"]]
+)
+def test_the_empty_store_hint_speaks_the_asked_language(here: Path, command: list[str]) -> None:
+    with open_store("sqlite:///empty.db"):
+        pass
+    _, out = efa(*command, "--db", "empty.db", "--lang", "en")
+    assert "the store empty.db (--db) holds no data yet" in out
+    assert "efa areas import FILE" in out
+    assert "enthält" not in out
+    _, out = efa(*command, "--db", "empty.db", env={"EFA_LANG": "en"})
+    assert "holds no data yet" in out
+    (here / "efa.toml").write_text('[report]\nlang = "en"\n')
+    _, out = efa(*command, "--db", "empty.db")
+    assert "holds no data yet" in out
 
 
 def test_status_runs_when_a_sources_variable_is_unset(here: Path) -> None:

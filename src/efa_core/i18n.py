@@ -118,6 +118,18 @@ class Message:
 class M:
     """The messages, by name (a namespace; never instantiated)."""
 
+    # every reading command, on an empty store
+    EMPTY_STORE = Text(
+        de="der Speicher {store} enthält noch keine Daten; {next}",
+        en="the store {store} holds no data yet; {next}",
+    )
+    NEXT_STEPS = Text(
+        de="zum Ausprobieren `efa demo` und dann `cd efa-demo` ausführen; für eigene Daten "
+        "Quellen in efa.toml eintragen, dann `efa areas import DATEI` und `efa sync` ausführen",
+        en="to try efa-core run `efa demo` and then `cd efa-demo`; for your own data configure "
+        "sources in efa.toml, then run `efa areas import FILE` and `efa sync`",
+    )
+
     # the report page
     GENERATED = Text(
         de="Erstellt am {at} aus {store} mit efa-core {version}.",

@@ -279,6 +279,7 @@ def test_the_demo_folder_works_without_flags(demo_result: DemoResult) -> None:
     assert code == 0, out
     assert "MP-101" in out
     assert "holds no data" not in out
+    assert "noch keine Daten" not in out
     code, out = _efa(folder, "coverage", "MP-101", "--by", "kreis")
     assert code == 0, out
     assert "kreisweit" in out

@@ -28,7 +28,7 @@ import platformdirs
 
 from efa_core.config import EfaConfig, load_config
 from efa_core.errors import EfaError
-from efa_core.i18n import LANG_ENV_VAR, LANGS, Translator, translator
+from efa_core.i18n import LANG_ENV_VAR, LANGS, M, Translator, translator
 
 if TYPE_CHECKING:
     from efa_core.plugins import PluginRegistry
@@ -61,11 +61,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 #: The environment variable naming the store (a URL or a path).
 DB_ENV_VAR = "EFA_DB"
 
-#: What to run when there is no data yet (said by every reading command).
-NEXT_STEPS = (
-    "to try efa-core run `efa demo` and then `cd efa-demo`; for your own data configure "
-    "sources in efa.toml, then run `efa areas import FILE` and `efa sync`"
-)
+#: What to run when there is no data yet, in English (the error of a missing store says it;
+#: :func:`warn_if_empty` says it in the reader's language).
+NEXT_STEPS = M.NEXT_STEPS.en
 
 #: ``sqlite:efa.db``: a scheme without ``//`` (one letter is a Windows drive, ``C:``).
 _SCHEME_WITHOUT_SLASHES = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]+):(?!//)")
@@ -204,15 +202,20 @@ def _writable(file: Path) -> bool:
     return os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
 
 
-def warn_if_empty(store: Store, db: str | None, config: EfaConfig) -> bool:
+def warn_if_empty(
+    store: Store, db: str | None, config: EfaConfig, tr: Translator | None = None
+) -> bool:
     """Tell on stderr that *store* holds no data yet, where it is and what to run.
 
+    :param tr: the reader's language (default: the config's, else German; see
+        :func:`choose_lang`).
     :returns: whether the store is empty (no source was ever synced into it).
     """
     if store.sources():
         return False
-    choice = choose_store(db, config)
-    click.echo(f"the store {choice.describe()} holds no data yet; {NEXT_STEPS}", err=True)
+    tr = tr or choose_lang(None, config)
+    where = choose_store(db, config).describe()
+    click.echo(tr.render(M.EMPTY_STORE.fill(store=where, next=M.NEXT_STEPS)), err=True)
     return True
 
 

@@ -120,7 +120,7 @@ def status(
     config = load(config_path)
     with open_for_reading(db, config, caches=True) as store:
         if fmt == "table":
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, choose_lang(lang, config))
         try:
             view = _view(ctx, store, config)
             found = plan_status(view, load_plan(store, key), today=day, waves=waves or None)

@@ -139,7 +139,7 @@ def report(
     wants_timeline = fmt in ("json", "html") and timeline != "none"
     national = land is None and kreis is None and not services
     with open_for_reading(db, config, caches=True) as store:
-        warn_if_empty(store, db, config)
+        warn_if_empty(store, db, config, tr)
         identity = IdentityRules.from_config(config, registry)
         try:
             data = collect_report(

@@ -144,7 +144,7 @@ def findings(
     registry = plugin_registry(ctx)
     with open_for_reading(db, config, caches=True) as store:
         if not as_json:
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, tr)
         view = _view(ctx, store, config)
         for key in services:
             if view.service(key) is None:
@@ -235,7 +235,7 @@ def coverage(
     tr = choose_lang(lang, config)
     with open_for_reading(db, config, caches=True) as store:
         if not as_json:
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, tr)
         view = _view(ctx, store, config)
         keys = list(services) or list(view.services())
         for key in keys:
@@ -323,7 +323,7 @@ def costs(
     tr = choose_lang(lang, config)
     with open_for_reading(db, config, caches=True) as store:
         if not as_json:
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, tr)
         view = _view(ctx, store, config)
         info = view.service(service)
         if info is None:

@@ -328,7 +328,7 @@ def status(config_path: str | None, db: str | None, as_json: bool, lang: str | N
         }
         url = store.url
         if not as_json:
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, tr)
     if as_json:
         click.echo(
             json.dumps(
@@ -460,9 +460,10 @@ def history(
     record whose area (an agreement's subscriber area) starts with it.
     """
     config = load(config_path)
+    tr = choose_lang(lang, config)
     with open_for_reading(db, config) as store:
         if not as_json:
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, tr)
         entries = list(
             store.history(
                 None if prefix else key,
@@ -503,7 +504,6 @@ def history(
             )
         )
         return
-    tr = choose_lang(lang, config)
     if not entries:
         click.echo(tr(M.NO_HISTORY, key=key))
         raise click.exceptions.Exit(1)
@@ -571,7 +571,7 @@ def quarantine(
     tr = choose_lang(lang, config)
     with open_for_reading(db, config) as store:
         if not as_json:
-            warn_if_empty(store, db, config)
+            warn_if_empty(store, db, config, tr)
         if show_all:
             entries = list(store.quarantine(source))
         else:
