@@ -200,6 +200,15 @@ def dlt_services(scale: str, version: int = 0) -> Iterator[dict[str, Any]]:
         yield current
 
 
+def dlt_rows(scale: str, version: int = 0) -> Iterator[dict[str, Any]]:
+    """Yield one flat dict per responsibility record, keyed by its natural key (for dlt)."""
+    for row in raw_rows(scale, version):
+        item = payload_dict(row)
+        del item["kind"]
+        item["key"] = natural_key(row)
+        yield item
+
+
 # -- connectors --------------------------------------------------------------------------------
 
 

@@ -226,7 +226,8 @@ def _baseline(url: str, scale: str, drop: str | None = None) -> dict[str, Any]:
     }
 
 
-def _dlt(path: str, scale: str, version: int) -> dict[str, Any]:
+def _dlt(path: str, scale: str, version: int, *, flat: bool = False) -> dict[str, Any]:
+    """dlt loading the records: services with nested responsibilities, or *flat* rows."""
     import logging
     import warnings
 
@@ -247,9 +248,14 @@ def _dlt(path: str, scale: str, version: int) -> dict[str, Any]:
     def services() -> Iterator[dict[str, Any]]:
         yield from bd.dlt_services(scale, version)
 
+    # Issue 15's comparison: flat rows, merged on their key.
+    @dlt.resource(name="responsibilities", write_disposition="merge", primary_key="key")
+    def rows() -> Iterator[dict[str, Any]]:
+        yield from bd.dlt_rows(scale, version)
+
     bd.municipalities(bd.land(scale))
     started, cpu = time.perf_counter(), time.process_time()
-    info = pipeline.run(services())
+    info = pipeline.run(rows() if flat else services())
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     info.raise_on_failed_jobs()
     return {"seconds": seconds, "cpu": cpu, "counts": {"records": bd.count(scale)}}
@@ -280,6 +286,8 @@ TASKS = {
     },
     "dlt-load": lambda url, scale: _dlt(url, scale, 0),
     "dlt-rerun": lambda url, scale: _dlt(url, scale, 1),
+    "dlt-flat-load": lambda url, scale: _dlt(url, scale, 0, flat=True),
+    "dlt-flat-rerun": lambda url, scale: _dlt(url, scale, 1, flat=True),
 }
 
 
@@ -526,15 +534,21 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                 p,
                 lambda a, b: a["seconds"] / b["seconds"],
             )
-        p = [
-            (get(scale, "sqlite", "load", i), get(scale, "dlt-sqlite", "dlt-load", i)) for i in reps
-        ]
-        ratio(f"{scale}/engine_vs_dlt", p, lambda a, b: a["rps"] / b["rps"])
-        p = [
-            (get(scale, "dlt-sqlite", "dlt-load", i), get(scale, "dlt-sqlite", "dlt-rerun", i))
-            for i in reps
-        ]
-        ratio(f"{scale}/dlt_load_over_rerun", p, lambda a, b: a["seconds"] / b["seconds"])
+        for shape in ("", "flat-"):
+            tag = "dlt" if not shape else "dlt_flat"
+            load, rerun = f"dlt-{shape}load", f"dlt-{shape}rerun"
+            p = [(get(scale, "sqlite", "load", i), get(scale, "dlt-sqlite", load, i)) for i in reps]
+            ratio(f"{scale}/engine_vs_{tag}", p, lambda a, b: a["rps"] / b["rps"])
+            p = [
+                (get(scale, "sqlite", "baseline", i), get(scale, "dlt-sqlite", load, i))
+                for i in reps
+            ]
+            ratio(f"{scale}/baseline_vs_{tag}", p, lambda a, b: a["rps"] / b["rps"])
+            p = [
+                (get(scale, "dlt-sqlite", load, i), get(scale, "dlt-sqlite", rerun, i))
+                for i in reps
+            ]
+            ratio(f"{scale}/{tag}_load_over_rerun", p, lambda a, b: a["seconds"] / b["seconds"])
     # scaling: seconds per record at the larger scale over the smaller one (1.0 = linear)
     for small, large in (("100k", "1m"), ("th", "de")):
         for backend in backends:
