@@ -42,12 +42,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, TypeVar, get_args, get_origin
+from typing import Any, Final, TypeVar, get_args, get_origin, get_type_hints
 
 import attrs
 import orjson
 from cattrs import BaseConverter, BaseValidationError, ClassValidationError, IterableValidationError
 from cattrs.errors import ForbiddenExtraKeysError, IterableValidationNote
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 
@@ -452,9 +453,97 @@ def from_json(
 
 def record_to_dict(record: Record) -> dict[str, Any]:
     """Return *record* as plain data with its kind under ``"kind"`` (the first key)."""
+    cls = type(record)
+    fast = _RECORD_UNSTRUCTURE.get(cls)
+    if fast is None:
+        fast = _RECORD_UNSTRUCTURE[cls] = _record_unstructure_fn(cls)
+    return fast(record)
+
+
+def _generic_record_to_dict(record: Record) -> dict[str, Any]:
+    """:func:`record_to_dict` through the converter's generic hook (the reference)."""
     data: dict[str, Any] = {"kind": record.KIND}
     data.update(_converter.unstructure(record))
     return data
+
+
+#: Record class -> its compiled :func:`record_to_dict` (built on first use).
+_RECORD_UNSTRUCTURE: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+#: Identifier classes whose ``str()`` (their unstructure hook) is this attribute.
+_STR_ATTRIBUTE: Final[Mapping[type, str]] = {
+    ids.LeikaKey: "value",
+    ids.Ars: "value",
+    ids.Ags: "value",
+    ids.OzgId: "value",
+    ids.Land: "_value_",
+}
+
+
+def _value_expr(
+    hook: Callable[[Any], Any], type_: Any, value: str, name: str, env: dict[str, Any]
+) -> str:
+    """Return the Python expression that applies the unstructure *hook* of *type_* to *value*.
+
+    An identifier's ``str()`` is read from its attribute when the value is exactly of the
+    class (the fields are not type-checked, so anything else still goes through ``str``).
+    """
+    if hook is identity:
+        return value
+    attribute = _STR_ATTRIBUTE.get(type_)
+    if hook is str and attribute is not None:
+        env[f"{name}_cls"] = type_
+        return f"({value}.{attribute} if {value}.__class__ is {name}_cls else str({value}))"
+    if hook is _unstructure_datetime or hook is _unstructure_date:
+        return f"{value}.isoformat()"
+    if hook is _unstructure_enum and isinstance(type_, type):
+        # a member's ``value`` is a property returning its ``_value_``
+        env[name] = hook
+        env[f"{name}_cls"] = type_
+        return f"({value}._value_ if {value}.__class__ is {name}_cls else {name}({value}))"
+    env[name] = hook
+    return f"{name}({value})"
+
+
+def _record_unstructure_fn(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """Compile :func:`record_to_dict` for the record class *cls*.
+
+    The same dict as :func:`_generic_record_to_dict`, key for key and in the same order, in
+    one function: the converter's own hook of each field's type is called, except that
+    identity hooks, ``isoformat``, an enum's value, an identifier's string and optional
+    fields (``X | None``) are written inline instead of through one call each (0.6 µs less
+    a flat record; ``tests/test_record_to_dict_compiled.py`` checks the identity on every
+    record type).
+    A class with renamed fields keeps the generic path.
+    """
+    if cls in _RENAMES:
+        return _generic_record_to_dict
+    hints = get_type_hints(cls)
+    env: dict[str, Any] = {"__kind": cls.KIND}
+    items = ["'kind': __kind"]
+    for index, field in enumerate(attrs.fields(cls)):
+        type_ = hints[field.name]
+        hook = _converter.get_unstructure_hook(type_)
+        attr = f"instance.{field.name}"
+        args = get_args(type_)
+        if (
+            getattr(hook, "__name__", "") == "unstructure_optional"
+            and len(args) == 2
+            and type(None) in args
+        ):
+            other = args[0] if args[1] is type(None) else args[1]
+            inner_hook = _converter.get_unstructure_hook(other)
+            inner = _value_expr(inner_hook, other, attr, f"__h{index}", env)
+            expr = attr if inner == attr else f"(None if {attr} is None else {inner})"
+        else:
+            expr = _value_expr(hook, type_, attr, f"__h{index}", env)
+        items.append(f"{field.name!r}: {expr}")
+    name = f"record_to_dict_{cls.__name__}"
+    source = f"def {name}(instance):\n    return {{{', '.join(items)}}}\n"
+    exec(compile(source, f"<efa_core record_to_dict {cls.__name__}>", "exec"), env)  # noqa: S102
+    fn: Callable[[Any], dict[str, Any]] = env[name]
+    return fn
 
 
 def record_from_dict(data: Mapping[str, Any], *, context: str | None = None) -> Record:

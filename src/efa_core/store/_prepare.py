@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from hashlib import blake2b
 from typing import Any
 
+import attrs
 import orjson
 
 from efa_core.connectors import Delete, Upsert
@@ -16,6 +19,37 @@ from efa_core.store._keys import key_hash
 from efa_core.store.types import PreparedDelete, PreparedUpsert
 
 __all__ = ["prepare"]
+
+
+def _typed_columns_fn(cls: type[Any]) -> Callable[[Any], tuple[str | None, str | None]]:
+    """Return :func:`_typed_columns` for records of *cls*, without the look-ups it skips.
+
+    A record class whose ``leika_key`` and ``ars`` are fields gets a function that reads
+    just those two (the other branches of :func:`_typed_columns` only run when they are
+    ``None``); any other class gets :func:`_typed_columns` itself.
+    """
+    names = {field.name for field in attrs.fields(cls)} if attrs.has(cls) else set()
+    if not {"leika_key", "ars"} <= names:
+        return _typed_columns
+
+    def typed_columns(record: Any) -> tuple[str | None, str | None]:
+        leika = record.leika_key
+        ars = record.ars
+        if leika is None or ars is None:
+            return _typed_columns(record)
+        return str(leika), str(ars)
+
+    return typed_columns
+
+
+#: Record class -> its :func:`_typed_columns_fn`.
+_TYPED_COLUMNS: dict[type, Callable[[Any], tuple[str | None, str | None]]] = {}
+
+
+@functools.lru_cache(maxsize=64)
+def _key_prefix(kind: str) -> bytes:
+    """Return the bytes :func:`~efa_core.connectors.key_hash` puts before a key of *kind*."""
+    return kind.encode() + b"\x1f"
 
 
 def _typed_columns(record: Any) -> tuple[str | None, str | None]:
@@ -90,19 +124,29 @@ def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
         payload = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
         if b"\\u0000" in payload or "\x00" in natural_key:
             _refuse_nul(data, natural_key)
-        leika, ars = _typed_columns(record)
+        cls = type(record)
+        typed_columns = _TYPED_COLUMNS.get(cls)
+        if typed_columns is None:
+            typed_columns = _TYPED_COLUMNS[cls] = _typed_columns_fn(cls)
+        leika, ars = typed_columns(record)
         modified = getattr(record, "modified_at", None)
+        # Positional, in the order of PreparedUpsert's fields (cheaper than keywords); the
+        # key hash is key_hash(kind, natural_key) with the kind's prefix computed once.
         return PreparedUpsert(
-            kind=kind,
-            natural_key=natural_key,
-            key_hash=key_hash(kind, natural_key),
-            payload=payload.decode(),
-            content_hash=hashlib.blake2b(payload, digest_size=20).hexdigest(),
-            leika_key=leika,
-            ars=ars,
-            modified_at=modified if isinstance(modified, datetime) else None,
-            change=change,
-            fingerprint=change.fingerprint,
+            kind,
+            natural_key,
+            int.from_bytes(
+                blake2b(_key_prefix(kind) + natural_key.encode(), digest_size=8).digest(),
+                "big",
+                signed=True,
+            ),
+            payload.decode(),
+            blake2b(payload, digest_size=20).hexdigest(),
+            leika,
+            ars,
+            modified if isinstance(modified, datetime) else None,
+            change,
+            change.fingerprint,
         )
     if isinstance(change, Delete):
         if change.kind not in RECORD_TYPES:
