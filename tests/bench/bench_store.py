@@ -31,7 +31,10 @@ Tasks (``worker`` sub-command, internal):
 * ``file-load`` / ``file-noop``: a records file of the same records (JSON Lines) synced by
   the bundled records-file connector, for its reader's memory;
 * ``dlt-load`` / ``dlt-rerun``: dlt loading services with nested responsibilities into
-  SQLite (merge on the service key), then the re-run with version 1.
+  SQLite (merge on the service key), then the re-run with version 1;
+* ``dlt-flat-load`` / ``dlt-flat-rerun``: dlt loading one flat row per record (merge on
+  the record's key), issue 15's comparison; the re-run only when ``--tasks`` names it
+  (dlt's merge of flat rows into SQLite is quadratic: minutes at 100k, hours at 1M).
 """
 
 from __future__ import annotations
@@ -420,13 +423,23 @@ def one_round(
             with database(backend, server, workdir, f"{tag}-file") as url:
                 run("file-load", f"{url}#{records_file}", backend)
                 run("file-noop", f"{url}#{records_file}", backend)
-    if dlt:
-        folder = workdir / f"{scale}-{rep}-dlt"
+    # dlt with nested services, then with flat rows merged on their key (issue 15's shape).
+    # The flat merge re-run is quadratic in dlt's SQLite merge (485 s at 100k against 5.8 s
+    # for its load): only when --tasks names it.
+    for shape, shape_tasks in (
+        ("", ("dlt-load", "dlt-rerun")),
+        ("flat-", ("dlt-flat-load", "dlt-flat-rerun")),
+    ):
+        if not dlt:
+            break
+        folder = workdir / f"{scale}-{rep}-dlt{shape}"
         folder.mkdir()
         path = str(folder / "dlt.db")
-        print(f"[{scale} rep {rep}] dlt (sqlite)", flush=True)
-        for task in ("dlt-load", "dlt-rerun"):
-            if tasks is not None and task not in tasks:
+        print(f"[{scale} rep {rep}] dlt {shape}(sqlite)", flush=True)
+        for task in shape_tasks:
+            if (tasks is None and task == "dlt-flat-rerun") or (
+                tasks is not None and task not in tasks
+            ):
                 continue
             result = measure(task, path, scale)
             result.update(backend="dlt-sqlite", rep=rep)
