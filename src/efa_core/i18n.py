@@ -493,6 +493,10 @@ class M:
     NEVER = Text(de="nie", en="never")
     QUARANTINED_TOTAL = Text(de="{n} (insgesamt {total})", en="{n} (total {total})")
     SNAPSHOT_RUNNING = Text(de=" (Vollabzug läuft)", en=" (snapshot in progress)")
+    SNAPSHOT_OPEN = Text(
+        de=" (Vollabzug offen: der nächste Sync setzt ihn fort)",
+        en=" (snapshot open: the next sync resumes it)",
+    )
     STORE_AT = Text(de="Speicher: {url}", en="store: {url}")
     SOURCE_ERROR = Text(de="{source}: {error}", en="{source}: {error}")
     SOURCE_WARNING = Text(de="{source}: Warnung: {warning}", en="{source}: warning: {warning}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -200,6 +201,38 @@ def test_snapshot_that_saw_every_live_key_deletes_nothing(store: Store) -> None:
     assert (done.snapshot.delivered, done.snapshot.live, done.snapshot.missing) == (3, 2, 0)
     assert (done.added, done.deleted) == (1, 0)
     assert sorted(r.natural_key for r in store.records("snap")) == ["01", "15", "16"]
+
+
+def test_status_tells_a_running_snapshot_from_an_open_one(tmp_path: Path) -> None:
+    # `efa status` said "snapshot in progress" after a failed run, as if a sync were running.
+    from click.testing import CliRunner
+
+    from efa_core.cli import main
+    from efa_core.plugins import PluginRegistry
+
+    def status(*args: str) -> str:
+        registry = PluginRegistry(entrypoints=False, env={})
+        result = CliRunner().invoke(main, ["status", "--db", str(db), *args], obj=registry)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    db = tmp_path / "efa.db"
+    with open_store(str(db)) as store:
+        run = store.begin_run("snap", SNAP).run_id
+        apply(store, run, "snap", area("16"), cursor="1")
+        assert "Vollabzug läuft" in status()  # the run has not ended
+        assert "snapshot in progress" in status("--lang", "en")
+        store.finish_run(run, RunStatus.FAILED, "boom")
+        out = status()
+        assert "Vollabzug offen: der nächste Sync setzt ihn fort" in out
+        assert "läuft" not in out
+        assert "snapshot open: the next sync resumes it" in status("--lang", "en")
+        resumed = store.begin_run("snap", SNAP).run_id
+        apply(store, resumed, "snap", area("15"), cursor="2", complete=True)
+        store.finish_run(resumed, RunStatus.SUCCEEDED)
+        out = status()
+        assert "offen" not in out
+        assert "läuft" not in out
 
 
 def test_snapshots_of_one_source_do_not_touch_another(store: Store) -> None:

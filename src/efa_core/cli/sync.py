@@ -39,7 +39,7 @@ from efa_core.i18n import (
     Text,
     Translator,
 )
-from efa_core.store import RunStatus, SkipCount, SnapshotCheck, record_facts
+from efa_core.store import RunStatus, SkipCount, SnapshotCheck, SourceState, record_facts
 from efa_core.sync import SourceReport, SyncEngine, SyncProgress, SyncReport
 
 __all__ = [
@@ -148,6 +148,15 @@ def _skip_lines(source: str, skips: Sequence[SkipCount], tr: Translator) -> Iter
             reason=skip.reason,
             where=where,
         )
+
+
+def _snapshot_note(state: SourceState, tr: Translator) -> str:
+    """Say whether a snapshot is running, or open after a run that failed or stopped."""
+    if not state.snapshot_in_progress:
+        return ""
+    run = state.last_run
+    running = run is not None and run.status is RunStatus.RUNNING
+    return tr(M.SNAPSHOT_RUNNING if running else M.SNAPSHOT_OPEN)
 
 
 def _header(tr: Translator, *names: Text) -> list[str]:
@@ -397,7 +406,7 @@ def status(config_path: str | None, db: str | None, as_json: bool, lang: str | N
                 if run
                 else n(s.quarantined),
                 n(counts.get("skipped", 0)) if run else "-",
-                (s.cursor or "-") + (tr(M.SNAPSHOT_RUNNING) if s.snapshot_in_progress else ""),
+                (s.cursor or "-") + _snapshot_note(s, tr),
             )
         )
     rows.extend((name, "-", tr(M.NEVER), "-", "-", "0", "0", "0", "-", "-") for name in configured)
