@@ -654,3 +654,38 @@ def test_gemeindeverzeichnis():
         if r["vb"] == "0000" and r["gemeinde"] == "000"
     }
     assert Ars("160550000000") in ambiguous
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789١²16 \tx", max_size=15),
+        st.text(alphabet="0123456789", min_size=1, max_size=15),
+        st.tuples(
+            st.sampled_from(["00", "01", "09", "16", "17", "20", "99"]),
+            st.text(alphabet="0123456789", max_size=12),
+        ).map("".join),
+    )
+)
+def test_validators_fast_paths_accept_exactly_what_the_rules_accept(text: str) -> None:
+    """The constructors' fast paths (issue 15) accept no text that the rules reject."""
+    from efa_core.ids import _ars_rule, _leika_rule
+    from efa_core.model import Responsibility, TargetKind
+
+    for cls, rule in ((Ars, _ars_rule), (LeikaKey, _leika_rule)):
+        try:
+            cls(text)
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == (rule(text) is None), (cls, text)
+    try:
+        Responsibility(
+            leika_key=LeikaKey("99115005104000"),
+            ars=Ars("16"),
+            target_kind=TargetKind.ONLINEDIENST,
+            target_id=text,
+        )
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == (bool(text.strip()) and text == text.strip()), text

@@ -167,6 +167,8 @@ def _leika_rule(text: str) -> str | None:
 
 
 def _validate_leika(_inst: object, _attr: object, value: str) -> None:
+    if value.__class__ is str and len(value) == 14 and value.isascii() and value.isdigit():
+        return  # fast path: what _leika_rule accepts first
     _as_str("LeiKa key", value)
     rule = _leika_rule(value)
     if rule is not None:
@@ -472,6 +474,14 @@ def _ars_rule(text: str) -> str | None:
 
 
 def _validate_ars(_inst: object, _attr: object, value: str) -> None:
+    if (
+        value.__class__ is str
+        and len(value) in _ARS_LENGTHS
+        and value.isascii()
+        and value.isdigit()
+        and value[:2] in _LAND_CODES
+    ):
+        return  # fast path: what _ars_rule accepts
     _as_str("ARS", value)
     rule = _ars_rule(value)
     if rule is not None:

@@ -159,6 +159,8 @@ def _optional_non_blank(inst: object, attribute: attrs.Attribute[Any], value: ob
 
 def _key(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Require a str usable in a natural key: not empty, no surrounding whitespace."""
+    if value.__class__ is str and value and value == value.strip():
+        return  # fast path: non-blank (something is left after strip) and already stripped
     _non_blank(inst, attribute, value)
     if isinstance(value, str) and value != value.strip():
         raise _fail(inst, attribute, f"must not have surrounding whitespace: {value!r}")
