@@ -169,15 +169,35 @@ _NO_LAND = "an ars_federal_state that is no Land, stored without one"
 _NO_URL = "a url that is no http(s) URL, stored without one"
 
 
+def _normalise(
+    normalised: Normalised | None, reason: str, position: str, message: str, *args: object
+) -> None:
+    """Note one normalised row, logged at debug level and counted in *normalised*.
+
+    The run's warnings then say it once per reason; where nothing counts the rows
+    (*normalised* is None), each is logged as a warning.
+    """
+    if normalised is None:
+        log.warning("%s: " + message, position, *args)
+        return
+    log.debug("%s: " + message, position, *args)
+    normalised.note(reason, position)
+
+
 def _normalised_url(value: object, position: str, normalised: Normalised | None) -> str | None:
     """Return the row's URL, with ``https://`` added to a URL without scheme (warned)."""
     if not isinstance(value, str) or not value.strip():
         return None
     url = value.strip()
     if "://" not in url and not any(c.isspace() for c in url) and "." in url.split("/", 1)[0]:
-        log.warning("%s: url %r has no scheme; stored as 'https://%s'", position, url, url)
-        if normalised is not None:
-            normalised.note(_NO_SCHEME, position)
+        _normalise(
+            normalised,
+            _NO_SCHEME,
+            position,
+            "url %r has no scheme; stored as 'https://%s'",
+            url,
+            url,
+        )
         url = "https://" + url
     if (
         not url.lower().startswith(("https://", "http://"))
@@ -186,9 +206,9 @@ def _normalised_url(value: object, position: str, normalised: Normalised | None)
     ):
         # the availability is what counts; a url that is none ('nicht angegeben') must not
         # cost the row (issue 10)
-        log.warning("%s: url %r is no http(s) URL; stored without one", position, url)
-        if normalised is not None:
-            normalised.note(_NO_URL, position)
+        _normalise(
+            normalised, _NO_URL, position, "url %r is no http(s) URL; stored without one", url
+        )
         return None
     return url
 
@@ -204,8 +224,9 @@ def row_to_record(
 
     What the spec allows is kept: a URL without scheme (``www.x.de/a``) gets ``https://``
     and an ``ozgid`` of 0 (no OZG-Leistung) is stored as none; a url that is none
-    (``nicht angegeben``) is left out, never costing the row.  Each with a warning (logged,
-    and counted in *normalised* for the run's warnings).
+    (``nicht angegeben``) is left out, never costing the row.  Each is counted in
+    *normalised* for the run's warnings, one line per reason, and logged per row at debug
+    level (as a warning without *normalised*).
 
     :raises efa_core.errors.ValidationError: naming each field that does not fit.
     """
@@ -233,9 +254,9 @@ def row_to_record(
             problems.append(("$.art_flaechendeckung", str(exc)))
     ozgid = row.get("ozgid")
     if ozgid in (0, "0"):
-        log.warning("%s: ozgid 0 names no OZG-Leistung; stored without one", position)
-        if normalised is not None:
-            normalised.note(_OZGID_0, position)
+        _normalise(
+            normalised, _OZGID_0, position, "ozgid 0 names no OZG-Leistung; stored without one"
+        )
     elif ozgid is not None:
         data["ozg_id"] = str(ozgid)
     name = row.get("leika_bezeichnung") or row.get("leika_name")
@@ -248,9 +269,13 @@ def row_to_record(
     try:
         data["land"] = None if land is None else str(Land.parse(land))
     except InvalidIdentifier:
-        log.warning("%s: ars_federal_state %r is no Land; stored without one", position, land)
-        if normalised is not None:
-            normalised.note(_NO_LAND, position)
+        _normalise(
+            normalised,
+            _NO_LAND,
+            position,
+            "ars_federal_state %r is no Land; stored without one",
+            land,
+        )
     if problems:
         raise ValidationError(problems, context=position)
     return record_from_dict(data, context=position)
