@@ -33,7 +33,7 @@ def field(output: str, label: str) -> str:
 
 
 def test_gemeinde_ars_human_output():
-    result = run("160775052043")
+    result = run("160775052043", "--lang", "en")
     assert result.exit_code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0] == "160775052043: Gemeinde-level ARS in Land 16 Thüringen"
@@ -53,8 +53,53 @@ def test_gemeinde_ars_human_output():
     assert len(columns) == 1
 
 
+def test_human_output_is_german_by_default():
+    result = run("160775052043", "99115005104000", "16055000")
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == "160775052043: ARS der Ebene Gemeinde im Land 16 Thüringen"
+    assert field(result.stdout, "übergeordnet") == "160775052 (Gemeindeverband)"
+    assert field(result.stdout, "Regierungsbezirk") == "keiner (Stelle 3 ist 0)"
+    assert field(result.stdout, "aufgefüllt") == "160775052043"
+    assert "99115005104000: Leistungsschlüssel (Bund, 99er)" in lines
+    assert field(result.stdout, "Bund") == "ja"
+    assert "16055000: AGS der Ebene Gemeinde im Land 16 Thüringen (mehrdeutig)" in lines
+    assert field(result.stdout, "ARS") == "keiner"
+    assert (
+        field(result.stdout, "Hinweis") == "der ARS braucht den 4-stelligen "
+        "Gemeindeverbandsteil (Stellen 6-9), den ein AGS nicht enthält"
+    )
+    for english in ("parent", "zero-filled", "level", "note", "none"):
+        assert english not in result.stdout
+
+
+def test_language_from_environment_and_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    english = run("TH", "--lang", "en").stdout
+    assert english.splitlines()[0] == "TH: Land 16 Thüringen (TH)"
+    assert runner().invoke(main, ["ids", "10000"], env={"EFA_LANG": "en"}).stdout == (
+        run("10000", "--lang", "en").stdout
+    )
+    assert "Hinweis" in run("10000").stdout
+    (tmp_path / "efa.toml").write_text('[report]\nlang = "en"\n', encoding="utf-8")
+    assert run("10000").stdout == run("10000", "--lang", "en").stdout
+    assert "Hinweis" in run("10000", "--lang", "de").stdout
+
+
+def test_json_is_english_whatever_the_language():
+    values = ["160550000000", "99115005104000", "16077043", "160775052", "16055"]
+    german = run("--json", *values)
+    english = run("--json", "--lang", "en", *values)
+    assert german.stdout == english.stdout
+    data = json.loads(german.stdout)
+    assert data[0]["summary"] == "Gemeinde-level ARS in Land 16 Thüringen (ambiguous)"
+    assert data[1]["summary"] == "LeiKa key (federal, 99er)"
+    assert data[3]["notes"] == ["a Gemeindeverband has no AGS"]
+    assert data == [explain(v) for v in values]
+
+
 def test_zero_filled_kreis_shows_all_readings():
-    result = run("160550000000")
+    result = run("160550000000", "--lang", "en")
     assert result.exit_code == 0
     assert "(ambiguous)" in result.stdout.splitlines()[0]
     assert (
@@ -118,8 +163,9 @@ def test_as_ozg():
     result = run("--as", "ozg", "--json", "010000")
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["value"] == "10000"
-    plain = run("10000")
+    plain = run("10000", "--lang", "en")
     assert "can also be an OZG-ID" in plain.stdout
+    assert "können auch eine OZG-ID sein" in run("10000").stdout
 
 
 def test_no_values_is_a_usage_error():

@@ -864,7 +864,7 @@ def test_cli_plugins_table_reads_the_environment(good: None) -> None:
     from efa_core.cli import main
 
     env = {"EFA_LOAD_PLUGINS": "good", "EFA_DISABLED_PLUGINS": ",".join(DEFAULT_PLUGINS)}
-    result = CliRunner(env=env).invoke(main, ["plugins"])
+    result = CliRunner(env=env).invoke(main, ["plugins", "--lang", "en"])
     assert result.exit_code == 0, result.output
     header, row = result.output.splitlines()
     assert header.split() == ["NAME", "VERSION", "DISTRIBUTION", "REGISTERS", "HOOKS"]
@@ -879,10 +879,39 @@ def test_cli_plugins_table_reads_the_environment(good: None) -> None:
         "efa_register_connectors",
     ]
 
-    result = CliRunner(env={**env, "EFA_LOAD_PLUGINS": ""}).invoke(main, ["plugins"])
+    result = CliRunner(env={**env, "EFA_LANG": "en"}).invoke(main, ["plugins"])
+    assert result.output.splitlines()[1].split()[3:5] == ["connector", "types:"]
+
+    # German by default
+    result = CliRunner(env=env).invoke(main, ["plugins"])
+    header, row = result.output.splitlines()
+    assert header.split() == ["NAME", "VERSION", "PAKET", "REGISTRIERT", "HOOKS"]
+    assert row.split()[3:5] == ["Konnektortypen:", "echo"]
+
+    none = {**env, "EFA_LOAD_PLUGINS": ""}
+    result = CliRunner(env=none).invoke(main, ["plugins", "--lang", "en"])
     assert (
         result.output.strip() == "No plugins installed (use --all to include the bundled plugins)."
     )
+    result = CliRunner(env=none).invoke(main, ["plugins"])
+    assert result.output.strip() == (
+        "Keine Plugins installiert (--all zeigt auch die mitgelieferten)."
+    )
+
+
+def test_cli_plugins_language_from_the_config(good: None, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from efa_core.cli import main
+
+    config = tmp_path / "efa.toml"
+    config.write_text('[report]\nlang = "en"\n', encoding="utf-8")
+    env = {"EFA_LOAD_PLUGINS": "good", "EFA_DISABLED_PLUGINS": ",".join(DEFAULT_PLUGINS)}
+    result = CliRunner(env=env).invoke(main, ["plugins", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert result.output.split()[:5] == ["NAME", "VERSION", "DISTRIBUTION", "REGISTERS", "HOOKS"]
+    json_en = CliRunner(env=env).invoke(main, ["plugins", "--json", "--lang", "en"]).output
+    assert CliRunner(env=env).invoke(main, ["plugins", "--json"]).output == json_en
 
 
 class EverythingPlugin:
@@ -938,9 +967,19 @@ def test_cli_plugins_table_shows_registrations() -> None:
 
     registry = isolated()
     registry.register(EverythingPlugin(), name="everything")
-    result = CliRunner().invoke(plugins, [], obj=registry)
+    result = CliRunner().invoke(plugins, ["--lang", "en"], obj=registry)
     assert result.exit_code == 0, result.output
     assert (
         "connector types: first-a, second-b; finding rules: my-rule; cost strategies: my-split"
         in result.output
     )
+    result = CliRunner().invoke(plugins, ["--all"], obj=registry)
+    assert (
+        "Konnektortypen: first-a, second-b; Befundregeln: my-rule; Kostenstrategien: my-split"
+        in result.output
+    )
+    bundled = PluginRegistry(entrypoints=False, env={})
+    result = CliRunner().invoke(plugins, ["--all"], obj=bundled)
+    assert "efa-core (mitgeliefert)" in result.output
+    result = CliRunner().invoke(plugins, ["--all", "--lang", "en"], obj=bundled)
+    assert "efa-core (bundled)" in result.output

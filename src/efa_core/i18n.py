@@ -2,8 +2,8 @@
 
 The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findings``,
 ``efa coverage``, ``efa costs``, ``efa plan status``, ``efa sync``, ``efa status``,
-``efa history`` and ``efa explain`` take their labels, stage names, dates and numbers from
-here:
+``efa history``, ``efa explain``, ``efa areas import``, ``efa ids`` and ``efa plugins``
+take their labels, stage names, dates and numbers from here:
 
 * :class:`Text` is one message in both languages; :class:`M` names every message (a typo
   in ``M.FUNNEL`` is a mypy error, a missing language a :class:`TypeError` on import);
@@ -549,6 +549,87 @@ class M:
     )
     NO_FLAGS = Text(de="keine Merkmale", en="no flags")
     DATE_UNKNOWN_SHORT = Text(de="Datum unbekannt", en="date unknown")
+
+    # efa areas import
+    AREAS_IMPORTED = Text(
+        de="{source}: {added} neu, {changed} geändert, {unchanged} unverändert, {deleted} gelöscht",
+        en="{source}: {added} added, {changed} changed, {unchanged} unchanged, {deleted} deleted",
+    )
+
+    # efa plugins
+    COL_VERSION = Text(de="Version", en="Version")
+    COL_DISTRIBUTION = Text(de="Paket", en="Distribution")
+    COL_REGISTERS = Text(de="registriert", en="Registers")
+    COL_HOOKS = Text(de="Hooks", en="Hooks")
+    REGISTERS_CONNECTORS = Text(de="Konnektortypen: {names}", en="connector types: {names}")
+    REGISTERS_RULES = Text(de="Befundregeln: {names}", en="finding rules: {names}")
+    REGISTERS_COSTS = Text(de="Kostenstrategien: {names}", en="cost strategies: {names}")
+    REGISTERS_WRITERS = Text(
+        de="Schreiber von Zuständigkeiten: {names}", en="responsibility writers: {names}"
+    )
+    BUNDLED = Text(de=" (mitgeliefert)", en=" (bundled)")
+    NO_PLUGINS = Text(de="Keine Plugins installiert.", en="No plugins installed.")
+    NO_PLUGINS_HINT = Text(
+        de="Keine Plugins installiert (--all zeigt auch die mitgelieferten).",
+        en="No plugins installed (use --all to include the bundled plugins).",
+    )
+
+    # efa ids
+    IDS_LEIKA = Text(de="Leistungsschlüssel{federal}", en="LeiKa key{federal}")
+    IDS_FEDERAL = Text(de=" (Bund, 99er)", en=" (federal, 99er)")
+    IDS_NOT_FEDERAL = Text(de=" (nicht Bund)", en=" (not federal)")
+    IDS_ARS = Text(
+        de="ARS der Ebene {level} im Land {code} {name}{ambiguous}",
+        en="{level}-level ARS in Land {code} {name}{ambiguous}",
+    )
+    IDS_AGS = Text(
+        de="AGS der Ebene {level} im Land {code} {name}{ambiguous}",
+        en="{level}-level AGS in Land {code} {name}{ambiguous}",
+    )
+    IDS_AMBIGUOUS = Text(de=" (mehrdeutig)", en=" (ambiguous)")
+    IDS_LAND = Text(
+        de="Land {code} {name} ({abbreviation})", en="Land {code} {name} ({abbreviation})"
+    )
+    IDS_OZG = Text(de="OZG-ID {value} (eine OZG-Leistung)", en="OZG-ID {value} (an OZG-Leistung)")
+    IDS_NO_RB = Text(
+        de="Stelle 3 ist 0 und nennt keinen Regierungsbezirk, also ist das kein echtes Gebiet",
+        en="position 3 is 0, which names no Regierungsbezirk, so this is no real area",
+    )
+    IDS_VERBAND_NO_AGS = Text(
+        de="ein Gemeindeverband hat keinen AGS", en="a Gemeindeverband has no AGS"
+    )
+    IDS_ARS_READINGS = Text(
+        de="mehrdeutig: kann aufgefüllt sein (eine kreisfreie Stadt ist ihre eigene Gemeinde); "
+        "Lesarten: {readings}",
+        en="ambiguous: may be zero-filled (a kreisfreie Stadt is its own Gemeinde); "
+        "readings: {readings}",
+    )
+    IDS_AGS_READINGS = Text(
+        de="mehrdeutig: kann aufgefüllt sein; Lesarten: {readings}",
+        en="ambiguous: may be zero-filled; readings: {readings}",
+    )
+    IDS_MAYBE_OZG = Text(
+        de="5 Ziffern können auch eine OZG-ID sein; --as ozg liest sie als solche",
+        en="5 digits can also be an OZG-ID; use --as ozg to read it as one",
+    )
+    IDS_AGS_NO_VERBAND = Text(
+        de="der ARS braucht den 4-stelligen Gemeindeverbandsteil (Stellen 6-9), "
+        "den ein AGS nicht enthält",
+        en="the ARS needs the 4-digit Gemeindeverband part (positions 6-9), "
+        "which an AGS does not carry",
+    )
+    IDS_OZG_NO_URN = Text(
+        de="für OZG-IDs ist keine URN veröffentlicht", en="OZG-IDs have no published URN"
+    )
+    IDS_PARTS = Text(de="Teile", en="parts")
+    IDS_FEDERAL_LABEL = Text(de="Bund", en="federal")
+    IDS_PARENT = Text(de="übergeordnet", en="parent")
+    IDS_PADDED = Text(de="aufgefüllt", en="zero-filled")
+    IDS_NOTE = Text(de="Hinweis", en="note")
+    IDS_YES = Text(de="ja", en="yes")
+    IDS_NO = Text(de="nein", en="no")
+    IDS_NONE = Text(de="keiner", en="none")
+    IDS_NO_RB_VALUE = Text(de="keiner (Stelle 3 ist 0)", en="none (position 3 is 0)")
 
     # efa plan show
     SHOW_PLAN = Text(de="Plan {key}: {name} ({land})", en="plan {key}: {name} ({land})")

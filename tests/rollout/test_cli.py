@@ -36,7 +36,7 @@ def filled(tmp_path: Path, db_url: str) -> str:
     register.write_text(CSV, encoding="utf-8")
     result = CliRunner().invoke(areas, ["import", str(register), "--db", db_url])
     assert result.exit_code == 0, result.output
-    assert "11 added" in result.output
+    assert result.output == "register: 11 neu, 0 geändert, 0 unverändert, 0 gelöscht\n"
     with open_store(db_url) as store:
         put(
             store,
@@ -58,6 +58,17 @@ def test_areas_import_is_idempotent(filled: str, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["unchanged"] == 11
+
+
+def test_areas_import_speaks_english_when_asked(filled: str, tmp_path: Path) -> None:
+    args = ["import", str(tmp_path / "gv.csv"), "--db", filled]
+    result = CliRunner().invoke(areas, [*args, "--lang", "en"])
+    assert result.output == "register: 0 added, 0 changed, 11 unchanged, 0 deleted\n"
+    result = CliRunner(env={"EFA_LANG": "en"}).invoke(areas, args)
+    assert result.output == "register: 0 added, 0 changed, 11 unchanged, 0 deleted\n"
+    result = CliRunner(env={"EFA_LANG": "en"}).invoke(areas, [*args, "--json"])
+    counts = json.loads(result.output)
+    assert (counts["source"], counts["added"], counts["unchanged"]) == ("register", 0, 11)
 
 
 def test_findings_command(filled: str) -> None:

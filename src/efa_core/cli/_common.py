@@ -8,8 +8,9 @@ says where the command looked and what to run, and so is a store without data.
 
 The commands that show people the rollout and the store (``report``, ``demo``,
 ``findings``, ``coverage``, ``costs``, ``plan status``, ``sync``, ``status``, ``history``,
-``explain``) speak German by default; ``--lang en`` (or ``$EFA_LANG``, or ``[report] lang``
-of the configuration) switches them to English (:func:`choose_lang`, :mod:`efa_core.i18n`).
+``explain``, ``areas import``, ``ids``, ``plugins``) speak German by default; ``--lang en``
+(or ``$EFA_LANG``, or ``[report] lang`` of the configuration) switches them to English
+(:func:`choose_lang`, :mod:`efa_core.i18n`).
 """
 
 from __future__ import annotations

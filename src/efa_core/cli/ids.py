@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
+from efa_core.cli._common import choose_lang, config_option, lang_option, load
 from efa_core.errors import InvalidIdentifier
+from efa_core.i18n import M, Message, Text, Translator, translator
 from efa_core.ids import (
     AGS_URN_PREFIX,
     ARS_URN_PREFIX,
@@ -83,7 +85,7 @@ def _explain_leika(key: LeikaKey) -> dict[str, Any]:
     return {
         "kind": "leika",
         "value": str(key),
-        "summary": "LeiKa key" + (" (federal, 99er)" if key.is_federal else " (not federal)"),
+        "summary": M.IDS_LEIKA.fill(federal=M.IDS_FEDERAL if key.is_federal else M.IDS_NOT_FEDERAL),
         "parts": key.parts(),
         "federal": key.is_federal,
         "urn": key.urn,
@@ -94,31 +96,31 @@ def _explain_leika(key: LeikaKey) -> dict[str, Any]:
 def _explain_ars(ars: Ars) -> dict[str, Any]:
     level = ars.level
     land = ars.land
-    notes: list[str] = []
+    notes: list[Message] = []
     parent = ars.parent()
     rb = ars.regierungsbezirk
     if level is ArsLevel.REGIERUNGSBEZIRK and rb is None:
-        notes.append("position 3 is 0, which names no Regierungsbezirk, so this is no real area")
+        notes.append(M.IDS_NO_RB.fill())
     try:
         ags: str | None = str(ars.to_ags())
     except InvalidIdentifier:
         ags = None
-        notes.append("a Gemeindeverband has no AGS")
+        notes.append(M.IDS_VERBAND_NO_AGS.fill())
     readings: list[dict[str, str]] = []
     if level is ArsLevel.GEMEINDE:
         found = Ars.padded_readings(ars.value)
         if len(found) > 1:
             readings = [{"value": r.value, "level": r.level.name.lower()} for r in found]
             listed = ", ".join(f"{r.level.label} {r.value}" for r in found)
-            notes.append(
-                f"ambiguous: may be zero-filled (a kreisfreie Stadt is its own Gemeinde); "
-                f"readings: {listed}"
-            )
+            notes.append(M.IDS_ARS_READINGS.fill(readings=listed))
     if len(ars.value) == 5:
-        notes.append("5 digits can also be an OZG-ID; use --as ozg to read it as one")
-    summary = f"{level.label}-level ARS in Land {land.code} {land.name_de}"
-    if readings:
-        summary += " (ambiguous)"
+        notes.append(M.IDS_MAYBE_OZG.fill())
+    summary = M.IDS_ARS.fill(
+        level=level.label,
+        code=land.code,
+        name=land.name_de,
+        ambiguous=M.IDS_AMBIGUOUS if readings else "",
+    )
     return {
         "kind": "ars",
         "value": ars.value,
@@ -143,14 +145,11 @@ def _explain_ars(ars: Ars) -> dict[str, Any]:
 def _explain_ags(ags: Ags) -> dict[str, Any]:
     level = ags.level
     land = ags.land
-    notes: list[str] = []
+    notes: list[Message] = []
     parent = ags.parent()
     ars: str | None = None
     if level is ArsLevel.GEMEINDE:
-        notes.append(
-            "the ARS needs the 4-digit Gemeindeverband part (positions 6-9), "
-            "which an AGS does not carry"
-        )
+        notes.append(M.IDS_AGS_NO_VERBAND.fill())
     else:
         ars = str(ags.to_ars())
     readings: list[dict[str, str]] = []
@@ -159,10 +158,13 @@ def _explain_ags(ags: Ags) -> dict[str, Any]:
         if len(found) > 1:
             readings = [{"value": r.value, "level": r.level.name.lower()} for r in found]
             listed = ", ".join(f"{r.level.label} {r.value}" for r in found)
-            notes.append(f"ambiguous: may be zero-filled; readings: {listed}")
-    summary = f"{level.label}-level AGS in Land {land.code} {land.name_de}"
-    if readings:
-        summary += " (ambiguous)"
+            notes.append(M.IDS_AGS_READINGS.fill(readings=listed))
+    summary = M.IDS_AGS.fill(
+        level=level.label,
+        code=land.code,
+        name=land.name_de,
+        ambiguous=M.IDS_AMBIGUOUS if readings else "",
+    )
     return {
         "kind": "ags",
         "value": ags.value,
@@ -184,7 +186,9 @@ def _explain_land(land: Land) -> dict[str, Any]:
     return {
         "kind": "land",
         "value": land.code,
-        "summary": f"Land {land.code} {land.name_de} ({land.abbreviation})",
+        "summary": M.IDS_LAND.fill(
+            code=land.code, name=land.name_de, abbreviation=land.abbreviation
+        ),
         "land": _land_info(land),
         "ars": land.ars.value,
         "urn": land.urn,
@@ -196,8 +200,8 @@ def _explain_ozg(ozg: OzgId) -> dict[str, Any]:
     return {
         "kind": "ozg",
         "value": ozg.value,
-        "summary": f"OZG-ID {ozg.value} (an OZG-Leistung)",
-        "notes": ["OZG-IDs have no published URN"],
+        "summary": M.IDS_OZG.fill(value=ozg.value),
+        "notes": [M.IDS_OZG_NO_URN.fill()],
     }
 
 
@@ -205,8 +209,19 @@ def explain(text: str, kind: str | None = None) -> dict[str, Any]:
     """Explain ``text`` as ``kind`` (one of :data:`KINDS`; detected if None).
 
     Returns a JSON-ready dict with at least ``input``, ``kind``, ``value``, ``summary``
-    and ``notes``.  Raises InvalidIdentifier for invalid input.
+    and ``notes`` (``summary`` and ``notes`` in English).  Raises InvalidIdentifier for
+    invalid input.
     """
+    return _in_english(_explain(text, kind))
+
+
+def _in_english(info: dict[str, Any]) -> dict[str, Any]:
+    """*info* with its summary and notes rendered in English (the stable JSON text)."""
+    return {**info, "summary": str(info["summary"]), "notes": [str(n) for n in info["notes"]]}
+
+
+def _explain(text: str, kind: str | None) -> dict[str, Any]:
+    """:func:`explain`, with the summary and notes as :class:`Message` (any language)."""
     kind = kind or detect_kind(text)
     info: dict[str, Any]
     if kind == "leika":
@@ -224,32 +239,32 @@ def explain(text: str, kind: str | None = None) -> dict[str, Any]:
     return {"input": text, **info}
 
 
-_LABELS = (
-    ("parts", "parts"),
-    ("federal", "federal"),
+_LABELS: tuple[tuple[str, Text | str], ...] = (
+    ("parts", M.IDS_PARTS),
+    ("federal", M.IDS_FEDERAL_LABEL),
     ("land", "Land"),
     ("regierungsbezirk", "Regierungsbezirk"),
     ("kreis", "Kreis"),
     ("gemeindeverband", "Gemeindeverband"),
-    ("parent", "parent"),
+    ("parent", M.IDS_PARENT),
     ("ags", "AGS"),
     ("ars", "ARS"),
-    ("padded", "zero-filled"),
+    ("padded", M.IDS_PADDED),
     ("urn", "URN"),
 )
 
 
-def _render_value(key: str, value: Any, info: dict[str, Any]) -> str | None:
+def _render_value(key: str, value: Any, info: dict[str, Any], tr: Translator) -> str | None:
     if key == "parts":
         return " ".join(f"{name}={digits}" for name, digits in value.items())
     if key == "federal":
-        return "yes" if value else "no"
+        return tr(M.IDS_YES if value else M.IDS_NO)
     if key == "land":
         return f"{value['code']} {value['name']} ({value['abbreviation']})"
     if key == "regierungsbezirk" and value is None:
-        return "none (position 3 is 0)" if len(info["value"]) >= 3 else None
+        return tr(M.IDS_NO_RB_VALUE) if len(info["value"]) >= 3 else None
     if value is None:
-        return "none" if key in ("parent", "ags", "ars") else None
+        return tr(M.IDS_NONE) if key in ("parent", "ags", "ars") else None
     if key == "parent" and info["kind"] in ("ars", "ags"):
         return f"{value} ({_level_label(info['kind'], value)})"
     return str(value)
@@ -259,16 +274,16 @@ def _level_label(kind: str, value: str) -> str:
     return (Ars(value) if kind == "ars" else Ags(value)).level.label
 
 
-def _render(info: dict[str, Any]) -> list[str]:
-    lines = [f"{info['input'].strip()}: {info['summary']}"]
+def _render(info: dict[str, Any], tr: Translator) -> list[str]:
+    lines = [f"{info['input'].strip()}: {tr.render(info['summary'])}"]
     rows: list[tuple[str, str]] = []
     for key, label in _LABELS:
         if key not in info or (key == "land" and info["kind"] == "land"):
             continue
-        text = _render_value(key, info[key], info)
+        text = _render_value(key, info[key], info, tr)
         if text is not None:
-            rows.append((label, text))
-    rows.extend(("note", note) for note in info["notes"])
+            rows.append((label if isinstance(label, str) else tr(label), text))
+    rows.extend((tr(M.IDS_NOTE), tr.render(note)) for note in info["notes"])
     width = max((len(label) for label, _ in rows), default=0)
     lines.extend(f"  {label.ljust(width)}  {text}" for label, text in rows)
     return lines
@@ -284,8 +299,17 @@ def _render(info: dict[str, Any]) -> list[str]:
     default=None,
     help="Read every VALUE as this kind instead of detecting it (needed for OZG-IDs).",
 )
+@lang_option
+@config_option
 @click.pass_context
-def ids(ctx: click.Context, values: tuple[str, ...], as_json: bool, kind: str | None) -> None:
+def ids(
+    ctx: click.Context,
+    values: tuple[str, ...],
+    as_json: bool,
+    kind: str | None,
+    lang: str | None,
+    config_path: str | None,
+) -> None:
     """Explain identifiers: kind, level, parts, Land, parent, URN.
 
     VALUE is a LeiKa key (14 digits), an ARS (2, 3, 5, 9 or 12 digits), an AGS
@@ -293,18 +317,20 @@ def ids(ctx: click.Context, values: tuple[str, ...], as_json: bool, kind: str | 
     A 12-digit ARS that may be zero-filled is flagged with all its readings.
     Invalid values are reported on stderr (exit code 2); valid ones are still printed.
     """
+    tr = translator("en") if as_json else choose_lang(lang, load(config_path))
     results: list[dict[str, Any]] = []
     failed = False
     for value in values:
         try:
-            results.append(explain(value, kind))
+            results.append(_explain(value, kind))
         except InvalidIdentifier as exc:
             failed = True
             click.echo(f"Error: {exc}", err=True)
             continue
         if not as_json:
-            click.echo("\n".join(_render(results[-1])))
+            click.echo("\n".join(_render(results[-1], tr)))
     if as_json:
-        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        english = [_in_english(info) for info in results]
+        click.echo(json.dumps(english, ensure_ascii=False, indent=2))
     if failed:
         ctx.exit(2)

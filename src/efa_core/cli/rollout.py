@@ -79,11 +79,17 @@ def areas() -> None:
 @areas.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", default="register", show_default=True, help="Source name to store as.")
+@lang_option
 @config_option
 @db_option
 @json_option
 def areas_import(
-    file: str, source: str, config_path: str | None, db: str | None, as_json: bool
+    file: str,
+    source: str,
+    lang: str | None,
+    config_path: str | None,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """Import the municipality register FILE (Auszug GV as .csv or .xlsx) into the store.
 
@@ -101,10 +107,15 @@ def areas_import(
     if as_json:
         click.echo(json.dumps({"source": source, "run_id": report.run_id, **report.counts()}))
     else:
-        click.echo(
-            f"{source}: {report.added} added, {report.changed} changed, "
-            f"{report.unchanged} unchanged, {report.deleted} deleted"
+        tr = choose_lang(lang, config)
+        counts = M.AREAS_IMPORTED.fill(
+            source=source,
+            added=report.added,
+            changed=report.changed,
+            unchanged=report.unchanged,
+            deleted=report.deleted,
         )
+        click.echo(tr.render(counts))
 
 
 # -- efa findings -----------------------------------------------------------------------------
