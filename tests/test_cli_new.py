@@ -47,6 +47,15 @@ def test_the_command_writes_a_complete_package(tmp_path: Path, monkeypatch) -> N
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["new", "connector", "routing-th"])
     assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "efa-routing-th/ angelegt (8 Dateien): der Konnektortyp 'routing-th'",
+        'weiter:   cd efa-routing-th && pip install -e ".[test]" && pytest',
+    ]
+    english = CliRunner().invoke(main, ["new", "connector", "other", "--lang", "en"])
+    assert english.output.splitlines() == [
+        "created efa-other/ (8 files): the connector type 'other'",
+        'next:   cd efa-other && pip install -e ".[test]" && pytest',
+    ]
     root = tmp_path / "efa-routing-th"
     names = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert names == [

@@ -574,6 +574,13 @@ class M:
         en="No plugins installed (use --all to include the bundled plugins).",
     )
 
+    # efa new connector
+    NEW_CREATED = Text(
+        de="{target}/ angelegt ({n} Dateien): der Konnektortyp {name!r}",
+        en="created {target}/ ({n} files): the connector type {name!r}",
+    )
+    NEW_NEXT = Text(de="weiter:   {command}", en="next:   {command}")
+
     # efa ids
     IDS_LEIKA = Text(de="Leistungsschlüssel{federal}", en="LeiKa key{federal}")
     IDS_FEDERAL = Text(de=" (Bund, 99er)", en=" (federal, 99er)")

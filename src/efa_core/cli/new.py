@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import click
 
 from efa_core import __version__
+from efa_core.cli._common import choose_lang, config_option, lang_option, load
+from efa_core.i18n import M
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -122,17 +124,20 @@ def new() -> None:
     metavar="DIR",
     help="The folder to create (default: ./efa-NAME); it must not exist or be empty.",
 )
-def connector(name: str, output: str | None) -> None:
+@lang_option
+@config_option
+def connector(name: str, output: str | None, lang: str | None, config_path: str | None) -> None:
     """Create a connector plugin package for the connector type NAME (e.g. routing-th).
 
     The package has a pyproject.toml with the entry point, the connector, conformance and
     accounting tests over sample data, and a README; its tests pass as generated.
     """
+    tr = choose_lang(lang, load(config_path))
     try:
         values = template_values(name)
         target = Path(output or values["dist"])
         written = render_connector(name, target)
     except (ValueError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"created {target}/ ({len(written)} files): the connector type {name!r}")
-    click.echo(f'next:   cd {target} && pip install -e ".[test]" && pytest')
+    click.echo(tr(M.NEW_CREATED, target=target, n=len(written), name=name))
+    click.echo(tr(M.NEW_NEXT, command=f'cd {target} && pip install -e ".[test]" && pytest'))
