@@ -207,3 +207,21 @@ def test_explain_urn_input():
     assert info["value"] == "120645410"
     assert info["kreis"] == "12064"
     assert info["land"]["abbreviation"] == "BB"
+
+
+@pytest.mark.parametrize("command", [["ids", "10000"], ["plugins"]])
+def test_a_broken_config_does_not_stop_commands_that_only_read_its_language(
+    tmp_path, monkeypatch, command
+):
+    # efa ids and efa plugins read efa.toml only for [report] lang: beside a broken one they
+    # still work (they are how one finds out what is wrong), in the default language.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "efa.toml").write_text("[report\nlang = 'en'\n", encoding="utf-8")
+    result = runner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert "the configuration was not read" in result.stderr
+    assert "efa.toml" in result.stderr
+    english = runner().invoke(main, [*command, "--lang", "en"])
+    assert english.exit_code == 0
+    assert "the configuration was not read" not in english.stderr  # not read at all
+    assert english.stdout != result.stdout  # German by default

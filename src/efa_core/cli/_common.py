@@ -45,6 +45,7 @@ __all__ = [
     "db_option",
     "default_store_url",
     "json_option",
+    "lang_of",
     "lang_option",
     "load",
     "open_for_reading",
@@ -295,6 +296,24 @@ def lang_option(f: _F) -> _F:
 def choose_lang(lang: str | None, config: EfaConfig) -> Translator:
     """Pick the language: *lang* (``--lang`` or ``$EFA_LANG``), ``[report] lang``, or German."""
     return translator(lang or config.lang)
+
+
+def lang_of(lang: str | None, config_path: str | None) -> Translator:
+    """Pick the language for a command that needs nothing else of the configuration.
+
+    As :func:`choose_lang`, but the configuration is read only when neither ``--lang`` nor
+    ``$EFA_LANG`` names a language, and a configuration that cannot be read is said on
+    stderr and passed over (German): ``efa ids`` or ``efa plugins`` must work beside a
+    broken ``efa.toml``, since they are how one finds out what is wrong.
+    """
+    if lang:
+        return translator(lang)
+    try:
+        config = load_config(config_path)
+    except EfaError as exc:
+        click.echo(f"the configuration was not read, nor its [report] lang: {exc}", err=True)
+        return translator(None)
+    return choose_lang(None, config)
 
 
 def json_option(f: _F) -> _F:

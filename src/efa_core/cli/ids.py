@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from efa_core.cli._common import choose_lang, config_option, lang_option, load
+from efa_core.cli._common import config_option, lang_of, lang_option
 from efa_core.errors import InvalidIdentifier
 from efa_core.i18n import M, Message, Text, Translator, translator
 from efa_core.ids import (
@@ -317,7 +317,7 @@ def ids(
     A 12-digit ARS that may be zero-filled is flagged with all its readings.
     Invalid values are reported on stderr (exit code 2); valid ones are still printed.
     """
-    tr = translator("en") if as_json else choose_lang(lang, load(config_path))
+    tr = translator("en") if as_json else lang_of(lang, config_path)
     results: list[dict[str, Any]] = []
     failed = False
     for value in values:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from efa_core import __version__
-from efa_core.cli._common import choose_lang, config_option, lang_option, load
+from efa_core.cli._common import config_option, lang_of, lang_option
 from efa_core.i18n import M
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def connector(name: str, output: str | None, lang: str | None, config_path: str 
     The package has a pyproject.toml with the entry point, the connector, conformance and
     accounting tests over sample data, and a README; its tests pass as generated.
     """
-    tr = choose_lang(lang, load(config_path))
+    tr = lang_of(lang, config_path)
     try:
         values = template_values(name)
         target = Path(output or values["dist"])

@@ -9,10 +9,9 @@ import attrs
 import click
 
 from efa_core.cli._common import (
-    choose_lang,
     config_option,
+    lang_of,
     lang_option,
-    load,
     plugin_registry,
     table,
 )
@@ -73,7 +72,7 @@ def plugins(
     if as_json:
         click.echo(json.dumps([attrs.asdict(info) for info in infos], indent=2))
         return
-    tr = choose_lang(lang, load(config_path))
+    tr = lang_of(lang, config_path)
     if infos:
         click.echo(_table(infos, tr))
     else:
