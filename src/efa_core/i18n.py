@@ -2,8 +2,8 @@
 
 The HTML report and the CLI tables of ``efa report``, ``efa demo``, ``efa findings``,
 ``efa coverage``, ``efa costs``, ``efa plan status``, ``efa sync``, ``efa status``,
-``efa history``, ``efa explain``, ``efa areas import``, ``efa ids`` and ``efa plugins``
-take their labels, stage names, dates and numbers from here:
+``efa history``, ``efa explain``, ``efa areas import``, ``efa ids``, ``efa plugins`` and
+``efa new connector`` take their labels, stage names, dates and numbers from here:
 
 * :class:`Text` is one message in both languages; :class:`M` names every message (a typo
   in ``M.FUNNEL`` is a mypy error, a missing language a :class:`TypeError` on import);
