@@ -184,8 +184,14 @@ def key_hash(kind: str, natural_key: str) -> int:
     The store keys its bookkeeping by it; :meth:`Connector.stored_fingerprints` answers with
     these hashes, so a connector can find duplicates among unchanged and new objects alike.
     """
-    data = kind.encode() + b"\x1f" + natural_key.encode()
+    data = _key_prefix(kind) + natural_key.encode()
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_prefix(kind: str) -> bytes:
+    """Return the bytes :func:`key_hash` puts before a key of *kind* (a few kinds, each once)."""
+    return kind.encode() + b"\x1f"
 
 
 @attrs.frozen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from hashlib import blake2b
@@ -44,12 +43,6 @@ def _typed_columns_fn(cls: type[Any]) -> Callable[[Any], tuple[str | None, str |
 
 #: Record class -> its :func:`_typed_columns_fn`.
 _TYPED_COLUMNS: dict[type, Callable[[Any], tuple[str | None, str | None]]] = {}
-
-
-@functools.lru_cache(maxsize=64)
-def _key_prefix(kind: str) -> bytes:
-    """Return the bytes :func:`~efa_core.connectors.key_hash` puts before a key of *kind*."""
-    return kind.encode() + b"\x1f"
 
 
 def _typed_columns(record: Any) -> tuple[str | None, str | None]:
@@ -130,16 +123,11 @@ def prepare(change: Upsert | Delete) -> PreparedUpsert | PreparedDelete:
             typed_columns = _TYPED_COLUMNS[cls] = _typed_columns_fn(cls)
         leika, ars = typed_columns(record)
         modified = getattr(record, "modified_at", None)
-        # Positional, in the order of PreparedUpsert's fields (cheaper than keywords); the
-        # key hash is key_hash(kind, natural_key) with the kind's prefix computed once.
+        # Positional, in the order of PreparedUpsert's fields (cheaper than keywords).
         return PreparedUpsert(
             kind,
             natural_key,
-            int.from_bytes(
-                blake2b(_key_prefix(kind) + natural_key.encode(), digest_size=8).digest(),
-                "big",
-                signed=True,
-            ),
+            key_hash(kind, natural_key),
             payload.decode(),
             blake2b(payload, digest_size=20).hexdigest(),
             leika,
