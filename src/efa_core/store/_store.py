@@ -12,6 +12,7 @@ from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from itertools import groupby
 from operator import itemgetter
 from types import TracebackType
 from typing import Any, overload
@@ -768,26 +769,9 @@ class Store:
         ]
 
     @staticmethod
-    def _distinct(chunks: Sequence[array[int]]) -> int:
-        """Count the distinct key hashes of *chunks* without keeping them."""
-        count = 0
-        last: int | None = None
-        for value in heapq.merge(*chunks):
-            if value != last:
-                count += 1
-                last = value
-        return count
-
-    @staticmethod
-    def _seen(chunks: Sequence[array[int]]) -> array[int]:
-        """Merge *chunks* into one sorted array of distinct key hashes."""
-        seen = array("q")
-        last: int | None = None
-        for value in heapq.merge(*chunks):
-            if value != last:
-                seen.append(value)
-                last = value
-        return seen
+    def _merged(chunks: Sequence[array[int]]) -> Iterator[int]:
+        """Yield the distinct key hashes of *chunks* in order (each chunk sorted), keeping none."""
+        return (value for value, _ in groupby(heapq.merge(*chunks)))
 
     def _nothing_missing(
         self, source: str, snapshot_run_id: str | None, deleted_now: int, delivered: int
@@ -847,12 +831,12 @@ class Store:
         previous_snapshot = prev[0] if prev else None
         snapshot_run_id = prev[1] if prev else None
         chunks = self._chunks(source)
-        delivered = self._distinct(chunks)
+        delivered = sum(1 for _ in self._merged(chunks))
         missing = array("q")
         live = self._nothing_missing(source, snapshot_run_id, deleted_now, delivered)
         if live is None:
             # Compare: one scan over the live rows against the merged key hashes.
-            seen = self._seen(chunks)
+            seen = array("q", self._merged(chunks))
             del chunks
             live = 0
             n_seen, find, append = len(seen), bisect.bisect_left, missing.append
