@@ -539,11 +539,13 @@ class Store:
                     tomb_deleted[k] = True
                 if change.change is not None:
                     applied_append(change.change)
-            for counter, op in ((n_added, "added"), (n_changed, "changed")):
+            for counter, op in (
+                (n_added, "added"),
+                (n_changed, "changed"),
+                (n_unchanged, "unchanged"),
+            ):
                 for kind, n in counter.items():
                     by_kind[kind, op] += n
-            for kind, n in n_unchanged.items():
-                by_kind[kind, "unchanged"] += n
             added = sum(n_added.values())
             changed = sum(n_changed.values())
             unchanged = sum(n_unchanged.values())
@@ -672,16 +674,14 @@ class Store:
         if not unchanged_fingerprints:
             return kinds, hashes
         ask: list[bytes] = []
-        single: list[tuple[str, int]] = []
+        kept: list[tuple[str, int]] = []
         get = known.get if known else None
         for fp in unchanged_fingerprints:
             records = get(fp) if get is not None else None
-            if not records:
-                ask.append(fp)
-            elif len(records) == 1:
-                single.append(records[0])
+            if records:
+                kept.extend(records)
             else:
-                single.extend(records)
+                ask.append(fp)
         if ask:
             rows = self._db.fingerprint_rows(source, ask)
             missing = set(ask) - {bytes(fp) for fp, _, _ in rows}
@@ -692,9 +692,9 @@ class Store:
                     f"fingerprint, e.g. {next(iter(missing)).hex()}; the connector must list "
                     "only fingerprints that stored_fingerprints() returned"
                 )
-            single.extend((kind, int(kh)) for _, kind, kh in rows)
-        kinds.update(map(itemgetter(0), single))
-        hashes.extend(map(itemgetter(1), single))
+            kept.extend((kind, int(kh)) for _, kind, kh in rows)
+        kinds.update(map(itemgetter(0), kept))
+        hashes.extend(map(itemgetter(1), kept))
         return kinds, hashes
 
     def stored_fingerprints(
