@@ -149,15 +149,10 @@ class _Dates:
     def __init__(self, store: Store) -> None:
         self.db = store.backend
         # stored timestamps as floats: the records of one sync share a few of them
-        self._stamps: dict[Any, float] = {}
+        self._stamp_of = functools.lru_cache(maxsize=_CLASS_CACHE)(self._parse_stamp)
 
-    def _stamp_of(self, value: Any) -> float:
-        found = self._stamps.get(value)
-        if found is None:
-            if len(self._stamps) >= _CLASS_CACHE:
-                self._stamps.clear()
-            found = self._stamps[value] = self.db.from_ts(value).timestamp()
-        return found
+    def _parse_stamp(self, value: Any) -> float:
+        return self.db.from_ts(value).timestamp()
 
     def lookup(
         self, keys: Iterable[tuple[str, str, str]]
@@ -281,7 +276,7 @@ class _Tally:
         #: Pairs per stage before every class, and the changes at each class.
         self.base: Counter[Stage] = Counter()
         self.changes: dict[float, Counter[Stage]] = {}
-        self._at: dict[datetime, float] = {}
+        self._class_at = functools.lru_cache(maxsize=_CLASS_CACHE)(self._class_of_moment)
         self._gemeinden: list[str] | None = None
 
     def _outer_rows(self, key: str) -> Iterator[RolloutRow]:
@@ -305,16 +300,14 @@ class _Tally:
         dated = [modified for _, _, modified in found.values() if modified is not None]
         return min(dated) if dated and len(dated) == len(found) else _ALWAYS
 
-    def _class_at(self, moment: datetime) -> float:
-        """Return the class of an evidence date (source clock); note its day."""
-        found = self._at.get(moment)
-        if found is None:
-            if len(self._at) >= _CLASS_CACHE:
-                self._at.clear()
-            self.days.add(moment.astimezone(timezone.utc).date())
-            stamp = _stamp(moment)
-            found = self._at[moment] = self.classify(_ALWAYS if stamp is None else stamp)
-        return found
+    def _class_of_moment(self, moment: datetime) -> float:
+        """Return the class of an evidence date (source clock); note its day.
+
+        Called through :attr:`_class_at`, which remembers the distinct dates.
+        """
+        self.days.add(moment.astimezone(timezone.utc).date())
+        stamp = _stamp(moment)
+        return self.classify(_ALWAYS if stamp is None else stamp)
 
     def _row_keys(self, rows: Sequence[RolloutRow]) -> Iterator[tuple[str, _RowKey]]:
         history = self.clock == "history"
